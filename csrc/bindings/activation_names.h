@@ -1,0 +1,13 @@
+#pragma once
+// Activation names as Python spells them.
+#include <string>
+
+#include "fastdl/activation.h"
+
+namespace fastdl::bindings {
+
+// Raises ValueError naming `op` and the accepted names when `name` is unknown.
+Activation parse_activation(const char* op, const std::string& name);
+const char* activation_name(Activation act);
+
+}  // namespace fastdl::bindings

@@ -1,0 +1,118 @@
+// _C.gemm: batched, strided, fused-epilogue matrix multiply on NumPy arrays.
+#include <string>
+
+#include "common.h"
+#include "activation_names.h"
+#include "fastdl/gemm.h"
+
+namespace fastdl::bindings {
+namespace {
+
+// Element strides of a 2-D or 3-D array, with batch stride 0 for 2-D; copies the array first if
+// a byte stride is not a whole number of elements.
+struct Operand {
+  py::array array;
+  int64_t batch, rows, cols, batch_stride, row_stride, col_stride;
+};
+
+template <class T>
+Operand operand(const py::array& a) {
+  py::array arr = a;
+  auto whole = [&](py::ssize_t s) { return s % static_cast<py::ssize_t>(sizeof(T)) == 0; };
+  bool ok = true;
+  for (py::ssize_t i = 0; i < arr.ndim(); ++i) ok = ok && whole(arr.strides(i));
+  if (!ok) arr = contiguous<T>(arr);
+  const int nd = static_cast<int>(arr.ndim());
+  const auto el = [&](int i) { return static_cast<int64_t>(arr.strides(i) / py::ssize_t(sizeof(T))); };
+  Operand op{arr, nd == 3 ? static_cast<int64_t>(arr.shape(0)) : 1,
+             static_cast<int64_t>(arr.shape(nd - 2)), static_cast<int64_t>(arr.shape(nd - 1)),
+             nd == 3 ? el(0) : 0, el(nd - 2), el(nd - 1)};
+  // A dimension of size 1 may carry any stride; normalizing it keeps the kernel's unit-stride
+  // fast paths available.
+  if (op.cols == 1) op.col_stride = 1;
+  if (op.rows == 1) op.row_stride = op.cols;
+  return op;
+}
+
+template <class T>
+py::array gemm_typed(const char* op_name, const py::array& a, const py::array& b,
+                     const py::object& bias, Activation act, double alpha, double act_alpha) {
+  const Operand A = operand<T>(a), B = operand<T>(b);
+  const int64_t batch = std::max(A.batch, B.batch);
+  const int64_t M = A.rows, K = A.cols, N = B.cols;
+
+  py::array_t<T, py::array::c_style> bias_arr;
+  if (!bias.is_none()) {
+    py::array bias_in = py::array::ensure(bias);
+    if (!bias_in) throw py::type_error(std::string(op_name) + ": bias must be an array");
+    require_same_dtype(op_name, "a", a, "bias", bias_in);
+    if (bias_in.ndim() != 1 || bias_in.shape(0) != N) {
+      throw py::value_error(std::string(op_name) + ": bias has shape " + shape_str(bias_in) +
+                            " but the product has " + std::to_string(N) +
+                            " columns; expected shape (" + std::to_string(N) + ",)");
+    }
+    bias_arr = contiguous<T>(bias_in);
+  }
+
+  std::vector<py::ssize_t> shape;
+  if (a.ndim() == 3 || b.ndim() == 3) shape.push_back(batch);
+  shape.push_back(M);
+  shape.push_back(N);
+  py::array_t<T> out(shape);
+  T* c = out.mutable_data();
+
+  GemmEpilogue<T> ep;
+  ep.alpha = static_cast<T>(alpha);
+  ep.bias = bias.is_none() ? nullptr : bias_arr.data();
+  ep.act = act;
+  ep.act_alpha = static_cast<T>(act_alpha);
+  const StridedMatrix<T> sa{static_cast<const T*>(A.array.data()), A.row_stride, A.col_stride};
+  const StridedMatrix<T> sb{static_cast<const T*>(B.array.data()), B.row_stride, B.col_stride};
+  {
+    py::gil_scoped_release release;
+    if (batch == 1) {
+      gemm<T>(M, N, K, sa, sb, c, N, ep);
+    } else {
+      gemm_batched<T>(batch, M, N, K, sa, A.batch_stride, sb, B.batch_stride, c, N, ep);
+    }
+  }
+  return std::move(out);
+}
+
+py::array gemm_entry(const py::array& a, const py::array& b, const py::object& bias,
+                     const std::string& activation, double alpha, double act_alpha,
+                     const std::string& op) {
+  const char* name = op.c_str();
+  require_float(name, "a", a);
+  require_float(name, "b", b);
+  require_same_dtype(name, "a", a, "b", b);
+  auto shapes = [&] { return "a has shape " + shape_str(a) + ", b has shape " + shape_str(b); };
+  if (a.ndim() < 2 || a.ndim() > 3 || b.ndim() < 2 || b.ndim() > 3) {
+    throw py::value_error(op + ": operands must be 2-D or 3-D (batched); " + shapes());
+  }
+  if (a.shape(a.ndim() - 1) != b.shape(b.ndim() - 2)) {
+    throw py::value_error(op + ": inner dimensions do not match: " + shapes() + " (" +
+                          std::to_string(a.shape(a.ndim() - 1)) + " != " +
+                          std::to_string(b.shape(b.ndim() - 2)) + ")");
+  }
+  if (a.ndim() == 3 && b.ndim() == 3 && a.shape(0) != b.shape(0)) {
+    throw py::value_error(op + ": batch sizes do not match: " + shapes());
+  }
+  const Activation act = parse_activation(name, activation);
+  if (is_float32(a)) return gemm_typed<float>(name, a, b, bias, act, alpha, act_alpha);
+  return gemm_typed<double>(name, a, b, bias, act, alpha, act_alpha);
+}
+
+}  // namespace
+
+void bind_gemm(py::module_& m) {
+  m.def("gemm", &gemm_entry, py::arg("a"), py::arg("b"), py::arg("bias") = py::none(),
+        py::arg("activation") = "none", py::arg("alpha") = 1.0, py::arg("act_alpha") = 0.0,
+        py::arg("op") = "gemm",
+        R"(act(alpha * a @ b + bias) for 2-D or 3-D (batched) float32/float64 arrays.
+
+A 3-D operand may have batch stride 0 (np.broadcast_to) to share one matrix over the batch.
+Returns a new C-contiguous array. `op` names the operation in error messages.)");
+}
+
+}  // namespace fastdl::bindings

@@ -1,0 +1,39 @@
+// fastdl._C: the CPU kernels. Each family binds itself (bindings/<family>.cpp); this file holds
+// the module-wide controls: threads, ISA choice and build facts.
+#include <pybind11/pybind11.h>
+
+#include "fastdl/isa.h"
+#include "fastdl/parallel.h"
+
+namespace py = pybind11;
+
+namespace fastdl::bindings {
+void bind_gemm(py::module_& m);
+void bind_activation(py::module_& m);
+void bind_softmax(py::module_& m);
+}  // namespace fastdl::bindings
+
+PYBIND11_MODULE(_C, m) {
+  using namespace fastdl;
+  m.doc() = "fastdl CPU kernels (C++, OpenMP, AVX2/FMA with a portable fallback)";
+
+  m.def("get_num_threads", &get_num_threads, "Threads the kernels use.");
+  m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the threads the kernels use.");
+  m.def("openmp_enabled", &openmp_enabled, "Whether the kernels were built with OpenMP.");
+  m.def("active_isa", [] { return std::string(isa_name(active_isa())); },
+        "The kernel set in use: 'avx2' or 'generic'.");
+  m.def("isa_available", [](const std::string& name) {
+    if (name == "generic") return true;
+    if (name == "avx2") return isa_available(Isa::avx2);
+    throw py::value_error("isa_available: unknown ISA '" + name + "'; expected 'avx2' or 'generic'");
+  });
+  m.def("set_isa", [](const std::string& name) {
+    if (name == "generic") return set_isa(Isa::generic);
+    if (name == "avx2") return set_isa(Isa::avx2);
+    throw py::value_error("set_isa: unknown ISA '" + name + "'; expected 'avx2' or 'generic'");
+  }, py::arg("name"), "Switch between the AVX2 and the portable kernels (for testing).");
+
+  bindings::bind_gemm(m);
+  //ACT bindings::bind_activation(m);
+  //SM bindings::bind_softmax(m);
+}

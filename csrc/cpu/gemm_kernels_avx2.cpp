@@ -1,0 +1,1 @@
+#include "gemm_kernels_impl.h"

@@ -1,0 +1,148 @@
+// GEMM micro-kernels, written once against Vec<T> and compiled once per ISA: included by
+// gemm_kernels.cpp (portable) and gemm_kernels_avx2.cpp (-mavx2 -mfma). Not a public header.
+#include "activation_math.h"
+#include "fastdl/simd.h"
+#include "gemm_kernels.h"
+
+namespace fastdl {
+namespace FASTDL_ISA_NS {
+namespace {
+
+template <class T>
+constexpr int kVectorsPerRow = MicroTile<T>::NR / Vec<T>::width;
+
+// Writes an MR x NR tile held in `tile` (row-major, NR wide) to the mr x nr corner of C, applying
+// the epilogue. Edge tiles use masked loads and stores; nothing outside the corner is touched.
+template <class T>
+inline void store_tile(const T* tile, T* C, int64_t ldc, int mr, int nr,
+                       const TileEpilogue<T>& ep) {
+  constexpr int NR = MicroTile<T>::NR, W = Vec<T>::width;
+  const Vec<T> alpha(ep.alpha);
+  for (int r = 0; r < mr; ++r) {
+    T* c_row = C + r * ldc;
+    for (int j = 0; j < nr; j += W) {
+      const int cols = nr - j < W ? nr - j : W;
+      Vec<T> x = Vec<T>::load(tile + r * NR + j) * alpha;
+      if (ep.accumulate) x = x + Vec<T>::load(c_row + j, cols);
+      if (ep.bias) x = x + Vec<T>::load(ep.bias + j, cols);
+      if (ep.act != Activation::none) x = activate(ep.act, x, ep.act_alpha);
+      if (cols == W) {
+        x.store(c_row + j);
+      } else {
+        x.store(c_row + j, cols);
+      }
+    }
+  }
+}
+
+// Spills the accumulators with constant indices only, so they stay in registers in the K loop.
+template <class T>
+inline void spill(const Vec<T> (&acc)[MicroTile<T>::MR][kVectorsPerRow<T>], T* tile) {
+  constexpr int MR = MicroTile<T>::MR, NV = kVectorsPerRow<T>, W = Vec<T>::width;
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[r][v].store(tile + r * NV * W + v * W);
+}
+
+}  // namespace
+
+template <class T>
+void gemm_micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* C,
+                       int64_t ldc, int mr, int nr, const TileEpilogue<T>& ep) {
+  constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR, W = Vec<T>::width;
+  constexpr int NV = kVectorsPerRow<T>;
+  for (int r = 0; r < mr; ++r) __builtin_prefetch(C + r * ldc, 1);
+
+  Vec<T> acc[MR][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[r][v] = Vec<T>(T(0));
+
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; ++k) {
+    Vec<T> bv[NV];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b + v * W);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const Vec<T> av(a[r]);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[r][v] = fma(av, bv[v], acc[r][v]);
+    }
+    a += MR;
+    b += NR;
+  }
+
+  alignas(64) T tile[MR * NR];
+  spill<T>(acc, tile);
+  store_tile(tile, C, ldc, mr, nr, ep);
+}
+
+template <class T>
+void gemm_unpacked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
+                   int64_t ldc, const GemmEpilogue<T>& epilogue) {
+  constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR, W = Vec<T>::width;
+  constexpr int NV = kVectorsPerRow<T>;
+  for (int64_t i0 = 0; i0 < M; i0 += MR) {
+    const int mr = static_cast<int>(M - i0 < MR ? M - i0 : MR);
+    // Rows past the edge re-read the last row; their results are never stored.
+    const T* a_rows[MR];
+    for (int r = 0; r < MR; ++r) a_rows[r] = A.data + (i0 + (r < mr ? r : mr - 1)) * A.row_stride;
+
+    for (int64_t j0 = 0; j0 < N; j0 += NR) {
+      const int nr = static_cast<int>(N - j0 < NR ? N - j0 : NR);
+      int cols[NV];
+      for (int v = 0; v < NV; ++v) {
+        const int c = nr - v * W;
+        cols[v] = c < 0 ? 0 : (c > W ? W : c);
+      }
+      Vec<T> acc[MR][NV];
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v) acc[r][v] = Vec<T>(T(0));
+
+      const T* b_row = B.data + j0;
+      for (int64_t k = 0; k < K; ++k, b_row += B.row_stride) {
+        Vec<T> bv[NV];
+        if (nr == NR) {
+#pragma GCC unroll 16
+          for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b_row + v * W);
+        } else {
+#pragma GCC unroll 16
+          for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b_row + v * W, cols[v]);
+        }
+        const int64_t ak = k * A.col_stride;
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+          const Vec<T> av(a_rows[r][ak]);
+#pragma GCC unroll 16
+          for (int v = 0; v < NV; ++v) acc[r][v] = fma(av, bv[v], acc[r][v]);
+        }
+      }
+
+      alignas(64) T tile[MR * NR];
+      spill<T>(acc, tile);
+      const TileEpilogue<T> ep{epilogue.alpha, false,
+                               epilogue.bias ? epilogue.bias + j0 : nullptr, epilogue.act,
+                               epilogue.act_alpha};
+      store_tile(tile, C + i0 * ldc + j0, ldc, mr, nr, ep);
+    }
+  }
+}
+
+template void gemm_micro_kernel<float>(int64_t, const float*, const float*, float*, int64_t, int,
+                                       int, const TileEpilogue<float>&);
+template void gemm_micro_kernel<double>(int64_t, const double*, const double*, double*, int64_t,
+                                        int, int, const TileEpilogue<double>&);
+template void gemm_unpacked<float>(int64_t, int64_t, int64_t, StridedMatrix<float>,
+                                   StridedMatrix<float>, float*, int64_t,
+                                   const GemmEpilogue<float>&);
+template void gemm_unpacked<double>(int64_t, int64_t, int64_t, StridedMatrix<double>,
+                                    StridedMatrix<double>, double*, int64_t,
+                                    const GemmEpilogue<double>&);
+
+}  // namespace FASTDL_ISA_NS
+}  // namespace fastdl

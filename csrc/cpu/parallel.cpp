@@ -1,0 +1,43 @@
+#include "fastdl/parallel.h"
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+
+namespace fastdl {
+namespace {
+
+int default_threads() {
+#ifdef _OPENMP
+  return std::max(1, omp_get_max_threads());
+#else
+  return 1;
+#endif
+}
+
+std::atomic<int>& thread_count() {
+  static std::atomic<int> n{default_threads()};
+  return n;
+}
+
+}  // namespace
+
+int get_num_threads() { return thread_count().load(std::memory_order_relaxed); }
+
+void set_num_threads(int n) {
+  if (n < 1) throw std::invalid_argument("set_num_threads: n must be >= 1, got " + std::to_string(n));
+#ifndef _OPENMP
+  n = 1;
+#endif
+  thread_count().store(n, std::memory_order_relaxed);
+}
+
+bool openmp_enabled() {
+#ifdef _OPENMP
+  return true;
+#else
+  return false;
+#endif
+}
+
+}  // namespace fastdl

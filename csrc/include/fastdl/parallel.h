@@ -1,0 +1,53 @@
+#pragma once
+// Thread count and a parallel_for over index ranges.
+//
+// The count starts at OpenMP's default (which honours OMP_NUM_THREADS) and is passed explicitly
+// to every parallel region, so fastdl.set_num_threads() applies whichever Python thread calls a
+// kernel. Without OpenMP everything runs on the calling thread.
+#include <algorithm>
+#include <cstdint>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace fastdl {
+
+int get_num_threads();
+void set_num_threads(int n);  // n >= 1
+bool openmp_enabled();
+
+// Threads worth using for `work` units when one thread should get at least `grain` of them.
+inline int threads_for(int64_t work, int64_t grain) {
+  int64_t useful = grain > 0 ? work / grain : work;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), useful)));
+}
+
+// Calls body(begin, end) on contiguous chunks of [0, n), one chunk per thread. Work below
+// `grain` elements per thread stays on the calling thread: waking threads costs microseconds.
+// `align` rounds chunk boundaries so SIMD loops see whole vectors except in the last chunk.
+template <class Body>
+void parallel_for(int64_t n, int64_t grain, Body&& body, int64_t align = 16) {
+  if (n <= 0) return;
+  const int nthreads = threads_for(n, grain);
+  if (nthreads == 1) {
+    body(int64_t{0}, n);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+  {
+    const int t = omp_get_thread_num();
+    const int nt = omp_get_num_threads();
+    int64_t chunk = (n + nt - 1) / nt;
+    chunk = (chunk + align - 1) / align * align;
+    const int64_t begin = std::min<int64_t>(n, t * chunk);
+    const int64_t end = std::min<int64_t>(n, begin + chunk);
+    if (begin < end) body(begin, end);
+  }
+#else
+  body(int64_t{0}, n);
+#endif
+}
+
+}  // namespace fastdl

@@ -1,0 +1,193 @@
+#pragma once
+// One SIMD vocabulary, two implementations. Translation units compiled with -mavx2 -mfma define
+// FASTDL_ISA_AVX2=1 and get 256-bit vectors; every other unit gets a one-lane scalar vector that
+// the compiler is free to auto-vectorize for whatever the baseline ISA is. Kernel code written
+// against Vec<T> is compiled once per ISA, and each copy lives in its own namespace
+// (fastdl::avx2 or fastdl::generic) so the linker can never mix the two.
+//
+// NaN semantics follow the x86 instructions on both sides: min/max return their second operand
+// when either operand is NaN, so max(Vec(lo), x) keeps a NaN in x.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#if FASTDL_ISA_AVX2
+#include <immintrin.h>
+#define FASTDL_ISA_NS avx2
+#else
+#define FASTDL_ISA_NS generic
+#endif
+
+namespace fastdl {
+namespace FASTDL_ISA_NS {
+
+template <class T>
+struct Vec;
+
+#if FASTDL_ISA_AVX2
+
+namespace detail {
+// 8 lanes of -1 followed by 8 lanes of 0: loading 8 ints at offset (8 - n) gives a mask whose
+// first n lanes are set.
+alignas(64) inline constexpr int32_t kTailMask32[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                                        0,  0,  0,  0,  0,  0,  0,  0};
+alignas(64) inline constexpr int64_t kTailMask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+}  // namespace detail
+
+template <>
+struct Vec<float> {
+  static constexpr int width = 8;
+  __m256 v;
+
+  Vec() = default;
+  Vec(__m256 x) : v(x) {}
+  explicit Vec(float x) : v(_mm256_set1_ps(x)) {}
+
+  static Vec load(const float* p) { return _mm256_loadu_ps(p); }
+  static Vec load(const float* p, int n) { return _mm256_maskload_ps(p, tail_mask(n)); }
+  void store(float* p) const { _mm256_storeu_ps(p, v); }
+  void store(float* p, int n) const { _mm256_maskstore_ps(p, tail_mask(n), v); }
+  static __m256i tail_mask(int n) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(detail::kTailMask32 + 8 - n));
+  }
+
+  friend Vec operator+(Vec a, Vec b) { return _mm256_add_ps(a.v, b.v); }
+  friend Vec operator-(Vec a, Vec b) { return _mm256_sub_ps(a.v, b.v); }
+  friend Vec operator*(Vec a, Vec b) { return _mm256_mul_ps(a.v, b.v); }
+  friend Vec operator/(Vec a, Vec b) { return _mm256_div_ps(a.v, b.v); }
+  friend Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a.v, b.v, c.v); }
+  friend Vec fnma(Vec a, Vec b, Vec c) { return _mm256_fnmadd_ps(a.v, b.v, c.v); }  // c - a*b
+  friend Vec min(Vec a, Vec b) { return _mm256_min_ps(a.v, b.v); }
+  friend Vec max(Vec a, Vec b) { return _mm256_max_ps(a.v, b.v); }
+  friend Vec abs(Vec a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a.v); }
+  friend Vec round(Vec a) { return _mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+
+  // Comparisons give all-ones / all-zeros lanes; select(m, a, b) = m ? a : b.
+  friend Vec operator<(Vec a, Vec b) { return _mm256_cmp_ps(a.v, b.v, _CMP_LT_OQ); }
+  friend Vec operator>(Vec a, Vec b) { return _mm256_cmp_ps(a.v, b.v, _CMP_GT_OQ); }
+  friend Vec operator<=(Vec a, Vec b) { return _mm256_cmp_ps(a.v, b.v, _CMP_LE_OQ); }
+  friend Vec is_nan(Vec a) { return _mm256_cmp_ps(a.v, a.v, _CMP_UNORD_Q); }
+  friend Vec select(Vec mask, Vec a, Vec b) { return _mm256_blendv_ps(b.v, a.v, mask.v); }
+  friend Vec mask_and(Vec mask, Vec a) { return _mm256_and_ps(mask.v, a.v); }  // mask ? a : 0
+
+  // 2^n for lanes holding small integers (|n| <= 127), built from the exponent bits.
+  friend Vec exp2_int(Vec n) {
+    __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n.v), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+  }
+
+  float reduce_sum() const {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  float reduce_max() const {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+};
+
+template <>
+struct Vec<double> {
+  static constexpr int width = 4;
+  __m256d v;
+
+  Vec() = default;
+  Vec(__m256d x) : v(x) {}
+  explicit Vec(double x) : v(_mm256_set1_pd(x)) {}
+
+  static Vec load(const double* p) { return _mm256_loadu_pd(p); }
+  static Vec load(const double* p, int n) { return _mm256_maskload_pd(p, tail_mask(n)); }
+  void store(double* p) const { _mm256_storeu_pd(p, v); }
+  void store(double* p, int n) const { _mm256_maskstore_pd(p, tail_mask(n), v); }
+  static __m256i tail_mask(int n) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(detail::kTailMask64 + 4 - n));
+  }
+
+  friend Vec operator+(Vec a, Vec b) { return _mm256_add_pd(a.v, b.v); }
+  friend Vec operator-(Vec a, Vec b) { return _mm256_sub_pd(a.v, b.v); }
+  friend Vec operator*(Vec a, Vec b) { return _mm256_mul_pd(a.v, b.v); }
+  friend Vec operator/(Vec a, Vec b) { return _mm256_div_pd(a.v, b.v); }
+  friend Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_pd(a.v, b.v, c.v); }
+  friend Vec fnma(Vec a, Vec b, Vec c) { return _mm256_fnmadd_pd(a.v, b.v, c.v); }
+  friend Vec min(Vec a, Vec b) { return _mm256_min_pd(a.v, b.v); }
+  friend Vec max(Vec a, Vec b) { return _mm256_max_pd(a.v, b.v); }
+  friend Vec abs(Vec a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a.v); }
+  friend Vec round(Vec a) { return _mm256_round_pd(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+
+  friend Vec operator<(Vec a, Vec b) { return _mm256_cmp_pd(a.v, b.v, _CMP_LT_OQ); }
+  friend Vec operator>(Vec a, Vec b) { return _mm256_cmp_pd(a.v, b.v, _CMP_GT_OQ); }
+  friend Vec operator<=(Vec a, Vec b) { return _mm256_cmp_pd(a.v, b.v, _CMP_LE_OQ); }
+  friend Vec is_nan(Vec a) { return _mm256_cmp_pd(a.v, a.v, _CMP_UNORD_Q); }
+  friend Vec select(Vec mask, Vec a, Vec b) { return _mm256_blendv_pd(b.v, a.v, mask.v); }
+  friend Vec mask_and(Vec mask, Vec a) { return _mm256_and_pd(mask.v, a.v); }
+
+  // 2^n for lanes holding small integers (|n| <= 1023). Adding 1.5 * 2^52 puts the integer in
+  // the low mantissa bits, which gives an int64 without AVX-512's conversion instructions.
+  friend Vec exp2_int(Vec n) {
+    const __m256d magic = _mm256_set1_pd(6755399441055744.0);
+    __m256i i = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(n.v, magic)),
+                                 _mm256_castpd_si256(magic));
+    i = _mm256_add_epi64(i, _mm256_set1_epi64x(1023));
+    return _mm256_castsi256_pd(_mm256_slli_epi64(i, 52));
+  }
+
+  double reduce_sum() const {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+  }
+  double reduce_max() const {
+    __m128d s = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_max_sd(s, _mm_unpackhi_pd(s, s)));
+  }
+};
+
+#else  // portable one-lane vectors
+
+template <class T>
+struct Vec {
+  static constexpr int width = 1;
+  T v;
+
+  Vec() = default;
+  explicit Vec(T x) : v(x) {}
+
+  static Vec load(const T* p) { return Vec(*p); }
+  static Vec load(const T* p, int n) { return Vec(n > 0 ? *p : T(0)); }
+  void store(T* p) const { *p = v; }
+  void store(T* p, int n) const {
+    if (n > 0) *p = v;
+  }
+
+  friend Vec operator+(Vec a, Vec b) { return Vec(a.v + b.v); }
+  friend Vec operator-(Vec a, Vec b) { return Vec(a.v - b.v); }
+  friend Vec operator*(Vec a, Vec b) { return Vec(a.v * b.v); }
+  friend Vec operator/(Vec a, Vec b) { return Vec(a.v / b.v); }
+  friend Vec fma(Vec a, Vec b, Vec c) { return Vec(a.v * b.v + c.v); }
+  friend Vec fnma(Vec a, Vec b, Vec c) { return Vec(c.v - a.v * b.v); }
+  friend Vec min(Vec a, Vec b) { return Vec(a.v < b.v ? a.v : b.v); }
+  friend Vec max(Vec a, Vec b) { return Vec(a.v > b.v ? a.v : b.v); }
+  friend Vec abs(Vec a) { return Vec(std::fabs(a.v)); }
+  friend Vec round(Vec a) { return Vec(std::nearbyint(a.v)); }
+
+  // Masks are 1 or 0 in a lane of the value type.
+  friend Vec operator<(Vec a, Vec b) { return Vec(a.v < b.v ? T(1) : T(0)); }
+  friend Vec operator>(Vec a, Vec b) { return Vec(a.v > b.v ? T(1) : T(0)); }
+  friend Vec operator<=(Vec a, Vec b) { return Vec(a.v <= b.v ? T(1) : T(0)); }
+  friend Vec is_nan(Vec a) { return Vec(a.v != a.v ? T(1) : T(0)); }
+  friend Vec select(Vec mask, Vec a, Vec b) { return mask.v != T(0) ? a : b; }
+  friend Vec mask_and(Vec mask, Vec a) { return mask.v != T(0) ? a : Vec(T(0)); }
+
+  friend Vec exp2_int(Vec n) { return Vec(std::ldexp(T(1), static_cast<int>(n.v))); }
+
+  T reduce_sum() const { return v; }
+  T reduce_max() const { return v; }
+};
+
+#endif
+
+}  // namespace FASTDL_ISA_NS
+}  // namespace fastdl

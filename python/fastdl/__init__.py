@@ -1,0 +1,20 @@
+"""fastdl: a small, fast deep-learning library.
+
+Hand-written C++ (OpenMP, AVX2/FMA) kernels under a NumPy-friendly Python API.
+
+>>> import numpy as np, fastdl
+>>> fastdl.matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32)).shape
+(2, 4)
+"""
+from fastdl._config import build_info, get_num_threads, set_num_threads
+from fastdl.backend.cpu import linear, matmul
+
+__version__ = build_info()["version"]
+
+__all__ = [
+    "build_info",
+    "get_num_threads",
+    "set_num_threads",
+    "linear",
+    "matmul",
+]

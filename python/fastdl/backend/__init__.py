@@ -1,0 +1,1 @@
+"""Array-level kernels, one module per device."""
