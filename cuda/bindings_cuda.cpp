@@ -1,0 +1,21 @@
+// fastdl._cuda: the CUDA kernels. Built only when nvcc is available; importing it never needs a
+// GPU, so fastdl.build_info() can report the build on any machine.
+#include <pybind11/pybind11.h>
+
+#include "common.cuh"
+#include "device.h"
+
+namespace py = pybind11;
+
+PYBIND11_MODULE(_cuda, m) {
+  using namespace fastdl::cuda;
+  m.doc() = "fastdl CUDA kernels";
+  py::register_exception<CudaError>(m, "CudaError", PyExc_RuntimeError);
+  m.def("device_count", &device_count, "Visible CUDA devices (0 without a GPU or driver).");
+  m.def("runtime_version", &runtime_version, "CUDA runtime version the extension was built with.");
+  m.def("device_name", &device_name, py::arg("index") = 0);
+  m.def("synchronize", [] {
+    py::gil_scoped_release release;
+    synchronize();
+  }, "Wait for all work on the current device.");
+}

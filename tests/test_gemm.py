@@ -1,0 +1,247 @@
+"""GEMM (fastdl.matmul, fastdl.linear, _C.gemm) against float64 NumPy references."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastdl
+from fastdl import _C
+
+import reference
+
+# Awkward sizes: 1, primes, around the 6x16 micro-tile, around the cache blocks (MC=144, KC=256).
+SHAPES = [
+    (1, 1, 1), (1, 7, 1), (2, 3, 5), (5, 1, 7), (6, 16, 16), (7, 17, 15), (13, 29, 31),
+    (12, 5, 33), (64, 128, 10), (64, 784, 128), (97, 131, 89), (145, 257, 17),
+    (150, 300, 130), (3, 4096, 19), (31, 1000, 2),
+]
+
+
+def assert_gemm_close(got, want, k, dtype):
+    """float32: rtol 1e-4 plus an atol that grows like sqrt(K) (a sum of K rounded products of
+    unit-variance data); float64 likewise, scaled to its epsilon."""
+    assert got.dtype == dtype
+    scale = np.sqrt(max(k, 1))
+    if dtype == np.float32:
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * scale)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13 * scale)
+
+
+def randn(rng, shape, dtype):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", SHAPES)
+def test_matmul_matches_reference(isa, rng, m, k, n, dtype):
+    a, b = randn(rng, (m, k), dtype), randn(rng, (k, n), dtype)
+    assert_gemm_close(fastdl.matmul(a, b), reference.matmul(a, b), k, dtype)
+
+
+@pytest.mark.parametrize("layout", ["a_transposed", "b_transposed", "fortran", "sliced", "reversed"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_reads_strided_operands_in_place(isa, rng, layout, dtype):
+    m, k, n = 37, 300, 45
+    if layout == "a_transposed":
+        a, b = randn(rng, (k, m), dtype).T, randn(rng, (k, n), dtype)
+    elif layout == "b_transposed":
+        a, b = randn(rng, (m, k), dtype), randn(rng, (n, k), dtype).T
+    elif layout == "fortran":
+        a, b = np.asfortranarray(randn(rng, (m, k), dtype)), np.asfortranarray(randn(rng, (k, n), dtype))
+    elif layout == "sliced":
+        a, b = randn(rng, (2 * m, 3 * k), dtype)[::2, ::3], randn(rng, (k, 2 * n), dtype)[:, ::2]
+    else:
+        a, b = randn(rng, (m, k), dtype)[::-1], randn(rng, (k, n), dtype)[::-1, ::-1]
+    assert_gemm_close(fastdl.matmul(a, b), reference.matmul(a, b), k, dtype)
+
+
+def test_matmul_of_transposed_views_uses_no_copy_of_the_inputs(rng):
+    a = randn(rng, (64, 784), np.float32)
+    out = fastdl.matmul(a.T, a)
+    assert not np.shares_memory(out, a)
+    assert out.flags.c_contiguous
+    assert_gemm_close(out, reference.matmul(a.T, a), 64, np.float32)
+
+
+@pytest.mark.parametrize(
+    "shape_a,shape_b",
+    [
+        ((4, 7, 9), (4, 9, 5)),        # batched
+        ((4, 7, 9), (9, 5)),           # shared weight: folded into one tall product
+        ((7, 9), (4, 9, 5)),           # shared left operand
+        ((3, 1, 6, 8), (1, 4, 8, 2)),  # broadcast batch dimensions
+        ((2, 3, 5, 4), (4, 6)),
+        ((9,), (9, 5)),                # 1-D operands, squeezed as NumPy does
+        ((4, 7, 9), (9,)),
+        ((9,), (9,)),
+        ((64, 16, 64), (64, 64, 16)),  # many small products, one per thread
+    ],
+)
+def test_batched_matmul_broadcasts_like_numpy(isa, rng, shape_a, shape_b):
+    a, b = randn(rng, shape_a, np.float32), randn(rng, shape_b, np.float32)
+    got = fastdl.matmul(a, b)
+    want = reference.matmul(a, b)
+    assert got.shape == want.shape
+    assert_gemm_close(got, want, shape_a[-1], np.float32)
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", [(64, 784, 128), (64, 128, 10), (5, 600, 33), (1, 3, 1)])
+def test_linear_fuses_bias_and_activation(isa, rng, activation, dtype, m, k, n):
+    # K = 600 spans three K blocks: bias and activation must be applied once, after the last.
+    x, w, b = randn(rng, (m, k), dtype), randn(rng, (k, n), dtype), randn(rng, (n,), dtype)
+    assert_gemm_close(fastdl.linear(x, w, b, activation), reference.linear(x, w, b, activation), k, dtype)
+    assert_gemm_close(fastdl.linear(x, w, None, activation), reference.linear(x, w, None, activation), k, dtype)
+
+
+def test_linear_accepts_leading_batch_dimensions(rng):
+    x, w, b = randn(rng, (2, 3, 8), np.float32), randn(rng, (8, 4), np.float32), randn(rng, (4,), np.float32)
+    got = fastdl.linear(x, w, b, "relu")
+    assert got.shape == (2, 3, 4)
+    assert_gemm_close(got, reference.linear(x, w, b, "relu"), 8, np.float32)
+
+
+def test_gemm_alpha_scales_the_product_before_bias(rng):
+    a, b, bias = randn(rng, (20, 300), np.float32), randn(rng, (300, 18), np.float32), randn(rng, (18,), np.float32)
+    got = _C.gemm(a, b, bias, "none", 0.5)
+    assert_gemm_close(got, 0.5 * reference.matmul(a, b) + bias, 300, np.float32)
+
+
+@pytest.mark.parametrize("m,k,n", [(0, 3, 4), (3, 0, 4), (3, 4, 0), (0, 0, 0)])
+def test_empty_dimensions(isa, m, k, n):
+    a, b = np.ones((m, k), np.float32), np.ones((k, n), np.float32)
+    got = fastdl.matmul(a, b)
+    assert got.shape == (m, n)
+    np.testing.assert_array_equal(got, np.zeros((m, n), np.float32))
+
+
+def test_empty_inner_dimension_still_applies_bias_and_activation():
+    bias = np.array([-1.0, 2.0], np.float32)
+    got = fastdl.linear(np.ones((3, 0), np.float32), np.ones((0, 2), np.float32), bias, "relu")
+    np.testing.assert_array_equal(got, np.tile([0.0, 2.0], (3, 1)).astype(np.float32))
+
+
+def test_mixed_precision_promotes_to_float64(rng):
+    a, b = randn(rng, (5, 6), np.float32), randn(rng, (6, 7), np.float64)
+    got = fastdl.matmul(a, b)
+    assert got.dtype == np.float64
+    assert_gemm_close(got, reference.matmul(a, b), 6, np.float64)
+
+
+def test_nan_and_inf_propagate_to_their_rows_and_columns(isa):
+    a = np.ones((8, 300), np.float32)
+    b = np.ones((300, 20), np.float32)
+    a[2, 5] = np.nan
+    b[7, 3] = np.inf
+    got = fastdl.matmul(a, b)
+    assert np.isnan(got[2]).all()
+    assert np.isinf(got[[0, 1, 3, 4, 5, 6, 7], 3]).all()
+    finite = np.delete(np.delete(got, 2, axis=0), 3, axis=1)
+    np.testing.assert_array_equal(finite, 300.0)
+
+
+def test_one_and_two_threads_give_identical_results(rng):
+    a, b = randn(rng, (300, 500), np.float32), randn(rng, (500, 200), np.float32)
+    old = fastdl.get_num_threads()
+    try:
+        fastdl.set_num_threads(1)
+        one = fastdl.matmul(a, b)
+        fastdl.set_num_threads(2)
+        two = fastdl.matmul(a, b)
+    finally:
+        fastdl.set_num_threads(old)
+    np.testing.assert_array_equal(one, two)
+
+
+def test_fallback_kernels_are_chosen_by_environment_variable():
+    code = (
+        "import numpy as np, fastdl\n"
+        "info = fastdl.build_info()\n"
+        "a = np.arange(12, dtype=np.float32).reshape(3, 4)\n"
+        "assert np.array_equal(fastdl.matmul(a, a.T), a.astype(np.float64) @ a.T.astype(np.float64))\n"
+        "print(info['isa'], info['avx2'])\n"
+    )
+    env = dict(os.environ, FASTDL_ISA="generic")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["generic", "False"]
+
+
+# ----------------------------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize(
+    "shape_a,shape_b,message",
+    [
+        ((3, 4), (5, 6), r"matmul: inner dimensions do not match: a has shape \(3, 4\), b has shape \(5, 6\)"),
+        ((2, 3, 4), (2, 5, 6), r"matmul: inner dimensions do not match: a has shape \(2, 3, 4\), b has shape \(2, 5, 6\)"),
+        ((2, 3, 4), (3, 4, 6), r"matmul: batch dimensions do not broadcast: a has shape \(2, 3, 4\), b has shape \(3, 4, 6\)"),
+        ((), (3,), r"matmul: operands must have at least 1 dimension; a has shape \(\), b has shape \(3,\)"),
+    ],
+)
+def test_matmul_shape_errors_name_the_operation_and_both_shapes(shape_a, shape_b, message):
+    with pytest.raises(ValueError, match=message):
+        fastdl.matmul(np.ones(shape_a, np.float32), np.ones(shape_b, np.float32))
+
+
+def test_native_entry_point_validates_rank_and_shapes():
+    with pytest.raises(ValueError, match=r"gemm: operands must be 2-D or 3-D \(batched\); a has shape \(4,\), b has shape \(4, 2\)"):
+        _C.gemm(np.ones(4, np.float32), np.ones((4, 2), np.float32))
+    with pytest.raises(ValueError, match=r"gemm: batch sizes do not match: a has shape \(2, 3, 4\), b has shape \(3, 4, 5\)"):
+        _C.gemm(np.ones((2, 3, 4), np.float32), np.ones((3, 4, 5), np.float32))
+    with pytest.raises(TypeError, match="gemm: a has dtype float32 but b has dtype float64"):
+        _C.gemm(np.ones((2, 2), np.float32), np.ones((2, 2), np.float64))
+    with pytest.raises(ValueError, match=r"gemm: bias has shape \(3,\) but the product has 2 columns"):
+        _C.gemm(np.ones((2, 2), np.float32), np.ones((2, 2), np.float32), np.ones(3, np.float32))
+    with pytest.raises(ValueError, match="gemm: unknown activation 'swish'"):
+        _C.gemm(np.ones((2, 2), np.float32), np.ones((2, 2), np.float32), None, "swish")
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.float16, np.complex64, bool])
+def test_unsupported_dtypes_raise_type_error(dtype):
+    with pytest.raises(TypeError, match=r"matmul: unsupported dtype .* \(operand shapes \(2, 3\), \(3, 2\)\); expected float32 or float64"):
+        fastdl.matmul(np.ones((2, 3), dtype), np.ones((3, 2), np.float32))
+
+
+def test_linear_errors_name_the_layer_shapes():
+    with pytest.raises(ValueError, match=r"linear: x has shape \(4, 5\) but w has shape \(6, 3\); expected x of shape \(\.\.\., 6\)"):
+        fastdl.linear(np.ones((4, 5), np.float32), np.ones((6, 3), np.float32))
+    with pytest.raises(ValueError, match=r"linear: bias has shape \(4,\) but the product has 3 columns"):
+        fastdl.linear(np.ones((4, 6), np.float32), np.ones((6, 3), np.float32), np.ones(4, np.float32))
+    with pytest.raises(ValueError, match="linear: unknown activation 'softmax'"):
+        fastdl.linear(np.ones((4, 6), np.float32), np.ones((6, 3), np.float32), activation="softmax")
+
+
+def test_thread_count_validation():
+    with pytest.raises(ValueError, match="set_num_threads: n must be >= 1, got 0"):
+        fastdl.set_num_threads(0)
+    with pytest.raises(TypeError):
+        fastdl.set_num_threads(1.5)
+
+
+# ------------------------------------------------------------------------------------ fuzzing
+
+@st.composite
+def matmul_operands(draw):
+    m, k, n = (draw(st.integers(1, 70)) for _ in range(3))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    if draw(st.booleans()):
+        a = np.asfortranarray(a)
+    if draw(st.booleans()):
+        b = np.asfortranarray(b)
+    return a, b
+
+
+@settings(max_examples=150, deadline=None)
+@given(matmul_operands())
+def test_matmul_fuzzed_shapes_match_numpy(operands):
+    a, b = operands
+    assert_gemm_close(fastdl.matmul(a, b), reference.matmul(a, b), a.shape[1], a.dtype)
