@@ -202,9 +202,12 @@ def test_native_entry_point_validates_rank_and_shapes():
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.float16, np.complex64, bool])
-def test_unsupported_dtypes_raise_type_error(dtype):
-    with pytest.raises(TypeError, match=r"matmul: unsupported dtype .* \(operand shapes \(2, 3\), \(3, 2\)\); expected float32 or float64"):
-        fastdl.matmul(np.ones((2, 3), dtype), np.ones((3, 2), np.float32))
+@pytest.mark.parametrize("same_dtype", [True, False])
+def test_unsupported_dtypes_raise_type_error(dtype, same_dtype):
+    a = np.ones((2, 3), dtype)
+    b = np.ones((3, 2), dtype if same_dtype else np.float32)
+    with pytest.raises(TypeError, match=r"matmul: unsupported dtype .*\(.*\(2, 3\).*\); expected float32 or float64"):
+        fastdl.matmul(a, b)
 
 
 def test_linear_errors_name_the_layer_shapes():

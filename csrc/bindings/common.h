@@ -29,9 +29,9 @@ inline bool is_float64(const py::array& a) { return a.dtype().is(py::dtype::of<d
 // Raises TypeError unless `a` is float32 or float64.
 inline void require_float(const char* op, const char* name, const py::array& a) {
   if (!is_float32(a) && !is_float64(a)) {
-    throw py::type_error(std::string(op) + ": " + name + " has dtype " +
-                         py::str(a.dtype()).cast<std::string>() + " and shape " + shape_str(a) +
-                         "; expected float32 or float64");
+    throw py::type_error(std::string(op) + ": unsupported dtype " +
+                         py::str(a.dtype()).cast<std::string>() + " for " + name + " (shape " +
+                         shape_str(a) + "); expected float32 or float64");
   }
 }
 

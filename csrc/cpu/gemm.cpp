@@ -1,16 +1,17 @@
 // GEMM driver in the GotoBLAS/BLIS scheme, shared by every ISA:
 //
-//   for jc in N by NC:                 B block  (KC x NC) packed once, by all threads -> L3
+//   for jc in N by NC:                 B block  (KC x NC), packed by all threads together -> L3
 //     for pc in K by KC:
 //       pack B[pc:pc+KC, jc:jc+NC] into NR-wide micro-panels
-//       for ic in this thread's rows by MC:   A block (MC x KC) packed per thread   -> L2
-//         for jr in NC by NR:                 B micro-panel (KC x NR)                -> L1
+//       for ic in this thread's rows by MC:   A block (MC x KC), packed per thread         -> L2
+//         for jr in NC by NR:                 B micro-panel (KC x NR)                      -> L1
 //           for ir in MC by MR:  micro-kernel on an MR x NR tile of C (registers)
 //
 // Packing reads A and B through their strides, so transposed operands cost nothing extra, and
-// pads the last panels with zeros so the micro-kernel never branches; edge tiles are stored with
-// masks. Threads split the rows of C (each packs its own A block) or, when there are too few
-// rows, the columns; products too small to amortize packing go to the unpacked kernel.
+// pads the last panels with zeros; edge tiles are stored with masks. Packing is skipped where it
+// would not pay for itself (measured on Zen 3): A is read in place unless it is reused across
+// many B panels or its stride would make its rows collide in the L1 sets; B is read in place when
+// it is narrow or fits in L1. Threads split the rows of C or, when there are too few, the columns.
 #include "fastdl/gemm.h"
 
 #include <algorithm>
@@ -136,9 +137,30 @@ Range split(int64_t count, int parts, int part, int64_t align) {
   return {std::min(count, first * align), std::min(count, (first + n) * align)};
 }
 
+// Which operands to pack, from the measurements summarized at the top of this file.
+struct PackingPlan {
+  bool pack_a, pack_b;
+};
+
 template <class T>
-void gemm_packed(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
-                 int64_t ldc, const GemmEpilogue<T>& ep, int nthreads) {
+PackingPlan plan_packing(int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B) {
+  // B read in place must stay in L1 across a block's row tiles without colliding in its sets.
+  constexpr int64_t kHalfL1Bytes = 16 << 10;
+  const bool b_in_place_ok = B.col_stride == 1 && (N <= 2 * MicroTile<T>::NR ||
+                                                   K * N * int64_t(sizeof(T)) <= kHalfL1Bytes);
+  // The in-place kernel walks A along rows (unit column stride) or along columns; a walk whose
+  // stride is a multiple of 2 KiB maps every line to the same few L1 sets.
+  const int64_t walk = A.col_stride == 1 ? A.row_stride : A.col_stride;
+  const bool a_stride_aliases = (walk * int64_t(sizeof(T))) % 2048 == 0;
+  const bool pack_a = N > 512 || a_stride_aliases;
+  // The packed-A micro-kernel reads B as packed panels only.
+  return {pack_a, pack_a || !b_in_place_ok};
+}
+
+template <class T>
+void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
+                  int64_t ldc, const GemmEpilogue<T>& ep, int nthreads) {
+  if (M == 0 || N == 0) return;
   constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR;
   constexpr int64_t MC = Blocking<T>::MC, KC = Blocking<T>::KC, NC = Blocking<T>::NC;
 
@@ -147,8 +169,13 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMat
   const int threads_n = std::max(1, nthreads / threads_m);
   const int team = threads_m * threads_n;
 
+  const PackingPlan plan = plan_packing(N, K, A, B);
+  // Equal K blocks of at most KC: a short last block would pay a full pass over C for little work.
+  // K == 0 still runs one (empty) block so that the epilogue writes bias and activation.
+  const int64_t kc_block = K == 0 ? 0 : ceil_div(K, ceil_div(K, KC));
+  const int64_t k_blocks = K == 0 ? 1 : ceil_div(K, kc_block);
   const int64_t nc_max = std::min(NC, round_up(N, NR));
-  T* b_packed = b_scratch().get<T>(std::min(KC, K) * nc_max);
+  T* b_packed = plan.pack_b ? b_scratch().get<T>(kc_block * nc_max) : nullptr;
 
   auto run = [&](int tid) {
     const int tm = tid % threads_m, tn = tid / threads_m;
@@ -157,45 +184,57 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMat
     // Equal A blocks of at most MC rows.
     const int64_t mc_block =
         my_rows > 0 ? round_up(ceil_div(my_rows, ceil_div(my_rows, MC)), MR) : MR;
-    T* a_packed = a_scratch().get<T>(mc_block * std::min(KC, K));
+    T* a_packed = plan.pack_a ? a_scratch().get<T>(mc_block * kc_block) : nullptr;
 
     for (int64_t jc = 0; jc < N; jc += NC) {
       const int64_t nc = std::min(NC, N - jc);
       const int64_t panels = ceil_div(nc, NR);
       const Range my_panels = split(panels, threads_n, tn, 1);
-      for (int64_t pc = 0; pc < K; pc += KC) {
-        const int64_t kc = std::min(KC, K - pc);
-        const bool last_k = pc + kc == K;
+      for (int64_t kb = 0; kb < k_blocks; ++kb) {
+        const int64_t pc = kb * kc_block;
+        const int64_t kc = std::min(kc_block, K - pc);
+        const bool last_k = kb == k_blocks - 1;
 
-        // All threads pack a share of the B block, then wait for each other.
+        if (plan.pack_b) {
+          // All threads pack a share of the B block, then wait for each other.
 #ifdef _OPENMP
-        if (team > 1) {
+          if (team > 1) {
 #pragma omp barrier
-        }
+          }
 #endif
-        const Range packing = split(panels, team, tid, 1);
-        pack_b(packing.begin, packing.end, kc, nc, B.data + pc * B.row_stride + jc * B.col_stride,
-               B.row_stride, B.col_stride, b_packed);
+          const Range packing = split(panels, team, tid, 1);
+          pack_b(packing.begin, packing.end, kc, nc,
+                 B.data + pc * B.row_stride + jc * B.col_stride, B.row_stride, B.col_stride,
+                 b_packed);
 #ifdef _OPENMP
-        if (team > 1) {
+          if (team > 1) {
 #pragma omp barrier
-        }
+          }
 #endif
+        }
         for (int64_t ic = rows.begin; ic < rows.end; ic += mc_block) {
           const int64_t mc = std::min(mc_block, rows.end - ic);
-          pack_a(mc, kc, A.data + ic * A.row_stride + pc * A.col_stride, A.row_stride,
-                 A.col_stride, a_packed);
+          const T* a_block = A.data + ic * A.row_stride + pc * A.col_stride;
+          if (plan.pack_a) pack_a(mc, kc, a_block, A.row_stride, A.col_stride, a_packed);
           for (int64_t p = my_panels.begin; p < my_panels.end; ++p) {
             const int64_t j = jc + p * NR;
             const int nr = static_cast<int>(std::min<int64_t>(NR, N - j));
-            const TileEpilogue<T> tile_ep{ep.alpha, pc > 0,
+            const TileEpilogue<T> tile_ep{ep.alpha, kb > 0,
                                           last_k && ep.bias ? ep.bias + j : nullptr,
                                           last_k ? ep.act : Activation::none, ep.act_alpha};
-            const T* b_panel = b_packed + p * NR * kc;
+            const T* b_panel = plan.pack_b ? b_packed + p * NR * kc : B.data + pc * B.row_stride + j;
+            const int64_t b_row_stride = plan.pack_b ? NR : B.row_stride;
             for (int64_t i = 0; i < mc; i += MR) {
               const int mr = static_cast<int>(std::min<int64_t>(MR, mc - i));
-              FASTDL_DISPATCH(gemm_micro_kernel<T>(kc, a_packed + i * kc, b_panel,
-                                                   C + (ic + i) * ldc + j, ldc, mr, nr, tile_ep));
+              T* c_tile = C + (ic + i) * ldc + j;
+              if (plan.pack_a) {
+                FASTDL_DISPATCH(gemm_tile_packed<T>(kc, a_packed + i * kc, b_panel, c_tile, ldc,
+                                                    mr, nr, tile_ep));
+              } else {
+                FASTDL_DISPATCH(gemm_tile_strided<T>(kc, a_block + i * A.row_stride,
+                                                     A.row_stride, A.col_stride, mr, b_panel,
+                                                     b_row_stride, nr, c_tile, ldc, tile_ep));
+              }
             }
           }
         }
@@ -213,32 +252,12 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMat
 #endif
 }
 
-// True when packing would cost more than it saves: the whole of B fits in L1/L2 and is read in
-// place by the unpacked kernel. Needs unit column stride in B (or no B at all).
-template <class T>
-bool use_unpacked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> B) {
-  if (K == 0) return true;
-  if (B.col_stride != 1) return false;
-  return M * N * K <= 32 * 32 * 32 || (M <= 2 * MicroTile<T>::MR && K * N * int64_t(sizeof(T)) <= (64 << 10));
-}
-
-template <class T>
-void gemm_with_threads(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B,
-                       T* C, int64_t ldc, const GemmEpilogue<T>& ep, int nthreads) {
-  if (M == 0 || N == 0) return;
-  if (use_unpacked(M, N, K, B)) {
-    FASTDL_DISPATCH(gemm_unpacked<T>(M, N, K, A, B, C, ldc, ep));
-    return;
-  }
-  gemm_packed(M, N, K, A, B, C, ldc, ep, nthreads);
-}
-
 }  // namespace
 
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
           int64_t ldc, const GemmEpilogue<T>& epilogue) {
-  gemm_with_threads(M, N, K, A, B, C, ldc, epilogue, threads_for(M * N * K, kParallelWork));
+  gemm_blocked(M, N, K, A, B, C, ldc, epilogue, threads_for(M * N * K, kParallelWork));
 }
 
 template <class T>
@@ -248,7 +267,7 @@ void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, StridedMatrix<
   auto item = [&](int64_t i, int nthreads) {
     StridedMatrix<T> a{A.data + i * batch_stride_a, A.row_stride, A.col_stride};
     StridedMatrix<T> b{B.data + i * batch_stride_b, B.row_stride, B.col_stride};
-    gemm_with_threads(M, N, K, a, b, C + i * M * ldc, ldc, epilogue, nthreads);
+    gemm_blocked(M, N, K, a, b, C + i * M * ldc, ldc, epilogue, nthreads);
   };
   // Many small products: one per thread. Few large ones: each uses every thread.
   const int64_t work = M * N * K;

@@ -1,7 +1,7 @@
 #pragma once
-// The ISA-specific part of GEMM: the register-blocked micro-kernel and the unpacked path for
-// small matrices. Both exist once per ISA (gemm_kernels_impl.h compiled into fastdl::generic and
-// fastdl::avx2); the blocking, packing and threading around them (gemm.cpp) is shared.
+// The ISA-specific part of GEMM: the register-blocked micro-kernels. They exist once per ISA
+// (gemm_kernels_impl.h compiled into fastdl::generic and fastdl::avx2); the blocking, packing and
+// threading around them (gemm.cpp) is shared.
 #include <cstdint>
 
 #include "fastdl/activation.h"
@@ -32,16 +32,20 @@ struct TileEpilogue {
   T act_alpha;
 };
 
+// The two micro-kernels: C[mr, nr] (+)= epilogue(A[mr, kc] @ B[kc, nr]) for one MR x NR tile.
+//  * gemm_tile_packed: A is a packed MR-row panel (kc x MR, zero-padded); B is a packed NR-column
+//    panel (kc x NR, zero-padded). The fastest inner loop, used when packing pays for itself.
+//  * gemm_tile_strided: A is read in place through its strides (rows past mr are never read);
+//    B is any kc x nr block with unit column stride and row stride rsb, such as a packed panel
+//    (rsb = NR) or the original matrix. Used when packing A (or both) would not be amortized.
 #define FASTDL_DECLARE_GEMM_KERNELS(isa)                                                          \
   namespace isa {                                                                                 \
-  /* C[mr, nr] (+)= epilogue(a_panel[kc, MR] @ b_panel[kc, NR]); panels packed, zero-padded. */   \
   template <class T>                                                                              \
-  void gemm_micro_kernel(int64_t kc, const T* a_panel, const T* b_panel, T* C, int64_t ldc,       \
-                         int mr, int nr, const TileEpilogue<T>& epilogue);                        \
-  /* The whole product without packing; B must have unit column stride (or K == 0). */            \
+  void gemm_tile_packed(int64_t kc, const T* a_panel, const T* b_panel, T* C, int64_t ldc,        \
+                        int mr, int nr, const TileEpilogue<T>& epilogue);                         \
   template <class T>                                                                              \
-  void gemm_unpacked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B,     \
-                     T* C, int64_t ldc, const GemmEpilogue<T>& epilogue);                         \
+  void gemm_tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr, const T* B,    \
+                         int64_t rsb, int nr, T* C, int64_t ldc, const TileEpilogue<T>& epilogue); \
   }
 
 FASTDL_DECLARE_GEMM_KERNELS(generic)

@@ -48,7 +48,7 @@ inline void spill(const Vec<T> (&acc)[MicroTile<T>::MR][kVectorsPerRow<T>], T* t
 }  // namespace
 
 template <class T>
-void gemm_micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* C,
+void gemm_tile_packed(int64_t kc, const T* __restrict a, const T* __restrict b, T* C,
                        int64_t ldc, int mr, int nr, const TileEpilogue<T>& ep) {
   constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR, W = Vec<T>::width;
   constexpr int NV = kVectorsPerRow<T>;
@@ -81,68 +81,58 @@ void gemm_micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b,
 }
 
 template <class T>
-void gemm_unpacked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
-                   int64_t ldc, const GemmEpilogue<T>& epilogue) {
+void gemm_tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr, const T* B,
+                          int64_t rsb, int nr, T* C, int64_t ldc, const TileEpilogue<T>& ep) {
   constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR, W = Vec<T>::width;
   constexpr int NV = kVectorsPerRow<T>;
-  for (int64_t i0 = 0; i0 < M; i0 += MR) {
-    const int mr = static_cast<int>(M - i0 < MR ? M - i0 : MR);
-    // Rows past the edge re-read the last row; their results are never stored.
-    const T* a_rows[MR];
-    for (int r = 0; r < MR; ++r) a_rows[r] = A.data + (i0 + (r < mr ? r : mr - 1)) * A.row_stride;
+  // Rows past the edge re-read the last row; their results are never stored.
+  const T* a_rows[MR];
+  for (int r = 0; r < MR; ++r) a_rows[r] = A + (r < mr ? r : mr - 1) * rsa;
+  int cols[NV];
+  for (int v = 0; v < NV; ++v) {
+    const int c = nr - v * W;
+    cols[v] = c < 0 ? 0 : (c > W ? W : c);
+  }
 
-    for (int64_t j0 = 0; j0 < N; j0 += NR) {
-      const int nr = static_cast<int>(N - j0 < NR ? N - j0 : NR);
-      int cols[NV];
-      for (int v = 0; v < NV; ++v) {
-        const int c = nr - v * W;
-        cols[v] = c < 0 ? 0 : (c > W ? W : c);
-      }
-      Vec<T> acc[MR][NV];
+  Vec<T> acc[MR][NV];
 #pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r)
+  for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 16
-        for (int v = 0; v < NV; ++v) acc[r][v] = Vec<T>(T(0));
+    for (int v = 0; v < NV; ++v) acc[r][v] = Vec<T>(T(0));
 
-      const T* b_row = B.data + j0;
-      for (int64_t k = 0; k < K; ++k, b_row += B.row_stride) {
-        Vec<T> bv[NV];
-        if (nr == NR) {
+  const T* b_row = B;
+  for (int64_t k = 0; k < kc; ++k, b_row += rsb) {
+    Vec<T> bv[NV];
+    if (nr == NR) {
 #pragma GCC unroll 16
-          for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b_row + v * W);
-        } else {
+      for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b_row + v * W);
+    } else {
 #pragma GCC unroll 16
-          for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b_row + v * W, cols[v]);
-        }
-        const int64_t ak = k * A.col_stride;
+      for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b_row + v * W, cols[v]);
+    }
+    const int64_t ak = k * csa;
 #pragma GCC unroll 8
-        for (int r = 0; r < MR; ++r) {
-          const Vec<T> av(a_rows[r][ak]);
+    for (int r = 0; r < MR; ++r) {
+      const Vec<T> av(a_rows[r][ak]);
 #pragma GCC unroll 16
-          for (int v = 0; v < NV; ++v) acc[r][v] = fma(av, bv[v], acc[r][v]);
-        }
-      }
-
-      alignas(64) T tile[MR * NR];
-      spill<T>(acc, tile);
-      const TileEpilogue<T> ep{epilogue.alpha, false,
-                               epilogue.bias ? epilogue.bias + j0 : nullptr, epilogue.act,
-                               epilogue.act_alpha};
-      store_tile(tile, C + i0 * ldc + j0, ldc, mr, nr, ep);
+      for (int v = 0; v < NV; ++v) acc[r][v] = fma(av, bv[v], acc[r][v]);
     }
   }
+
+  alignas(64) T tile[MR * NR];
+  spill<T>(acc, tile);
+  store_tile(tile, C, ldc, mr, nr, ep);
 }
 
-template void gemm_micro_kernel<float>(int64_t, const float*, const float*, float*, int64_t, int,
-                                       int, const TileEpilogue<float>&);
-template void gemm_micro_kernel<double>(int64_t, const double*, const double*, double*, int64_t,
-                                        int, int, const TileEpilogue<double>&);
-template void gemm_unpacked<float>(int64_t, int64_t, int64_t, StridedMatrix<float>,
-                                   StridedMatrix<float>, float*, int64_t,
-                                   const GemmEpilogue<float>&);
-template void gemm_unpacked<double>(int64_t, int64_t, int64_t, StridedMatrix<double>,
-                                    StridedMatrix<double>, double*, int64_t,
-                                    const GemmEpilogue<double>&);
+template void gemm_tile_packed<float>(int64_t, const float*, const float*, float*, int64_t, int,
+                                      int, const TileEpilogue<float>&);
+template void gemm_tile_packed<double>(int64_t, const double*, const double*, double*, int64_t,
+                                       int, int, const TileEpilogue<double>&);
+template void gemm_tile_strided<float>(int64_t, const float*, int64_t, int64_t, int, const float*,
+                                       int64_t, int, float*, int64_t, const TileEpilogue<float>&);
+template void gemm_tile_strided<double>(int64_t, const double*, int64_t, int64_t, int,
+                                        const double*, int64_t, int, double*, int64_t,
+                                        const TileEpilogue<double>&);
 
 }  // namespace FASTDL_ISA_NS
 }  // namespace fastdl
