@@ -116,6 +116,8 @@ void pack_b(int64_t p_begin, int64_t p_end, int64_t kc, int64_t nc, const T* B, 
         std::memcpy(dst + k * NR, B + k * rs + j0, nr * sizeof(T));
         std::fill(dst + k * NR + nr, dst + (k + 1) * NR, T(0));
       }
+    } else if (rs == 1) {  // a transposed matrix: columns are contiguous
+      FASTDL_DISPATCH(gemm_pack_b_columns<T>(kc, nr, B + j0 * cs, cs, dst));
     } else {
       for (int64_t k = 0; k < kc; ++k) {
         for (int j = 0; j < nr; ++j) dst[k * NR + j] = B[k * rs + (j0 + j) * cs];

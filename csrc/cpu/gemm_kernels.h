@@ -46,6 +46,10 @@ struct TileEpilogue {
   template <class T>                                                                              \
   void gemm_tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr, const T* B,    \
                          int64_t rsb, int nr, T* C, int64_t ldc, const TileEpilogue<T>& epilogue); \
+  /* Packs one NR-column panel of a B whose columns are contiguous (row stride 1): column j    \
+     of the panel starts at B + j * col_stride. Columns past nr are zero. */                     \
+  template <class T>                                                                              \
+  void gemm_pack_b_columns(int64_t kc, int nr, const T* B, int64_t col_stride, T* panel);        \
   }
 
 FASTDL_DECLARE_GEMM_KERNELS(generic)

@@ -124,6 +124,32 @@ void gemm_tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr,
   store_tile(tile, C, ldc, mr, nr, ep);
 }
 
+template <class T>
+void gemm_pack_b_columns(int64_t kc, int nr, const T* B, int64_t col_stride, T* panel) {
+  constexpr int NR = MicroTile<T>::NR, W = Vec<T>::width;
+  int64_t k = 0;
+  if (nr == NR) {
+    // W columns x W rows at a time: W contiguous loads, one register transpose, W stores.
+    for (; k + W <= kc; k += W) {
+#pragma GCC unroll 4
+      for (int g = 0; g < NR / W; ++g) {
+        Vec<T> v[W];
+#pragma GCC unroll 8
+        for (int j = 0; j < W; ++j) v[j] = Vec<T>::load(B + (g * W + j) * col_stride + k);
+        transpose(v);
+#pragma GCC unroll 8
+        for (int kk = 0; kk < W; ++kk) v[kk].store(panel + (k + kk) * NR + g * W);
+      }
+    }
+  }
+  for (; k < kc; ++k) {
+    for (int j = 0; j < nr; ++j) panel[k * NR + j] = B[j * col_stride + k];
+    for (int j = nr; j < NR; ++j) panel[k * NR + j] = T(0);
+  }
+}
+
+template void gemm_pack_b_columns<float>(int64_t, int, const float*, int64_t, float*);
+template void gemm_pack_b_columns<double>(int64_t, int, const double*, int64_t, double*);
 template void gemm_tile_packed<float>(int64_t, const float*, const float*, float*, int64_t, int,
                                       int, const TileEpilogue<float>&);
 template void gemm_tile_packed<double>(int64_t, const double*, const double*, double*, int64_t,
