@@ -166,9 +166,19 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
   constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR;
   constexpr int64_t MC = Blocking<T>::MC, KC = Blocking<T>::KC, NC = Blocking<T>::NC;
 
-  // Threads along M (each packs its own A block) times threads along N.
-  const int threads_m = static_cast<int>(std::min<int64_t>(nthreads, ceil_div(M, MR)));
-  const int threads_n = std::max(1, nthreads / threads_m);
+  // Threads along M times threads along N: the grid whose busiest thread gets fewest tiles.
+  const int64_t row_tiles = ceil_div(M, MR), col_tiles = ceil_div(N, NR);
+  int threads_m = 1, threads_n = 1;
+  int64_t best = row_tiles * col_tiles;
+  for (int tm = 1; tm <= nthreads; ++tm) {
+    const int tn = nthreads / tm;
+    const int64_t busiest = ceil_div(row_tiles, tm) * ceil_div(col_tiles, tn);
+    if (busiest < best) {
+      best = busiest;
+      threads_m = tm;
+      threads_n = tn;
+    }
+  }
   const int team = threads_m * threads_n;
 
   const PackingPlan plan = plan_packing(N, K, A, B);

@@ -100,6 +100,11 @@ def linear(x, w, b=None, activation: Optional[str] = None) -> np.ndarray:
     array([[1., 0.]], dtype=float32)
     """
     act = "none" if activation is None else activation
+    if (type(x) is np.ndarray and type(w) is np.ndarray and x.ndim == 2 and w.ndim == 2
+            and x.shape[1] == w.shape[0] and (b is None or type(b) is np.ndarray)
+            and act in _LINEAR_ACTIVATIONS):
+        # The common case goes straight to the kernel, which validates dtypes and shapes.
+        return _C.gemm(x, w, b, act, 1.0, 0.0, "linear")
     if act not in _LINEAR_ACTIVATIONS:
         raise ValueError(
             f"linear: unknown activation {activation!r}; expected None, 'relu', 'sigmoid' or 'tanh'"
