@@ -288,11 +288,13 @@ void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, StridedMatrix<
     for (int64_t i = 0; i < batch; ++i) item(i, per_item_threads);
     return;
   }
-  const int nthreads = threads_for(batch * work, kParallelWork);
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1)
-#endif
-  for (int64_t i = 0; i < batch; ++i) item(i, 1);
+  const int64_t items_per_thread = std::max<int64_t>(1, ceil_div(kParallelWork, std::max<int64_t>(work, 1)));
+  parallel_for(
+      batch, items_per_thread,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) item(i, 1);
+      },
+      1);
 }
 
 template void gemm<float>(int64_t, int64_t, int64_t, StridedMatrix<float>, StridedMatrix<float>,

@@ -27,7 +27,7 @@ inline int threads_for(int64_t work, int64_t grain) {
 // `grain` elements per thread stays on the calling thread: waking threads costs microseconds.
 // `align` rounds chunk boundaries so SIMD loops see whole vectors except in the last chunk.
 template <class Body>
-void parallel_for(int64_t n, int64_t grain, Body&& body, int64_t align = 16) {
+void parallel_for(int64_t n, int64_t grain, Body&& body, [[maybe_unused]] int64_t align = 16) {
   if (n <= 0) return;
   const int nthreads = threads_for(n, grain);
   if (nthreads == 1) {
