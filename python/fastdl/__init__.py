@@ -7,7 +7,16 @@ Hand-written C++ (OpenMP, AVX2/FMA) kernels under a NumPy-friendly Python API.
 (2, 4)
 """
 from fastdl._config import build_info, get_num_threads, set_num_threads
-from fastdl.backend.cpu import linear, matmul
+from fastdl.backend.cpu import (
+    gelu,
+    leaky_relu,
+    linear,
+    matmul,
+    relu,
+    sigmoid,
+    step,
+    tanh,
+)
 
 __version__ = build_info()["version"]
 
@@ -17,4 +26,10 @@ __all__ = [
     "set_num_threads",
     "linear",
     "matmul",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "step",
+    "gelu",
 ]

@@ -114,3 +114,95 @@ def linear(x, w, b=None, activation: Optional[str] = None) -> np.ndarray:
         return _C.gemm(x, w, b, act, 1.0, 0.0, "linear")
     out = _C.gemm(x.reshape(-1, w.shape[0]), w, b, act, 1.0, 0.0, "linear")
     return out.reshape(x.shape[:-1] + (w.shape[1],))
+
+
+# ---------------------------------------------------------------- activations
+
+def _activation(op: str, name: str, x, alpha: float = 0.0) -> np.ndarray:
+    (x,) = _as_float_arrays(op, x)
+    return _C.activation_forward(name, x, float(alpha))
+
+
+def relu(x) -> np.ndarray:
+    """``max(x, 0)`` elementwise. NaN stays NaN.
+
+    >>> import numpy as np, fastdl
+    >>> fastdl.relu(np.array([-1.0, 0.0, 2.0], np.float32))
+    array([0., 0., 2.], dtype=float32)
+    """
+    return _activation("relu", "relu", x)
+
+
+def leaky_relu(x, alpha: float = 0.2) -> np.ndarray:
+    """``x`` where ``x > 0``, else ``alpha * x`` (Keras's default slope 0.2).
+
+    >>> import numpy as np, fastdl
+    >>> fastdl.leaky_relu(np.array([-1.0, 2.0]), alpha=0.1)
+    array([-0.1,  2. ])
+    """
+    return _activation("leaky_relu", "leaky_relu", x, alpha)
+
+
+def sigmoid(x) -> np.ndarray:
+    """The logistic function ``1 / (1 + exp(-x))`` elementwise.
+
+    >>> import numpy as np, fastdl
+    >>> fastdl.sigmoid(np.array([0.0, 100.0, -100.0], np.float32))
+    array([0.5, 1. , 0. ], dtype=float32)
+    """
+    return _activation("sigmoid", "sigmoid", x)
+
+
+def tanh(x) -> np.ndarray:
+    """Hyperbolic tangent elementwise.
+
+    >>> import numpy as np, fastdl
+    >>> fastdl.tanh(np.array([0.0, 30.0], np.float32))
+    array([0., 1.], dtype=float32)
+    """
+    return _activation("tanh", "tanh", x)
+
+
+def step(x) -> np.ndarray:
+    """Heaviside step: 1 where ``x > 0``, else 0 (NaN stays NaN). Its gradient is 0.
+
+    >>> import numpy as np, fastdl
+    >>> fastdl.step(np.array([-2.0, 0.0, 3.0], np.float32))
+    array([0., 0., 1.], dtype=float32)
+    """
+    return _activation("step", "step", x)
+
+
+def gelu(x, approximate: bool = False) -> np.ndarray:
+    """Gaussian error linear unit ``x * Phi(x)``, Phi the standard normal CDF (erf-based); with
+    ``approximate=True`` the tanh approximation
+    ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))``.
+
+    >>> import numpy as np, fastdl
+    >>> np.round(fastdl.gelu(np.array([-1.0, 0.0, 1.0])), 6)
+    array([-0.158655,  0.      ,  0.841345])
+    >>> np.round(fastdl.gelu(np.array([1.0]), approximate=True), 6)
+    array([0.841192])
+    """
+    return _activation("gelu", "gelu_tanh" if approximate else "gelu", x)
+
+
+def activation_backward(name: str, grad, saved, alpha: float = 0.0) -> np.ndarray:
+    """Gradient of the activation ``name`` with respect to its input: ``grad * act'(.)``.
+
+    ``saved`` is what the forward pass keeps: its output for ``'sigmoid'`` and ``'tanh'``, its
+    input for every other activation (``'relu'`` accepts either). ``alpha`` is leaky_relu's
+    slope. At the kinks the derivative is the left one: relu and step give 0 at 0. ``grad`` and
+    ``saved`` must have the same shape.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> fastdl.backend.cpu.activation_backward("relu", np.ones(3), x)
+    array([0., 0., 1.])
+    >>> y = fastdl.sigmoid(np.zeros(1))
+    >>> fastdl.backend.cpu.activation_backward("sigmoid", np.ones(1), y)
+    array([0.25])
+    """
+    grad, saved = _as_float_arrays(f"{name}_backward", grad, saved)
+    return _C.activation_backward(name, grad, saved, float(alpha))
+
