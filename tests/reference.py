@@ -85,3 +85,39 @@ ACTIVATIONS = {
     "gelu_tanh": _gelu_tanh,
 }
 
+
+# ---------------------------------------------------------------- softmax family
+
+
+def log_softmax(x, axis=-1):
+    x = f64(x)
+    shifted = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    with np.errstate(divide="ignore"):  # rows of length 0
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def softmax(x, axis=-1):
+    return np.exp(log_softmax(x, axis))
+
+
+def softmax_backward(grad, y):
+    grad, y = f64(grad), f64(y)
+    return y * (grad - np.sum(grad * y, axis=-1, keepdims=True))
+
+
+def log_softmax_backward(grad, y):
+    grad, y = f64(grad), f64(y)
+    return grad - np.exp(y) * np.sum(grad, axis=-1, keepdims=True)
+
+
+def softmax_cross_entropy(logits, labels):
+    """(mean loss, gradient of the mean loss with respect to logits)."""
+    logp = log_softmax(logits)
+    cols = logp.shape[-1]
+    logp2 = logp.reshape(-1, cols)
+    labels = np.asarray(labels).reshape(-1)
+    rows = logp2.shape[0]
+    loss = -np.mean(logp2[np.arange(rows), labels]) if rows else float("nan")
+    grad = np.exp(logp2)
+    grad[np.arange(rows), labels] -= 1.0
+    return loss, (grad / max(rows, 1)).reshape(logp.shape)

@@ -35,5 +35,5 @@ PYBIND11_MODULE(_C, m) {
 
   bindings::bind_gemm(m);
   bindings::bind_activation(m);
-  //SM bindings::bind_softmax(m);
+  bindings::bind_softmax(m);
 }

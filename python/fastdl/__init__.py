@@ -11,9 +11,12 @@ from fastdl.backend.cpu import (
     gelu,
     leaky_relu,
     linear,
+    log_softmax,
     matmul,
     relu,
     sigmoid,
+    softmax,
+    softmax_cross_entropy,
     step,
     tanh,
 )
@@ -32,4 +35,7 @@ __all__ = [
     "tanh",
     "step",
     "gelu",
+    "softmax",
+    "log_softmax",
+    "softmax_cross_entropy",
 ]

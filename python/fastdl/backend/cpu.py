@@ -206,3 +206,109 @@ def activation_backward(name: str, grad, saved, alpha: float = 0.0) -> np.ndarra
     grad, saved = _as_float_arrays(f"{name}_backward", grad, saved)
     return _C.activation_backward(name, grad, saved, float(alpha))
 
+
+# ---------------------------------------------------------------- softmax family
+
+
+def _last_axis(op: str, ndim: int, axis: int) -> int:
+    """`axis` as a non-negative index into `ndim` dimensions; ValueError naming `op` otherwise."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__}")
+    if ndim == 0:
+        raise ValueError(f"{op}: input must have at least 1 dimension; got shape ()")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for an array of {ndim} dimensions")
+    return int(axis) % ndim
+
+
+def _along_axis(op: str, kernel, arrays, axis: int) -> np.ndarray:
+    """Runs `kernel` (which works along the last axis) along `axis` of every array."""
+    ax = _last_axis(op, arrays[0].ndim, axis)
+    if ax == arrays[0].ndim - 1:
+        return kernel(*arrays)
+    out = kernel(*(np.moveaxis(a, ax, -1) for a in arrays))
+    return np.moveaxis(out, -1, ax)
+
+
+def softmax(x, axis: int = -1) -> np.ndarray:
+    """``exp(x) / sum(exp(x))`` along ``axis``, with the maximum subtracted first so that any
+    finite input gives a finite result.
+
+    >>> import numpy as np, fastdl
+    >>> np.round(fastdl.softmax(np.array([[1.0, 2.0, 3.0]])), 4)
+    array([[0.09  , 0.2447, 0.6652]])
+    >>> fastdl.softmax(np.array([1e4, -1e4], np.float32))
+    array([1., 0.], dtype=float32)
+    """
+    (x,) = _as_float_arrays("softmax", x)
+    return _along_axis("softmax", lambda a: _C.softmax(a, False), (x,), axis)
+
+
+def log_softmax(x, axis: int = -1) -> np.ndarray:
+    """``x - log(sum(exp(x)))`` along ``axis``, computed without overflow.
+
+    >>> import numpy as np, fastdl
+    >>> np.round(fastdl.log_softmax(np.array([0.0, 0.0])), 4)
+    array([-0.6931, -0.6931])
+    """
+    (x,) = _as_float_arrays("log_softmax", x)
+    return _along_axis("log_softmax", lambda a: _C.softmax(a, True), (x,), axis)
+
+
+def softmax_backward(grad, y, axis: int = -1) -> np.ndarray:
+    """Gradient of :func:`softmax` with respect to its input, from the upstream gradient and
+    the forward output ``y``: ``y * (grad - sum(grad * y))`` along ``axis``.
+
+    >>> import numpy as np, fastdl
+    >>> y = fastdl.softmax(np.zeros(2))
+    >>> fastdl.backend.cpu.softmax_backward(np.array([1.0, 0.0]), y)
+    array([ 0.25, -0.25])
+    """
+    grad, y = _as_float_arrays("softmax_backward", grad, y)
+    return _along_axis("softmax_backward", lambda g, s: _C.softmax_backward(g, s, False),
+                       (grad, y), axis)
+
+
+def log_softmax_backward(grad, y, axis: int = -1) -> np.ndarray:
+    """Gradient of :func:`log_softmax` with respect to its input, from the upstream gradient
+    and the forward output ``y``: ``grad - exp(y) * sum(grad)`` along ``axis``.
+
+    >>> import numpy as np, fastdl
+    >>> y = fastdl.log_softmax(np.zeros(2))
+    >>> fastdl.backend.cpu.log_softmax_backward(np.array([1.0, 0.0]), y)
+    array([ 0.5, -0.5])
+    """
+    grad, y = _as_float_arrays("log_softmax_backward", grad, y)
+    return _along_axis("log_softmax_backward", lambda g, s: _C.softmax_backward(g, s, True),
+                       (grad, y), axis)
+
+
+def _cross_entropy(logits, labels, with_grad: bool):
+    (logits,) = _as_float_arrays("softmax_cross_entropy", logits)
+    labels = labels if isinstance(labels, np.ndarray) else np.asarray(labels)
+    return _C.softmax_cross_entropy(logits, labels, with_grad)
+
+
+def softmax_cross_entropy(logits, labels) -> float:
+    """Mean cross-entropy of ``softmax(logits)`` (last axis) against integer class labels:
+    ``mean(-log_softmax(logits)[..., label])``. ``labels`` has shape ``logits.shape[:-1]`` and
+    values in ``[0, logits.shape[-1])``; the probabilities are never materialized.
+
+    >>> import numpy as np, fastdl
+    >>> round(fastdl.softmax_cross_entropy(np.zeros((2, 4), np.float32), [0, 3]), 6)
+    1.386294
+    """
+    loss, _ = _cross_entropy(logits, labels, False)
+    return loss
+
+
+def softmax_cross_entropy_with_grad(logits, labels) -> tuple[float, np.ndarray]:
+    """:func:`softmax_cross_entropy` and its gradient with respect to ``logits``,
+    ``(softmax(logits) - onehot(labels)) / rows``, from one pass over each row.
+
+    >>> import numpy as np, fastdl
+    >>> loss, dlogits = fastdl.backend.cpu.softmax_cross_entropy_with_grad(np.zeros((1, 2)), [1])
+    >>> round(loss, 6), dlogits
+    (0.693147, array([[ 0.5, -0.5]]))
+    """
+    return _cross_entropy(logits, labels, True)
