@@ -1,21 +1,123 @@
 """Independent float64 NumPy references for the kernels under test."""
+import math
+
 import numpy as np
 
 
+def f64(x):
+    return np.asarray(x, np.float64)
+
+
 def matmul(a, b):
-    return np.matmul(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    return np.matmul(f64(a), f64(b))
 
 
 def linear(x, w, b=None, activation=None):
     y = matmul(x, w)
     if b is not None:
-        y = y + np.asarray(b, np.float64)
+        y = y + f64(b)
     return ACTIVATIONS[activation or "none"](y)
+
+
+# ---------------------------------------------------------------- activations
+
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def normal_cdf(x):
+    """Phi(x) through erfc, accurate in both tails."""
+    return 0.5 * np.asarray(_erfc(-f64(x) / math.sqrt(2.0)), np.float64)
+
+
+def normal_pdf(x):
+    x = f64(x)
+    return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+
+
+def _sigmoid(x):
+    x = f64(x)
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def _gelu_tanh(x):
+    x = f64(x)
+    return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x**3)))
+
+
+def _gelu_tanh_grad(x):
+    x = f64(x)
+    t = np.tanh(_GELU_C * (x + 0.044715 * x**3))
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
+
+
+def activation(name, x, alpha=0.0):
+    """act(x) in float64."""
+    x = f64(x)
+    if name == "leaky_relu":
+        return np.where(x > 0, x, alpha * x)
+    return ACTIVATIONS[name](x)
+
+
+def activation_grad(name, x, alpha=0.0):
+    """act'(x) in float64, as a function of the input x; left derivative at the kinks."""
+    x = f64(x)
+    return {
+        "none": lambda: np.ones_like(x),
+        "relu": lambda: (x > 0).astype(np.float64),
+        "leaky_relu": lambda: np.where(x > 0, 1.0, alpha),
+        "sigmoid": lambda: _sigmoid(x) * (1.0 - _sigmoid(x)),
+        "tanh": lambda: 1.0 - np.tanh(x) ** 2,
+        "step": lambda: np.zeros_like(x),
+        "gelu": lambda: normal_cdf(x) + x * normal_pdf(x),
+        "gelu_tanh": lambda: _gelu_tanh_grad(x),
+    }[name]()
 
 
 ACTIVATIONS = {
     "none": lambda x: x,
     "relu": lambda x: np.maximum(x, 0.0),
-    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "sigmoid": _sigmoid,
     "tanh": np.tanh,
+    "step": lambda x: (f64(x) > 0).astype(np.float64),
+    "gelu": lambda x: f64(x) * normal_cdf(x),
+    "gelu_tanh": _gelu_tanh,
 }
+
+
+# ---------------------------------------------------------------- softmax family
+
+
+def log_softmax(x, axis=-1):
+    x = f64(x)
+    shifted = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    with np.errstate(divide="ignore"):  # rows of length 0
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def softmax(x, axis=-1):
+    return np.exp(log_softmax(x, axis))
+
+
+def softmax_backward(grad, y):
+    grad, y = f64(grad), f64(y)
+    return y * (grad - np.sum(grad * y, axis=-1, keepdims=True))
+
+
+def log_softmax_backward(grad, y):
+    grad, y = f64(grad), f64(y)
+    return grad - np.exp(y) * np.sum(grad, axis=-1, keepdims=True)
+
+
+def softmax_cross_entropy(logits, labels):
+    """(mean loss, gradient of the mean loss with respect to logits)."""
+    logp = log_softmax(logits)
+    cols = logp.shape[-1]
+    logp2 = logp.reshape(-1, cols)
+    labels = np.asarray(labels).reshape(-1)
+    rows = logp2.shape[0]
+    loss = -np.mean(logp2[np.arange(rows), labels]) if rows else float("nan")
+    grad = np.exp(logp2)
+    grad[np.arange(rows), labels] -= 1.0
+    return loss, (grad / max(rows, 1)).reshape(logp.shape)

@@ -34,6 +34,6 @@ PYBIND11_MODULE(_C, m) {
   }, py::arg("name"), "Switch between the AVX2 and the portable kernels (for testing).");
 
   bindings::bind_gemm(m);
-  //ACT bindings::bind_activation(m);
-  //SM bindings::bind_softmax(m);
+  bindings::bind_activation(m);
+  bindings::bind_softmax(m);
 }

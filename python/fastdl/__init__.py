@@ -7,7 +7,19 @@ Hand-written C++ (OpenMP, AVX2/FMA) kernels under a NumPy-friendly Python API.
 (2, 4)
 """
 from fastdl._config import build_info, get_num_threads, set_num_threads
-from fastdl.backend.cpu import linear, matmul
+from fastdl.backend.cpu import (
+    gelu,
+    leaky_relu,
+    linear,
+    log_softmax,
+    matmul,
+    relu,
+    sigmoid,
+    softmax,
+    softmax_cross_entropy,
+    step,
+    tanh,
+)
 
 __version__ = build_info()["version"]
 
@@ -17,4 +29,13 @@ __all__ = [
     "set_num_threads",
     "linear",
     "matmul",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "step",
+    "gelu",
+    "softmax",
+    "log_softmax",
+    "softmax_cross_entropy",
 ]

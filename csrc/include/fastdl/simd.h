@@ -50,6 +50,8 @@ struct Vec<float> {
   static __m256i tail_mask(int n) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(detail::kTailMask32 + 8 - n));
   }
+  // Lanes [0, n) set: a mask for select()/mask_and() on the lanes a masked load left at 0.
+  static Vec first_lanes(int n) { return _mm256_castsi256_ps(tail_mask(n)); }
 
   friend Vec operator+(Vec a, Vec b) { return _mm256_add_ps(a.v, b.v); }
   friend Vec operator-(Vec a, Vec b) { return _mm256_sub_ps(a.v, b.v); }
@@ -130,6 +132,7 @@ struct Vec<double> {
   static __m256i tail_mask(int n) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(detail::kTailMask64 + 4 - n));
   }
+  static Vec first_lanes(int n) { return _mm256_castsi256_pd(tail_mask(n)); }
 
   friend Vec operator+(Vec a, Vec b) { return _mm256_add_pd(a.v, b.v); }
   friend Vec operator-(Vec a, Vec b) { return _mm256_sub_pd(a.v, b.v); }
@@ -195,6 +198,7 @@ struct Vec {
   void store(T* p, int n) const {
     if (n > 0) *p = v;
   }
+  static Vec first_lanes(int n) { return Vec(n > 0 ? T(1) : T(0)); }
 
   friend Vec operator+(Vec a, Vec b) { return Vec(a.v + b.v); }
   friend Vec operator-(Vec a, Vec b) { return Vec(a.v - b.v); }
@@ -215,7 +219,10 @@ struct Vec {
   friend Vec select(Vec mask, Vec a, Vec b) { return mask.v != T(0) ? a : b; }
   friend Vec mask_and(Vec mask, Vec a) { return mask.v != T(0) ? a : Vec(T(0)); }
 
-  friend Vec exp2_int(Vec n) { return Vec(std::ldexp(T(1), static_cast<int>(n.v))); }
+  // A NaN lane gives 1 (converting NaN to int is undefined); the caller's NaN survives the product.
+  friend Vec exp2_int(Vec n) {
+    return Vec(std::ldexp(T(1), n.v == n.v ? static_cast<int>(n.v) : 0));
+  }
   friend void transpose(Vec (&)[1]) {}
 
   T reduce_sum() const { return v; }

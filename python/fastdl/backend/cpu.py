@@ -123,3 +123,201 @@ def linear(x, w, b=None, activation: Optional[str] = None) -> np.ndarray:
         return _C.gemm(x, w, b, act, 1.0, 0.0, "linear")
     out = _C.gemm(x.reshape(-1, w.shape[0]), w, b, act, 1.0, 0.0, "linear")
     return out.reshape(x.shape[:-1] + (w.shape[1],))
+
+
+# ---------------------------------------------------------------- activations
+
+def _activation(op: str, name: str, x, alpha: float = 0.0) -> np.ndarray:
+    (x,) = _as_float_arrays(op, x)
+    return _C.activation_forward(name, x, float(alpha))
+
+
+def relu(x) -> np.ndarray:
+    """``max(x, 0)`` elementwise. NaN stays NaN.
+
+    >>> import numpy as np, fastdl
+    >>> fastdl.relu(np.array([-1.0, 0.0, 2.0], np.float32))
+    array([0., 0., 2.], dtype=float32)
+    """
+    return _activation("relu", "relu", x)
+
+
+def leaky_relu(x, alpha: float = 0.2) -> np.ndarray:
+    """``x`` where ``x > 0``, else ``alpha * x`` (Keras's default slope 0.2).
+
+    >>> import numpy as np, fastdl
+    >>> fastdl.leaky_relu(np.array([-1.0, 2.0]), alpha=0.1)
+    array([-0.1,  2. ])
+    """
+    return _activation("leaky_relu", "leaky_relu", x, alpha)
+
+
+def sigmoid(x) -> np.ndarray:
+    """The logistic function ``1 / (1 + exp(-x))`` elementwise.
+
+    >>> import numpy as np, fastdl
+    >>> fastdl.sigmoid(np.array([0.0, 100.0, -100.0], np.float32))
+    array([0.5, 1. , 0. ], dtype=float32)
+    """
+    return _activation("sigmoid", "sigmoid", x)
+
+
+def tanh(x) -> np.ndarray:
+    """Hyperbolic tangent elementwise.
+
+    >>> import numpy as np, fastdl
+    >>> fastdl.tanh(np.array([0.0, 30.0], np.float32))
+    array([0., 1.], dtype=float32)
+    """
+    return _activation("tanh", "tanh", x)
+
+
+def step(x) -> np.ndarray:
+    """Heaviside step: 1 where ``x > 0``, else 0 (NaN stays NaN). Its gradient is 0.
+
+    >>> import numpy as np, fastdl
+    >>> fastdl.step(np.array([-2.0, 0.0, 3.0], np.float32))
+    array([0., 0., 1.], dtype=float32)
+    """
+    return _activation("step", "step", x)
+
+
+def gelu(x, approximate: bool = False) -> np.ndarray:
+    """Gaussian error linear unit ``x * Phi(x)``, Phi the standard normal CDF (erf-based); with
+    ``approximate=True`` the tanh approximation
+    ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))``.
+
+    >>> import numpy as np, fastdl
+    >>> np.round(fastdl.gelu(np.array([-1.0, 0.0, 1.0])), 6)
+    array([-0.158655,  0.      ,  0.841345])
+    >>> np.round(fastdl.gelu(np.array([1.0]), approximate=True), 6)
+    array([0.841192])
+    """
+    return _activation("gelu", "gelu_tanh" if approximate else "gelu", x)
+
+
+def activation_backward(name: str, grad, saved, alpha: float = 0.0) -> np.ndarray:
+    """Gradient of the activation ``name`` with respect to its input: ``grad * act'(.)``.
+
+    ``saved`` is what the forward pass keeps: its output for ``'sigmoid'`` and ``'tanh'``, its
+    input for every other activation (``'relu'`` accepts either). ``alpha`` is leaky_relu's
+    slope. At the kinks the derivative is the left one: relu and step give 0 at 0. ``grad`` and
+    ``saved`` must have the same shape.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> fastdl.backend.cpu.activation_backward("relu", np.ones(3), x)
+    array([0., 0., 1.])
+    >>> y = fastdl.sigmoid(np.zeros(1))
+    >>> fastdl.backend.cpu.activation_backward("sigmoid", np.ones(1), y)
+    array([0.25])
+    """
+    grad, saved = _as_float_arrays(f"{name}_backward", grad, saved)
+    return _C.activation_backward(name, grad, saved, float(alpha))
+
+
+# ---------------------------------------------------------------- softmax family
+
+
+def _last_axis(op: str, ndim: int, axis: int) -> int:
+    """`axis` as a non-negative index into `ndim` dimensions; ValueError naming `op` otherwise."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__}")
+    if ndim == 0:
+        raise ValueError(f"{op}: input must have at least 1 dimension; got shape ()")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for an array of {ndim} dimensions")
+    return int(axis) % ndim
+
+
+def _along_axis(op: str, kernel, arrays, axis: int) -> np.ndarray:
+    """Runs `kernel` (which works along the last axis) along `axis` of every array."""
+    ax = _last_axis(op, arrays[0].ndim, axis)
+    if ax == arrays[0].ndim - 1:
+        return kernel(*arrays)
+    out = kernel(*(np.moveaxis(a, ax, -1) for a in arrays))
+    return np.moveaxis(out, -1, ax)
+
+
+def softmax(x, axis: int = -1) -> np.ndarray:
+    """``exp(x) / sum(exp(x))`` along ``axis``, with the maximum subtracted first so that any
+    finite input gives a finite result.
+
+    >>> import numpy as np, fastdl
+    >>> np.round(fastdl.softmax(np.array([[1.0, 2.0, 3.0]])), 4)
+    array([[0.09  , 0.2447, 0.6652]])
+    >>> fastdl.softmax(np.array([1e4, -1e4], np.float32))
+    array([1., 0.], dtype=float32)
+    """
+    (x,) = _as_float_arrays("softmax", x)
+    return _along_axis("softmax", lambda a: _C.softmax(a, False), (x,), axis)
+
+
+def log_softmax(x, axis: int = -1) -> np.ndarray:
+    """``x - log(sum(exp(x)))`` along ``axis``, computed without overflow.
+
+    >>> import numpy as np, fastdl
+    >>> np.round(fastdl.log_softmax(np.array([0.0, 0.0])), 4)
+    array([-0.6931, -0.6931])
+    """
+    (x,) = _as_float_arrays("log_softmax", x)
+    return _along_axis("log_softmax", lambda a: _C.softmax(a, True), (x,), axis)
+
+
+def softmax_backward(grad, y, axis: int = -1) -> np.ndarray:
+    """Gradient of :func:`softmax` with respect to its input, from the upstream gradient and
+    the forward output ``y``: ``y * (grad - sum(grad * y))`` along ``axis``.
+
+    >>> import numpy as np, fastdl
+    >>> y = fastdl.softmax(np.zeros(2))
+    >>> fastdl.backend.cpu.softmax_backward(np.array([1.0, 0.0]), y)
+    array([ 0.25, -0.25])
+    """
+    grad, y = _as_float_arrays("softmax_backward", grad, y)
+    return _along_axis("softmax_backward", lambda g, s: _C.softmax_backward(g, s, False),
+                       (grad, y), axis)
+
+
+def log_softmax_backward(grad, y, axis: int = -1) -> np.ndarray:
+    """Gradient of :func:`log_softmax` with respect to its input, from the upstream gradient
+    and the forward output ``y``: ``grad - exp(y) * sum(grad)`` along ``axis``.
+
+    >>> import numpy as np, fastdl
+    >>> y = fastdl.log_softmax(np.zeros(2))
+    >>> fastdl.backend.cpu.log_softmax_backward(np.array([1.0, 0.0]), y)
+    array([ 0.5, -0.5])
+    """
+    grad, y = _as_float_arrays("log_softmax_backward", grad, y)
+    return _along_axis("log_softmax_backward", lambda g, s: _C.softmax_backward(g, s, True),
+                       (grad, y), axis)
+
+
+def _cross_entropy(logits, labels, with_grad: bool):
+    (logits,) = _as_float_arrays("softmax_cross_entropy", logits)
+    labels = labels if isinstance(labels, np.ndarray) else np.asarray(labels)
+    return _C.softmax_cross_entropy(logits, labels, with_grad)
+
+
+def softmax_cross_entropy(logits, labels) -> float:
+    """Mean cross-entropy of ``softmax(logits)`` (last axis) against integer class labels:
+    ``mean(-log_softmax(logits)[..., label])``. ``labels`` has shape ``logits.shape[:-1]`` and
+    values in ``[0, logits.shape[-1])``; the probabilities are never materialized.
+
+    >>> import numpy as np, fastdl
+    >>> round(fastdl.softmax_cross_entropy(np.zeros((2, 4), np.float32), [0, 3]), 6)
+    1.386294
+    """
+    loss, _ = _cross_entropy(logits, labels, False)
+    return loss
+
+
+def softmax_cross_entropy_with_grad(logits, labels) -> tuple[float, np.ndarray]:
+    """:func:`softmax_cross_entropy` and its gradient with respect to ``logits``,
+    ``(softmax(logits) - onehot(labels)) / rows``, from one pass over each row.
+
+    >>> import numpy as np, fastdl
+    >>> loss, dlogits = fastdl.backend.cpu.softmax_cross_entropy_with_grad(np.zeros((1, 2)), [1])
+    >>> round(loss, 6), dlogits
+    (0.693147, array([[ 0.5, -0.5]]))
+    """
+    return _cross_entropy(logits, labels, True)

@@ -1,0 +1,1 @@
+#include "activation_kernels_impl.h"

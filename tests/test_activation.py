@@ -1,0 +1,214 @@
+"""Elementwise activations: forward and backward against float64 references, on both kernel
+sets (the `isa` fixture), awkward sizes, kinks, NaN, and bad input."""
+import numpy as np
+import pytest
+
+import fastdl
+from fastdl import _C
+from fastdl.backend import cpu
+
+import reference as ref
+
+NAMES = ["relu", "leaky_relu", "sigmoid", "tanh", "step", "gelu", "gelu_tanh"]
+SIZES = [0, 1, 7, 8, 9, 15, 17, 1000003]
+ALPHA = 0.2
+USES_OUTPUT = {"sigmoid", "tanh"}
+
+
+def tolerances(dtype):
+    return dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+
+
+def sample(rng, n, dtype):
+    # Spread wide enough to reach the saturated tails of sigmoid, tanh and gelu.
+    return (rng.standard_normal(n) * 4).astype(dtype)
+
+
+def forward(name, x):
+    return _C.activation_forward(name, x, ALPHA)
+
+
+def saved_for(name, x):
+    """What the forward pass keeps for the backward: the output for sigmoid/tanh, else x."""
+    return forward(name, x) if name in USES_OUTPUT else x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("name", NAMES)
+def test_forward_matches_reference(isa, rng, name, n, dtype):
+    x = sample(rng, n, dtype)
+    y = forward(name, x)
+    assert y.dtype == dtype and y.shape == x.shape
+    np.testing.assert_allclose(y, ref.activation(name, x, ALPHA), **tolerances(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 9, 17, 4099])
+@pytest.mark.parametrize("name", NAMES)
+def test_backward_matches_reference(isa, rng, name, n, dtype):
+    x = sample(rng, n, dtype)
+    dy = rng.standard_normal(n).astype(dtype)
+    dx = _C.activation_backward(name, dy, saved_for(name, x), ALPHA)
+    assert dx.dtype == dtype and dx.shape == x.shape
+    expected = ref.f64(dy) * ref.activation_grad(name, x, ALPHA)
+    tol = tolerances(dtype)
+    if dtype == np.float64 and name in USES_OUTPUT:
+        tol = dict(rtol=1e-10, atol=1e-14)  # 1 - y^2 from a rounded y
+    np.testing.assert_allclose(dx, expected, **tol)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_backward_matches_finite_differences(isa, rng, name):
+    x = rng.uniform(-6, 6, 257)
+    x = x[np.abs(x) > 1e-3]  # away from the kinks of relu, leaky_relu and step
+    h = 1e-6
+    numeric = (forward(name, x + h) - forward(name, x - h)) / (2 * h)
+    analytic = _C.activation_backward(name, np.ones_like(x), saved_for(name, x), ALPHA)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_kinks_have_exact_values(isa):
+    for dtype in (np.float32, np.float64):
+        x = np.array([-0.0, 0.0, -1.0, 1.0], dtype)
+        ones = np.ones_like(x)
+        np.testing.assert_array_equal(forward("relu", x), [0, 0, 0, 1])
+        np.testing.assert_array_equal(_C.activation_backward("relu", ones, x), [0, 0, 0, 1])
+        y = forward("relu", x)  # relu differentiates from its output too
+        np.testing.assert_array_equal(_C.activation_backward("relu", ones, y), [0, 0, 0, 1])
+        np.testing.assert_array_equal(
+            _C.activation_backward("leaky_relu", ones, x, 0.25), [0.25, 0.25, 0.25, 1])
+        np.testing.assert_array_equal(forward("step", x), [0, 0, 0, 1])
+        np.testing.assert_array_equal(_C.activation_backward("step", ones * 7, x), [0, 0, 0, 0])
+        # A zero derivative stays zero whatever the upstream gradient holds.
+        bad = np.array([np.inf, np.nan, -np.inf, 1.0], dtype)
+        assert _C.activation_backward("relu", bad, x)[:3].tolist() == [0, 0, 0]
+        assert _C.activation_backward("step", bad, x).tolist() == [0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", NAMES)
+def test_nan_passes_through(isa, name, dtype):
+    x = np.array([1.0, np.nan, -2.0, 0.5, np.nan, 3.0, -1.0, 2.0, np.nan], dtype)
+    nan = np.isnan(x)
+    y = forward(name, x)
+    assert np.array_equal(np.isnan(y), nan)
+    dx = _C.activation_backward(name, np.ones_like(x), saved_for(name, x), ALPHA)
+    assert np.array_equal(np.isnan(dx), nan)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_infinities_saturate(isa, dtype):
+    x = np.array([-np.inf, np.inf], dtype)
+    expected_forward = {"relu": [0, np.inf], "leaky_relu": [-np.inf, np.inf], "sigmoid": [0, 1],
+                        "tanh": [-1, 1], "step": [0, 1], "gelu": [0, np.inf],
+                        "gelu_tanh": [0, np.inf]}
+    for name, expected in expected_forward.items():
+        np.testing.assert_array_equal(forward(name, x), np.array(expected, dtype), err_msg=name)
+    for name in ("gelu", "gelu_tanh"):
+        dx = _C.activation_backward(name, np.ones_like(x), x)
+        np.testing.assert_array_equal(dx, np.array([0, 1], dtype), err_msg=name)
+
+
+def test_shapes_and_non_contiguous_inputs(isa, rng):
+    base = rng.standard_normal((6, 10, 14)).astype(np.float32)
+    for x in (base, base[:, ::2, 1::3], base.transpose(2, 0, 1), base[0], np.array(-1.5, np.float32)):
+        for name in NAMES:
+            y = forward(name, x)
+            assert y.shape == np.shape(x) and y.dtype == np.float32 and y.flags.c_contiguous
+            assert not np.shares_memory(y, x)
+            np.testing.assert_allclose(y, ref.activation(name, x, ALPHA), rtol=1e-4, atol=1e-5)
+            dy = np.ones_like(x)
+            dx = _C.activation_backward(name, dy, saved_for(name, x), ALPHA)
+            assert dx.shape == np.shape(x)
+
+
+def test_threads_give_identical_results(rng):
+    x = sample(rng, 300001, np.float32)
+    old = fastdl.get_num_threads()
+    try:
+        fastdl.set_num_threads(1)
+        single = {name: forward(name, x) for name in NAMES}
+        fastdl.set_num_threads(2)
+        for name in NAMES:
+            np.testing.assert_array_equal(forward(name, x), single[name])
+    finally:
+        fastdl.set_num_threads(old)
+
+
+# ---------------------------------------------------------------- Python API
+
+
+def test_python_functions():
+    x32 = np.array([-2.0, -0.5, 0.0, 0.5, 3.0], np.float32)
+    for fn, name, kwargs in [
+        (fastdl.relu, "relu", {}),
+        (fastdl.sigmoid, "sigmoid", {}),
+        (fastdl.tanh, "tanh", {}),
+        (fastdl.step, "step", {}),
+        (fastdl.gelu, "gelu", {}),
+    ]:
+        y = fn(x32, **kwargs)
+        assert y.dtype == np.float32
+        np.testing.assert_allclose(y, ref.activation(name, x32), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fastdl.leaky_relu(x32, alpha=0.1),
+                               ref.activation("leaky_relu", x32, 0.1), rtol=1e-6)
+    np.testing.assert_allclose(fastdl.leaky_relu(x32), ref.activation("leaky_relu", x32, 0.2),
+                               rtol=1e-6)
+    np.testing.assert_allclose(fastdl.gelu(x32, approximate=True),
+                               ref.activation("gelu_tanh", x32), rtol=1e-4, atol=1e-5)
+    assert fastdl.relu([1.0, -1.0]).dtype == np.float64  # lists become float64 arrays
+
+
+def test_python_backward_promotes_mixed_dtypes():
+    x = np.array([-1.0, 2.0], np.float64)
+    dx = cpu.activation_backward("leaky_relu", np.ones(2, np.float32), x, alpha=0.5)
+    assert dx.dtype == np.float64
+    np.testing.assert_array_equal(dx, [0.5, 1.0])
+
+
+def test_bad_dtype_names_op_dtype_and_shape():
+    with pytest.raises(TypeError, match=r"relu.*int64.*\(3,\)"):
+        fastdl.relu(np.arange(3, dtype=np.int64))
+    with pytest.raises(TypeError, match=r"sigmoid: x has dtype int32 and shape \(2, 2\)"):
+        _C.activation_forward("sigmoid", np.zeros((2, 2), np.int32))
+    with pytest.raises(TypeError, match=r"tanh_backward: grad has dtype float32 but saved has"):
+        _C.activation_backward("tanh", np.zeros(2, np.float32), np.zeros(2))
+
+
+def test_shape_mismatch_names_op_and_both_shapes():
+    with pytest.raises(ValueError, match=r"relu_backward: grad has shape \(2, 3\) but saved has "
+                                         r"shape \(3, 2\)"):
+        cpu.activation_backward("relu", np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+def test_unknown_activation():
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        _C.activation_forward("swish", np.zeros(2))
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        cpu.activation_backward("swish", np.zeros(2), np.zeros(2))
+
+
+# ---------------------------------------------------------------- GEMM epilogue
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("shape", [(1, 3, 5), (37, 53, 29), (130, 300, 70)])
+def test_linear_epilogue(isa, rng, activation, shape, dtype):
+    m, k, n = shape
+    x = rng.standard_normal((m, k)).astype(dtype)
+    w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype)
+    b = rng.standard_normal(n).astype(dtype)
+    y = fastdl.linear(x, w, b, activation)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y, ref.linear(x, w, b, activation), **tol)
+
+
+@pytest.mark.parametrize("activation", ["leaky_relu", "step", "gelu", "gelu_tanh"])
+def test_gemm_epilogue_other_activations(isa, rng, activation):
+    x = rng.standard_normal((23, 40)).astype(np.float32)
+    w = (rng.standard_normal((40, 19)) / 6).astype(np.float32)
+    y = _C.gemm(x, w, None, activation, 1.0, ALPHA)
+    expected = ref.activation(activation, ref.matmul(x, w), ALPHA)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-5)

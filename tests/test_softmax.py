@@ -1,0 +1,242 @@
+"""Softmax, log-softmax and fused softmax cross-entropy: forward and backward against float64
+references and finite differences, on both kernel sets (the `isa` fixture)."""
+import numpy as np
+import pytest
+
+import fastdl
+from fastdl import _C
+from fastdl.backend import cpu
+
+import reference as ref
+
+SHAPES = [(1,), (7,), (1, 1), (3, 8), (5, 9), (4, 15), (2, 17), (6, 1000), (0, 5), (3, 0),
+          (2, 3, 17), (300, 10)]
+
+
+def tolerances(dtype):
+    return dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+
+
+def logits(rng, shape, dtype, scale=3.0):
+    return (rng.standard_normal(shape) * scale).astype(dtype)
+
+
+def labels_for(rng, x):
+    return rng.integers(0, x.shape[-1], x.shape[:-1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("log", [False, True])
+def test_forward_matches_reference(isa, rng, shape, dtype, log):
+    x = logits(rng, shape, dtype)
+    y = _C.softmax(x, log)
+    assert y.shape == x.shape and y.dtype == dtype
+    expected = ref.log_softmax(x) if log else ref.softmax(x)
+    np.testing.assert_allclose(y, expected, **tolerances(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_logits_stay_finite(isa, dtype):
+    x = np.array([[1e4, -1e4, 0.0, 1e4 - 1.0, -1e4 + 3.0, 5.0, 9999.5, -3.0, 1e4],
+                  [-1e4] * 8 + [-1e4 + 2.0]], dtype)
+    labels = np.array([1, 8])
+    for log, expected in ((False, ref.softmax(x)), (True, ref.log_softmax(x))):
+        y = _C.softmax(x, log)
+        assert np.isfinite(y).all()
+        np.testing.assert_allclose(y, expected, **tolerances(dtype))
+    loss, grad = _C.softmax_cross_entropy(x, labels, True)
+    expected_loss, expected_grad = ref.softmax_cross_entropy(x, labels)
+    assert np.isfinite(loss) and np.isfinite(grad).all()
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-6)
+    np.testing.assert_allclose(grad, expected_grad, **tolerances(dtype))
+
+
+def test_nan_poisons_only_its_row(isa):
+    x = np.array([[1.0, np.nan, 2.0], [1.0, 2.0, 3.0], [np.nan, 0.0, 0.0]], np.float32)
+    for log in (False, True):
+        y = _C.softmax(x, log)
+        assert np.isnan(y[[0, 2]]).all()
+        np.testing.assert_allclose(y[1], (ref.log_softmax if log else ref.softmax)(x[1]),
+                                   rtol=1e-5)
+    assert np.isnan(fastdl.softmax_cross_entropy(x, [0, 1, 2]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 8), (5, 9), (2, 17), (4, 1000), (2, 3, 17)])
+@pytest.mark.parametrize("log", [False, True])
+def test_backward_matches_reference(isa, rng, shape, dtype, log):
+    x = logits(rng, shape, dtype)
+    y = _C.softmax(x, log)
+    dy = rng.standard_normal(shape).astype(dtype)
+    dx = _C.softmax_backward(dy, y, log)
+    expected = (ref.log_softmax_backward if log else ref.softmax_backward)(dy, y)
+    np.testing.assert_allclose(dx, expected, **tolerances(dtype))
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_backward_matches_finite_differences(isa, rng, log):
+    x = logits(rng, (3, 11), np.float64, scale=2.0)
+    w = rng.standard_normal(x.shape)  # differentiate sum(w * f(x))
+    dx = _C.softmax_backward(w, _C.softmax(x, log), log)
+    h = 1e-6
+    numeric = np.empty_like(x)
+    for idx in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[idx] += h
+        xm[idx] -= h
+        numeric[idx] = np.sum(w * (_C.softmax(xp, log) - _C.softmax(xm, log))) / (2 * h)
+    np.testing.assert_allclose(dx, numeric, rtol=1e-6, atol=1e-9)
+
+
+# ---------------------------------------------------------------- cross-entropy
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (3, 8), (5, 9), (4, 15), (33, 17), (8, 1000),
+                                   (2, 3, 10), (5000, 10)])
+def test_cross_entropy_matches_reference(isa, rng, shape, dtype):
+    x = logits(rng, shape, dtype)
+    labels = labels_for(rng, x)
+    expected_loss, expected_grad = ref.softmax_cross_entropy(x, labels)
+    loss_only, none = _C.softmax_cross_entropy(x, labels, False)
+    loss, grad = _C.softmax_cross_entropy(x, labels, True)
+    assert none is None and isinstance(loss, float)
+    assert loss == loss_only
+    assert grad.shape == x.shape and grad.dtype == dtype
+    np.testing.assert_allclose(loss, expected_loss, **tolerances(dtype))
+    np.testing.assert_allclose(grad, expected_grad, **tolerances(dtype))
+
+
+def test_cross_entropy_gradient_matches_finite_differences(isa, rng):
+    x = logits(rng, (4, 9), np.float64, scale=2.0)
+    labels = labels_for(rng, x)
+    _, grad = _C.softmax_cross_entropy(x, labels, True)
+    h = 1e-6
+    numeric = np.empty_like(x)
+    for idx in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[idx] += h
+        xm[idx] -= h
+        numeric[idx] = (_C.softmax_cross_entropy(xp, labels, False)[0]
+                        - _C.softmax_cross_entropy(xm, labels, False)[0]) / (2 * h)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_cross_entropy_accepts_any_integer_labels(rng):
+    x = logits(rng, (6, 5), np.float32)
+    labels = np.array([0, 4, 2, 1, 3, 4])
+    expected = fastdl.softmax_cross_entropy(x, labels)
+    for dtype in (np.int32, np.uint8, np.int16, np.uint64):
+        assert fastdl.softmax_cross_entropy(x, labels.astype(dtype)) == expected
+    assert fastdl.softmax_cross_entropy(x, labels.tolist()) == expected
+    assert fastdl.softmax_cross_entropy(x, labels[::-1][::-1]) == expected
+
+
+def test_cross_entropy_of_no_rows_is_nan():
+    loss, grad = cpu.softmax_cross_entropy_with_grad(np.zeros((0, 4), np.float32),
+                                                     np.zeros(0, np.int64))
+    assert np.isnan(loss) and grad.shape == (0, 4)
+
+
+def test_threads_give_identical_results(rng):
+    x = logits(rng, (4000, 100), np.float32)
+    labels = labels_for(rng, x)
+    old = fastdl.get_num_threads()
+    try:
+        fastdl.set_num_threads(1)
+        single = (_C.softmax(x, False), _C.softmax_cross_entropy(x, labels, True))
+        fastdl.set_num_threads(2)
+        np.testing.assert_array_equal(_C.softmax(x, False), single[0])
+        loss, grad = _C.softmax_cross_entropy(x, labels, True)
+        assert loss == single[1][0]
+        np.testing.assert_array_equal(grad, single[1][1])
+    finally:
+        fastdl.set_num_threads(old)
+
+
+# ---------------------------------------------------------------- Python API
+
+
+def test_python_axis_and_non_contiguous(rng):
+    x = logits(rng, (4, 6, 5), np.float32)
+    for axis in (0, 1, -1, 2, -3):
+        np.testing.assert_allclose(fastdl.softmax(x, axis=axis), ref.softmax(x, axis),
+                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(fastdl.log_softmax(x, axis=axis), ref.log_softmax(x, axis),
+                                   rtol=1e-4, atol=1e-5)
+    xt = x.transpose(2, 0, 1)
+    np.testing.assert_allclose(fastdl.softmax(xt), ref.softmax(xt), rtol=1e-4, atol=1e-5)
+    # Backward along a non-last axis equals the last-axis kernel on the moved arrays.
+    y = fastdl.softmax(x, axis=0)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    moved = ref.softmax_backward(np.moveaxis(g, 0, -1), np.moveaxis(y, 0, -1))
+    np.testing.assert_allclose(cpu.softmax_backward(g, y, axis=0), np.moveaxis(moved, -1, 0),
+                               rtol=1e-4, atol=1e-5)
+    ly = fastdl.log_softmax(x)
+    np.testing.assert_allclose(cpu.log_softmax_backward(g, ly), ref.log_softmax_backward(g, ly),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_python_cross_entropy(rng):
+    x = logits(rng, (16, 10), np.float32)
+    labels = labels_for(rng, x)
+    expected_loss, expected_grad = ref.softmax_cross_entropy(x, labels)
+    loss = fastdl.softmax_cross_entropy(x, labels)
+    assert isinstance(loss, float)
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-5)
+    loss2, grad = cpu.softmax_cross_entropy_with_grad(x.astype(np.float64), labels)
+    assert grad.dtype == np.float64
+    np.testing.assert_allclose(loss2, expected_loss, rtol=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-15)
+
+
+def test_python_promotes_mixed_dtypes():
+    g = np.ones((2, 3), np.float32)
+    y = fastdl.softmax(np.zeros((2, 3)))
+    assert cpu.softmax_backward(g, y).dtype == np.float64
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_bad_dtypes_name_op_dtype_and_shape():
+    with pytest.raises(TypeError, match=r"softmax.*int64.*\(2, 3\)"):
+        fastdl.softmax(np.zeros((2, 3), np.int64))
+    with pytest.raises(TypeError, match=r"log_softmax: x has dtype int32 and shape \(4,\)"):
+        _C.softmax(np.zeros(4, np.int32), True)
+    with pytest.raises(TypeError, match=r"softmax_cross_entropy: labels has dtype float32 and "
+                                        r"shape \(2,\); expected an integer array"):
+        fastdl.softmax_cross_entropy(np.zeros((2, 3)), np.zeros(2, np.float32))
+    with pytest.raises(TypeError, match=r"softmax_cross_entropy.*bool"):
+        fastdl.softmax_cross_entropy(np.zeros((2, 3)), np.zeros(2, bool))
+
+
+def test_shape_errors_name_op_and_shapes():
+    with pytest.raises(ValueError, match=r"softmax_backward: grad has shape \(2, 3\) but y has "
+                                         r"shape \(2, 4\)"):
+        cpu.softmax_backward(np.zeros((2, 3)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"softmax_cross_entropy: logits has shape \(4, 3\) but "
+                                         r"labels has shape \(5,\); expected labels of shape "
+                                         r"\(4,\)"):
+        fastdl.softmax_cross_entropy(np.zeros((4, 3)), np.zeros(5, np.int64))
+    with pytest.raises(ValueError, match=r"logits has shape \(2, 2, 3\) but labels has shape "
+                                         r"\(2, 3\); expected labels of shape \(2, 2\)"):
+        fastdl.softmax_cross_entropy(np.zeros((2, 2, 3)), np.zeros((2, 3), np.int64))
+    with pytest.raises(ValueError, match="at least 1 dimension"):
+        fastdl.softmax(np.float32(1.0))
+    with pytest.raises(ValueError, match="at least 1 dimension"):
+        _C.softmax(np.array(1.0), False)
+    with pytest.raises(ValueError, match="axis 2 is out of range"):
+        fastdl.softmax(np.zeros((2, 3)), axis=2)
+
+
+@pytest.mark.parametrize("bad", [-1, 3, 2**40])
+def test_labels_out_of_range(bad):
+    labels = np.array([0, bad, 1])
+    with pytest.raises(ValueError, match=rf"softmax_cross_entropy: label {bad} at flat index 1 is "
+                                         r"out of range for logits of shape \(3, 3\); expected "
+                                         r"0 <= label < 3"):
+        fastdl.softmax_cross_entropy(np.zeros((3, 3), np.float32), labels)
+    with pytest.raises(ValueError, match="out of range"):
+        fastdl.softmax_cross_entropy(np.zeros((1, 0)), np.zeros(1, np.int64))
