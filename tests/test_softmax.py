@@ -203,7 +203,7 @@ def test_python_promotes_mixed_dtypes():
 def test_bad_dtypes_name_op_dtype_and_shape():
     with pytest.raises(TypeError, match=r"softmax.*int64.*\(2, 3\)"):
         fastdl.softmax(np.zeros((2, 3), np.int64))
-    with pytest.raises(TypeError, match=r"log_softmax: x has dtype int32 and shape \(4,\)"):
+    with pytest.raises(TypeError, match=r"log_softmax: unsupported dtype int32 for x \(shape \(4,\)\)"):
         _C.softmax(np.zeros(4, np.int32), True)
     with pytest.raises(TypeError, match=r"softmax_cross_entropy: labels has dtype float32 and "
                                         r"shape \(2,\); expected an integer array"):

@@ -1,0 +1,15 @@
+"""Every example in the public docstrings runs and prints what it says."""
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["fastdl", "fastdl._config", "fastdl.backend.cpu"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0
