@@ -105,18 +105,30 @@ template <class T>
 void pack_b(int64_t p_begin, int64_t p_end, int64_t kc, int64_t nc, const T* B, int64_t rs,
             int64_t cs, T* packed) {
   constexpr int NR = MicroTile<T>::NR;
+  auto panel_width = [&](int64_t p) { return static_cast<int>(std::min<int64_t>(NR, nc - p * NR)); };
+  if (cs == 1) {
+    // Row by row: B is read sequentially and each panel is written sequentially. (Panel by
+    // panel would read B in 64-byte pieces a whole row apart, which the prefetchers serve badly.)
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* src = B + k * rs;
+      for (int64_t p = p_begin; p < p_end; ++p) {
+        const int nr = panel_width(p);
+        T* dst = packed + p * NR * kc + k * NR;
+        if (nr == NR) {
+          std::memcpy(dst, src + p * NR, NR * sizeof(T));
+        } else {
+          std::memcpy(dst, src + p * NR, nr * sizeof(T));
+          std::fill(dst + nr, dst + NR, T(0));
+        }
+      }
+    }
+    return;
+  }
   for (int64_t p = p_begin; p < p_end; ++p) {
     const int64_t j0 = p * NR;
-    const int nr = static_cast<int>(std::min<int64_t>(NR, nc - j0));
+    const int nr = panel_width(p);
     T* dst = packed + p * NR * kc;
-    if (cs == 1 && nr == NR) {
-      for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * NR, B + k * rs + j0, NR * sizeof(T));
-    } else if (cs == 1) {
-      for (int64_t k = 0; k < kc; ++k) {
-        std::memcpy(dst + k * NR, B + k * rs + j0, nr * sizeof(T));
-        std::fill(dst + k * NR + nr, dst + (k + 1) * NR, T(0));
-      }
-    } else if (rs == 1) {  // a transposed matrix: columns are contiguous
+    if (rs == 1) {  // a transposed matrix: columns are contiguous
       FASTDL_DISPATCH(gemm_pack_b_columns<T>(kc, nr, B + j0 * cs, cs, dst));
     } else {
       for (int64_t k = 0; k < kc; ++k) {
@@ -208,18 +220,20 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
         const bool last_k = kb == k_blocks - 1;
 
         if (plan.pack_b) {
-          // All threads pack a share of the B block, then wait for each other.
+          // With a column split alone every thread packs exactly the panels it uses. Otherwise
+          // all threads pack a share of the B block and wait for each other around it.
+          const bool shared = threads_m > 1;
+          const Range packing = shared ? split(panels, team, tid, 1) : my_panels;
 #ifdef _OPENMP
-          if (team > 1) {
+          if (shared) {
 #pragma omp barrier
           }
 #endif
-          const Range packing = split(panels, team, tid, 1);
           pack_b(packing.begin, packing.end, kc, nc,
                  B.data + pc * B.row_stride + jc * B.col_stride, B.row_stride, B.col_stride,
                  b_packed);
 #ifdef _OPENMP
-          if (team > 1) {
+          if (shared) {
 #pragma omp barrier
           }
 #endif
@@ -228,26 +242,36 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
           const int64_t mc = std::min(mc_block, rows.end - ic);
           const T* a_block = A.data + ic * A.row_stride + pc * A.col_stride;
           if (plan.pack_a) pack_a(mc, kc, a_block, A.row_stride, A.col_stride, a_packed);
-          for (int64_t p = my_panels.begin; p < my_panels.end; ++p) {
+          auto tile = [&](int64_t i, int64_t p) {
             const int64_t j = jc + p * NR;
             const int nr = static_cast<int>(std::min<int64_t>(NR, N - j));
+            const int mr = static_cast<int>(std::min<int64_t>(MR, mc - i));
             const TileEpilogue<T> tile_ep{ep.alpha, kb > 0,
                                           last_k && ep.bias ? ep.bias + j : nullptr,
                                           last_k ? ep.act : Activation::none, ep.act_alpha};
-            const T* b_panel = plan.pack_b ? b_packed + p * NR * kc : B.data + pc * B.row_stride + j;
-            const int64_t b_row_stride = plan.pack_b ? NR : B.row_stride;
-            for (int64_t i = 0; i < mc; i += MR) {
-              const int mr = static_cast<int>(std::min<int64_t>(MR, mc - i));
-              T* c_tile = C + (ic + i) * ldc + j;
-              if (plan.pack_a) {
-                FASTDL_DISPATCH(gemm_tile_packed<T>(kc, a_packed + i * kc, b_panel, c_tile, ldc,
-                                                    mr, nr, tile_ep));
-              } else {
-                FASTDL_DISPATCH(gemm_tile_strided<T>(kc, a_block + i * A.row_stride,
-                                                     A.row_stride, A.col_stride, mr, b_panel,
-                                                     b_row_stride, nr, c_tile, ldc, tile_ep));
-              }
+            T* c_tile = C + (ic + i) * ldc + j;
+            if (plan.pack_a) {
+              FASTDL_DISPATCH(gemm_tile_packed<T>(kc, a_packed + i * kc, b_packed + p * NR * kc,
+                                                  c_tile, ldc, mr, nr, tile_ep));
+            } else if (plan.pack_b) {
+              FASTDL_DISPATCH(gemm_tile_strided<T>(kc, a_block + i * A.row_stride, A.row_stride,
+                                                   A.col_stride, mr, b_packed + p * NR * kc, NR,
+                                                   nr, c_tile, ldc, tile_ep));
+            } else {
+              FASTDL_DISPATCH(gemm_tile_strided<T>(kc, a_block + i * A.row_stride, A.row_stride,
+                                                   A.col_stride, mr, B.data + pc * B.row_stride + j,
+                                                   B.row_stride, nr, c_tile, ldc, tile_ep));
             }
+          };
+          // A packed block is contiguous and streams well from L2, so a B micro-panel stays in
+          // L1 while every row tile passes (BLIS order). A read in place is the harder stream:
+          // then a row tile of A stays in L1 while the packed B block passes.
+          if (plan.pack_a || !plan.pack_b) {
+            for (int64_t p = my_panels.begin; p < my_panels.end; ++p)
+              for (int64_t i = 0; i < mc; i += MR) tile(i, p);
+          } else {
+            for (int64_t i = 0; i < mc; i += MR)
+              for (int64_t p = my_panels.begin; p < my_panels.end; ++p) tile(i, p);
           }
         }
       }

@@ -11,21 +11,35 @@ namespace {
 template <class T>
 constexpr int kVectorsPerRow = MicroTile<T>::NR / Vec<T>::width;
 
+// Loads the first `cols` lanes at p (all of them without a mask when cols == W).
+template <class T>
+inline Vec<T> load_cols(const T* p, int cols) {
+  return cols == Vec<T>::width ? Vec<T>::load(p) : Vec<T>::load(p, cols);
+}
+
+// Applies the epilogue to one vector of C: x = alpha * acc (+ C) (+ bias), then act(x).
+template <class T>
+inline Vec<T> epilogue_vector(Vec<T> acc, const T* c, const T* bias, int cols,
+                              const TileEpilogue<T>& ep) {
+  Vec<T> x = acc * Vec<T>(ep.alpha);
+  if (ep.accumulate) x = x + load_cols(c, cols);
+  if (bias) x = x + load_cols(bias, cols);
+  if (ep.act != Activation::none) x = activate(ep.act, x, ep.act_alpha);
+  return x;
+}
+
 // Writes an MR x NR tile held in `tile` (row-major, NR wide) to the mr x nr corner of C, applying
 // the epilogue. Edge tiles use masked loads and stores; nothing outside the corner is touched.
 template <class T>
 inline void store_tile(const T* tile, T* C, int64_t ldc, int mr, int nr,
                        const TileEpilogue<T>& ep) {
   constexpr int NR = MicroTile<T>::NR, W = Vec<T>::width;
-  const Vec<T> alpha(ep.alpha);
   for (int r = 0; r < mr; ++r) {
     T* c_row = C + r * ldc;
     for (int j = 0; j < nr; j += W) {
       const int cols = nr - j < W ? nr - j : W;
-      Vec<T> x = Vec<T>::load(tile + r * NR + j) * alpha;
-      if (ep.accumulate) x = x + Vec<T>::load(c_row + j, cols);
-      if (ep.bias) x = x + Vec<T>::load(ep.bias + j, cols);
-      if (ep.act != Activation::none) x = activate(ep.act, x, ep.act_alpha);
+      const Vec<T> x = epilogue_vector(Vec<T>::load(tile + r * NR + j), c_row + j,
+                                       ep.bias ? ep.bias + j : nullptr, cols, ep);
       if (cols == W) {
         x.store(c_row + j);
       } else {
@@ -35,14 +49,30 @@ inline void store_tile(const T* tile, T* C, int64_t ldc, int mr, int nr,
   }
 }
 
-// Spills the accumulators with constant indices only, so they stay in registers in the K loop.
+// Writes the accumulators to the mr x nr corner of C through the epilogue. A full tile is stored
+// straight from registers with constant indices (so they never leave registers in the K loop);
+// an edge tile is spilled to a buffer and stored with masks, touching nothing outside it.
 template <class T>
-inline void spill(const Vec<T> (&acc)[MicroTile<T>::MR][kVectorsPerRow<T>], T* tile) {
-  constexpr int MR = MicroTile<T>::MR, NV = kVectorsPerRow<T>, W = Vec<T>::width;
+FASTDL_ALWAYS_INLINE void finish_tile(const Vec<T> (&acc)[MicroTile<T>::MR][kVectorsPerRow<T>], T* C,
+                        int64_t ldc, int mr, int nr, const TileEpilogue<T>& ep) {
+  constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR, NV = kVectorsPerRow<T>;
+  constexpr int W = Vec<T>::width;
+  if (mr == MR && nr == NR) {
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) {
+        T* c = C + r * ldc + v * W;
+        epilogue_vector(acc[r][v], c, ep.bias ? ep.bias + v * W : nullptr, W, ep).store(c);
+      }
+    return;
+  }
+  alignas(64) T tile[MR * NR];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) acc[r][v].store(tile + r * NV * W + v * W);
+    for (int v = 0; v < NV; ++v) acc[r][v].store(tile + r * NR + v * W);
+  store_tile(tile, C, ldc, mr, nr, ep);
 }
 
 }  // namespace
@@ -75,9 +105,7 @@ void gemm_tile_packed(int64_t kc, const T* __restrict a, const T* __restrict b, 
     b += NR;
   }
 
-  alignas(64) T tile[MR * NR];
-  spill<T>(acc, tile);
-  store_tile(tile, C, ldc, mr, nr, ep);
+  finish_tile<T>(acc, C, ldc, mr, nr, ep);
 }
 
 template <class T>
@@ -119,9 +147,7 @@ void gemm_tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr,
     }
   }
 
-  alignas(64) T tile[MR * NR];
-  spill<T>(acc, tile);
-  store_tile(tile, C, ldc, mr, nr, ep);
+  finish_tile<T>(acc, C, ldc, mr, nr, ep);
 }
 
 template <class T>

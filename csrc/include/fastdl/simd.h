@@ -11,6 +11,14 @@
 #include <cstdint>
 #include <cstring>
 
+// For helpers that take a micro-kernel's accumulators by reference: if such a helper were not
+// inlined, the accumulators would have to live in memory for the whole K loop.
+#if defined(__GNUC__) || defined(__clang__)
+#define FASTDL_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define FASTDL_ALWAYS_INLINE inline
+#endif
+
 #if FASTDL_ISA_AVX2
 #include <immintrin.h>
 #define FASTDL_ISA_NS avx2

@@ -154,19 +154,37 @@ def calls_per_sample(seconds_per_call: float, min_sample_s: float,
     return max(1, min(max_number, math.ceil(min_sample_s / seconds_per_call)))
 
 
-def time_interleaved(impls: Impls, repeats: int, min_sample_s: float) -> dict[str, Timing]:
+def _run_for(fn: Callable[[], Any], seconds: float) -> None:
+    """Calls ``fn`` back to back for about ``seconds`` (untimed)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        fn()
+
+
+def time_interleaved(impls: Impls, repeats: int, min_sample_s: float,
+                     settle_s: float = 0.0) -> dict[str, Timing]:
     """Time already warmed-up implementations: calibrate the calls per sample of each, then
-    take ``repeats`` samples in rotation (a, b, c, a, b, c, ...)."""
+    take ``repeats`` samples in rotation (a, b, c, a, b, c, ...).
+
+    With ``settle_s`` > 0 each sample is preceded by that long of untimed calls to the same
+    implementation. With several threads this matters: a threaded library's workers keep
+    spinning for a while after its last call (OpenBLAS's for about 0.1 s) and would compete for
+    the cores with the next implementation's threads; and on a virtual machine an idle core can
+    take milliseconds to wake, so the pause is spent working rather than sleeping.
+    """
     numbers = {name: calls_per_sample(_time_calls(fn, 1), min_sample_s)
                for name, fn in impls.items()}
     samples: dict[str, list[float]] = {name: [] for name in impls}
     for _ in range(max(1, repeats)):
         for name, fn in impls.items():
+            if settle_s > 0:
+                _run_for(fn, settle_s)
             samples[name].append(_time_calls(fn, numbers[name]) / numbers[name])
     return {name: Timing(samples[name], numbers[name]) for name in impls}
 
 
-def run_case(case: Case, ctx: Context, repeats: int, min_sample_s: float) -> CaseResult:
+def run_case(case: Case, ctx: Context, repeats: int, min_sample_s: float,
+             settle_s: float = 0.0) -> CaseResult:
     """Build, check and time one case. Never raises for a failing implementation: a missing
     fastdl function becomes ``skipped``, an implementation that raises becomes ``error: ...``
     and is left out of the timing."""
@@ -210,7 +228,7 @@ def run_case(case: Case, ctx: Context, repeats: int, min_sample_s: float) -> Cas
 
     runnable = {name: fn for name, fn in impls.items()
                 if not result.status[name].startswith("error")}
-    result.timings = time_interleaved(runnable, repeats, min_sample_s)
+    result.timings = time_interleaved(runnable, repeats, min_sample_s, settle_s)
     return result
 
 

@@ -33,6 +33,11 @@ THREAD_VARS = (
 
 SEED = 1234
 
+#: Untimed calls before each timing sample when several threads run: longer than the ~0.1 s
+#: that OpenBLAS's idle workers spin after a call, so one library's threads never compete with
+#: the next one's during a timed sample.
+SETTLE_S = 0.15
+
 
 def _loadavg() -> list[float] | None:
     """1, 5 and 15 minute load averages: other work on the machine skews every timing."""
@@ -63,7 +68,8 @@ def run_benchmarks(families: Sequence[str], threads: int, quick: bool, repeats: 
                   flush=True)
         # The same seed for every case and process: identical inputs at every thread count.
         ctx = Context(rng=np.random.default_rng(SEED), **ctx_libs)
-        result = run_case(case, ctx, repeats=repeats, min_sample_s=min_sample_s)
+        result = run_case(case, ctx, repeats=repeats, min_sample_s=min_sample_s,
+                          settle_s=SETTLE_S if threads > 1 else 0.0)
         if result.skipped:
             notes.append({"family": case.family, "case": case.label, "skipped": result.skipped})
         rows += result_rows(result, threads)
