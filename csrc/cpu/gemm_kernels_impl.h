@@ -11,19 +11,13 @@ namespace {
 template <class T>
 constexpr int kVectorsPerRow = MicroTile<T>::NR / Vec<T>::width;
 
-// Loads the first `cols` lanes at p (all of them without a mask when cols == W).
-template <class T>
-inline Vec<T> load_cols(const T* p, int cols) {
-  return cols == Vec<T>::width ? Vec<T>::load(p) : Vec<T>::load(p, cols);
-}
-
 // Applies the epilogue to one vector of C: x = alpha * acc (+ C) (+ bias), then act(x).
 template <class T>
 inline Vec<T> epilogue_vector(Vec<T> acc, const T* c, const T* bias, int cols,
                               const TileEpilogue<T>& ep) {
   Vec<T> x = acc * Vec<T>(ep.alpha);
-  if (ep.accumulate) x = x + load_cols(c, cols);
-  if (bias) x = x + load_cols(bias, cols);
+  if (ep.accumulate) x = x + load_lanes(c, cols);
+  if (bias) x = x + load_lanes(bias, cols);
   if (ep.act != Activation::none) x = activate(ep.act, x, ep.act_alpha);
   return x;
 }
@@ -40,11 +34,7 @@ inline void store_tile(const T* tile, T* C, int64_t ldc, int mr, int nr,
       const int cols = nr - j < W ? nr - j : W;
       const Vec<T> x = epilogue_vector(Vec<T>::load(tile + r * NR + j), c_row + j,
                                        ep.bias ? ep.bias + j : nullptr, cols, ep);
-      if (cols == W) {
-        x.store(c_row + j);
-      } else {
-        x.store(c_row + j, cols);
-      }
+      store_lanes(x, c_row + j, cols);
     }
   }
 }

@@ -26,20 +26,6 @@ inline void for_each_vector(int64_t n, Body body) {
   if (i < n) body(i, static_cast<int>(n - i));
 }
 
-template <class T>
-inline Vec<T> load_part(const T* p, int lanes) {
-  return lanes == Vec<T>::width ? Vec<T>::load(p) : Vec<T>::load(p, lanes);
-}
-
-template <class T>
-inline void store_part(Vec<T> v, T* p, int lanes) {
-  if (lanes == Vec<T>::width) {
-    v.store(p);
-  } else {
-    v.store(p, lanes);
-  }
-}
-
 // v with the lanes from `lanes` on replaced by `fill`, so that the zeros a masked load leaves
 // there do not enter a reduction.
 template <class T>
@@ -54,7 +40,7 @@ inline T row_max(const T* x, int64_t n) {
   constexpr T lowest = -std::numeric_limits<T>::infinity();
   Vec<T> m(lowest);
   for_each_vector<T>(n, [&](int64_t i, int lanes) {
-    m = max(m, fill_past(load_part(x + i, lanes), lanes, lowest));
+    m = max(m, fill_past(load_lanes(x + i, lanes), lanes, lowest));
   });
   return m.reduce_max();
 }
@@ -65,8 +51,8 @@ inline T exp_sum(const T* x, T m, T* e, int64_t n) {
   const Vec<T> vm(m);
   Vec<T> acc(T(0));
   for_each_vector<T>(n, [&](int64_t i, int lanes) {
-    const Vec<T> v = exp(load_part(x + i, lanes) - vm);
-    if constexpr (kStore) store_part(v, e + i, lanes);
+    const Vec<T> v = exp(load_lanes(x + i, lanes) - vm);
+    if constexpr (kStore) store_lanes(v, e + i, lanes);
     acc = acc + fill_past(v, lanes, T(0));
   });
   return acc.reduce_sum();
@@ -76,7 +62,7 @@ template <class T>
 inline void scale_row(T* y, T factor, int64_t n) {
   const Vec<T> f(factor);
   for_each_vector<T>(n, [&](int64_t i, int lanes) {
-    store_part(load_part(y + i, lanes) * f, y + i, lanes);
+    store_lanes(load_lanes(y + i, lanes) * f, y + i, lanes);
   });
 }
 
@@ -94,7 +80,7 @@ inline void log_softmax_row(const T* x, T* y, int64_t n) {
   const T m = row_max(x, n);
   const Vec<T> vm(m), log_sum(std::log(exp_sum<false>(x, m, static_cast<T*>(nullptr), n)));
   for_each_vector<T>(n, [&](int64_t i, int lanes) {
-    store_part((load_part(x + i, lanes) - vm) - log_sum, y + i, lanes);
+    store_lanes((load_lanes(x + i, lanes) - vm) - log_sum, y + i, lanes);
   });
 }
 
@@ -102,21 +88,21 @@ template <class T>
 inline void softmax_backward_row(const T* dy, const T* y, T* dx, int64_t n) {
   Vec<T> acc(T(0));
   for_each_vector<T>(n, [&](int64_t i, int lanes) {
-    acc = fma(load_part(dy + i, lanes), load_part(y + i, lanes), acc);
+    acc = fma(load_lanes(dy + i, lanes), load_lanes(y + i, lanes), acc);
   });
   const Vec<T> dot(acc.reduce_sum());
   for_each_vector<T>(n, [&](int64_t i, int lanes) {
-    store_part((load_part(dy + i, lanes) - dot) * load_part(y + i, lanes), dx + i, lanes);
+    store_lanes((load_lanes(dy + i, lanes) - dot) * load_lanes(y + i, lanes), dx + i, lanes);
   });
 }
 
 template <class T>
 inline void log_softmax_backward_row(const T* dy, const T* y, T* dx, int64_t n) {
   Vec<T> acc(T(0));
-  for_each_vector<T>(n, [&](int64_t i, int lanes) { acc = acc + load_part(dy + i, lanes); });
+  for_each_vector<T>(n, [&](int64_t i, int lanes) { acc = acc + load_lanes(dy + i, lanes); });
   const Vec<T> total(acc.reduce_sum());
   for_each_vector<T>(n, [&](int64_t i, int lanes) {
-    store_part(fnma(exp(load_part(y + i, lanes)), total, load_part(dy + i, lanes)), dx + i,
+    store_lanes(fnma(exp(load_lanes(y + i, lanes)), total, load_lanes(dy + i, lanes)), dx + i,
                lanes);
   });
 }

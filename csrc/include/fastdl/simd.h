@@ -239,5 +239,22 @@ struct Vec {
 
 #endif
 
+// The first `lanes` elements at p: a plain load for a whole vector, a masked one (reading nothing
+// past them) otherwise. With `lanes` a compile-time W the branch folds away.
+template <class T>
+inline Vec<T> load_lanes(const T* p, int lanes) {
+  return lanes == Vec<T>::width ? Vec<T>::load(p) : Vec<T>::load(p, lanes);
+}
+
+// Stores the first `lanes` elements of v at p, writing nothing past them.
+template <class T>
+inline void store_lanes(Vec<T> v, T* p, int lanes) {
+  if (lanes == Vec<T>::width) {
+    v.store(p);
+  } else {
+    v.store(p, lanes);
+  }
+}
+
 }  // namespace FASTDL_ISA_NS
 }  // namespace fastdl
