@@ -50,6 +50,11 @@ struct TileEpilogue {
      of the panel starts at B + j * col_stride. Columns past nr are zero. */                     \
   template <class T>                                                                              \
   void gemm_pack_b_columns(int64_t kc, int nr, const T* B, int64_t col_stride, T* panel);        \
+  /* C[r, :cols] = epilogue(src[r, :cols]) for r < rows: the epilogue pass over a finished      \
+     product, used to add up partial products computed over separate ranges of K. */            \
+  template <class T>                                                                              \
+  void gemm_epilogue_rows(int64_t rows, int64_t cols, const T* src, int64_t src_stride, T* C,    \
+                          int64_t ldc, const TileEpilogue<T>& epilogue);                          \
   }
 
 FASTDL_DECLARE_GEMM_KERNELS(generic)

@@ -164,6 +164,26 @@ void gemm_pack_b_columns(int64_t kc, int nr, const T* B, int64_t col_stride, T* 
   }
 }
 
+template <class T>
+void gemm_epilogue_rows(int64_t rows, int64_t cols, const T* src, int64_t src_stride, T* C,
+                        int64_t ldc, const TileEpilogue<T>& ep) {
+  constexpr int W = Vec<T>::width;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* s = src + r * src_stride;
+    T* c = C + r * ldc;
+    for (int64_t j = 0; j < cols; j += W) {
+      const int lanes = cols - j < W ? static_cast<int>(cols - j) : W;
+      const Vec<T> x = epilogue_vector(load_lanes(s + j, lanes), c + j,
+                                       ep.bias ? ep.bias + j : nullptr, lanes, ep);
+      store_lanes(x, c + j, lanes);
+    }
+  }
+}
+
+template void gemm_epilogue_rows<float>(int64_t, int64_t, const float*, int64_t, float*, int64_t,
+                                        const TileEpilogue<float>&);
+template void gemm_epilogue_rows<double>(int64_t, int64_t, const double*, int64_t, double*,
+                                         int64_t, const TileEpilogue<double>&);
 template void gemm_pack_b_columns<float>(int64_t, int, const float*, int64_t, float*);
 template void gemm_pack_b_columns<double>(int64_t, int, const double*, int64_t, double*);
 template void gemm_tile_packed<float>(int64_t, const float*, const float*, float*, int64_t, int,
