@@ -248,3 +248,18 @@ def matmul_operands(draw):
 def test_matmul_fuzzed_shapes_match_numpy(operands):
     a, b = operands
     assert_gemm_close(fastdl.matmul(a, b), reference.matmul(a, b), a.shape[1], a.dtype)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("m,k,n", [(64, 784, 128), (3, 1000, 7), (200, 2048, 64), (1, 600, 1)])
+def test_products_split_over_k_between_threads(isa, rng, threads, m, k, n):
+    # Short, narrow products with a long K are split over K between threads and summed in an
+    # epilogue pass, which must apply bias and activation exactly once.
+    x, w, b = randn(rng, (m, k), np.float32), randn(rng, (k, n), np.float32), randn(rng, (n,), np.float32)
+    old = fastdl.get_num_threads()
+    try:
+        fastdl.set_num_threads(threads)
+        got = fastdl.linear(x, w, b, "relu")
+    finally:
+        fastdl.set_num_threads(old)
+    assert_gemm_close(got, reference.linear(x, w, b, "relu"), k, np.float32)

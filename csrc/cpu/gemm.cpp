@@ -78,7 +78,7 @@ Scratch& b_scratch() {
   thread_local Scratch s;
   return s;
 }
-Scratch& partial_scratch() {
+[[maybe_unused]] Scratch& partial_scratch() {
   thread_local Scratch s;
   return s;
 }
