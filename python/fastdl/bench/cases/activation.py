@@ -109,6 +109,13 @@ ACTIVATIONS = [
         lambda t, g, x, y: t.ops.aten.tanh_backward(g, y),
     ),
     Activation(
+        "step", "step", {}, "step", False,
+        lambda x: (x > 0).astype(np.float32),
+        lambda g, x, y: np.zeros_like(g),  # the Heaviside step has gradient 0
+        lambda t, x: t.heaviside(x, t.zeros((), dtype=x.dtype)),
+        lambda t, g, x, y: t.zeros_like(g),
+    ),
+    Activation(
         "gelu tanh-approx", "gelu", {"approximate": True}, "gelu_tanh", False,
         _gelu_tanh,
         _gelu_tanh_grad,
