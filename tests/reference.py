@@ -121,3 +121,15 @@ def softmax_cross_entropy(logits, labels):
     grad = np.exp(logp2)
     grad[np.arange(rows), labels] -= 1.0
     return loss, (grad / max(rows, 1)).reshape(logp.shape)
+
+
+def numeric_gradient(f, x, h=1e-6):
+    """Central differences of the scalar function f at the float64 array x, one element at a
+    time: an independent check of an analytic gradient."""
+    grad = np.empty_like(x)
+    for idx in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[idx] += h
+        xm[idx] -= h
+        grad[idx] = (f(xp) - f(xm)) / (2 * h)
+    return grad
