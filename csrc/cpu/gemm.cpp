@@ -39,8 +39,9 @@ struct Blocking<double> {
   static constexpr int64_t MC = 72, KC = 256, NC = 2040;
 };
 
-// Below this many multiply-adds (M*N*K) a product runs on one thread.
-constexpr int64_t kParallelWork = 48 * 48 * 48;
+// Below this many multiply-adds (M*N*K), about 6 us of work on one core, a product runs on one
+// thread: waking a second one costs microseconds and its gain is lost in the noise.
+constexpr int64_t kParallelWork = 80 * 80 * 80;
 
 constexpr int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 constexpr int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
