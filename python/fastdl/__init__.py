@@ -1,41 +1,86 @@
 """fastdl: a small, fast deep-learning library.
 
-Hand-written C++ (OpenMP, AVX2/FMA) kernels under a NumPy-friendly Python API.
+Hand-written C++ (OpenMP, AVX2/FMA) kernels under a NumPy-friendly Python API, with a Tensor
+that records operations for reverse-mode autograd.
 
 >>> import numpy as np, fastdl
 >>> fastdl.matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32)).shape
 (2, 4)
+>>> w = fastdl.tensor([1.0, 2.0], requires_grad=True)
+>>> (w * w).sum().backward(); w.grad
+tensor([2., 4.])
 """
 from fastdl._config import build_info, get_num_threads, set_num_threads
-from fastdl.backend.cpu import (
+from fastdl import autograd  # first: tensor.py and autograd.py import each other
+from fastdl.autograd import (
+    Function,
+    GradcheckError,
+    gradcheck,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from fastdl.tensor import Tensor
+from fastdl.creation import (
+    arange,
+    from_dlpack,
+    from_numpy,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from fastdl.functional import (
+    abs,
+    clip,
+    concatenate,
+    dropout,
+    exp,
     gelu,
     leaky_relu,
     linear,
+    log,
     log_softmax,
     matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    pad,
+    permute,
     relu,
+    reshape,
     sigmoid,
     softmax,
     softmax_cross_entropy,
+    sqrt,
+    squeeze,
+    stack,
     step,
+    sum,
     tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
 )
+from fastdl.random import manual_seed
 
 __version__ = build_info()["version"]
 
 __all__ = [
-    "build_info",
-    "get_num_threads",
-    "set_num_threads",
-    "linear",
-    "matmul",
-    "relu",
-    "leaky_relu",
-    "sigmoid",
-    "tanh",
-    "step",
-    "gelu",
-    "softmax",
-    "log_softmax",
-    "softmax_cross_entropy",
+    "build_info", "get_num_threads", "set_num_threads",
+    "Tensor", "Function", "GradcheckError", "gradcheck", "is_grad_enabled", "no_grad",
+    "set_grad_enabled", "manual_seed",
+    "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "full", "zeros_like", "ones_like",
+    "arange", "rand", "randn",
+    "matmul", "linear", "relu", "leaky_relu", "sigmoid", "tanh", "step", "gelu", "softmax",
+    "log_softmax", "softmax_cross_entropy", "exp", "log", "sqrt", "abs", "clip", "maximum",
+    "minimum", "where", "sum", "mean", "max", "min", "var", "reshape", "transpose", "permute",
+    "squeeze", "unsqueeze", "concatenate", "stack", "pad", "dropout",
 ]

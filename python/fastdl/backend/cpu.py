@@ -132,6 +132,16 @@ def _activation(op: str, name: str, x, alpha: float = 0.0) -> np.ndarray:
     return _C.activation_forward(name, x, float(alpha))
 
 
+def activation_forward(name: str, x, alpha: float = 0.0) -> np.ndarray:
+    """The activation ``name`` (as :func:`activation_backward` names them) elementwise.
+
+    >>> import numpy as np, fastdl
+    >>> fastdl.backend.cpu.activation_forward("leaky_relu", np.array([-1.0, 2.0]), 0.1)
+    array([-0.1,  2. ])
+    """
+    return _activation(name, name, x, alpha)
+
+
 def relu(x) -> np.ndarray:
     """``max(x, 0)`` elementwise. NaN stays NaN.
 

@@ -1,0 +1,321 @@
+"""Reverse-mode automatic differentiation.
+
+A :class:`Function` is one differentiable operation on arrays. ``Function.apply`` runs its
+``forward`` on the inputs' arrays and, when gradients are wanted, records the inputs on the
+Function instance, which then serves as the node of the graph and as the ``ctx`` its
+``backward`` receives. :func:`backward` walks the nodes in an iterative topological order (no
+recursion limit), adds up gradients where a tensor is used more than once, and frees what the
+nodes saved unless asked to keep the graph.
+
+>>> import fastdl
+>>> x = fastdl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> (x * x).sum().backward()
+>>> x.grad
+tensor([2., 4., 6.])
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+_grad_enabled = True
+_new_object = object.__new__
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations record the graph for :meth:`Tensor.backward`."""
+    return _grad_enabled
+
+
+class set_grad_enabled:
+    """Context manager that turns graph recording on or off, restoring the previous mode on
+    exit.
+
+    >>> import fastdl
+    >>> with fastdl.set_grad_enabled(False):
+    ...     fastdl.is_grad_enabled()
+    False
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = bool(enabled)
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = self.enabled
+
+    def __exit__(self, *exc) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+
+class no_grad(set_grad_enabled):
+    """Context manager and decorator that turns graph recording off.
+
+    >>> import fastdl
+    >>> w = fastdl.ones(3, requires_grad=True)
+    >>> with fastdl.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    >>> @fastdl.no_grad()
+    ... def predict(x):
+    ...     return x * w
+    >>> predict(fastdl.ones(3)).requires_grad
+    False
+    """
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class Function:
+    """One differentiable operation.
+
+    Subclasses define ``forward(ctx, *args, **kwargs) -> ndarray`` on arrays (Tensor arguments
+    arrive as their arrays, anything else as it is) and ``backward(ctx, grad) -> gradients``,
+    one per positional argument (None where there is none), each with that argument's shape.
+    ``ctx`` is the Function instance: attributes set on it in ``forward`` are there in
+    ``backward``. ``ctx.requires_grad`` tells ``forward`` whether anything will be kept.
+    """
+
+    parents: Optional[tuple]
+    requires_grad: bool
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.apply = staticmethod(_make_apply(cls))
+
+    @staticmethod
+    def apply(*args, **kwargs) -> "Tensor":
+        """Runs the operation on Tensors (or other values) and returns a Tensor; records the
+        graph when grad mode is on and a Tensor argument requires grad. Each subclass gets its
+        own ``apply`` (a plain function, so that it can also serve directly as a Tensor
+        method, with no wrapper frame)."""
+        raise TypeError("apply: call it on a subclass of Function")
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad: np.ndarray):
+        raise NotImplementedError
+
+    def needs_grad(self, i: int) -> bool:
+        """Whether positional argument ``i`` is a Tensor that wants a gradient."""
+        p = self.parents[i]
+        return p.__class__ is Tensor and p.requires_grad
+
+
+def _make_apply(cls: type) -> Callable:
+    forward = cls.forward
+
+    def apply(*args, **kwargs):
+        requires = False
+        if _grad_enabled:
+            for a in args:
+                if a.__class__ is Tensor and a.requires_grad:
+                    requires = True
+                    break
+        ctx = _new_object(cls)
+        ctx.requires_grad = requires
+        # Unwrapping one or two arguments without a comprehension saves a frame per operation,
+        # a good share of the cost of an operation on a small array.
+        if len(args) == 1:
+            a = args[0]
+            data = forward(ctx, a.data if a.__class__ is Tensor else a, **kwargs)
+        elif len(args) == 2:
+            a, b = args
+            data = forward(ctx, a.data if a.__class__ is Tensor else a,
+                           b.data if b.__class__ is Tensor else b, **kwargs)
+        else:
+            data = forward(ctx, *[a.data if a.__class__ is Tensor else a for a in args],
+                           **kwargs)
+        out = _new_object(Tensor)
+        out.data = data
+        out.grad = None
+        out.requires_grad = requires
+        if requires:
+            ctx.parents = args
+            out._node = ctx
+        else:
+            out._node = None
+        return out
+
+    apply.__qualname__ = f"{cls.__name__}.apply"
+    apply.__doc__ = Function.apply.__doc__
+    return apply
+
+
+def _consumer_counts(root: Function) -> dict:
+    """For every node reachable from ``root``: how many edges lead to it from nodes that are
+    reachable too (its consumers). Iterative: a chain of any length fits."""
+    counts = {root: 0}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        parents = node.parents
+        if parents is None:
+            continue  # freed: reported when backward reaches it
+        for p in parents:
+            if p.__class__ is Tensor:
+                parent = p._node
+                if parent is not None:
+                    if parent in counts:
+                        counts[parent] += 1
+                    else:
+                        counts[parent] = 1
+                        stack.append(parent)
+    return counts
+
+
+def _accumulate_leaf(leaf: "Tensor", grad: np.ndarray, owned: bool) -> None:
+    if leaf.grad is None:
+        # The gradient is handed to the user, who may change it in place: it must not share
+        # memory with an array that is still in use elsewhere.
+        leaf.grad = Tensor(grad if owned else grad.copy())
+    else:
+        leaf.grad.data = leaf.grad.data + grad
+
+
+def backward(root: "Tensor", grad=None, retain_graph: bool = False) -> None:
+    """Accumulates d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+    See :meth:`Tensor.backward`."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: the tensor does not require grad; create its inputs with "
+            "requires_grad=True (and outside fastdl.no_grad()) to differentiate it"
+        )
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: a gradient can be created implicitly only for a single-element "
+                f"tensor; this one has shape {root.data.shape}: pass grad= of that shape"
+            )
+        grad = np.ones_like(root.data)
+    else:
+        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
+        if grad.shape != root.data.shape:
+            raise ValueError(
+                f"backward: grad has shape {grad.shape} but the tensor has shape "
+                f"{root.data.shape}"
+            )
+    if root._node is None:
+        _accumulate_leaf(root, grad, owned=False)
+        return
+
+    # Kahn's order: a node runs once every consumer of its output has passed its gradient on.
+    pending = _consumer_counts(root._node)
+    grads = {root._node: grad}
+    ready = [root._node]
+    while ready:
+        node = ready.pop()
+        parents = node.parents
+        if parents is None:
+            raise RuntimeError(
+                f"backward: the graph through {type(node).__name__} was already freed by an "
+                "earlier backward(); pass retain_graph=True to the first call to go through "
+                "it twice"
+            )
+        g = grads.pop(node, None)
+        if g is None:  # nothing flowed into this node: its inputs get nothing from it
+            in_grads = ()
+        else:
+            in_grads = type(node).backward(node, g)
+            if in_grads.__class__ is not tuple:
+                in_grads = (in_grads,)
+        for i, parent in enumerate(parents):
+            if parent.__class__ is not Tensor or not parent.requires_grad:
+                continue
+            parent_node = parent._node
+            pg = in_grads[i] if i < len(in_grads) else None
+            if pg is not None:
+                if pg.shape != parent.data.shape:
+                    raise RuntimeError(
+                        f"backward: {type(node).__name__} produced a gradient of shape "
+                        f"{pg.shape} for an input of shape {parent.data.shape}"
+                    )
+                if pg.dtype != parent.data.dtype:
+                    pg = pg.astype(parent.data.dtype)
+                if parent_node is None:
+                    # Arrays a backward returns unchanged or as views may be shared.
+                    _accumulate_leaf(parent, pg, owned=pg is not g and pg.base is None)
+                    continue
+                previous = grads.get(parent_node)
+                grads[parent_node] = pg if previous is None else previous + pg
+            if parent_node is not None:
+                pending[parent_node] -= 1
+                if pending[parent_node] == 0:
+                    ready.append(parent_node)
+        if not retain_graph:
+            node.parents = None
+            node.__dict__.clear()
+
+
+def gradcheck(fn: Callable[..., "Tensor"], inputs: Sequence["Tensor"], eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-4) -> bool:
+    """Compares the gradients of ``fn(*inputs)`` from :meth:`Tensor.backward` with central
+    differences, in float64. Returns True, or raises ``GradcheckError`` naming the input, the
+    element and both values.
+
+    A non-scalar output is reduced to ``sum(output * v)`` with a fixed random ``v``, so every
+    element of it is checked. Inputs that are not float64 are converted (a copy).
+
+    >>> import fastdl
+    >>> x = fastdl.randn(3, 4, dtype="float64", requires_grad=True)
+    >>> fastdl.gradcheck(lambda t: (t * t).sum(axis=1), [x])
+    True
+    """
+    tensors = [t if isinstance(t, Tensor) else Tensor(np.asarray(t)) for t in inputs]
+    tensors = [Tensor(t.data.astype(np.float64), requires_grad=t.requires_grad) for t in tensors]
+    probe: list = []
+
+    def scalar(*args) -> "Tensor":
+        out = fn(*args)
+        if not probe:
+            probe.append(np.random.default_rng(0).standard_normal(out.data.shape))
+        return (out * probe[0]).sum()
+
+    with set_grad_enabled(True):
+        scalar(*tensors).backward()
+    with no_grad():
+        for i, t in enumerate(tensors):
+            if not t.requires_grad:
+                continue
+            analytic = t.grad.data if t.grad is not None else np.zeros_like(t.data)
+            flat = t.data.reshape(-1)  # a view: perturbing it perturbs the input
+            for j in range(flat.size):
+                old = flat[j]
+                flat[j] = old + eps
+                plus = float(scalar(*tensors).data)
+                flat[j] = old - eps
+                minus = float(scalar(*tensors).data)
+                flat[j] = old
+                numeric = (plus - minus) / (2 * eps)
+                a = float(analytic.reshape(-1)[j])
+                if not abs(a - numeric) <= atol + rtol * abs(numeric):
+                    raise GradcheckError(
+                        f"gradcheck: input {i} (shape {t.data.shape}), element "
+                        f"{np.unravel_index(j, t.data.shape)}: analytic {a!r} vs numeric "
+                        f"{numeric!r} (atol {atol}, rtol {rtol})"
+                    )
+    return True
+
+
+class GradcheckError(RuntimeError):
+    """An analytic gradient disagrees with central differences."""
+
+
+from fastdl.tensor import Tensor  # noqa: E402  (tensor.py imports this module first)

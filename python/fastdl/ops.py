@@ -1,0 +1,648 @@
+"""Differentiable operations: one :class:`~fastdl.autograd.Function` per operation.
+
+``forward`` works on arrays and calls fastdl's kernels for the hot operations (matmul, linear,
+activations, softmax, cross-entropy) and NumPy for the glue; ``backward`` returns one gradient
+per positional argument, reduced to that argument's shape where NumPy broadcast it.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from fastdl import random as _random
+from fastdl.autograd import Function
+from fastdl.backend import cpu
+from fastdl.tensor import Tensor
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sums ``grad`` over the axes that broadcasting added or stretched to reach its shape
+    from ``shape``."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    return grad.sum(axis=axes, keepdims=True).reshape(shape) if axes else grad.reshape(shape)
+
+
+def _shape(x: Any) -> tuple:
+    return x.shape if isinstance(x, np.ndarray) else np.shape(x)
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.shapes
+        return unbroadcast(grad, sa), unbroadcast(grad, sb)
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.shapes
+        return (unbroadcast(grad, sa) if ctx.needs_grad(0) else None,
+                unbroadcast(-grad, sb) if ctx.needs_grad(1) else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        if ctx.requires_grad:
+            ctx.a, ctx.b = a, b
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        return (unbroadcast(grad * b, _shape(a)) if ctx.needs_grad(0) else None,
+                unbroadcast(grad * a, _shape(b)) if ctx.needs_grad(1) else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a / b
+        if ctx.requires_grad:
+            ctx.a, ctx.b, ctx.out = a, b, out
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        return (unbroadcast(grad / b, _shape(a)) if ctx.needs_grad(0) else None,
+                unbroadcast(-grad * ctx.out / b, _shape(b)) if ctx.needs_grad(1) else None)
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a ** b
+        if ctx.requires_grad:
+            ctx.a, ctx.b, ctx.out = a, b, out
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.a, ctx.b, ctx.out
+        ga = gb = None
+        if ctx.needs_grad(0):
+            ga = unbroadcast(grad * b * a ** (b - 1), _shape(a))
+        if ctx.needs_grad(1):
+            gb = unbroadcast(grad * out * np.log(a), _shape(b))
+        return ga, gb
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, a, dtype):
+        ctx.dtype = a.dtype
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.dtype)
+
+
+# --------------------------------------------------------------------------- elementwise
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = np.exp(a)
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.a = a
+        return np.log(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad / ctx.a
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = np.sqrt(a)
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad / (2 * ctx.out)
+
+
+class Abs(Function):
+    """Gradient sign(x): 0 at 0."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.a = a
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * np.sign(ctx.a)
+
+
+class Clip(Function):
+    """Gradient 1 inside [lo, hi], boundaries included, 0 outside."""
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        ctx.a, ctx.lo, ctx.hi = a, lo, hi
+        return np.clip(a, lo, hi)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.a
+        inside = np.ones(a.shape, bool)
+        if ctx.lo is not None:
+            inside &= a >= ctx.lo
+        if ctx.hi is not None:
+            inside &= a <= ctx.hi
+        return grad * inside
+
+
+class _Extremum(Function):
+    """maximum/minimum of two arrays; where they are equal each gets half the gradient."""
+
+    pick = staticmethod(np.maximum)
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return cls.pick(a, b)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, b = ctx.a, ctx.b
+        first = (cls.pick(a, b) == a).astype(grad.dtype)
+        second = (cls.pick(a, b) == b).astype(grad.dtype)
+        ties = first * second
+        share_a = first - 0.5 * ties
+        share_b = second - 0.5 * ties
+        return (unbroadcast(grad * share_a, _shape(a)) if ctx.needs_grad(0) else None,
+                unbroadcast(grad * share_b, _shape(b)) if ctx.needs_grad(1) else None)
+
+
+class Maximum(_Extremum):
+    pick = staticmethod(np.maximum)
+
+
+class Minimum(_Extremum):
+    pick = staticmethod(np.minimum)
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        ctx.condition = np.asarray(condition, bool)
+        ctx.shapes = (_shape(a), _shape(b))
+        return np.where(ctx.condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        c = ctx.condition
+        sa, sb = ctx.shapes
+        zero = np.zeros((), grad.dtype)
+        return (None,
+                unbroadcast(np.where(c, grad, zero), sa) if ctx.needs_grad(1) else None,
+                unbroadcast(np.where(c, zero, grad), sb) if ctx.needs_grad(2) else None)
+
+
+# --------------------------------------------------------------------------- matrix products
+
+def _swap_last(x: np.ndarray) -> np.ndarray:
+    return np.swapaxes(x, -1, -2)
+
+
+class MatMul(Function):
+    """NumPy matmul semantics (batch dimensions broadcast, 1-D operands), on fastdl's GEMM."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if ctx.requires_grad:
+            ctx.a, ctx.b = a, b
+        return cpu.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        # Work on >= 2-D operands; a 1-D operand contributed a dimension that the result lost.
+        a2 = a[np.newaxis, :] if a.ndim == 1 else a
+        b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        g = grad
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        ga = gb = None
+        if ctx.needs_grad(0):
+            ga = unbroadcast(cpu.matmul(g, _swap_last(b2)), a2.shape).reshape(a.shape)
+        if ctx.needs_grad(1):
+            gb = unbroadcast(cpu.matmul(_swap_last(a2), g), b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+class Linear(Function):
+    """``activation(x @ w + b)`` in one fused kernel; x is (..., in), w (in, out), b (out,)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, activation):
+        out = cpu.linear(x, w, b, activation)
+        if ctx.requires_grad:
+            ctx.x, ctx.w, ctx.out, ctx.activation = x, w, out, activation
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.x, ctx.w
+        if ctx.activation not in (None, "none"):
+            # relu, sigmoid and tanh differentiate from their output.
+            grad = cpu.activation_backward(ctx.activation, grad, ctx.out)
+        g2 = grad.reshape(-1, grad.shape[-1])
+        gx = gw = gb = None
+        if ctx.needs_grad(0):
+            gx = cpu.matmul(grad, w.T)
+        if ctx.needs_grad(1):
+            gw = cpu.matmul(x.reshape(-1, x.shape[-1]).T, g2)
+        if ctx.needs_grad(2):
+            gb = g2.sum(axis=0)
+        return gx, gw, gb, None
+
+
+# --------------------------------------------------------------------------- reductions
+
+def _normalize_axis(axis, ndim: int) -> Optional[tuple]:
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    return tuple(int(a) % ndim if ndim else 0 for a in axes)
+
+
+def _expand_reduced(grad: np.ndarray, shape: tuple, axis: Optional[tuple],
+                    keepdims: bool) -> np.ndarray:
+    """``grad`` of a reduction, with its reduced axes back (size 1), ready to broadcast."""
+    if axis is None:
+        return grad.reshape((1,) * len(shape))
+    return grad if keepdims else np.expand_dims(grad, axis)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, a, axis, keepdims):
+        ctx.shape, ctx.axis, ctx.keepdims = a.shape, _normalize_axis(axis, a.ndim), keepdims
+        return np.asarray(a.sum(axis=ctx.axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = _expand_reduced(grad, ctx.shape, ctx.axis, ctx.keepdims)
+        return np.broadcast_to(g, ctx.shape)
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, a, axis, keepdims):
+        ctx.shape, ctx.axis, ctx.keepdims = a.shape, _normalize_axis(axis, a.ndim), keepdims
+        out = np.asarray(a.mean(axis=ctx.axis, keepdims=keepdims))
+        ctx.count = a.size // max(out.size, 1) if a.size else 0
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = _expand_reduced(grad, ctx.shape, ctx.axis, ctx.keepdims)
+        return np.broadcast_to(g / ctx.count, ctx.shape)
+
+
+class _ArgExtreme(Function):
+    """max/min over axes; tied elements share the gradient equally."""
+
+    reduce = staticmethod(np.max)
+
+    @classmethod
+    def forward(cls, ctx, a, axis, keepdims):
+        axis = _normalize_axis(axis, a.ndim)
+        ctx.a, ctx.axis, ctx.keepdims = a, axis, keepdims
+        return np.asarray(cls.reduce(a, axis=axis, keepdims=keepdims))
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a = ctx.a
+        best = cls.reduce(a, axis=ctx.axis, keepdims=True)
+        mask = (a == best).astype(grad.dtype)
+        mask /= mask.sum(axis=ctx.axis, keepdims=True)
+        return _expand_reduced(grad, a.shape, ctx.axis, ctx.keepdims) * mask
+
+
+class Max(_ArgExtreme):
+    reduce = staticmethod(np.max)
+
+
+class Min(_ArgExtreme):
+    reduce = staticmethod(np.min)
+
+
+class Var(Function):
+    @staticmethod
+    def forward(ctx, a, axis, keepdims, ddof):
+        axis = _normalize_axis(axis, a.ndim)
+        ctx.a, ctx.axis, ctx.keepdims = a, axis, keepdims
+        out = np.asarray(a.var(axis=axis, keepdims=keepdims, ddof=ddof))
+        ctx.divisor = a.size // max(out.size, 1) - ddof
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.a
+        centered = a - a.mean(axis=ctx.axis, keepdims=True)
+        g = _expand_reduced(grad, a.shape, ctx.axis, ctx.keepdims)
+        return g * centered * (2.0 / ctx.divisor)
+
+
+# --------------------------------------------------------------------------- shape
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.shape = a.shape
+        try:
+            return a.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} "
+                             f"({a.size} elements) into shape {tuple(shape)}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape)
+
+
+class Transpose(Function):
+    @staticmethod
+    def forward(ctx, a, axes):
+        axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(int(x) % a.ndim for x in axes)
+        if sorted(axes) != list(range(a.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the "
+                             f"{a.ndim} axes of a tensor of shape {a.shape}")
+        ctx.inverse = tuple(np.argsort(axes))
+        return a.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(ctx.inverse)
+
+
+def squeeze(x: Tensor, axis=None) -> Tensor:
+    """Removes axes of size 1 (all of them, or those in ``axis``)."""
+    shape = x.shape
+    if axis is None:
+        new = tuple(n for n in shape if n != 1)
+    else:
+        axes = _normalize_axis(axis, len(shape))
+        for a in axes:
+            if shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} of a tensor of shape {shape} has size "
+                                 f"{shape[a]}, not 1")
+        new = tuple(n for i, n in enumerate(shape) if i not in axes)
+    return Reshape.apply(x, shape=new)
+
+
+def unsqueeze(x: Tensor, axis: int) -> Tensor:
+    """Inserts an axis of size 1 at position ``axis``."""
+    shape = list(x.shape)
+    axis = axis if axis >= 0 else axis + len(shape) + 1
+    shape.insert(axis, 1)
+    return Reshape.apply(x, shape=tuple(shape))
+
+
+def as_index(index: Any) -> Any:
+    """An index with Tensors replaced by their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def _is_basic(index: Any) -> bool:
+    """Basic (view) indexing: ints, slices, None and Ellipsis only."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
+               for p in parts)
+
+
+class GetItem(Function):
+    @staticmethod
+    def forward(ctx, a, index):
+        ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
+        return a[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(ctx.shape, ctx.dtype)
+        if _is_basic(ctx.index):
+            out[ctx.index] = grad
+        else:
+            np.add.at(out, ctx.index, grad)  # repeated indices add up
+        return out
+
+
+class Concatenate(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis):
+        ctx.axis = axis
+        ctx.offsets = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(np.split(grad, ctx.offsets, axis=ctx.axis))
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis):
+        ctx.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(np.moveaxis(grad, ctx.axis, 0))
+
+
+class Pad(Function):
+    @staticmethod
+    def forward(ctx, a, pad_width, value):
+        pads = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (a.ndim, 2))
+        ctx.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(pads, a.shape))
+        return np.pad(a, pads, constant_values=value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.slices]
+
+
+# --------------------------------------------------------------------------- activations
+
+class Activation(Function):
+    """An elementwise activation on fastdl's kernels. sigmoid and tanh keep their output for
+    backward, the others their input."""
+
+    @staticmethod
+    def forward(ctx, x, name, alpha):
+        out = cpu.activation_forward(name, x, alpha)
+        if ctx.requires_grad:
+            ctx.name, ctx.alpha = name, alpha
+            ctx.saved = out if name in ("sigmoid", "tanh", "relu") else x
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return cpu.activation_backward(ctx.name, grad, ctx.saved, ctx.alpha), None, None
+
+
+def relu(x: Tensor) -> Tensor:
+    return Activation.apply(x, "relu", 0.0)
+
+
+def leaky_relu(x: Tensor, alpha: float = 0.2) -> Tensor:
+    return Activation.apply(x, "leaky_relu", float(alpha))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return Activation.apply(x, "sigmoid", 0.0)
+
+
+def tanh(x: Tensor) -> Tensor:
+    return Activation.apply(x, "tanh", 0.0)
+
+
+def step(x: Tensor) -> Tensor:
+    return Activation.apply(x, "step", 0.0)
+
+
+def gelu(x: Tensor, approximate: bool = False) -> Tensor:
+    return Activation.apply(x, "gelu_tanh" if approximate else "gelu", 0.0)
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, axis, log):
+        out = cpu.log_softmax(x, axis) if log else cpu.softmax(x, axis)
+        if ctx.requires_grad:
+            ctx.out, ctx.axis, ctx.log = out, axis, log
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        backward = cpu.log_softmax_backward if ctx.log else cpu.softmax_backward
+        return backward(grad, ctx.out, ctx.axis), None, None
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    return Softmax.apply(x, axis, False)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    return Softmax.apply(x, axis, True)
+
+
+class SoftmaxCrossEntropy(Function):
+    """Mean cross-entropy of softmax(logits) against integer labels; the gradient comes from
+    the same pass as the loss."""
+
+    @staticmethod
+    def forward(ctx, logits, labels):
+        if ctx.requires_grad:
+            loss, ctx.dlogits = cpu.softmax_cross_entropy_with_grad(logits, labels)
+        else:
+            loss = cpu.softmax_cross_entropy(logits, labels)
+        return np.asarray(loss, dtype=logits.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.dlogits * grad, None
+
+
+def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
+    return SoftmaxCrossEntropy.apply(logits, labels)
+
+
+class Dropout(Function):
+    """Inverted dropout: zeroes each element with probability p and scales the rest by
+    1 / (1 - p), so that evaluation needs no rescaling."""
+
+    @staticmethod
+    def forward(ctx, x, p, generator):
+        keep = generator.random(x.shape, dtype=np.float32 if x.dtype == np.float32 else np.float64) >= p
+        mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+        ctx.mask = mask
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.mask, None, None
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True,
+            generator: Optional[np.random.Generator] = None) -> Tensor:
+    """Inverted dropout; the identity when ``training`` is False or ``p`` is 0. Random numbers
+    come from ``generator`` or fastdl's (see :func:`fastdl.manual_seed`)."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if not training or p == 0.0:
+        return x
+    return Dropout.apply(x, float(p), generator or _random.generator())
+
+
+# --------------------------------------------------------------------------- n-ary helpers
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    if not tensors:
+        raise ValueError("concatenate: needs at least one tensor")
+    shapes = [np.shape(t.data if isinstance(t, Tensor) else t) for t in tensors]
+    try:
+        return Concatenate.apply(*tensors, axis=axis)
+    except ValueError as e:
+        raise ValueError(f"concatenate: shapes {shapes} do not fit along axis {axis}: {e}") from None
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    shapes = [np.shape(t.data if isinstance(t, Tensor) else t) for t in tensors]
+    if len(set(shapes)) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape; got {shapes}")
+    return Stack.apply(*tensors, axis=axis)

@@ -1,0 +1,227 @@
+"""The Tensor: one NumPy array, plus what reverse-mode autograd needs.
+
+Arithmetic follows NumPy (broadcasting, dtype promotion with Python scalars kept weak);
+operations that are differentiable record the graph when an input requires grad.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from fastdl import autograd as _autograd
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    ``t.data`` is the NumPy array; ``t.grad`` the accumulated gradient (a Tensor, for leaves
+    that require grad, after :meth:`backward`).
+
+    >>> import fastdl
+    >>> w = fastdl.tensor([[1.0, 2.0]], requires_grad=True)
+    >>> loss = (w @ fastdl.tensor([[3.0], [4.0]])).sum()
+    >>> loss.backward()
+    >>> w.grad
+    tensor([[3., 4.]])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "__weakref__")
+    # ndarray (op) Tensor must defer to Tensor's reflected operators.
+    __array_priority__ = 1000
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+        data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        if requires_grad and data.dtype.kind != "f":
+            raise TypeError(
+                f"Tensor: only floating tensors can require grad; got dtype {data.dtype}"
+            )
+        self.data = data
+        self.grad: Optional[Tensor] = None
+        self.requires_grad = bool(requires_grad)
+        self._node = None
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        """Number of elements (NumPy's meaning)."""
+        return self.data.size
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded operation."""
+        return self._node is None
+
+    @property
+    def T(self) -> "Tensor":
+        return _ops.Transpose.apply(self, axes=None)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = ""
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):
+            extras += f", dtype={self.data.dtype}"
+        if self.requires_grad:
+            extras += ", requires_grad=True"
+        return f"tensor({body}{extras})"
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python scalar."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only one-element tensors can be converted; this one has shape "
+                f"{self.data.shape}"
+            )
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __dlpack__(self, *args, **kwargs):
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> tuple:
+        return self.data.__dlpack_device__()
+
+    def astype(self, dtype) -> "Tensor":
+        """A copy with another dtype; differentiable between floating dtypes."""
+        return _ops.Cast.apply(self, dtype=np.dtype(dtype))
+
+    def float(self) -> "Tensor":
+        return self.astype(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.astype(np.float64)
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Accumulates the gradient of this tensor into ``.grad`` of every leaf it depends on.
+
+        ``grad`` is the gradient of some scalar with respect to this tensor; it may be omitted
+        for a one-element tensor. The graph's saved arrays are freed afterwards unless
+        ``retain_graph=True``.
+        """
+        _autograd.backward(self, grad, retain_graph)
+
+    def detach(self) -> "Tensor":
+        """The same data (shared), cut off from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Sets ``requires_grad`` in place (leaves only) and returns self."""
+        if not self.is_leaf:
+            raise RuntimeError(
+                "requires_grad_: only leaf tensors can change requires_grad; use detach() first"
+            )
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"requires_grad_: only floating tensors can require grad; got dtype "
+                f"{self.data.dtype}"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def zero_grad(self) -> None:
+        """Drops the accumulated gradient."""
+        self.grad = None
+
+    # ------------------------------------------------------------------ arithmetic
+    # The forward operators (+ - * / ** @, unary -, abs, exp, log, sqrt) are the Functions'
+    # apply methods themselves, bound at the end of this module: no wrapper frame per call.
+    def __radd__(self, other): return _ops.Add.apply(other, self)
+    def __rsub__(self, other): return _ops.Sub.apply(other, self)
+    def __rmul__(self, other): return _ops.Mul.apply(other, self)
+    def __rtruediv__(self, other): return _ops.Div.apply(other, self)
+    def __rpow__(self, other): return _ops.Pow.apply(other, self)
+    def __rmatmul__(self, other): return _ops.MatMul.apply(other, self)
+    def __pos__(self): return self
+    def __getitem__(self, index): return _ops.GetItem.apply(self, index=_ops.as_index(index))
+
+    # Comparisons give boolean tensors and have no gradient.
+    def __lt__(self, other): return Tensor(self.data < _data(other))
+    def __le__(self, other): return Tensor(self.data <= _data(other))
+    def __gt__(self, other): return Tensor(self.data > _data(other))
+    def __ge__(self, other): return Tensor(self.data >= _data(other))
+    def __eq__(self, other): return Tensor(self.data == _data(other))  # type: ignore[override]
+    def __ne__(self, other): return Tensor(self.data != _data(other))  # type: ignore[override]
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------ methods
+    def clip(self, min=None, max=None): return _ops.Clip.apply(self, lo=min, hi=max)
+
+    def sum(self, axis=None, keepdims=False): return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims=False): return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False): return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
+    def min(self, axis=None, keepdims=False): return _ops.Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        return _ops.Var.apply(self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return _ops.Reshape.apply(self, shape=tuple(shape))
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        return _ops.Transpose.apply(self, axes=tuple(axes) if axes else None)
+
+    def permute(self, *axes):
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        return _ops.Transpose.apply(self, axes=tuple(axes))
+
+    def squeeze(self, axis=None): return _ops.squeeze(self, axis)
+    def unsqueeze(self, axis): return _ops.unsqueeze(self, axis)
+    def flatten(self): return _ops.Reshape.apply(self, shape=(-1,))
+
+    def relu(self): return _ops.relu(self)
+    def sigmoid(self): return _ops.sigmoid(self)
+    def tanh(self): return _ops.tanh(self)
+    def softmax(self, axis=-1): return _ops.softmax(self, axis)
+    def log_softmax(self, axis=-1): return _ops.log_softmax(self, axis)
+
+
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+from fastdl import ops as _ops  # noqa: E402  (ops.py needs Tensor defined)
+
+Tensor.__add__ = _ops.Add.apply
+Tensor.__sub__ = _ops.Sub.apply
+Tensor.__mul__ = _ops.Mul.apply
+Tensor.__truediv__ = _ops.Div.apply
+Tensor.__pow__ = _ops.Pow.apply
+Tensor.__matmul__ = _ops.MatMul.apply
+Tensor.__neg__ = _ops.Neg.apply
+Tensor.__abs__ = Tensor.abs = _ops.Abs.apply
+Tensor.exp = _ops.Exp.apply
+Tensor.log = _ops.Log.apply
+Tensor.sqrt = _ops.Sqrt.apply
