@@ -4,7 +4,8 @@ import importlib
 
 import pytest
 
-MODULES = ["fastdl", "fastdl._config", "fastdl.backend.cpu"]
+MODULES = ["fastdl", "fastdl._config", "fastdl.backend.cpu", "fastdl.tensor", "fastdl.autograd",
+           "fastdl.creation", "fastdl.random", "fastdl.functional"]
 
 
 @pytest.mark.parametrize("name", MODULES)
