@@ -11,7 +11,7 @@ that records operations for reverse-mode autograd.
 tensor([2., 4.])
 """
 from fastdl._config import build_info, get_num_threads, set_num_threads
-from fastdl import autograd  # first: tensor.py and autograd.py import each other
+from fastdl import autograd  # noqa: F401  (first: tensor.py and autograd.py import each other)
 from fastdl.autograd import (
     Function,
     GradcheckError,

@@ -16,7 +16,7 @@ tensor([2., 4., 6.])
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 

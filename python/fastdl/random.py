@@ -1,7 +1,6 @@
 """fastdl's random number generator: one seed makes every random operation reproducible."""
 from __future__ import annotations
 
-from typing import Optional
 
 import numpy as np
 
