@@ -143,6 +143,8 @@ def _make_apply(cls: type) -> Callable:
         else:
             data = forward(ctx, *[a.data if a.__class__ is Tensor else a for a in args],
                            **kwargs)
+        if data.__class__ is not np.ndarray:  # NumPy gives scalars for 0-d operands
+            data = np.asarray(data)
         out = _new_object(Tensor)
         out.data = data
         out.grad = None
@@ -260,8 +262,8 @@ def backward(root: "Tensor", grad=None, retain_graph: bool = False) -> None:
                 if pending[parent_node] == 0:
                     ready.append(parent_node)
         if not retain_graph:
-            node.parents = None
             node.__dict__.clear()
+            node.parents = None  # after clear(): marks the node as freed
 
 
 def gradcheck(fn: Callable[..., "Tensor"], inputs: Sequence["Tensor"], eps: float = 1e-6,
@@ -279,7 +281,9 @@ def gradcheck(fn: Callable[..., "Tensor"], inputs: Sequence["Tensor"], eps: floa
     True
     """
     tensors = [t if isinstance(t, Tensor) else Tensor(np.asarray(t)) for t in inputs]
-    tensors = [Tensor(t.data.astype(np.float64), requires_grad=t.requires_grad) for t in tensors]
+    # C order: the perturbation below goes through a flat view of each input.
+    tensors = [Tensor(t.data.astype(np.float64, order="C"), requires_grad=t.requires_grad)
+               for t in tensors]
     probe: list = []
 
     def scalar(*args) -> "Tensor":
@@ -308,7 +312,8 @@ def gradcheck(fn: Callable[..., "Tensor"], inputs: Sequence["Tensor"], eps: floa
                 if not abs(a - numeric) <= atol + rtol * abs(numeric):
                     raise GradcheckError(
                         f"gradcheck: input {i} (shape {t.data.shape}), element "
-                        f"{np.unravel_index(j, t.data.shape)}: analytic {a!r} vs numeric "
+                        f"{tuple(int(k) for k in np.unravel_index(j, t.data.shape))}: "
+                        f"analytic {a!r} vs numeric "
                         f"{numeric!r} (atol {atol}, rtol {rtol})"
                     )
     return True

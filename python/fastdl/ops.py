@@ -265,10 +265,10 @@ class MatMul(Function):
         a2 = a[np.newaxis, :] if a.ndim == 1 else a
         b2 = b[:, np.newaxis] if b.ndim == 1 else b
         g = grad
+        if b.ndim == 1:  # first: a 1-D @ 1-D product has a 0-d gradient
+            g = np.expand_dims(g, -1)
         if a.ndim == 1:
             g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
         ga = gb = None
         if ctx.needs_grad(0):
             ga = unbroadcast(cpu.matmul(g, _swap_last(b2)), a2.shape).reshape(a.shape)
