@@ -427,3 +427,46 @@ def test_gradient_of_wrong_shape_raises():
 def test_function_base_class_cannot_be_applied():
     with pytest.raises(TypeError, match="subclass"):
         Function.apply(random_leaf(2))
+
+
+def test_set_grad_enabled_applies_when_called_and_restores_after_a_block():
+    try:
+        fastdl.set_grad_enabled(False)
+        assert not fastdl.is_grad_enabled()
+    finally:
+        fastdl.set_grad_enabled(True)
+    with fastdl.set_grad_enabled(False):
+        assert not fastdl.is_grad_enabled()
+    assert fastdl.is_grad_enabled()
+
+
+class _SharedGradient(fastdl.Function):
+    """Returns one new array as the gradient of both inputs."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        shared = grad * 1.0
+        return shared, shared
+
+
+def test_leaves_never_share_gradient_memory():
+    a = fastdl.tensor([1.0, 2.0], requires_grad=True)
+    b = fastdl.tensor([3.0, 4.0], requires_grad=True)
+    _SharedGradient.apply(a, b).sum().backward()
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    a.grad.numpy()[:] = 7.0
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("op,fn", [
+    ("add", lambda x, y: x + y), ("sub", lambda x, y: x - y), ("mul", lambda x, y: x * y),
+    ("div", lambda x, y: x / y), ("pow", lambda x, y: x ** y),
+    ("maximum", fastdl.maximum), ("minimum", fastdl.minimum),
+])
+def test_broadcast_errors_name_the_operation_and_both_shapes(op, fn):
+    with pytest.raises(ValueError, match=rf"{op}: shapes \(2, 3\) and \(4,\) do not broadcast"):
+        fn(fastdl.ones(2, 3), fastdl.ones(4))

@@ -328,3 +328,8 @@ def test_comparisons_give_boolean_tensors_without_gradient(compare, other):
     assert out.dtype == np.bool_ and not out.requires_grad and out.is_leaf
     expected = compare(a, other.numpy() if isinstance(other, fastdl.Tensor) else other)
     np.testing.assert_array_equal(out.numpy(), expected)
+
+
+def test_numpy_scalars_keep_their_dtype():
+    assert fastdl.tensor(np.float64(1.5)).dtype == np.float64
+    assert fastdl.tensor(np.float32(1.5)).dtype == np.float32

@@ -29,18 +29,10 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-class set_grad_enabled:
-    """Context manager that turns graph recording on or off, restoring the previous mode on
-    exit.
+class _GradMode:
+    """Sets the grad mode on entering a ``with`` block and restores the previous one on exit."""
 
-    >>> import fastdl
-    >>> with fastdl.set_grad_enabled(False):
-    ...     fastdl.is_grad_enabled()
-    False
-    """
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = bool(enabled)
+    enabled = True
 
     def __enter__(self) -> None:
         global _grad_enabled
@@ -52,7 +44,7 @@ class set_grad_enabled:
         _grad_enabled = self._previous
 
 
-class no_grad(set_grad_enabled):
+class no_grad(_GradMode):
     """Context manager and decorator that turns graph recording off.
 
     >>> import fastdl
@@ -68,8 +60,7 @@ class no_grad(set_grad_enabled):
     False
     """
 
-    def __init__(self) -> None:
-        super().__init__(False)
+    enabled = False
 
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -78,6 +69,28 @@ class no_grad(set_grad_enabled):
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+class set_grad_enabled(_GradMode):
+    """Turns graph recording on or off: at once when called, and back to the previous mode at
+    the end of a ``with`` block when used as one.
+
+    >>> import fastdl
+    >>> with fastdl.set_grad_enabled(False):
+    ...     fastdl.is_grad_enabled()
+    False
+    >>> fastdl.is_grad_enabled()
+    True
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        global _grad_enabled
+        self.enabled = bool(enabled)
+        self._previous = _grad_enabled
+        _grad_enabled = self.enabled
+
+    def __enter__(self) -> None:
+        pass  # the mode was set when the object was made
 
 
 class Function:
@@ -131,18 +144,19 @@ def _make_apply(cls: type) -> Callable:
                     break
         ctx = _new_object(cls)
         ctx.requires_grad = requires
-        # Unwrapping one or two arguments without a comprehension saves a frame per operation,
-        # a good share of the cost of an operation on a small array.
-        if len(args) == 1:
-            a = args[0]
-            data = forward(ctx, a.data if a.__class__ is Tensor else a, **kwargs)
+        # The operators (two or one positional arguments, no keywords) take a path without a
+        # comprehension or argument unpacking: a good share of the cost of an operation on a
+        # small array.
+        if kwargs or len(args) > 2:
+            data = forward(ctx, *[a.data if a.__class__ is Tensor else a for a in args],
+                           **kwargs)
         elif len(args) == 2:
             a, b = args
             data = forward(ctx, a.data if a.__class__ is Tensor else a,
-                           b.data if b.__class__ is Tensor else b, **kwargs)
+                           b.data if b.__class__ is Tensor else b)
         else:
-            data = forward(ctx, *[a.data if a.__class__ is Tensor else a for a in args],
-                           **kwargs)
+            a = args[0]
+            data = forward(ctx, a.data if a.__class__ is Tensor else a)
         if data.__class__ is not np.ndarray:  # NumPy gives scalars for 0-d operands
             data = np.asarray(data)
         out = _new_object(Tensor)
@@ -186,7 +200,7 @@ def _consumer_counts(root: Function) -> dict:
 def _accumulate_leaf(leaf: "Tensor", grad: np.ndarray, owned: bool) -> None:
     if leaf.grad is None:
         # The gradient is handed to the user, who may change it in place: it must not share
-        # memory with an array that is still in use elsewhere.
+        # memory with an array that is still in use elsewhere (owned: it does not).
         leaf.grad = Tensor(grad if owned else grad.copy())
     else:
         leaf.grad.data = leaf.grad.data + grad
@@ -222,6 +236,7 @@ def backward(root: "Tensor", grad=None, retain_graph: bool = False) -> None:
     pending = _consumer_counts(root._node)
     grads = {root._node: grad}
     ready = [root._node]
+    given_to_leaves: set = set()
     while ready:
         node = ready.pop()
         parents = node.parents
@@ -252,8 +267,11 @@ def backward(root: "Tensor", grad=None, retain_graph: bool = False) -> None:
                 if pg.dtype != parent.data.dtype:
                     pg = pg.astype(parent.data.dtype)
                 if parent_node is None:
-                    # Arrays a backward returns unchanged or as views may be shared.
-                    _accumulate_leaf(parent, pg, owned=pg is not g and pg.base is None)
+                    # An array a backward returned unchanged, as a view or for two leaves
+                    # may be in use elsewhere.
+                    owned = pg is not g and pg.base is None and id(pg) not in given_to_leaves
+                    given_to_leaves.add(id(pg))
+                    _accumulate_leaf(parent, pg, owned)
                     continue
                 previous = grads.get(parent_node)
                 grads[parent_node] = pg if previous is None else previous + pg

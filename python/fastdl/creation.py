@@ -40,7 +40,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         array = np.array(data, dtype=dtype)
     else:
         array = np.array(data)
-        if not isinstance(data, np.ndarray) and array.dtype == np.float64:
+        if not isinstance(data, (np.ndarray, np.generic)) and array.dtype == np.float64:
             array = array.astype(np.float32)
     return Tensor(array, requires_grad)
 

@@ -31,13 +31,21 @@ def _shape(x: Any) -> tuple:
     return x.shape if isinstance(x, np.ndarray) else np.shape(x)
 
 
+def _broadcast_error(op: str, a, b) -> ValueError:
+    """NumPy's broadcasting error, reworded to name the operation."""
+    return ValueError(f"{op}: shapes {_shape(a)} and {_shape(b)} do not broadcast together")
+
+
 # --------------------------------------------------------------------------- arithmetic
 
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        return a + b
+        try:
+            return a + b
+        except ValueError:
+            raise _broadcast_error("add", a, b) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -49,7 +57,10 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        return a - b
+        try:
+            return a - b
+        except ValueError:
+            raise _broadcast_error("sub", a, b) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -63,7 +74,10 @@ class Mul(Function):
     def forward(ctx, a, b):
         if ctx.requires_grad:
             ctx.a, ctx.b = a, b
-        return a * b
+        try:
+            return a * b
+        except ValueError:
+            raise _broadcast_error("mul", a, b) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -75,7 +89,10 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        out = a / b
+        try:
+            out = a / b
+        except ValueError:
+            raise _broadcast_error("div", a, b) from None
         if ctx.requires_grad:
             ctx.a, ctx.b, ctx.out = a, b, out
         return out
@@ -90,7 +107,10 @@ class Div(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
-        out = a ** b
+        try:
+            out = a ** b
+        except ValueError:
+            raise _broadcast_error("pow", a, b) from None
         if ctx.requires_grad:
             ctx.a, ctx.b, ctx.out = a, b, out
         return out
@@ -204,7 +224,10 @@ class _Extremum(Function):
     @classmethod
     def forward(cls, ctx, a, b):
         ctx.a, ctx.b = a, b
-        return cls.pick(a, b)
+        try:
+            return cls.pick(a, b)
+        except ValueError:
+            raise _broadcast_error(cls.__name__.lower(), a, b) from None
 
     @classmethod
     def backward(cls, ctx, grad):
