@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import fastdl
-from fastdl.bench import cli, report
-from fastdl.bench.cases import activation, matmul, select, softmax
+from fastdl.bench import cli, optional, report
+from fastdl.bench.cases import activation, matmul, overhead, select, softmax
 from fastdl.bench.harness import Case, Context, compare, require, result_rows, run_case
 
 TINY = {"repeats": 2, "min_sample_s": 1e-4}
@@ -107,6 +107,44 @@ def test_every_case_runs_or_skips_cleanly(cases):
             assert "not available" in result.skipped or "SciPy" in result.skipped
             continue
         assert result.status["fastdl"] == "ok", (case.label, result.status, result.max_abs_err)
+
+
+def test_overhead_cases_agree_with_numpy():
+    """Tiny sizes; PyTorch's implementations are checked too where it is installed."""
+    ctx = Context(rng=np.random.default_rng(0), torch=optional.load_torch(threads=1))
+    for case in overhead.cases(size=5, chain=3, mlp=(4, 7, 6, 3)):
+        result = run_case(case, ctx, **TINY)
+        assert result.skipped is None, result.skipped
+        assert set(result.status.values()) <= {"ok", "ref"}, (
+            case.label, result.status, result.max_abs_err)
+        assert {"fastdl", "numpy"} <= set(result.timings)
+        if ctx.torch is not None:
+            assert "torch" in result.timings
+
+
+def test_chain_times_are_per_operation():
+    (chain,) = [c for c in overhead.cases(size=5, chain=3) if "per op" in c.name]
+    assert chain.ops_per_call == 4  # three multiplies and the sum
+    result = run_case(chain, _ctx(), **TINY)
+    ours = next(r for r in result_rows(result, threads=1) if r["impl"] == "fastdl")
+    per_call = result.timings["fastdl"]
+    assert ours["median_ms"] == pytest.approx(per_call.median * 1e3 / 4)
+    assert ours["samples_ms"] == pytest.approx([t * 1e3 / 4 for t in per_call.samples])
+
+
+def test_table_without_rates_shows_the_ratio_to_torch():
+    rows = [{"family": "overhead", "case": "mul", "shape": "16", "impl": impl, "threads": 1,
+             "status": status, "median_ms": ms, "min_ms": ms, "ratio_vs_numpy": 0.001 / ms,
+             "max_abs_err": 0.0, "flops": None, "bytes": None, "ops_per_call": 1}
+            for impl, status, ms in (("fastdl", "ok", 0.002), ("numpy", "ref", 0.001),
+                                     ("torch", "ok", 0.004))]
+    table = report.format_table("overhead", rows)
+    assert "GB/s" not in table and "GFLOP/s" not in table
+    assert "vs torch" in table
+    fastdl_line = next(line for line in table.splitlines() if "fastdl" in line)
+    assert fastdl_line.split()[-2:] == ["2.00x", "ok"]  # torch takes twice as long
+    without_torch = report.format_table("overhead", rows[:2])
+    assert "vs torch" not in without_torch
 
 
 def test_selection_quick_and_filter():

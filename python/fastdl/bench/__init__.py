@@ -1,4 +1,4 @@
-"""Kernel benchmarks: ``python -m fastdl.bench [matmul|activation|softmax ...]``.
+"""Kernel benchmarks: ``python -m fastdl.bench [matmul|activation|softmax|overhead ...]``.
 
 Every case times fastdl against NumPy (and PyTorch when it is importable) on the same inputs,
 interleaved, median of repeats after warm-up, one process per thread count, and checks each

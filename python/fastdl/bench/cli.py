@@ -74,7 +74,8 @@ def _method(repeats: int, min_sample_s: float, threads: Sequence[int]) -> dict[s
         "warmup_calls": 2,
         "repeats": repeats,
         "min_sample_s": min_sample_s,
-        "statistic": "median per call over repeats (min also given)",
+        "statistic": "median per call over repeats (min also given); per operation for "
+                     "rows with ops_per_call > 1",
         "interleaved": "one sample of each implementation in turn, repeated",
         "inputs": "float32, made once per case outside the timed region, same seed everywhere",
         "check": "each implementation's first result against NumPy's with np.allclose "

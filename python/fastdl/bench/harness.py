@@ -57,7 +57,9 @@ class Case:
 
     ``flops`` (matmul-like cases) or ``nbytes`` (memory-bound cases: bytes read plus written,
     counted once) turn a time into GFLOP/s or GB/s. ``rtol``/``atol`` are the tolerances of the
-    check against NumPy. ``quick`` says whether ``--quick`` keeps the case.
+    check against NumPy. ``quick`` says whether ``--quick`` keeps the case. ``ops_per_call``
+    is for cases whose one call runs several operations (a chain of tiny ones, too short to time
+    alone): reported times are per operation, rates stay per call.
     """
 
     family: str
@@ -69,6 +71,7 @@ class Case:
     rtol: float = 1e-4
     atol: float = 1e-5
     quick: bool = True
+    ops_per_call: int = 1
 
     @property
     def label(self) -> str:
@@ -242,6 +245,7 @@ def result_rows(result: CaseResult, threads: int) -> list[dict[str, Any]]:
     case = result.case
     rows = []
     ref = result.timings.get(REFERENCE)
+    to_ms = 1e3 / case.ops_per_call  # seconds per call -> ms per operation
     for name, status in result.status.items():
         timing = result.timings.get(name)
         row: dict[str, Any] = {
@@ -256,15 +260,16 @@ def result_rows(result: CaseResult, threads: int) -> list[dict[str, Any]]:
             "max_abs_err": _finite_or_none(result.max_abs_err.get(name)),
             "flops": case.flops or None,
             "bytes": case.nbytes or None,
+            "ops_per_call": case.ops_per_call,
         }
         if timing is not None:
             median = timing.median
             row.update(
-                median_ms=median * 1e3,
-                min_ms=timing.min * 1e3,
+                median_ms=median * to_ms,
+                min_ms=timing.min * to_ms,
                 repeats=len(timing.samples),
                 calls_per_sample=timing.number,
-                samples_ms=[t * 1e3 for t in timing.samples],
+                samples_ms=[t * to_ms for t in timing.samples],
                 gflops=case.flops / median / 1e9 if case.flops else None,
                 gbps=case.nbytes / median / 1e9 if case.nbytes else None,
                 ratio_vs_numpy=ref.median / median if ref is not None else None,

@@ -64,41 +64,59 @@ def _fmt_check(row: Row) -> str:
 
 
 def format_table(family: str, rows: Sequence[Row]) -> str:
-    """The table of one family: case, shape, implementation, threads, median and min ms, rate,
-    ratio to NumPy and the check against NumPy."""
+    """The table of one family: case, shape, implementation, threads, median and min ms, rate
+    (when the cases give flops or bytes), ratio to NumPy, ratio to PyTorch (when it ran) and
+    the check against NumPy."""
     compute_bound = any(r.get("flops") for r in rows)
     rate_key, rate_name = ("gflops", "GFLOP/s") if compute_bound else ("gbps", "GB/s")
-    header = ["case", "shape", "impl", "thr", "ms", "min ms", rate_name, "vs numpy", "check"]
+    has_rate = any(r.get(rate_key) for r in rows)
+    torch_ms = {(r["case"], r["shape"], r["threads"]): r.get("median_ms")
+                for r in rows if r["impl"] == "torch"}
+    header = ["case", "shape", "impl", "thr", "ms", "min ms", rate_name, "vs numpy", "vs torch",
+              "check"]
     body: list[list[str]] = []
     previous = None
     for r in rows:
         key = (r["case"], r["shape"])
         first = key != previous  # name the case once per group of rows
         previous = key
+        theirs, ours = torch_ms.get(key + (r["threads"],)), r.get("median_ms")
         body.append([
             r["case"] if first else "",
             r["shape"] if first else "",
             r["impl"],
             str(r["threads"]),
-            _fmt_ms(r.get("median_ms")),
+            _fmt_ms(ours),
             _fmt_ms(r.get("min_ms")),
             _fmt_rate(r.get(rate_key)),
             _fmt_ratio(r.get("ratio_vs_numpy")),
+            _fmt_ratio(theirs / ours if theirs and ours else None),
             _fmt_check(r),
         ])
+    # Columns with nothing to say are left out: rates for overhead cases, PyTorch without it.
+    keep = [i for i, name in enumerate(header)
+            if (name != rate_name or has_rate) and (name != "vs torch" or torch_ms)]
+    header = [header[i] for i in keep]
+    body = [[line[i] for i in keep] for line in body]
     widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
-    numeric = {3, 4, 5, 6, 7}  # right-aligned columns
+    numeric = {"thr", "ms", "min ms", rate_name, "vs numpy", "vs torch"}  # right-aligned
 
     def fmt(line: list[str]) -> str:
-        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in
-                 enumerate(zip(line, widths))]
+        cells = [c.rjust(w) if name in numeric else c.ljust(w)
+                 for name, c, w in zip(header, line, widths)]
         return "  ".join(cells).rstrip()
 
-    rate_note = ("GFLOP/s = 2*M*N*K / median time" if compute_bound
-                 else "GB/s = bytes read + written (each array once) / median time")
-    title = (f"== {family} (float32) ==  ms: median per call; {rate_note}; "
-             "vs numpy: NumPy time / time (>1 is faster than NumPy)")
-    lines = [title, fmt(header), fmt(["-" * w for w in widths])]
+    per_op = " (per operation in 'per op' cases)" if any(
+        r.get("ops_per_call", 1) > 1 for r in rows) else ""
+    notes = [f"ms: median per call{per_op}"]
+    if has_rate:
+        notes.append("GFLOP/s = 2*M*N*K / median time" if compute_bound
+                     else "GB/s = bytes read + written (each array once) / median time")
+    notes.append("vs numpy: NumPy time / time (>1 is faster than NumPy)")
+    if torch_ms:
+        notes.append("vs torch: PyTorch time / time")
+    lines = [f"== {family} (float32) ==  {'; '.join(notes)}", fmt(header),
+             fmt(["-" * w for w in widths])]
     lines += [fmt(line) for line in body]
     return "\n".join(lines)
 
