@@ -11,6 +11,7 @@ namespace fastdl::bindings {
 void bind_gemm(py::module_& m);
 void bind_activation(py::module_& m);
 void bind_softmax(py::module_& m);
+void bind_optim(py::module_& m);
 }  // namespace fastdl::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -36,4 +37,5 @@ PYBIND11_MODULE(_C, m) {
   bindings::bind_gemm(m);
   bindings::bind_activation(m);
   bindings::bind_softmax(m);
+  bindings::bind_optim(m);
 }

@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from fastdl import _C
 from fastdl import autograd as _autograd
 
 
@@ -147,6 +148,31 @@ class Tensor:
                 f"{self.data.dtype}"
             )
         self.requires_grad = bool(requires_grad)
+        return self
+
+    def add_(self, other: Any, alpha: float = 1.0) -> "Tensor":
+        """``self += alpha * other`` in place, in one pass (the SGD step is
+        ``p.add_(p.grad, alpha=-lr)``). Not recorded: a tensor that requires grad can be
+        updated only under :class:`fastdl.no_grad`.
+
+        >>> import fastdl
+        >>> w = fastdl.ones(3, requires_grad=True)
+        >>> with fastdl.no_grad():
+        ...     _ = w.add_(fastdl.full(3, 2.0), alpha=-0.5)
+        >>> w
+        tensor([0., 0., 0.], requires_grad=True)
+        """
+        if self.requires_grad and _autograd.is_grad_enabled():
+            raise RuntimeError(
+                "add_: a tensor that requires grad cannot be changed in place while the graph "
+                "is recorded; update it under fastdl.no_grad()"
+            )
+        x = other.data if isinstance(other, Tensor) else np.asarray(other, self.data.dtype)
+        if x.shape == self.data.shape and x.dtype == self.data.dtype \
+                and self.data.flags.c_contiguous and self.data.dtype.kind == "f":
+            _C.axpy(float(alpha), x, self.data)
+        else:
+            self.data += alpha * x
         return self
 
     def zero_grad(self) -> None:

@@ -148,9 +148,10 @@ def _fastdl_step(x: np.ndarray, labels: np.ndarray, init: list[np.ndarray], lr: 
         h = fastdl.linear(x, w1, b1, "relu")  # bias and relu fused into the GEMM
         loss = fastdl.softmax_cross_entropy(fastdl.linear(h, w2, b2), labels)
         loss.backward()
-        for p in params:
-            _sgd_update(p.data, p.grad.data, lr)
-            p.grad = None
+        with fastdl.no_grad():
+            for p in params:
+                p.add_(p.grad, alpha=-lr)  # the same one-pass update as PyTorch's below
+                p.grad = None
         return loss, *params
 
     return step

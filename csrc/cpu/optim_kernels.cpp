@@ -1,0 +1,1 @@
+#include "optim_kernels_impl.h"
