@@ -333,3 +333,40 @@ def test_comparisons_give_boolean_tensors_without_gradient(compare, other):
 def test_numpy_scalars_keep_their_dtype():
     assert fastdl.tensor(np.float64(1.5)).dtype == np.float64
     assert fastdl.tensor(np.float32(1.5)).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 100003])
+def test_add_updates_in_place(isa, dtype, n):
+    rng = np.random.default_rng(n)
+    w0, g = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    w = fastdl.tensor(w0, requires_grad=True)
+    data = w.numpy()
+    with fastdl.no_grad():
+        assert w.add_(fastdl.tensor(g), alpha=-0.25) is w
+    assert w.numpy() is data
+    np.testing.assert_allclose(w.numpy(), w0.astype(np.float64) - 0.25 * g, rtol=1e-6)
+
+
+def test_add_broadcasts_like_numpy():
+    t = fastdl.zeros(2, 3)
+    t.add_(fastdl.tensor([1.0, 2.0, 3.0]), alpha=2.0)
+    np.testing.assert_array_equal(t.numpy(), [[2, 4, 6], [2, 4, 6]])
+
+
+def test_add_refuses_to_change_a_recorded_parameter():
+    w = fastdl.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="add_: .* under fastdl.no_grad"):
+        w.add_(fastdl.ones(3))
+
+
+def test_axpy_validates_its_arguments():
+    from fastdl import _C
+    y = np.zeros(4, np.float32)
+    with pytest.raises(ValueError, match=r"axpy: x has shape \(3,\) but y has shape \(4,\)"):
+        _C.axpy(1.0, np.zeros(3, np.float32), y)
+    y.setflags(write=False)
+    with pytest.raises(ValueError, match=r"axpy: y \(shape \(4,\)\) must be a writeable"):
+        _C.axpy(1.0, np.zeros(4, np.float32), y)
+    with pytest.raises(TypeError, match="axpy: unsupported dtype int64"):
+        _C.axpy(1.0, np.zeros(4, np.int64), np.zeros(4, np.int64))
