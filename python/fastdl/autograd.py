@@ -120,11 +120,11 @@ class Function:
 
     @staticmethod
     def forward(ctx, *args, **kwargs) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(ctx).__name__} must define forward(ctx, ...)")
 
     @staticmethod
     def backward(ctx, grad: np.ndarray):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(ctx).__name__} must define backward(ctx, grad)")
 
     def needs_grad(self, i: int) -> bool:
         """Whether positional argument ``i`` is a Tensor that wants a gradient."""

@@ -60,17 +60,6 @@ def mul_chain_case(size: int = SIZE, length: int = CHAIN) -> Case:
         # Factors near 1, so that b**N stays O(1) in float32 for any chain length used here.
         b0 = ctx.rng.uniform(0.95, 1.05, size).astype(np.float32)
 
-        x, b = fastdl.tensor(x0, requires_grad=True), fastdl.tensor(b0, requires_grad=True)
-
-        def fastdl_chain():
-            x.grad = b.grad = None  # each call's gradients, not the sum over calls
-            y = x
-            for _ in range(length):
-                y = y * b
-            total = y.sum()
-            total.backward()
-            return total, x.grad, b.grad
-
         def numpy_chain():
             y = x0
             for _ in range(length):
@@ -78,22 +67,27 @@ def mul_chain_case(size: int = SIZE, length: int = CHAIN) -> Case:
             # d(sum x*b**N)/dx = b**N and /db = N * x * b**(N-1)
             return y.sum(), b0 ** length, length * x0 * b0 ** (length - 1)
 
-        impls: Impls = {"fastdl": fastdl_chain, "numpy": numpy_chain}
+        impls: Impls = {
+            "fastdl": _chain(fastdl.tensor(x0, requires_grad=True),
+                             fastdl.tensor(b0, requires_grad=True), length),
+            "numpy": numpy_chain,
+        }
         torch = ctx.torch
         if torch is not None:
-            impls["torch"] = _torch_chain(torch, x0, b0, length)
+            impls["torch"] = _chain(torch.tensor(x0, requires_grad=True),
+                                    torch.tensor(b0, requires_grad=True), length)
         return impls
 
     return Case(FAMILY, "mul chain fwd+bwd, per op", f"{size}, {length} muls + sum", setup,
                 ops_per_call=length + 1)
 
 
-def _torch_chain(torch: Any, x0: np.ndarray, b0: np.ndarray, length: int):
-    x = torch.tensor(x0, requires_grad=True)
-    b = torch.tensor(b0, requires_grad=True)
+def _chain(x: Any, b: Any, length: int):
+    """``length`` recorded multiplies of ``x`` by ``b``, a sum and ``backward()``, for either
+    library's tensors (they share this much of their API)."""
 
     def chain():
-        x.grad = b.grad = None
+        x.grad = b.grad = None  # each call's gradients, not the sum over calls
         y = x
         for _ in range(length):
             y = y * b
