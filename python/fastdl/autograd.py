@@ -197,11 +197,21 @@ def _consumer_counts(root: Function) -> dict:
     return counts
 
 
+def _wrap(data: np.ndarray) -> "Tensor":
+    """A leaf Tensor around an array known to be valid (no checks: this is on every path)."""
+    t = _new_object(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = False
+    t._node = None
+    return t
+
+
 def _accumulate_leaf(leaf: "Tensor", grad: np.ndarray, owned: bool) -> None:
     if leaf.grad is None:
         # The gradient is handed to the user, who may change it in place: it must not share
         # memory with an array that is still in use elsewhere (owned: it does not).
-        leaf.grad = Tensor(grad if owned else grad.copy())
+        leaf.grad = _wrap(grad if owned else grad.copy())
     else:
         leaf.grad.data = leaf.grad.data + grad
 
@@ -220,7 +230,7 @@ def backward(root: "Tensor", grad=None, retain_graph: bool = False) -> None:
                 f"backward: a gradient can be created implicitly only for a single-element "
                 f"tensor; this one has shape {root.data.shape}: pass grad= of that shape"
             )
-        grad = np.ones_like(root.data)
+        grad = np.ones(root.data.shape, root.data.dtype)
     else:
         grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
         if grad.shape != root.data.shape:
@@ -259,13 +269,14 @@ def backward(root: "Tensor", grad=None, retain_graph: bool = False) -> None:
             parent_node = parent._node
             pg = in_grads[i] if i < len(in_grads) else None
             if pg is not None:
-                if pg.shape != parent.data.shape:
+                data = parent.data
+                if pg.shape != data.shape:
                     raise RuntimeError(
                         f"backward: {type(node).__name__} produced a gradient of shape "
-                        f"{pg.shape} for an input of shape {parent.data.shape}"
+                        f"{pg.shape} for an input of shape {data.shape}"
                     )
-                if pg.dtype != parent.data.dtype:
-                    pg = pg.astype(parent.data.dtype)
+                if pg.dtype is not data.dtype and pg.dtype != data.dtype:
+                    pg = pg.astype(data.dtype)
                 if parent_node is None:
                     # An array a backward returned unchanged, as a view or for two leaves
                     # may be in use elsewhere.

@@ -10,6 +10,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from fastdl import _C
 from fastdl import random as _random
 from fastdl.autograd import Function
 from fastdl.backend import cpu
@@ -315,15 +316,18 @@ class Linear(Function):
         x, w = ctx.x, ctx.w
         if ctx.activation not in (None, "none"):
             # relu, sigmoid and tanh differentiate from their output.
-            grad = cpu.activation_backward(ctx.activation, grad, ctx.out)
+            grad = _C.activation_backward(ctx.activation, grad, ctx.out, 0.0)
         g2 = grad.reshape(-1, grad.shape[-1])
+        # The forward pass validated the shapes; with one dtype the products go straight to
+        # the kernel (mixed precision goes through matmul's promotion).
+        product = _C.gemm if x.dtype == w.dtype == grad.dtype else cpu.matmul
         gx = gw = gb = None
         if ctx.needs_grad(0):
-            gx = cpu.matmul(grad, w.T)
+            gx = product(g2, w.T).reshape(x.shape)
         if ctx.needs_grad(1):
-            gw = cpu.matmul(x.reshape(-1, x.shape[-1]).T, g2)
+            gw = product(x.reshape(-1, x.shape[-1]).T, g2)
         if ctx.needs_grad(2):
-            gb = g2.sum(axis=0)
+            gb = np.add.reduce(g2, axis=0)
         return gx, gw, gb, None
 
 

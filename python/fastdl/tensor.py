@@ -167,12 +167,11 @@ class Tensor:
                 "add_: a tensor that requires grad cannot be changed in place while the graph "
                 "is recorded; update it under fastdl.no_grad()"
             )
-        x = other.data if isinstance(other, Tensor) else np.asarray(other, self.data.dtype)
-        if x.shape == self.data.shape and x.dtype == self.data.dtype \
-                and self.data.flags.c_contiguous and self.data.dtype.kind == "f":
-            _C.axpy(float(alpha), x, self.data)
-        else:
-            self.data += alpha * x
+        x = other.data if other.__class__ is Tensor else np.asarray(other, self.data.dtype)
+        try:
+            _C.axpy(alpha, x, self.data)  # one pass: same shape and floating dtype
+        except (TypeError, ValueError):
+            self.data += alpha * x  # anything else: NumPy's broadcasting and casting rules
         return self
 
     def zero_grad(self) -> None:
