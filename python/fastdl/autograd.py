@@ -230,7 +230,7 @@ def backward(root: "Tensor", grad=None, retain_graph: bool = False) -> None:
                 f"backward: a gradient can be created implicitly only for a single-element "
                 f"tensor; this one has shape {root.data.shape}: pass grad= of that shape"
             )
-        grad = np.ones(root.data.shape, root.data.dtype)
+        grad = np.array(1, root.data.dtype).reshape(root.data.shape)
     else:
         grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
         if grad.shape != root.data.shape:

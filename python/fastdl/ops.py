@@ -323,7 +323,9 @@ class Linear(Function):
         product = _C.gemm if x.dtype == w.dtype == grad.dtype else cpu.matmul
         gx = gw = gb = None
         if ctx.needs_grad(0):
-            gx = product(g2, w.T).reshape(x.shape)
+            gx = product(g2, w.T)
+            if x.ndim != 2:
+                gx = gx.reshape(x.shape)
         if ctx.needs_grad(1):
             gw = product(x.reshape(-1, x.shape[-1]).T, g2)
         if ctx.needs_grad(2):
