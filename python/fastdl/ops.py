@@ -306,7 +306,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, w, b, activation):
-        out = cpu.linear(x, w, b, activation)
+        out = cpu.linear(x, w, b, activation)  # validates shapes, dtypes and the activation
         if ctx.requires_grad:
             ctx.x, ctx.w, ctx.out, ctx.activation = x, w, out, activation
         return out
