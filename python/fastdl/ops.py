@@ -635,7 +635,8 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx, x, p, generator):
-        keep = generator.random(x.shape, dtype=np.float32 if x.dtype == np.float32 else np.float64) >= p
+        uniform_dtype = np.float32 if x.dtype == np.float32 else np.float64
+        keep = generator.random(x.shape, dtype=uniform_dtype) >= p
         mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
         ctx.mask = mask
         return x * mask
@@ -665,7 +666,8 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     try:
         return Concatenate.apply(*tensors, axis=axis)
     except ValueError as e:
-        raise ValueError(f"concatenate: shapes {shapes} do not fit along axis {axis}: {e}") from None
+        raise ValueError(
+            f"concatenate: shapes {shapes} do not fit along axis {axis}: {e}") from None
 
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:

@@ -181,31 +181,66 @@ class Tensor:
     # ------------------------------------------------------------------ arithmetic
     # The forward operators (+ - * / ** @, unary -, abs, exp, log, sqrt) are the Functions'
     # apply methods themselves, bound at the end of this module: no wrapper frame per call.
-    def __radd__(self, other): return _ops.Add.apply(other, self)
-    def __rsub__(self, other): return _ops.Sub.apply(other, self)
-    def __rmul__(self, other): return _ops.Mul.apply(other, self)
-    def __rtruediv__(self, other): return _ops.Div.apply(other, self)
-    def __rpow__(self, other): return _ops.Pow.apply(other, self)
-    def __rmatmul__(self, other): return _ops.MatMul.apply(other, self)
-    def __pos__(self): return self
-    def __getitem__(self, index): return _ops.GetItem.apply(self, index=_ops.as_index(index))
+    def __radd__(self, other):
+        return _ops.Add.apply(other, self)
+
+    def __rsub__(self, other):
+        return _ops.Sub.apply(other, self)
+
+    def __rmul__(self, other):
+        return _ops.Mul.apply(other, self)
+
+    def __rtruediv__(self, other):
+        return _ops.Div.apply(other, self)
+
+    def __rpow__(self, other):
+        return _ops.Pow.apply(other, self)
+
+    def __rmatmul__(self, other):
+        return _ops.MatMul.apply(other, self)
+
+    def __pos__(self):
+        return self
+
+    def __getitem__(self, index):
+        return _ops.GetItem.apply(self, index=_ops.as_index(index))
 
     # Comparisons give boolean tensors and have no gradient.
-    def __lt__(self, other): return Tensor(self.data < _data(other))
-    def __le__(self, other): return Tensor(self.data <= _data(other))
-    def __gt__(self, other): return Tensor(self.data > _data(other))
-    def __ge__(self, other): return Tensor(self.data >= _data(other))
-    def __eq__(self, other): return Tensor(self.data == _data(other))  # type: ignore[override]
-    def __ne__(self, other): return Tensor(self.data != _data(other))  # type: ignore[override]
+    def __lt__(self, other):
+        return Tensor(self.data < _data(other))
+
+    def __le__(self, other):
+        return Tensor(self.data <= _data(other))
+
+    def __gt__(self, other):
+        return Tensor(self.data > _data(other))
+
+    def __ge__(self, other):
+        return Tensor(self.data >= _data(other))
+
+    def __eq__(self, other):  # type: ignore[override]
+        return Tensor(self.data == _data(other))
+
+    def __ne__(self, other):  # type: ignore[override]
+        return Tensor(self.data != _data(other))
+
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------------ methods
-    def clip(self, min=None, max=None): return _ops.Clip.apply(self, lo=min, hi=max)
+    def clip(self, min=None, max=None):
+        return _ops.Clip.apply(self, lo=min, hi=max)
 
-    def sum(self, axis=None, keepdims=False): return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
-    def max(self, axis=None, keepdims=False): return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
-    def min(self, axis=None, keepdims=False): return _ops.Min.apply(self, axis=axis, keepdims=keepdims)
+    def sum(self, axis=None, keepdims=False):
+        return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _ops.Min.apply(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis=None, keepdims=False, ddof=0):
         return _ops.Var.apply(self, axis=axis, keepdims=keepdims, ddof=ddof)
@@ -222,15 +257,29 @@ class Tensor:
         axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
         return _ops.Transpose.apply(self, axes=tuple(axes))
 
-    def squeeze(self, axis=None): return _ops.squeeze(self, axis)
-    def unsqueeze(self, axis): return _ops.unsqueeze(self, axis)
-    def flatten(self): return _ops.Reshape.apply(self, shape=(-1,))
+    def squeeze(self, axis=None):
+        return _ops.squeeze(self, axis)
 
-    def relu(self): return _ops.relu(self)
-    def sigmoid(self): return _ops.sigmoid(self)
-    def tanh(self): return _ops.tanh(self)
-    def softmax(self, axis=-1): return _ops.softmax(self, axis)
-    def log_softmax(self, axis=-1): return _ops.log_softmax(self, axis)
+    def unsqueeze(self, axis):
+        return _ops.unsqueeze(self, axis)
+
+    def flatten(self):
+        return _ops.Reshape.apply(self, shape=(-1,))
+
+    def relu(self):
+        return _ops.relu(self)
+
+    def sigmoid(self):
+        return _ops.sigmoid(self)
+
+    def tanh(self):
+        return _ops.tanh(self)
+
+    def softmax(self, axis=-1):
+        return _ops.softmax(self, axis)
+
+    def log_softmax(self, axis=-1):
+        return _ops.log_softmax(self, axis)
 
 
 def _data(x: Any) -> Any:
