@@ -263,3 +263,38 @@ def test_products_split_over_k_between_threads(isa, rng, threads, m, k, n):
     finally:
         fastdl.set_num_threads(old)
     assert_gemm_close(got, reference.linear(x, w, b, "relu"), k, np.float32)
+
+
+def test_linear_promotes_mixed_precision(rng):
+    x, w, b = randn(rng, (5, 7), np.float32), randn(rng, (7, 3), np.float64), randn(rng, (3,), np.float64)
+    got = fastdl.linear(x, w, b, "relu")
+    assert got.dtype == np.float64
+    assert_gemm_close(got, reference.linear(x, w, b, "relu"), 7, np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["none", "relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("m,k,n", [(64, 784, 128), (5, 3, 1), (1, 1, 1), (13, 29, 31)])
+def test_linear_backward_gives_all_three_gradients(isa, rng, dtype, activation, m, k, n):
+    x, w, b, dy = (randn(rng, s, dtype) for s in [(m, k), (k, n), (n,), (m, n)])
+    z = reference.linear(x, w, b)
+    y = reference.ACTIVATIONS[activation](z).astype(dtype)
+    dz = {"none": lambda: dy.astype(np.float64),
+          "relu": lambda: dy * (z > 0),
+          "sigmoid": lambda: dy * y.astype(np.float64) * (1 - y.astype(np.float64)),
+          "tanh": lambda: dy * (1 - y.astype(np.float64) ** 2)}[activation]()
+    dx, dw, db = _C.linear_backward(dy, x, w, y, activation, True, True, True)
+    assert_gemm_close(dw, x.T.astype(np.float64) @ dz, m, dtype)
+    assert_gemm_close(dx, dz @ w.T.astype(np.float64), n, dtype)
+    assert_gemm_close(db, dz.sum(axis=0), m, dtype)
+    assert _C.linear_backward(dy, x, w, y, activation, False, True, False)[::2] == (None, None)
+
+
+def test_linear_backward_validates_shapes_and_activation():
+    x, w = np.ones((4, 3), np.float32), np.ones((3, 2), np.float32)
+    with pytest.raises(ValueError, match=r"linear_backward: dy has shape \(4, 5\); expected \(4, 2\)"):
+        _C.linear_backward(np.ones((4, 5), np.float32), x, w, None, "none", True, True, True)
+    with pytest.raises(ValueError, match=r"linear_backward: x has shape \(4, 3\) and w has shape \(2, 2\)"):
+        _C.linear_backward(np.ones((4, 2), np.float32), x, np.ones((2, 2), np.float32), None, "none", True, True, True)
+    with pytest.raises(ValueError, match="linear_backward: activation 'gelu' does not differentiate from its output"):
+        _C.linear_backward(np.ones((4, 2), np.float32), x, w, np.ones((4, 2), np.float32), "gelu", True, True, True)

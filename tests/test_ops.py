@@ -253,22 +253,22 @@ def test_linear_skips_input_gradient_when_x_does_not_require_grad(monkeypatch):
     w = fastdl.tensor(rng.standard_normal((4, 3)), requires_grad=True)
     b = fastdl.tensor(rng.standard_normal(3), requires_grad=True)
     y = fastdl.linear(x, w, b, "sigmoid")
-    products = []
+    calls = []
 
     class RecordingKernels:
-        """fastdl._C, with every matrix product recorded."""
+        """fastdl._C, with the dense-layer backward's requests recorded."""
 
         def __getattr__(self, name):
             return getattr(_C, name)
 
-        def gemm(self, p, q, *args):
-            products.append((p.shape, q.shape))
-            return _C.gemm(p, q, *args)
+        def linear_backward(self, *args):
+            calls.append(args[-3:])  # need_x, need_w, need_b
+            return _C.linear_backward(*args)
 
     monkeypatch.setattr(fastdl.ops, "_C", RecordingKernels())
     y.sum().backward()
     assert x.grad is None
-    assert products == [((4, 5), (5, 3))]  # only x.T @ grad, for w
+    assert calls == [(False, True, True)]  # no input gradient asked for
     dz = ref.activation_grad("sigmoid", ref.matmul(x.numpy(), w.numpy()) + b.numpy())
     np.testing.assert_allclose(w.grad.numpy(), x.numpy().T @ dz, rtol=1e-10)
     np.testing.assert_allclose(b.grad.numpy(), dz.sum(axis=0), rtol=1e-10)
@@ -373,3 +373,20 @@ def test_dropout_rejects_bad_p():
     for p in (-0.1, 1.0):
         with pytest.raises(ValueError, match="dropout"):
             fastdl.dropout(fastdl.ones(3), p)
+
+
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_linear_with_mixed_precision_promotes_and_differentiates(activation):
+    rng = np.random.default_rng(3)
+    x = fastdl.tensor(rng.standard_normal((5, 4)).astype(np.float32), requires_grad=True)
+    w = fastdl.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    b = fastdl.tensor(rng.standard_normal(3), requires_grad=True)
+    y = fastdl.linear(x, w, b, activation)
+    assert y.dtype == np.float64
+    y.sum().backward()
+    z = ref.matmul(x.numpy(), w.numpy()) + b.numpy()
+    dz = ref.activation_grad(activation or "none", z) if activation else np.ones_like(z)
+    np.testing.assert_allclose(w.grad.numpy(), x.numpy().astype(np.float64).T @ dz, rtol=1e-6)
+    np.testing.assert_allclose(b.grad.numpy(), dz.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), dz @ w.numpy().T, rtol=1e-5)
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float64

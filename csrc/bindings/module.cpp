@@ -12,6 +12,7 @@ void bind_gemm(py::module_& m);
 void bind_activation(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
+void bind_dense(py::module_& m);
 }  // namespace fastdl::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -38,4 +39,5 @@ PYBIND11_MODULE(_C, m) {
   bindings::bind_activation(m);
   bindings::bind_softmax(m);
   bindings::bind_optim(m);
+  bindings::bind_dense(m);
 }

@@ -313,23 +313,23 @@ class Linear(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, w = ctx.x, ctx.w
-        if ctx.activation not in (None, "none"):
-            # relu, sigmoid and tanh differentiate from their output.
-            grad = _C.activation_backward(ctx.activation, grad, ctx.out, 0.0)
+        x, w, activation = ctx.x, ctx.w, ctx.activation or "none"
+        x2 = x.reshape(-1, x.shape[-1])
         g2 = grad.reshape(-1, grad.shape[-1])
-        # The forward pass validated the shapes; with one dtype the products go straight to
-        # the kernel (mixed precision goes through matmul's promotion).
-        product = _C.gemm if x.dtype == w.dtype == grad.dtype else cpu.matmul
-        gx = gw = gb = None
-        if ctx.needs_grad(0):
-            gx = product(g2, w.T)
-            if x.ndim != 2:
-                gx = gx.reshape(x.shape)
-        if ctx.needs_grad(1):
-            gw = product(x.reshape(-1, x.shape[-1]).T, g2)
-        if ctx.needs_grad(2):
-            gb = np.add.reduce(g2, axis=0)
+        need = (ctx.needs_grad(0), ctx.needs_grad(1), ctx.needs_grad(2))
+        if x.dtype == w.dtype == grad.dtype:
+            # One kernel call: activation derivative, dw, db and dx (relu, sigmoid and tanh
+            # differentiate from the output, which is what was kept).
+            out = ctx.out.reshape(g2.shape) if activation != "none" else None
+            gx, gw, gb = _C.linear_backward(g2, x2, w, out, activation, *need)
+        else:  # mixed precision: matmul promotes
+            if activation != "none":
+                g2 = cpu.activation_backward(activation, g2, ctx.out.reshape(g2.shape))
+            gx = cpu.matmul(g2, w.T) if need[0] else None
+            gw = cpu.matmul(x2.T, g2) if need[1] else None
+            gb = g2.sum(axis=0) if need[2] else None
+        if gx is not None and x.ndim != 2:
+            gx = gx.reshape(x.shape)
         return gx, gw, gb, None
 
 

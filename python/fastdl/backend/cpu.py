@@ -101,7 +101,8 @@ def linear(x, w, b=None, activation: Optional[str] = None) -> np.ndarray:
     """
     act = "none" if activation is None else activation
     if (type(x) is np.ndarray and type(w) is np.ndarray and x.ndim == 2 and w.ndim == 2
-            and x.shape[1] == w.shape[0] and (b is None or type(b) is np.ndarray)
+            and x.shape[1] == w.shape[0] and x.dtype == w.dtype
+            and (b is None or (type(b) is np.ndarray and b.dtype == x.dtype))
             and act in _LINEAR_ACTIVATIONS):
         # The common case goes straight to the kernel, which validates dtypes and shapes.
         return _C.gemm(x, w, b, act, 1.0, 0.0, "linear")
