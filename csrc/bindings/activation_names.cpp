@@ -28,10 +28,4 @@ Activation parse_activation(const char* op, const std::string& name) {
                               "'; expected one of " + known);
 }
 
-const char* activation_name(Activation act) {
-  for (const Entry& e : kActivations)
-    if (e.act == act) return e.name;
-  return "unknown";
-}
-
 }  // namespace fastdl::bindings

@@ -8,6 +8,5 @@ namespace fastdl::bindings {
 
 // Raises ValueError naming `op` and the accepted names when `name` is unknown.
 Activation parse_activation(const char* op, const std::string& name);
-const char* activation_name(Activation act);
 
 }  // namespace fastdl::bindings

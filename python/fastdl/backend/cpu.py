@@ -284,9 +284,7 @@ def softmax_backward(grad, y, axis: int = -1) -> np.ndarray:
     >>> fastdl.backend.cpu.softmax_backward(np.array([1.0, 0.0]), y)
     array([ 0.25, -0.25])
     """
-    grad, y = _as_float_arrays("softmax_backward", grad, y)
-    return _along_axis("softmax_backward", lambda g, s: _C.softmax_backward(g, s, False),
-                       (grad, y), axis)
+    return _softmax_family_backward("softmax_backward", False, grad, y, axis)
 
 
 def log_softmax_backward(grad, y, axis: int = -1) -> np.ndarray:
@@ -298,9 +296,12 @@ def log_softmax_backward(grad, y, axis: int = -1) -> np.ndarray:
     >>> fastdl.backend.cpu.log_softmax_backward(np.array([1.0, 0.0]), y)
     array([ 0.5, -0.5])
     """
-    grad, y = _as_float_arrays("log_softmax_backward", grad, y)
-    return _along_axis("log_softmax_backward", lambda g, s: _C.softmax_backward(g, s, True),
-                       (grad, y), axis)
+    return _softmax_family_backward("log_softmax_backward", True, grad, y, axis)
+
+
+def _softmax_family_backward(op: str, log: bool, grad, y, axis: int) -> np.ndarray:
+    grad, y = _as_float_arrays(op, grad, y)
+    return _along_axis(op, lambda g, s: _C.softmax_backward(g, s, log), (grad, y), axis)
 
 
 def _cross_entropy(logits, labels, with_grad: bool):
