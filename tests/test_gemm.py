@@ -274,8 +274,19 @@ def test_linear_promotes_mixed_precision(rng):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("activation", ["none", "relu", "sigmoid", "tanh"])
-@pytest.mark.parametrize("m,k,n", [(64, 784, 128), (5, 3, 1), (1, 1, 1), (13, 29, 31)])
-def test_linear_backward_gives_all_three_gradients(isa, rng, dtype, activation, m, k, n):
+# (64, 128, 10) with two threads: the input and weight gradients run side by side.
+@pytest.mark.parametrize("m,k,n,threads", [(64, 784, 128, 2), (64, 128, 10, 1), (64, 128, 10, 2),
+                                           (5, 3, 1, 2), (1, 1, 1, 2), (13, 29, 31, 2)])
+def test_linear_backward_gives_all_three_gradients(isa, rng, dtype, activation, m, k, n, threads):
+    old = fastdl.get_num_threads()
+    fastdl.set_num_threads(threads)
+    try:
+        _check_linear_backward(rng, dtype, activation, m, k, n)
+    finally:
+        fastdl.set_num_threads(old)
+
+
+def _check_linear_backward(rng, dtype, activation, m, k, n):
     x, w, b, dy = (randn(rng, s, dtype) for s in [(m, k), (k, n), (n,), (m, n)])
     z = reference.linear(x, w, b)
     y = reference.ACTIVATIONS[activation](z).astype(dtype)

@@ -13,6 +13,7 @@ void bind_activation(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_dense(py::module_& m);
+void bind_autograd(py::module_& m);
 }  // namespace fastdl::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -40,4 +41,5 @@ PYBIND11_MODULE(_C, m) {
   bindings::bind_softmax(m);
   bindings::bind_optim(m);
   bindings::bind_dense(m);
+  bindings::bind_autograd(m);
 }

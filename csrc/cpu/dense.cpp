@@ -1,10 +1,39 @@
 #include "fastdl/dense.h"
 
 #include <algorithm>
+#include <exception>
 
 #include "fastdl/gemm.h"
+#include "fastdl/parallel.h"
 
 namespace fastdl {
+namespace {
+
+// Runs first() and second() on two threads at once and rethrows the first exception either
+// raised (an exception must not leave an OpenMP region).
+template <class First, class Second>
+void side_by_side(First&& first, Second&& second) {
+#ifdef _OPENMP
+  std::exception_ptr error[2];
+#pragma omp parallel num_threads(2)
+  {
+    const int t = omp_get_thread_num();
+    try {
+      if (t == 0) first();
+      if (t == 1 || omp_get_num_threads() == 1) second();
+    } catch (...) {
+      error[t] = std::current_exception();
+    }
+  }
+  for (const auto& e : error)
+    if (e) std::rethrow_exception(e);
+#else
+  first();
+  second();
+#endif
+}
+
+}  // namespace
 
 template <class T>
 void linear_backward(int64_t M, int64_t K, int64_t N, const T* dy, const T* y, Activation act,
@@ -15,8 +44,16 @@ void linear_backward(int64_t M, int64_t K, int64_t N, const T* dy, const T* y, A
     g = dz;
   }
   const GemmEpilogue<T> plain;
-  if (dw) gemm<T>(K, N, M, {x, 1, K}, {g, N, 1}, dw, N, plain);  // x^T @ g
-  if (dx) gemm<T>(M, K, N, {g, N, 1}, {w, 1, N}, dx, K, plain);  // g @ w^T
+  auto weight_grad = [&] { gemm<T>(K, N, M, {x, 1, K}, {g, N, 1}, dw, N, plain); };  // x^T @ g
+  auto input_grad = [&] { gemm<T>(M, K, N, {g, N, 1}, {w, 1, N}, dx, K, plain); };   // g @ w^T
+  // Two products too small to be split over threads (a small layer's) run side by side.
+  if (dw && dx && get_num_threads() > 1 && gemm_threads(K, N, M) == 1 &&
+      gemm_threads(M, K, N) == 1) {
+    side_by_side(weight_grad, input_grad);
+  } else {
+    if (dw) weight_grad();
+    if (dx) input_grad();
+  }
   if (db) {
     // Column sums, row by row: contiguous inner loop the compiler vectorizes.
     std::fill(db, db + N, T(0));

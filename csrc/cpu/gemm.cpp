@@ -338,10 +338,12 @@ void gemm_split_k(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
 
 }  // namespace
 
+int gemm_threads(int64_t M, int64_t N, int64_t K) { return threads_for(M * N * K, kParallelWork); }
+
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
           int64_t ldc, const GemmEpilogue<T>& epilogue) {
-  const int nthreads = threads_for(M * N * K, kParallelWork);
+  const int nthreads = gemm_threads(M, N, K);
   if (prefer_split_k(M, N, K, B, nthreads)) {
     gemm_split_k(M, N, K, A, B, C, ldc, epilogue, nthreads);
     return;

@@ -20,6 +20,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from fastdl import _C
+
 _grad_enabled = True
 _new_object = object.__new__
 
@@ -242,57 +244,7 @@ def backward(root: "Tensor", grad=None, retain_graph: bool = False) -> None:
         _accumulate_leaf(root, grad, owned=False)
         return
 
-    # Kahn's order: a node runs once every consumer of its output has passed its gradient on.
-    pending = _consumer_counts(root._node)
-    grads = {root._node: grad}
-    ready = [root._node]
-    given_to_leaves: set = set()
-    while ready:
-        node = ready.pop()
-        parents = node.parents
-        if parents is None:
-            raise RuntimeError(
-                f"backward: the graph through {type(node).__name__} was already freed by an "
-                "earlier backward(); pass retain_graph=True to the first call to go through "
-                "it twice"
-            )
-        g = grads.pop(node, None)
-        if g is None:  # nothing flowed into this node: its inputs get nothing from it
-            in_grads = ()
-        else:
-            in_grads = type(node).backward(node, g)
-            if in_grads.__class__ is not tuple:
-                in_grads = (in_grads,)
-        for i, parent in enumerate(parents):
-            if parent.__class__ is not Tensor or not parent.requires_grad:
-                continue
-            parent_node = parent._node
-            pg = in_grads[i] if i < len(in_grads) else None
-            if pg is not None:
-                data = parent.data
-                if pg.shape != data.shape:
-                    raise RuntimeError(
-                        f"backward: {type(node).__name__} produced a gradient of shape "
-                        f"{pg.shape} for an input of shape {data.shape}"
-                    )
-                if pg.dtype is not data.dtype and pg.dtype != data.dtype:
-                    pg = pg.astype(data.dtype)
-                if parent_node is None:
-                    # An array a backward returned unchanged, as a view or for two leaves
-                    # may be in use elsewhere.
-                    owned = pg is not g and pg.base is None and id(pg) not in given_to_leaves
-                    given_to_leaves.add(id(pg))
-                    _accumulate_leaf(parent, pg, owned)
-                    continue
-                previous = grads.get(parent_node)
-                grads[parent_node] = pg if previous is None else previous + pg
-            if parent_node is not None:
-                pending[parent_node] -= 1
-                if pending[parent_node] == 0:
-                    ready.append(parent_node)
-        if not retain_graph:
-            node.__dict__.clear()
-            node.parents = None  # after clear(): marks the node as freed
+    _C.run_backward(root._node, grad, retain_graph, Tensor)
 
 
 def gradcheck(fn: Callable[..., "Tensor"], inputs: Sequence["Tensor"], eps: float = 1e-6,

@@ -314,13 +314,14 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, grad):
         x, w, activation = ctx.x, ctx.w, ctx.activation or "none"
-        x2 = x.reshape(-1, x.shape[-1])
-        g2 = grad.reshape(-1, grad.shape[-1])
+        flat = x.ndim != 2
+        x2 = x.reshape(-1, x.shape[-1]) if flat else x
+        g2 = grad.reshape(-1, grad.shape[-1]) if flat else grad
         need = (ctx.needs_grad(0), ctx.needs_grad(1), ctx.needs_grad(2))
         if x.dtype == w.dtype == grad.dtype:
             # One kernel call: activation derivative, dw, db and dx (relu, sigmoid and tanh
             # differentiate from the output, which is what was kept).
-            out = ctx.out.reshape(g2.shape) if activation != "none" else None
+            out = None if activation == "none" else ctx.out.reshape(g2.shape) if flat else ctx.out
             gx, gw, gb = _C.linear_backward(g2, x2, w, out, activation, *need)
         else:  # mixed precision: matmul promotes
             if activation != "none":
@@ -328,7 +329,7 @@ class Linear(Function):
             gx = cpu.matmul(g2, w.T) if need[0] else None
             gw = cpu.matmul(x2.T, g2) if need[1] else None
             gb = g2.sum(axis=0) if need[2] else None
-        if gx is not None and x.ndim != 2:
+        if gx is not None and flat:
             gx = gx.reshape(x.shape)
         return gx, gw, gb, None
 

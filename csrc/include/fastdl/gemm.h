@@ -29,6 +29,9 @@ template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
           int64_t ldc, const GemmEpilogue<T>& epilogue);
 
+// Threads gemm() uses for an M x N x K product: 1 below the size where waking more pays.
+int gemm_threads(int64_t M, int64_t N, int64_t K);
+
 // `batch` independent products; operand i starts at data + i * batch_stride (a stride of 0
 // broadcasts one matrix over the batch). C's batch stride is M * ldc.
 template <class T>

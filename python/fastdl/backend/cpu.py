@@ -305,6 +305,9 @@ def _softmax_family_backward(op: str, log: bool, grad, y, axis: int) -> np.ndarr
 
 
 def _cross_entropy(logits, labels, with_grad: bool):
+    if type(logits) is np.ndarray and type(labels) is np.ndarray:
+        # The common case goes straight to the kernel, which validates dtypes and shapes.
+        return _C.softmax_cross_entropy(logits, labels, with_grad)
     (logits,) = _as_float_arrays("softmax_cross_entropy", logits)
     labels = labels if isinstance(labels, np.ndarray) else np.asarray(labels)
     return _C.softmax_cross_entropy(logits, labels, with_grad)
