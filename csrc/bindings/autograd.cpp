@@ -1,12 +1,17 @@
-// _C.run_backward: the loop of reverse-mode differentiation, walked in C++.
+// The bookkeeping of autograd, in C++: recording an operation (each Function subclass's
+// `apply`) and walking the graph backward (_C.run_backward).
 //
 // The graph is made of Python objects (fastdl.autograd.Function instances as nodes, Tensors as
-// edges) and every node's backward is Python; what this file takes over is the bookkeeping
-// between them: counting each node's consumers, passing gradients on in Kahn's order, adding
-// them up on fan-out, storing the leaves' gradients and freeing what the nodes saved. In Python
-// that bookkeeping cost more than the kernels of a small network's whole backward pass.
+// edges) and every forward and backward is Python; what this file takes over is the work around
+// them: deciding whether to record, unwrapping Tensor arguments, wrapping the result, counting
+// each node's consumers, passing gradients on in Kahn's order, adding them up on fan-out,
+// storing the leaves' gradients and freeing what the nodes saved. Written in Python, that work
+// cost more than the kernels of a small network's whole training step.
 //
-// Semantics (fastdl/autograd.py documents them for users):
+// Recording (Function.apply): grad mode on and a Tensor argument that requires grad make the
+// result require grad; the Function instance is then its node, with the arguments as `parents`.
+//
+// Backward (fastdl/autograd.py documents it for users):
 // * a node runs once every consumer of its output reachable from the root has passed its
 //   gradient on; a node that received nothing passes nothing;
 // * `node.backward(node, grad)` returns one gradient per positional input (a bare array for a
@@ -18,6 +23,7 @@
 // * without retain_graph, each node's attributes are dropped after it ran and `parents` set to
 //   None, which a later walk reports as a freed graph.
 #include <pybind11/pybind11.h>
+#include <structmember.h>
 
 #include <stdexcept>
 #include <string>
@@ -30,6 +36,13 @@ namespace fastdl::bindings {
 namespace {
 
 namespace py = pybind11;
+
+// ----------------------------------------------------------------------------- shared state
+
+bool grad_enabled = true;
+PyTypeObject* tensor_type = nullptr;  // fastdl.Tensor, registered by fastdl.autograd
+PyTypeObject* ndarray_type = nullptr;
+PyObject* numpy_asarray = nullptr;
 
 // Attribute names, interned once.
 struct Names {
@@ -50,6 +63,13 @@ const Names& names() {
   static const Names* n = new Names();  // never destroyed: outlives the interpreter's objects
   return *n;
 }
+
+PyTypeObject* registered_tensor_type() {
+  if (!tensor_type) throw std::runtime_error("autograd: fastdl.Tensor is not registered yet");
+  return tensor_type;
+}
+
+bool is_tensor(PyObject* obj) { return PyObject_TypeCheck(obj, tensor_type); }
 
 py::object get(const py::handle& obj, const py::str& name) {
   PyObject* r = PyObject_GetAttr(obj.ptr(), name.ptr());
@@ -72,19 +92,35 @@ std::string type_name(const py::handle& obj) {
   return py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>();
 }
 
+// A Tensor around `data` with no gradient and no node.
+py::object new_tensor(const py::handle& data, bool requires_grad, const py::handle& node) {
+  const Names& n = names();
+  PyTypeObject* type = registered_tensor_type();
+  PyObject* t = type->tp_alloc(type, 0);
+  if (!t) throw py::error_already_set();
+  py::object tensor = py::reinterpret_steal<py::object>(t);
+  set(tensor, n.data, data);
+  set(tensor, n.grad, py::none());
+  set(tensor, n.requires_grad, py::bool_(requires_grad));
+  set(tensor, n.node, node);
+  return tensor;
+}
+
+// ----------------------------------------------------------------------------- backward
+
 class Engine {
  public:
-  Engine(py::handle tensor_type, bool retain_graph)
-      : tensor_type_(tensor_type.ptr()), retain_graph_(retain_graph), n_(names()) {}
+  explicit Engine(bool retain_graph) : retain_graph_(retain_graph), n_(names()) {
+    registered_tensor_type();
+  }
 
   void run(const py::object& root_node, const py::object& grad) {
     count_consumers(root_node);
-    nodes_[root_node.ptr()].grad = grad;
+    nodes_.at(root_node.ptr()).grad = grad;
     std::vector<PyObject*> ready{root_node.ptr()};
     while (!ready.empty()) {
-      PyObject* node_ptr = ready.back();
+      Entry& entry = nodes_.at(ready.back());
       ready.pop_back();
-      Entry& entry = nodes_.at(node_ptr);
       const py::object node = entry.node;
       const py::object grad_in = std::move(entry.grad);
       step(node, grad_in, ready);
@@ -98,13 +134,6 @@ class Engine {
     int pending = 0;  // consumers that have not passed their gradient on yet
   };
 
-  bool is_tensor(const py::handle& obj) const {
-    return reinterpret_cast<PyObject*>(Py_TYPE(obj.ptr())) == tensor_type_;
-  }
-
-  // The node behind a Tensor argument, or None.
-  py::object node_of(const py::handle& tensor) const { return get(tensor, n_.node); }
-
   void count_consumers(const py::object& root) {
     nodes_[root.ptr()].node = root;
     std::vector<py::object> stack{root};
@@ -114,8 +143,8 @@ class Engine {
       const py::object parents = get(node, n_.parents);
       if (parents.is_none()) continue;  // freed: reported when the walk reaches it
       for (const py::handle p : py::reinterpret_borrow<py::tuple>(parents)) {
-        if (!is_tensor(p)) continue;
-        py::object parent = node_of(p);
+        if (!is_tensor(p.ptr())) continue;
+        py::object parent = get(p, n_.node);
         if (parent.is_none()) continue;
         auto [it, inserted] = nodes_.try_emplace(parent.ptr());
         ++it->second.pending;
@@ -144,8 +173,8 @@ class Engine {
     const py::ssize_t given = in_grads ? static_cast<py::ssize_t>(in_grads.size()) : 0;
     for (py::ssize_t i = 0; i < static_cast<py::ssize_t>(parents.size()); ++i) {
       const py::handle parent = parents[i];
-      if (!is_tensor(parent)) continue;
-      const py::object parent_node = node_of(parent);
+      if (!is_tensor(parent.ptr())) continue;
+      const py::object parent_node = get(parent, n_.node);
       py::object pg = i < given ? py::reinterpret_borrow<py::object>(in_grads[i]) : py::none();
       if (!pg.is_none() && get(parent, n_.requires_grad).ptr() == Py_True) {
         pg = conform(node, parent, std::move(pg));
@@ -198,7 +227,7 @@ class Engine {
       const bool owned = pg.ptr() != received.ptr() && get(pg, n_.base).is_none() &&
                          given_to_leaves_.count(pg.ptr()) == 0;
       given_to_leaves_.insert(pg.ptr());
-      set(leaf, n_.grad, make_leaf_tensor(owned ? pg : get(pg, n_.copy)()));
+      set(leaf, n_.grad, new_tensor(owned ? pg : get(pg, n_.copy)(), false, py::none()));
     } else {
       PyObject* sum = PyNumber_Add(get(existing, n_.data).ptr(), pg.ptr());
       if (!sum) throw py::error_already_set();
@@ -206,35 +235,222 @@ class Engine {
     }
   }
 
-  py::object make_leaf_tensor(const py::object& data) const {
-    auto* type = reinterpret_cast<PyTypeObject*>(tensor_type_);
-    PyObject* t = type->tp_alloc(type, 0);
-    if (!t) throw py::error_already_set();
-    py::object tensor = py::reinterpret_steal<py::object>(t);
-    set(tensor, n_.data, data);
-    set(tensor, n_.grad, py::none());
-    set(tensor, n_.requires_grad, py::bool_(false));
-    set(tensor, n_.node, py::none());
-    return tensor;
-  }
-
-  PyObject* tensor_type_;
   bool retain_graph_;
   const Names& n_;
   std::unordered_map<PyObject*, Entry> nodes_;
   std::unordered_set<PyObject*> given_to_leaves_;
 };
 
+// ----------------------------------------------------------------------------- apply
+
+// The `apply` of one Function subclass. A C type rather than a Python function so that a call
+// costs no interpreter frame; it binds like a method (Py_TPFLAGS_METHOD_DESCRIPTOR), so that it
+// can serve directly as a Tensor operator (Tensor.__mul__ = Mul.apply).
+struct ApplyObject {
+  PyObject_HEAD
+  PyObject* cls;      // the Function subclass
+  PyObject* forward;  // its forward, a plain function
+  PyObject* doc;
+  PyObject* qualname;
+  vectorcallfunc vectorcall;
+};
+
+// Runs forward(ctx, *arrays, **kwargs): Tensor arguments replaced by their data.
+py::object call_forward(const ApplyObject* self, const py::handle& ctx, PyObject* const* args,
+                        Py_ssize_t nargs, PyObject* kwnames) {
+  const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  std::vector<py::object> held;  // references to the arrays taken out of Tensors
+  held.reserve(static_cast<size_t>(nargs));
+  PyObject* small[8];
+  std::vector<PyObject*> large;
+  const Py_ssize_t total = 1 + nargs + nkw;
+  PyObject** call = total <= 8 ? small : (large.resize(static_cast<size_t>(total)), large.data());
+  call[0] = ctx.ptr();
+  for (Py_ssize_t i = 0; i < nargs; ++i) {
+    if (is_tensor(args[i])) {
+      held.push_back(get(args[i], names().data));
+      call[1 + i] = held.back().ptr();
+    } else {
+      call[1 + i] = args[i];
+    }
+  }
+  for (Py_ssize_t j = 0; j < nkw; ++j) call[1 + nargs + j] = args[nargs + j];
+  PyObject* r = PyObject_Vectorcall(self->forward, call, static_cast<size_t>(1 + nargs), kwnames);
+  if (!r) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(r);
+}
+
+py::object apply(const ApplyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                 PyObject* kwnames) {
+  const Names& n = names();
+  registered_tensor_type();
+  bool requires = false;
+  if (grad_enabled) {
+    for (Py_ssize_t i = 0; i < nargs && !requires; ++i)
+      requires = is_tensor(args[i]) && get(args[i], n.requires_grad).ptr() == Py_True;
+  }
+  // The node: an instance of the Function subclass, made as object.__new__(cls) would.
+  static PyObject* no_args = PyTuple_New(0);
+  PyObject* c = PyBaseObject_Type.tp_new(reinterpret_cast<PyTypeObject*>(self->cls), no_args,
+                                         nullptr);
+  if (!c) throw py::error_already_set();
+  const py::object ctx = py::reinterpret_steal<py::object>(c);
+  set(ctx, n.requires_grad, py::bool_(requires));
+
+  py::object data = call_forward(self, ctx, args, nargs, kwnames);
+  if (Py_TYPE(data.ptr()) != ndarray_type) {  // NumPy gives scalars for 0-d operands
+    PyObject* a = PyObject_CallOneArg(numpy_asarray, data.ptr());
+    if (!a) throw py::error_already_set();
+    data = py::reinterpret_steal<py::object>(a);
+  }
+  if (!requires) return new_tensor(data, false, py::none());
+  PyObject* parents = PyTuple_New(nargs);
+  if (!parents) throw py::error_already_set();
+  const py::object parents_obj = py::reinterpret_steal<py::object>(parents);
+  for (Py_ssize_t i = 0; i < nargs; ++i) {
+    Py_INCREF(args[i]);
+    PyTuple_SET_ITEM(parents, i, args[i]);
+  }
+  set(ctx, n.parents, parents_obj);
+  return new_tensor(data, true, ctx);
+}
+
+PyObject* apply_vectorcall(PyObject* self, PyObject* const* args, size_t nargsf,
+                           PyObject* kwnames) {
+  try {
+    return apply(reinterpret_cast<ApplyObject*>(self), args, PyVectorcall_NARGS(nargsf), kwnames)
+        .release()
+        .ptr();
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return nullptr;
+}
+
+PyObject* apply_descr_get(PyObject* self, PyObject* obj, PyObject* /*type*/) {
+  if (!obj || obj == Py_None) {  // looked up on a class: the function itself
+    Py_INCREF(self);
+    return self;
+  }
+  return PyMethod_New(self, obj);
+}
+
+int apply_traverse(PyObject* self, visitproc visit, void* arg) {
+  auto* a = reinterpret_cast<ApplyObject*>(self);
+  Py_VISIT(a->cls);
+  Py_VISIT(a->forward);
+  return 0;
+}
+
+int apply_clear(PyObject* self) {
+  auto* a = reinterpret_cast<ApplyObject*>(self);
+  Py_CLEAR(a->cls);
+  Py_CLEAR(a->forward);
+  Py_CLEAR(a->doc);
+  Py_CLEAR(a->qualname);
+  return 0;
+}
+
+void apply_dealloc(PyObject* self) {
+  PyTypeObject* type = Py_TYPE(self);
+  PyObject_GC_UnTrack(self);
+  apply_clear(self);
+  type->tp_free(self);
+  Py_DECREF(type);  // instances of a heap type hold a reference to it
+}
+
+PyObject* apply_get_doc(PyObject* self, void*) {
+  PyObject* doc = reinterpret_cast<ApplyObject*>(self)->doc;
+  Py_INCREF(doc);
+  return doc;
+}
+
+PyObject* apply_get_qualname(PyObject* self, void*) {
+  PyObject* q = reinterpret_cast<ApplyObject*>(self)->qualname;
+  Py_INCREF(q);
+  return q;
+}
+
+PyObject* apply_repr(PyObject* self) {
+  return PyUnicode_FromFormat("<fastdl apply %U>", reinterpret_cast<ApplyObject*>(self)->qualname);
+}
+
+PyTypeObject* apply_type() {
+  static PyGetSetDef getset[] = {
+      {"__doc__", apply_get_doc, nullptr, nullptr, nullptr},
+      {"__qualname__", apply_get_qualname, nullptr, nullptr, nullptr},
+      {nullptr, nullptr, nullptr, nullptr, nullptr},
+  };
+  static PyMemberDef members[] = {
+      {"__vectorcalloffset__", T_PYSSIZET,
+       static_cast<Py_ssize_t>(offsetof(ApplyObject, vectorcall)), READONLY, nullptr},
+      {nullptr, 0, 0, 0, nullptr},
+  };
+  static PyType_Slot slots[] = {
+      {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
+      {Py_tp_descr_get, reinterpret_cast<void*>(apply_descr_get)},
+      {Py_tp_traverse, reinterpret_cast<void*>(apply_traverse)},
+      {Py_tp_clear, reinterpret_cast<void*>(apply_clear)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(apply_dealloc)},
+      {Py_tp_getset, getset},
+      {Py_tp_members, members},
+      {Py_tp_repr, reinterpret_cast<void*>(apply_repr)},
+      {0, nullptr},
+  };
+  static PyType_Spec spec = {
+      "fastdl._C.FunctionApply", static_cast<int>(sizeof(ApplyObject)), 0,
+      Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+          Py_TPFLAGS_METHOD_DESCRIPTOR,
+      slots};
+  static PyTypeObject* type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
+  if (!type) throw py::error_already_set();
+  return type;
+}
+
+py::object make_apply(const py::object& cls, const py::object& forward, const py::str& doc) {
+  auto* a = PyObject_GC_New(ApplyObject, apply_type());
+  if (!a) throw py::error_already_set();
+  a->cls = cls.inc_ref().ptr();
+  a->forward = forward.inc_ref().ptr();
+  a->doc = doc.inc_ref().ptr();
+  a->qualname = py::str(py::str(cls.attr("__name__")) + py::str(".apply")).release().ptr();
+  a->vectorcall = apply_vectorcall;
+  PyObject_GC_Track(a);
+  return py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(a));
+}
+
 }  // namespace
 
 void bind_autograd(py::module_& m) {
+  const py::module_ numpy = py::module_::import("numpy");
+  ndarray_type = reinterpret_cast<PyTypeObject*>(py::object(numpy.attr("ndarray")).release().ptr());
+  numpy_asarray = py::object(numpy.attr("asarray")).release().ptr();
+
+  m.def(
+      "register_tensor_type",
+      [](const py::type& type) { tensor_type = reinterpret_cast<PyTypeObject*>(type.inc_ref().ptr()); },
+      py::arg("type"), "Tells the autograd core which class is fastdl.Tensor.");
+  m.def("is_grad_enabled", [] { return grad_enabled; },
+        "Whether operations record the graph.");
+  m.def(
+      "set_grad_enabled",
+      [](bool enabled) {
+        const bool previous = grad_enabled;
+        grad_enabled = enabled;
+        return previous;
+      },
+      py::arg("enabled"), "Turns graph recording on or off; returns the previous mode.");
+  m.def("make_apply", &make_apply, py::arg("cls"), py::arg("forward"), py::arg("doc"),
+        "The `apply` of a Function subclass: runs forward on the arguments' arrays and wraps "
+        "the result in a Tensor, recording the node when gradients are wanted.");
   m.def(
       "run_backward",
-      [](const py::object& root_node, const py::object& grad, bool retain_graph,
-         const py::handle& tensor_type) {
-        Engine(tensor_type, retain_graph).run(root_node, grad);
+      [](const py::object& root_node, const py::object& grad, bool retain_graph) {
+        Engine(retain_graph).run(root_node, grad);
       },
-      py::arg("root_node"), py::arg("grad"), py::arg("retain_graph"), py::arg("tensor_type"),
+      py::arg("root_node"), py::arg("grad"), py::arg("retain_graph"),
       "Backpropagates `grad` from the graph node `root_node` (see fastdl.autograd.backward).");
 }
 

@@ -22,13 +22,10 @@ import numpy as np
 
 from fastdl import _C
 
-_grad_enabled = True
-_new_object = object.__new__
-
 
 def is_grad_enabled() -> bool:
     """Whether operations record the graph for :meth:`Tensor.backward`."""
-    return _grad_enabled
+    return _C.is_grad_enabled()
 
 
 class _GradMode:
@@ -37,13 +34,10 @@ class _GradMode:
     enabled = True
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._previous = _grad_enabled
-        _grad_enabled = self.enabled
+        self._previous = _C.set_grad_enabled(self.enabled)
 
     def __exit__(self, *exc) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous
+        _C.set_grad_enabled(self._previous)
 
 
 class no_grad(_GradMode):
@@ -86,10 +80,8 @@ class set_grad_enabled(_GradMode):
     """
 
     def __init__(self, enabled: bool) -> None:
-        global _grad_enabled
         self.enabled = bool(enabled)
-        self._previous = _grad_enabled
-        _grad_enabled = self.enabled
+        self._previous = _C.set_grad_enabled(self.enabled)
 
     def __enter__(self) -> None:
         pass  # the mode was set when the object was made
@@ -110,14 +102,16 @@ class Function:
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        cls.apply = staticmethod(_make_apply(cls))
+        # Recording is done in C++ (csrc/bindings/autograd.cpp): in Python it cost more than
+        # the arithmetic of an operation on a small array.
+        cls.apply = _C.make_apply(cls, cls.forward, Function.apply.__doc__)
 
     @staticmethod
     def apply(*args, **kwargs) -> "Tensor":
         """Runs the operation on Tensors (or other values) and returns a Tensor; records the
         graph when grad mode is on and a Tensor argument requires grad. Each subclass gets its
-        own ``apply`` (a plain function, so that it can also serve directly as a Tensor
-        method, with no wrapper frame)."""
+        own ``apply``, which also serves directly as a Tensor method (``Tensor.__mul__ =
+        Mul.apply``)."""
         raise TypeError("apply: call it on a subclass of Function")
 
     @staticmethod
@@ -134,86 +128,10 @@ class Function:
         return p.__class__ is Tensor and p.requires_grad
 
 
-def _make_apply(cls: type) -> Callable:
-    forward = cls.forward
-
-    def apply(*args, **kwargs):
-        requires = False
-        if _grad_enabled:
-            for a in args:
-                if a.__class__ is Tensor and a.requires_grad:
-                    requires = True
-                    break
-        ctx = _new_object(cls)
-        ctx.requires_grad = requires
-        # The operators (two or one positional arguments, no keywords) take a path without a
-        # comprehension or argument unpacking: a good share of the cost of an operation on a
-        # small array.
-        if kwargs or len(args) > 2:
-            data = forward(ctx, *[a.data if a.__class__ is Tensor else a for a in args],
-                           **kwargs)
-        elif len(args) == 2:
-            a, b = args
-            data = forward(ctx, a.data if a.__class__ is Tensor else a,
-                           b.data if b.__class__ is Tensor else b)
-        else:
-            a = args[0]
-            data = forward(ctx, a.data if a.__class__ is Tensor else a)
-        if data.__class__ is not np.ndarray:  # NumPy gives scalars for 0-d operands
-            data = np.asarray(data)
-        out = _new_object(Tensor)
-        out.data = data
-        out.grad = None
-        out.requires_grad = requires
-        if requires:
-            ctx.parents = args
-            out._node = ctx
-        else:
-            out._node = None
-        return out
-
-    apply.__qualname__ = f"{cls.__name__}.apply"
-    apply.__doc__ = Function.apply.__doc__
-    return apply
-
-
-def _consumer_counts(root: Function) -> dict:
-    """For every node reachable from ``root``: how many edges lead to it from nodes that are
-    reachable too (its consumers). Iterative: a chain of any length fits."""
-    counts = {root: 0}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        parents = node.parents
-        if parents is None:
-            continue  # freed: reported when backward reaches it
-        for p in parents:
-            if p.__class__ is Tensor:
-                parent = p._node
-                if parent is not None:
-                    if parent in counts:
-                        counts[parent] += 1
-                    else:
-                        counts[parent] = 1
-                        stack.append(parent)
-    return counts
-
-
-def _wrap(data: np.ndarray) -> "Tensor":
-    """A leaf Tensor around an array known to be valid (no checks: this is on every path)."""
-    t = _new_object(Tensor)
-    t.data = data
-    t.grad = None
-    t.requires_grad = False
-    t._node = None
-    return t
-
-
-def _accumulate_leaf(leaf: "Tensor", grad: np.ndarray, owned: bool) -> None:
+def _accumulate_leaf(leaf: "Tensor", grad: np.ndarray) -> None:
+    """``leaf.grad += grad`` for backward() called on a leaf itself."""
     if leaf.grad is None:
-        # The gradient is handed to the user, who may change it in place: it must not share
-        # memory with an array that is still in use elsewhere (owned: it does not).
-        leaf.grad = _wrap(grad if owned else grad.copy())
+        leaf.grad = Tensor(grad.copy())  # the user may change it in place: never shared
     else:
         leaf.grad.data = leaf.grad.data + grad
 
@@ -241,10 +159,11 @@ def backward(root: "Tensor", grad=None, retain_graph: bool = False) -> None:
                 f"{root.data.shape}"
             )
     if root._node is None:
-        _accumulate_leaf(root, grad, owned=False)
+        _accumulate_leaf(root, grad)
         return
-
-    _C.run_backward(root._node, grad, retain_graph, Tensor)
+    # Kahn's order from the root, in C++ (csrc/bindings/autograd.cpp): a node runs once every
+    # consumer of its output has passed its gradient on.
+    _C.run_backward(root._node, grad, retain_graph)
 
 
 def gradcheck(fn: Callable[..., "Tensor"], inputs: Sequence["Tensor"], eps: float = 1e-6,
@@ -305,3 +224,5 @@ class GradcheckError(RuntimeError):
 
 
 from fastdl.tensor import Tensor  # noqa: E402  (tensor.py imports this module first)
+
+_C.register_tensor_type(Tensor)
