@@ -470,3 +470,66 @@ def test_leaves_never_share_gradient_memory():
 def test_broadcast_errors_name_the_operation_and_both_shapes(op, fn):
     with pytest.raises(ValueError, match=rf"{op}: shapes \(2, 3\) and \(4,\) do not broadcast"):
         fn(fastdl.ones(2, 3), fastdl.ones(4))
+
+
+# --------------------------------------------------------------------------- Function.apply
+
+class WeightedSum(Function):
+    """sum_i weights[i] * args[i], with the weights and an offset as keywords: any number of
+    positional arguments, some of them not Tensors."""
+
+    @staticmethod
+    def forward(ctx, *args, weights, offset=0.0):
+        ctx.weights = weights
+        return sum(w * a for w, a in zip(weights, args)) + offset
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(w * grad for w in ctx.weights)
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 12])  # 12: more arguments than the call buffer
+def test_apply_passes_any_number_of_arguments_and_keywords(count):
+    xs = [random_leaf(3, seed=i) for i in range(count)]
+    args = [x if i % 3 else x.numpy() for i, x in enumerate(xs)]  # every third one a bare array
+    weights = [float(i + 1) for i in range(count)]
+    y = WeightedSum.apply(*args, weights=weights, offset=0.5)
+    expected = sum(w * x.numpy() for w, x in zip(weights, xs)) + 0.5
+    np.testing.assert_allclose(y.numpy(), expected)
+    assert y.requires_grad == (count > 1)
+    if count > 1:
+        y.sum().backward()
+        for i, x in enumerate(xs):
+            if i % 3:
+                np.testing.assert_allclose(x.grad.numpy(), np.full(3, weights[i]))
+            else:
+                assert x.grad is None
+
+
+def test_apply_binds_as_a_method_and_reads_as_a_function():
+    a, b = random_leaf(3), random_leaf(3, seed=1)
+    assert fastdl.ops.Mul.apply.__qualname__ == "Mul.apply"
+    assert "Tensor" in fastdl.ops.Mul.apply.__doc__
+    bound = a.__mul__  # Tensor.__mul__ is Mul.apply
+    np.testing.assert_allclose(bound(b).numpy(), a.numpy() * b.numpy())
+    np.testing.assert_allclose(fastdl.Tensor.__mul__(a, b).numpy(), a.numpy() * b.numpy())
+
+
+def test_error_in_forward_propagates_and_leaves_grad_mode_alone():
+    class Fails(Function):
+        @staticmethod
+        def forward(ctx, a):
+            raise ValueError("fails: forward refused shape (3,)")
+
+    with pytest.raises(ValueError, match=r"fails: forward refused shape \(3,\)"):
+        Fails.apply(random_leaf(3))
+    assert fastdl.is_grad_enabled()
+
+
+def test_tensor_subclasses_take_part_in_autograd():
+    class Parameter(fastdl.Tensor):
+        __slots__ = ()
+
+    w = Parameter(np.array([1.0, 2.0]), requires_grad=True)
+    (w * w).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [2.0, 4.0])

@@ -125,7 +125,7 @@ class Function:
     def needs_grad(self, i: int) -> bool:
         """Whether positional argument ``i`` is a Tensor that wants a gradient."""
         p = self.parents[i]
-        return p.__class__ is Tensor and p.requires_grad
+        return isinstance(p, Tensor) and p.requires_grad
 
 
 def _accumulate_leaf(leaf: "Tensor", grad: np.ndarray) -> None:
