@@ -43,6 +43,22 @@ def test_matmul_matches_reference(isa, rng, m, k, n, dtype):
     assert_gemm_close(fastdl.matmul(a, b), reference.matmul(a, b), k, dtype)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+# B packed by the first row tile that reads it: a short first tile (4 rows), a narrow last panel
+# (50 = 3 x 16 + 2 columns), two blocks of K (600 > KC), and with two threads a column split.
+@pytest.mark.parametrize("m,k,n", [(4, 300, 50), (13, 600, 130), (64, 784, 128)])
+def test_matmul_packing_b_inside_the_kernel(isa, rng, m, k, n, dtype, threads):
+    a, b = randn(rng, (m, k), dtype), randn(rng, (k, n), dtype)
+    old = fastdl.get_num_threads()
+    fastdl.set_num_threads(threads)
+    try:
+        got = fastdl.matmul(a, b)
+    finally:
+        fastdl.set_num_threads(old)
+    assert_gemm_close(got, reference.matmul(a, b), k, dtype)
+
+
 @pytest.mark.parametrize("layout", ["a_transposed", "b_transposed", "fortran", "sliced", "reversed"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_matmul_reads_strided_operands_in_place(isa, rng, layout, dtype):

@@ -166,7 +166,11 @@ class Engine {
     const auto parents = py::reinterpret_borrow<py::tuple>(parents_obj);
     py::tuple in_grads;
     if (grad) {  // else nothing flowed into this node: its inputs get nothing from it
-      py::object result = get(node, n_.backward)(node, grad);
+      const py::object backward = get(node, n_.backward);
+      PyObject* call[] = {node.ptr(), grad.ptr()};
+      PyObject* r = PyObject_Vectorcall(backward.ptr(), call, 2, nullptr);
+      if (!r) throw py::error_already_set();
+      py::object result = py::reinterpret_steal<py::object>(r);
       in_grads = PyTuple_Check(result.ptr()) ? py::reinterpret_steal<py::tuple>(result.release())
                                               : py::make_tuple(result);
     }

@@ -199,6 +199,9 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
   const int team = threads_m * threads_n;
 
   const PackingPlan plan = plan_packing(N, K, A, B);
+  // With A read in place, the first row tile that reads a B panel can pack it on the way
+  // (gemm_tile_strided_packing_b) when no other thread needs that panel before it is done.
+  const bool pack_b_in_kernel = plan.pack_b && !plan.pack_a && threads_m == 1 && B.col_stride == 1;
   // Equal K blocks of at most KC: a short last block would pay a full pass over C for little work.
   // K == 0 still runs one (empty) block so that the epilogue writes bias and activation.
   const int64_t kc_block = K == 0 ? 0 : ceil_div(K, ceil_div(K, KC));
@@ -224,7 +227,7 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
         const int64_t kc = std::min(kc_block, K - pc);
         const bool last_k = kb == k_blocks - 1;
 
-        if (plan.pack_b) {
+        if (plan.pack_b && !pack_b_in_kernel) {
           // With a column split alone every thread packs exactly the panels it uses. Otherwise
           // all threads pack a share of the B block and wait for each other around it.
           const bool shared = threads_m > 1;
@@ -258,6 +261,10 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
             if (plan.pack_a) {
               FASTDL_DISPATCH(gemm_tile_packed<T>(kc, a_packed + i * kc, b_packed + p * NR * kc,
                                                   c_tile, ldc, mr, nr, tile_ep));
+            } else if (pack_b_in_kernel && ic == rows.begin && i == 0) {
+              FASTDL_DISPATCH(gemm_tile_strided_packing_b<T>(
+                  kc, a_block, A.row_stride, A.col_stride, mr, B.data + pc * B.row_stride + j,
+                  B.row_stride, nr, b_packed + p * NR * kc, c_tile, ldc, tile_ep));
             } else if (plan.pack_b) {
               FASTDL_DISPATCH(gemm_tile_strided<T>(kc, a_block + i * A.row_stride, A.row_stride,
                                                    A.col_stride, mr, b_packed + p * NR * kc, NR,

@@ -38,6 +38,9 @@ struct TileEpilogue {
 //  * gemm_tile_strided: A is read in place through its strides (rows past mr are never read);
 //    B is any kc x nr block with unit column stride and row stride rsb, such as a packed panel
 //    (rsb = NR) or the original matrix. Used when packing A (or both) would not be amortized.
+//  * gemm_tile_strided_packing_b: gemm_tile_strided reading B in place that also writes the
+//    packed panel (kc x NR, zero-padded) of what it read, for the row tiles that follow: packing
+//    B costs no pass of its own.
 #define FASTDL_DECLARE_GEMM_KERNELS(isa)                                                          \
   namespace isa {                                                                                 \
   template <class T>                                                                              \
@@ -46,6 +49,10 @@ struct TileEpilogue {
   template <class T>                                                                              \
   void gemm_tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr, const T* B,    \
                          int64_t rsb, int nr, T* C, int64_t ldc, const TileEpilogue<T>& epilogue); \
+  template <class T>                                                                              \
+  void gemm_tile_strided_packing_b(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr,      \
+                                   const T* B, int64_t rsb, int nr, T* b_panel, T* C,             \
+                                   int64_t ldc, const TileEpilogue<T>& epilogue);                 \
   /* Packs one NR-column panel of a B whose columns are contiguous (row stride 1): column j    \
      of the panel starts at B + j * col_stride. Columns past nr are zero. */                     \
   template <class T>                                                                              \

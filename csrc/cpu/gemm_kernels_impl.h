@@ -98,9 +98,11 @@ void gemm_tile_packed(int64_t kc, const T* __restrict a, const T* __restrict b, 
   finish_tile<T>(acc, C, ldc, mr, nr, ep);
 }
 
-template <class T>
-void gemm_tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr, const T* B,
-                          int64_t rsb, int nr, T* C, int64_t ldc, const TileEpilogue<T>& ep) {
+// kPackB: also store each row of the B block, zero-padded to NR, in the packed panel b_panel.
+template <class T, bool kPackB>
+FASTDL_ALWAYS_INLINE void tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr,
+                                       const T* B, int64_t rsb, int nr, T* b_panel, T* C,
+                                       int64_t ldc, const TileEpilogue<T>& ep) {
   constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR, W = Vec<T>::width;
   constexpr int NV = kVectorsPerRow<T>;
   // Rows past the edge re-read the last row; their results are never stored.
@@ -128,6 +130,10 @@ void gemm_tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr,
 #pragma GCC unroll 16
       for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b_row + v * W, cols[v]);
     }
+    if constexpr (kPackB) {
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) bv[v].store(b_panel + k * NR + v * W);
+    }
     const int64_t ak = k * csa;
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
@@ -138,6 +144,19 @@ void gemm_tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr,
   }
 
   finish_tile<T>(acc, C, ldc, mr, nr, ep);
+}
+
+template <class T>
+void gemm_tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr, const T* B,
+                       int64_t rsb, int nr, T* C, int64_t ldc, const TileEpilogue<T>& ep) {
+  tile_strided<T, false>(kc, A, rsa, csa, mr, B, rsb, nr, nullptr, C, ldc, ep);
+}
+
+template <class T>
+void gemm_tile_strided_packing_b(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr,
+                                 const T* B, int64_t rsb, int nr, T* b_panel, T* C, int64_t ldc,
+                                 const TileEpilogue<T>& ep) {
+  tile_strided<T, true>(kc, A, rsa, csa, mr, B, rsb, nr, b_panel, C, ldc, ep);
 }
 
 template <class T>
@@ -195,6 +214,12 @@ template void gemm_tile_strided<float>(int64_t, const float*, int64_t, int64_t, 
 template void gemm_tile_strided<double>(int64_t, const double*, int64_t, int64_t, int,
                                         const double*, int64_t, int, double*, int64_t,
                                         const TileEpilogue<double>&);
+template void gemm_tile_strided_packing_b<float>(int64_t, const float*, int64_t, int64_t, int,
+                                                 const float*, int64_t, int, float*, float*,
+                                                 int64_t, const TileEpilogue<float>&);
+template void gemm_tile_strided_packing_b<double>(int64_t, const double*, int64_t, int64_t, int,
+                                                  const double*, int64_t, int, double*, double*,
+                                                  int64_t, const TileEpilogue<double>&);
 
 }  // namespace FASTDL_ISA_NS
 }  // namespace fastdl
