@@ -162,12 +162,12 @@ class Tensor:
         >>> w
         tensor([0., 0., 0.], requires_grad=True)
         """
-        if self.requires_grad and _autograd.is_grad_enabled():
+        if self.requires_grad and _C.is_grad_enabled():
             raise RuntimeError(
                 "add_: a tensor that requires grad cannot be changed in place while the graph "
                 "is recorded; update it under fastdl.no_grad()"
             )
-        x = other.data if other.__class__ is Tensor else np.asarray(other, self.data.dtype)
+        x = other.data if isinstance(other, Tensor) else np.asarray(other, self.data.dtype)
         try:
             _C.axpy(alpha, x, self.data)  # one pass: same shape and floating dtype
         except (TypeError, ValueError):
