@@ -59,7 +59,11 @@ inline void require_same_shape(const char* op, const char* name_a, const py::arr
 // A C-contiguous array of T viewing `a` (copied only when `a` is not C-contiguous).
 template <class T>
 py::array_t<T, py::array::c_style> contiguous(const py::array& a) {
-  return py::array_t<T, py::array::c_style>::ensure(a);
+  using Contiguous = py::array_t<T, py::array::c_style>;
+  // The usual case, checked without NumPy's general conversion machinery (a good share of the
+  // cost of a kernel call on a small array).
+  if (Contiguous::check_(a)) return py::reinterpret_borrow<Contiguous>(a);
+  return Contiguous::ensure(a);
 }
 
 // A new, uninitialized array of T with the shape of `like`.

@@ -33,6 +33,10 @@ void side_by_side(First&& first, Second&& second) {
 #endif
 }
 
+// Below this many multiply-adds each, two products are not worth a parallel region (about
+// 2 us): both take less than that on one thread.
+constexpr int64_t kSideBySideWork = 32 * 32 * 32;
+
 }  // namespace
 
 template <class T>
@@ -47,7 +51,8 @@ void linear_backward(int64_t M, int64_t K, int64_t N, const T* dy, const T* y, A
   auto weight_grad = [&] { gemm<T>(K, N, M, {x, 1, K}, {g, N, 1}, dw, N, plain); };  // x^T @ g
   auto input_grad = [&] { gemm<T>(M, K, N, {g, N, 1}, {w, 1, N}, dx, K, plain); };   // g @ w^T
   // Two products too small to be split over threads (a small layer's) run side by side.
-  if (dw && dx && get_num_threads() > 1 && gemm_threads(K, N, M) == 1 &&
+  const int64_t work = M * N * K;  // of each product
+  if (dw && dx && get_num_threads() > 1 && work >= kSideBySideWork && gemm_threads(K, N, M) == 1 &&
       gemm_threads(M, K, N) == 1) {
     side_by_side(weight_grad, input_grad);
   } else {
