@@ -14,6 +14,7 @@ void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_dense(py::module_& m);
 void bind_autograd(py::module_& m);
+void bind_conv(py::module_& m);
 }  // namespace fastdl::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -42,4 +43,5 @@ PYBIND11_MODULE(_C, m) {
   bindings::bind_optim(m);
   bindings::bind_dense(m);
   bindings::bind_autograd(m);
+  bindings::bind_conv(m);
 }

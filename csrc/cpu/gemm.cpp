@@ -15,13 +15,12 @@
 #include "fastdl/gemm.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "fastdl/isa.h"
 #include "fastdl/parallel.h"
 #include "gemm_kernels.h"
+#include "scratch.h"
 
 namespace fastdl {
 namespace {
@@ -45,31 +44,6 @@ constexpr int64_t kParallelWork = 80 * 80 * 80;
 
 constexpr int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 constexpr int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
-
-// A growing, 64-byte aligned scratch buffer owned by one thread and reused across calls, so
-// steady-state GEMMs allocate nothing (fresh pages would cost page faults on every call).
-class Scratch {
- public:
-  ~Scratch() { std::free(data_); }
-  template <class T>
-  T* get(int64_t count) {
-    const size_t bytes = static_cast<size_t>(round_up(count * int64_t(sizeof(T)), 64));
-    if (bytes > capacity_) {
-      std::free(data_);
-      data_ = std::aligned_alloc(64, bytes);
-      if (!data_) {
-        capacity_ = 0;
-        throw std::bad_alloc();
-      }
-      capacity_ = bytes;
-    }
-    return static_cast<T*>(data_);
-  }
-
- private:
-  void* data_ = nullptr;
-  size_t capacity_ = 0;
-};
 
 Scratch& a_scratch() {
   thread_local Scratch s;
@@ -162,23 +136,37 @@ struct PackingPlan {
 };
 
 template <class T>
+bool should_pack_a(int64_t N, StridedMatrix<T> A) {
+  // The in-place kernel walks A along rows (unit column stride) or along columns; a walk whose
+  // stride is a multiple of 2 KiB maps every line to the same few L1 sets.
+  const int64_t walk = A.col_stride == 1 ? A.row_stride : A.col_stride;
+  const bool a_stride_aliases = (walk * int64_t(sizeof(T))) % 2048 == 0;
+  return N > 512 || a_stride_aliases;
+}
+
+template <class T>
 PackingPlan plan_packing(int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B) {
   // B read in place must stay in L1 across a block's row tiles without colliding in its sets.
   constexpr int64_t kHalfL1Bytes = 16 << 10;
   const bool b_in_place_ok = B.col_stride == 1 && (N <= 2 * MicroTile<T>::NR ||
                                                    K * N * int64_t(sizeof(T)) <= kHalfL1Bytes);
-  // The in-place kernel walks A along rows (unit column stride) or along columns; a walk whose
-  // stride is a multiple of 2 KiB maps every line to the same few L1 sets.
-  const int64_t walk = A.col_stride == 1 ? A.row_stride : A.col_stride;
-  const bool a_stride_aliases = (walk * int64_t(sizeof(T))) % 2048 == 0;
-  const bool pack_a = N > 512 || a_stride_aliases;
+  const bool pack_a = should_pack_a(N, A);
   // The packed-A micro-kernel reads B as packed panels only.
   return {pack_a, pack_a || !b_in_place_ok};
 }
 
+// Where gemm_pack_b puts the panels of the block of B at rows [pc, pc + kc) and columns
+// [jc, jc + nc): blocks of K rows and NC columns one after the other, each made of kc-row blocks.
+template <class T>
+int64_t packed_b_offset(int64_t K, int64_t jc, int64_t pc, int64_t nc) {
+  return jc * K + pc * round_up(nc, MicroTile<T>::NR);
+}
+
+// `prepacked_b`, when given, holds B as gemm_pack_b wrote it (and B is not read).
 template <class T>
 void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
-                  int64_t ldc, const GemmEpilogue<T>& ep, int nthreads) {
+                  int64_t ldc, const GemmEpilogue<T>& ep, int nthreads,
+                  const T* prepacked_b = nullptr) {
   if (M == 0 || N == 0) return;
   constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR;
   constexpr int64_t MC = Blocking<T>::MC, KC = Blocking<T>::KC, NC = Blocking<T>::NC;
@@ -198,16 +186,18 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
   }
   const int team = threads_m * threads_n;
 
-  const PackingPlan plan = plan_packing(N, K, A, B);
+  const PackingPlan plan =
+      prepacked_b ? PackingPlan{should_pack_a(N, A), true} : plan_packing(N, K, A, B);
   // With A read in place, the first row tile that reads a B panel can pack it on the way
   // (gemm_tile_strided_packing_b) when no other thread needs that panel before it is done.
-  const bool pack_b_in_kernel = plan.pack_b && !plan.pack_a && threads_m == 1 && B.col_stride == 1;
+  const bool pack_b_in_kernel =
+      !prepacked_b && plan.pack_b && !plan.pack_a && threads_m == 1 && B.col_stride == 1;
   // Equal K blocks of at most KC: a short last block would pay a full pass over C for little work.
   // K == 0 still runs one (empty) block so that the epilogue writes bias and activation.
   const int64_t kc_block = K == 0 ? 0 : ceil_div(K, ceil_div(K, KC));
   const int64_t k_blocks = K == 0 ? 1 : ceil_div(K, kc_block);
   const int64_t nc_max = std::min(NC, round_up(N, NR));
-  T* b_packed = plan.pack_b ? b_scratch().get<T>(kc_block * nc_max) : nullptr;
+  T* b_packed = plan.pack_b && !prepacked_b ? b_scratch().get<T>(kc_block * nc_max) : nullptr;
 
   auto run = [&](int tid) {
     const int tm = tid % threads_m, tn = tid / threads_m;
@@ -227,7 +217,9 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
         const int64_t kc = std::min(kc_block, K - pc);
         const bool last_k = kb == k_blocks - 1;
 
-        if (plan.pack_b && !pack_b_in_kernel) {
+        const T* b_panels =
+            prepacked_b ? prepacked_b + packed_b_offset<T>(K, jc, pc, nc) : b_packed;
+        if (plan.pack_b && !pack_b_in_kernel && !prepacked_b) {
           // With a column split alone every thread packs exactly the panels it uses. Otherwise
           // all threads pack a share of the B block and wait for each other around it.
           const bool shared = threads_m > 1;
@@ -254,12 +246,12 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
             const int64_t j = jc + p * NR;
             const int nr = static_cast<int>(std::min<int64_t>(NR, N - j));
             const int mr = static_cast<int>(std::min<int64_t>(MR, mc - i));
-            const TileEpilogue<T> tile_ep{ep.alpha, kb > 0,
+            const TileEpilogue<T> tile_ep{ep.alpha, kb > 0 || ep.accumulate,
                                           last_k && ep.bias ? ep.bias + j : nullptr,
                                           last_k ? ep.act : Activation::none, ep.act_alpha};
             T* c_tile = C + (ic + i) * ldc + j;
             if (plan.pack_a) {
-              FASTDL_DISPATCH(gemm_tile_packed<T>(kc, a_packed + i * kc, b_packed + p * NR * kc,
+              FASTDL_DISPATCH(gemm_tile_packed<T>(kc, a_packed + i * kc, b_panels + p * NR * kc,
                                                   c_tile, ldc, mr, nr, tile_ep));
             } else if (pack_b_in_kernel && ic == rows.begin && i == 0) {
               FASTDL_DISPATCH(gemm_tile_strided_packing_b<T>(
@@ -267,7 +259,7 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
                   B.row_stride, nr, b_packed + p * NR * kc, c_tile, ldc, tile_ep));
             } else if (plan.pack_b) {
               FASTDL_DISPATCH(gemm_tile_strided<T>(kc, a_block + i * A.row_stride, A.row_stride,
-                                                   A.col_stride, mr, b_packed + p * NR * kc, NR,
+                                                   A.col_stride, mr, b_panels + p * NR * kc, NR,
                                                    nr, c_tile, ldc, tile_ep));
             } else {
               FASTDL_DISPATCH(gemm_tile_strided<T>(kc, a_block + i * A.row_stride, A.row_stride,
@@ -326,7 +318,9 @@ void gemm_split_k(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
     const StridedMatrix<T> a{A.data + ks.begin * A.col_stride, A.row_stride, A.col_stride};
     const StridedMatrix<T> b{B.data + ks.begin * B.row_stride, B.row_stride, B.col_stride};
     T* dest = tid == 0 ? C : partials + (tid - 1) * M * N;
-    gemm_blocked(M, N, ks.end - ks.begin, a, b, dest, tid == 0 ? ldc : N, partial_ep, 1);
+    GemmEpilogue<T> own = partial_ep;
+    own.accumulate = tid == 0 && ep.accumulate;
+    gemm_blocked(M, N, ks.end - ks.begin, a, b, dest, tid == 0 ? ldc : N, own, 1);
 #pragma omp barrier
     const Range rows = split(M, nthreads, tid, 1);
     for (int t = 1; t < nthreads; ++t) {
@@ -359,6 +353,34 @@ void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> 
 }
 
 template <class T>
+int64_t gemm_packed_b_size(int64_t K, int64_t N) {
+  return K * round_up(N, MicroTile<T>::NR);
+}
+
+template <class T>
+void gemm_pack_b(int64_t K, int64_t N, StridedMatrix<T> B, T* packed) {
+  constexpr int64_t KC = Blocking<T>::KC, NC = Blocking<T>::NC;
+  if (K == 0) return;
+  const int64_t kc_block = ceil_div(K, ceil_div(K, KC));  // as gemm_blocked blocks K
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += kc_block) {
+      const int64_t kc = std::min(kc_block, K - pc);
+      pack_b(0, ceil_div(nc, MicroTile<T>::NR), kc, nc,
+             B.data + pc * B.row_stride + jc * B.col_stride, B.row_stride, B.col_stride,
+             packed + packed_b_offset<T>(K, jc, pc, nc));
+    }
+  }
+}
+
+template <class T>
+void gemm_with_packed_b(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, const T* packed_b,
+                        T* C, int64_t ldc, const GemmEpilogue<T>& epilogue) {
+  gemm_blocked(M, N, K, A, StridedMatrix<T>{packed_b, 0, 0}, C, ldc, epilogue,
+               gemm_threads(M, N, K), packed_b);
+}
+
+template <class T>
 void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, StridedMatrix<T> A,
                   int64_t batch_stride_a, StridedMatrix<T> B, int64_t batch_stride_b, T* C,
                   int64_t ldc, const GemmEpilogue<T>& epilogue) {
@@ -387,6 +409,16 @@ template void gemm<float>(int64_t, int64_t, int64_t, StridedMatrix<float>, Strid
                           float*, int64_t, const GemmEpilogue<float>&);
 template void gemm<double>(int64_t, int64_t, int64_t, StridedMatrix<double>,
                            StridedMatrix<double>, double*, int64_t, const GemmEpilogue<double>&);
+template int64_t gemm_packed_b_size<float>(int64_t, int64_t);
+template int64_t gemm_packed_b_size<double>(int64_t, int64_t);
+template void gemm_pack_b<float>(int64_t, int64_t, StridedMatrix<float>, float*);
+template void gemm_pack_b<double>(int64_t, int64_t, StridedMatrix<double>, double*);
+template void gemm_with_packed_b<float>(int64_t, int64_t, int64_t, StridedMatrix<float>,
+                                        const float*, float*, int64_t,
+                                        const GemmEpilogue<float>&);
+template void gemm_with_packed_b<double>(int64_t, int64_t, int64_t, StridedMatrix<double>,
+                                         const double*, double*, int64_t,
+                                         const GemmEpilogue<double>&);
 template void gemm_batched<float>(int64_t, int64_t, int64_t, int64_t, StridedMatrix<float>,
                                   int64_t, StridedMatrix<float>, int64_t, float*, int64_t,
                                   const GemmEpilogue<float>&);

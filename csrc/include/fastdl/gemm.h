@@ -16,6 +16,7 @@ struct GemmEpilogue {
   const T* bias = nullptr;  // length N, added to every row; nullptr for none
   Activation act = Activation::none;
   T act_alpha = T(0);  // slope for leaky_relu
+  bool accumulate = false;  // C += alpha * A @ B (+ bias) instead of C = ...
 };
 
 template <class T>
@@ -29,8 +30,20 @@ template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
           int64_t ldc, const GemmEpilogue<T>& epilogue);
 
-// Threads gemm() uses for an M x N x K product: 1 below the size where waking more pays.
+// Threads gemm() uses for an M x N x K product: 1 below the size where waking more pays, and
+// inside a parallel region.
 int gemm_threads(int64_t M, int64_t N, int64_t K);
+
+// A right operand packed once for several products that share it (a convolution's weights,
+// used by every block of output pixels): gemm_pack_b writes the K x N matrix B into
+// gemm_packed_b_size(K, N) elements, and gemm_with_packed_b multiplies by it.
+template <class T>
+int64_t gemm_packed_b_size(int64_t K, int64_t N);
+template <class T>
+void gemm_pack_b(int64_t K, int64_t N, StridedMatrix<T> B, T* packed);
+template <class T>
+void gemm_with_packed_b(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, const T* packed_b,
+                        T* C, int64_t ldc, const GemmEpilogue<T>& epilogue);
 
 // `batch` independent products; operand i starts at data + i * batch_stride (a stride of 0
 // broadcasts one matrix over the batch). C's batch stride is M * ldc.

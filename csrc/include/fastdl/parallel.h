@@ -18,7 +18,12 @@ void set_num_threads(int n);  // n >= 1
 bool openmp_enabled();
 
 // Threads worth using for `work` units when one thread should get at least `grain` of them.
+// Inside a parallel region it is 1: the kernels do not nest regions (a nested region would get
+// one thread, and a kernel that split its work for more would leave part of it undone).
 inline int threads_for(int64_t work, int64_t grain) {
+#ifdef _OPENMP
+  if (omp_in_parallel()) return 1;
+#endif
   int64_t useful = grain > 0 ? work / grain : work;
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), useful)));
 }
@@ -47,6 +52,27 @@ void parallel_for(int64_t n, int64_t grain, Body&& body, [[maybe_unused]] int64_
   }
 #else
   body(int64_t{0}, n);
+#endif
+}
+
+// Calls body(chunk, begin, end) for `chunks` contiguous chunks of [0, n) (chunks from
+// threads_for), one per thread: for work that keeps per-thread partial results.
+template <class Body>
+void parallel_chunks(int chunks, int64_t n, Body&& body) {
+  if (chunks <= 1 || n <= 0) {
+    body(0, int64_t{0}, n);
+    return;
+  }
+  auto run = [&](int chunk) {
+    const int64_t per = n / chunks, extra = n % chunks;
+    const int64_t begin = chunk * per + std::min<int64_t>(chunk, extra);
+    body(chunk, begin, begin + per + (chunk < extra ? 1 : 0));
+  };
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(chunks) schedule(static, 1)
+  for (int chunk = 0; chunk < chunks; ++chunk) run(chunk);
+#else
+  for (int chunk = 0; chunk < chunks; ++chunk) run(chunk);
 #endif
 }
 

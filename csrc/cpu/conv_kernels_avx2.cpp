@@ -1,0 +1,1 @@
+#include "conv_kernels_impl.h"
