@@ -133,3 +133,46 @@ def numeric_gradient(f, x, h=1e-6):
         xm[idx] -= h
         grad[idx] = (f(xp) - f(xm)) / (2 * h)
     return grad
+
+
+# ---------------------------------------------------------------- convolution
+
+def _conv_taps(x_shape, w_shape, strides, padding, dilation):
+    """Every (oh, ow, kh, kw, ih, iw) whose input position (ih, iw) lies inside the image:
+    direct loops over output positions and kernel taps. padding is (top, bottom, left, right)."""
+    _, H, W, _ = x_shape
+    KH, KW = w_shape[:2]
+    (sh, sw), (dh, dw), (pt, pb, pl, pr) = strides, dilation, padding
+    OH = (H + pt + pb - dh * (KH - 1) - 1) // sh + 1
+    OW = (W + pl + pr - dw * (KW - 1) - 1) // sw + 1
+    taps = []
+    for oh in range(OH):
+        for ow in range(OW):
+            for kh in range(KH):
+                ih = oh * sh - pt + kh * dh
+                for kw in range(KW):
+                    iw = ow * sw - pl + kw * dw
+                    if 0 <= ih < H and 0 <= iw < W:
+                        taps.append((oh, ow, kh, kw, ih, iw))
+    return OH, OW, taps
+
+
+def conv2d(x, w, b=None, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+    """NHWC x, HWIO w: y[n, oh, ow] = sum over taps of x[n, ih, iw] @ w[kh, kw] (+ b)."""
+    x, w = f64(x), f64(w)
+    OH, OW, taps = _conv_taps(x.shape, w.shape, strides, padding, dilation)
+    y = np.zeros((x.shape[0], OH, OW, w.shape[3]))
+    for oh, ow, kh, kw, ih, iw in taps:
+        y[:, oh, ow] += x[:, ih, iw] @ w[kh, kw]
+    return y if b is None else y + f64(b)
+
+
+def conv2d_grads(x, w, dy, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+    """(dx, dw, db) of sum(dy * conv2d(x, w, b)), by the same loops."""
+    x, w, dy = f64(x), f64(w), f64(dy)
+    _, _, taps = _conv_taps(x.shape, w.shape, strides, padding, dilation)
+    dx, dw = np.zeros_like(x), np.zeros_like(w)
+    for oh, ow, kh, kw, ih, iw in taps:
+        dx[:, ih, iw] += dy[:, oh, ow] @ w[kh, kw].T
+        dw[kh, kw] += x[:, ih, iw].T @ dy[:, oh, ow]
+    return dx, dw, dy.sum(axis=(0, 1, 2))

@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = ["fastdl", "fastdl._config", "fastdl.backend.cpu", "fastdl.tensor", "fastdl.autograd",
-           "fastdl.creation", "fastdl.random", "fastdl.functional"]
+           "fastdl.creation", "fastdl.random", "fastdl.functional", "fastdl.backend.geometry"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -38,6 +38,8 @@ from fastdl.functional import (
     abs,
     clip,
     concatenate,
+    conv1d,
+    conv2d,
     dropout,
     exp,
     gelu,
@@ -82,5 +84,5 @@ __all__ = [
     "matmul", "linear", "relu", "leaky_relu", "sigmoid", "tanh", "step", "gelu", "softmax",
     "log_softmax", "softmax_cross_entropy", "exp", "log", "sqrt", "abs", "clip", "maximum",
     "minimum", "where", "sum", "mean", "max", "min", "var", "reshape", "transpose", "permute",
-    "squeeze", "unsqueeze", "concatenate", "stack", "pad", "dropout",
+    "squeeze", "unsqueeze", "concatenate", "stack", "pad", "dropout", "conv2d", "conv1d",
 ]

@@ -49,6 +49,8 @@ gelu = _tensor_or_array(cpu.gelu, ops.gelu)
 softmax = _tensor_or_array(cpu.softmax, ops.softmax)
 log_softmax = _tensor_or_array(cpu.log_softmax, ops.log_softmax)
 softmax_cross_entropy = _tensor_or_array(cpu.softmax_cross_entropy, ops.softmax_cross_entropy)
+conv2d = _tensor_or_array(cpu.conv2d, ops.conv2d)
+conv1d = _tensor_or_array(cpu.conv1d, ops.conv1d)
 
 
 def _tensor(x: Any) -> Tensor:

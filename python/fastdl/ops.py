@@ -544,6 +544,57 @@ class Pad(Function):
         return grad[ctx.slices]
 
 
+# --------------------------------------------------------------------------- convolution
+
+class Conv2d(Function):
+    """``activation(conv(x, w) + b)`` on NHWC ``x`` and HWIO ``w`` with the geometry resolved
+    (strides and dilation pairs, padding as (top, bottom, left, right))."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, strides, padding, dilation, activation):
+        if x.dtype != w.dtype or (b is not None and b.dtype != x.dtype):
+            x, w, *rest = cpu._as_float_arrays("conv2d", x, w, *([] if b is None else [b]))
+            b = rest[0] if rest else None
+        out = cpu.conv2d_nhwc(x, w, b, strides, padding, dilation, activation)
+        if ctx.requires_grad:
+            ctx.x, ctx.w, ctx.geometry, ctx.activation = x, w, (strides, padding, dilation), activation
+            ctx.out = out if activation else None
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.activation:  # relu, sigmoid and tanh differentiate from their output
+            grad = cpu.activation_backward(ctx.activation, grad, ctx.out)
+        dx, dw, db = cpu.conv2d_backward(grad, ctx.x, ctx.w, *ctx.geometry, ctx.needs_grad(0),
+                                         ctx.needs_grad(1), ctx.needs_grad(2))
+        return dx, dw, db, None, None, None, None
+
+
+def conv2d(x: Tensor, w: Tensor, b: Optional[Tensor] = None, strides=1, padding="valid",
+           dilation=1, activation: Optional[str] = None,
+           data_format: str = "channels_last") -> Tensor:
+    nchw = cpu.channels_first("conv2d", data_format)
+    if nchw and x.ndim == 4:
+        x = x.transpose(0, 2, 3, 1)
+    geometry = cpu.conv2d_geometry(x.shape, w.shape, strides, padding, dilation)
+    y = Conv2d.apply(x, w, b, *geometry, activation)
+    return y.transpose(0, 3, 1, 2) if nchw else y
+
+
+def conv1d(x: Tensor, w: Tensor, b: Optional[Tensor] = None, strides=1, padding="valid",
+           dilation=1, activation: Optional[str] = None,
+           data_format: str = "channels_last") -> Tensor:
+    nct = cpu.channels_first("conv1d", data_format)
+    cpu._require_rank("conv1d", "x", x.data, 3, "(batch, steps, channels)")
+    cpu._require_rank("conv1d", "w", w.data, 3, "(kernel, in_channels, out_channels)")
+    if nct:
+        x = x.transpose(0, 2, 1)
+    geometry = cpu.conv1d_geometry(x.shape, w.shape, strides, padding, dilation)
+    y = Conv2d.apply(unsqueeze(x, 1), unsqueeze(w, 0), b, *geometry, activation)
+    y = squeeze(y, 1)
+    return y.transpose(0, 2, 1) if nct else y
+
+
 # --------------------------------------------------------------------------- activations
 
 class Activation(Function):

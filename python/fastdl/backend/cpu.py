@@ -11,6 +11,7 @@ from typing import Optional
 import numpy as np
 
 from fastdl import _C
+from fastdl.backend.geometry import pair, resolve_padding
 
 _FLOATS = (np.float32, np.float64)
 
@@ -336,3 +337,150 @@ def softmax_cross_entropy_with_grad(logits, labels) -> tuple[float, np.ndarray]:
     (0.693147, array([[ 0.5, -0.5]]))
     """
     return _cross_entropy(logits, labels, True)
+
+
+# ---------------------------------------------------------------- convolution
+
+_CONV_ACTIVATIONS = _LINEAR_ACTIVATIONS
+
+
+def channels_first(op: str, data_format: str) -> bool:
+    """Whether ``data_format`` is NCHW (``'channels_first'``); NHWC is ``'channels_last'``."""
+    if data_format == "channels_last":
+        return False
+    if data_format == "channels_first":
+        return True
+    raise ValueError(
+        f"{op}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}"
+    )
+
+
+def conv2d_geometry(x_shape: tuple, w_shape: tuple, strides, padding, dilation,
+                    op: str = "conv2d") -> tuple:
+    """(strides, (top, bottom, left, right), dilation) for NHWC ``x_shape`` and HWIO
+    ``w_shape``. Shapes of the wrong rank are left to the kernel entry point to report."""
+    strides, dilation = pair("strides", strides, op), pair("dilation", dilation, op)
+    if len(x_shape) != 4 or len(w_shape) != 4:
+        return strides, (0, 0, 0, 0), dilation
+    return strides, resolve_padding(padding, x_shape[1:3], w_shape[:2], strides, dilation,
+                                    op), dilation
+
+
+def conv2d_nhwc(x: np.ndarray, w: np.ndarray, b, strides: tuple, padding: tuple,
+                dilation: tuple, activation: Optional[str] = None) -> np.ndarray:
+    """:func:`conv2d` on NHWC ``x`` with the geometry already resolved (see
+    :func:`conv2d_geometry`): the kernel call itself."""
+    act = "none" if activation is None else activation
+    if act not in _CONV_ACTIVATIONS:
+        raise ValueError(
+            f"conv2d: unknown activation {activation!r}; expected None, 'relu', 'sigmoid' or 'tanh'"
+        )
+    return _C.conv2d_forward(x, w, b, strides, padding, dilation, act)
+
+
+def conv2d_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, strides: tuple,
+                    padding: tuple, dilation: tuple, need_x: bool = True, need_w: bool = True,
+                    need_b: bool = True) -> tuple:
+    """(dx, dw, db) of :func:`conv2d_nhwc` without activation, given the gradient of its
+    output; an entry is None when not needed."""
+    dx = _C.conv2d_backward_input(grad, w, x.shape, strides, padding, dilation) if need_x else None
+    dw = db = None
+    if need_w:
+        dw, db = _C.conv2d_backward_weight(x, grad, w.shape[:2], strides, padding, dilation, need_b)
+    elif need_b:
+        db = grad.sum(axis=(0, 1, 2))
+    return dx, dw, db
+
+
+def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1,
+           activation: Optional[str] = None, data_format: str = "channels_last") -> np.ndarray:
+    """2-D convolution (cross-correlation, as in Keras and PyTorch):
+    ``activation(conv(x, w) + b)``.
+
+    ``x`` is (batch, height, width, in_channels) — or (batch, in_channels, height, width) with
+    ``data_format='channels_first'`` — and ``w`` is (kernel_h, kernel_w, in_channels,
+    out_channels) in either case; ``b`` is (out_channels,) or None. ``strides`` and
+    ``dilation`` are an int or a (height, width) pair; ``padding`` is ``'valid'`` (none),
+    ``'same'`` (Keras: ``ceil(size / stride)`` outputs, an odd total padding puts the extra row
+    or column after), an int, a (height, width) pair or ((top, bottom), (left, right)).
+    ``activation`` is None, ``'relu'``, ``'sigmoid'`` or ``'tanh'``, applied in the kernel.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    >>> w = np.ones((2, 2, 1, 1), np.float32)
+    >>> fastdl.conv2d(x, w, strides=2)[..., 0]
+    array([[[10., 18.],
+            [42., 50.]]], dtype=float32)
+    >>> fastdl.conv2d(x, w, padding="same").shape
+    (1, 4, 4, 1)
+    """
+    arrays = _as_float_arrays("conv2d", x, w) if b is None else _as_float_arrays("conv2d", x, w, b)
+    x, w = arrays[0], arrays[1]
+    b = arrays[2] if b is not None else None
+    nchw = channels_first("conv2d", data_format)
+    if nchw and x.ndim == 4:
+        x = x.transpose(0, 2, 3, 1)
+    geometry = conv2d_geometry(x.shape, w.shape, strides, padding, dilation)
+    y = conv2d_nhwc(x, w, b, *geometry, activation)
+    return np.ascontiguousarray(y.transpose(0, 3, 1, 2)) if nchw else y
+
+
+def conv1d_geometry(x_shape: tuple, w_shape: tuple, strides, padding, dilation,
+                    op: str = "conv1d") -> tuple:
+    """The :func:`conv2d_geometry` of a 1-D convolution run as a 2-D one of height 1: ``x``
+    (batch, steps, channels) becomes (batch, 1, steps, channels), ``w`` (kernel, in, out)
+    becomes (1, kernel, in, out). ``padding`` is ``'valid'``, ``'same'``, ``'causal'`` (all of
+    it before the sequence, so that no output sees a later step), an int or (before, after)."""
+    def scalar(name, v):
+        if hasattr(v, "__index__"):
+            return int(v)
+        raise ValueError(f"{op}: {name} must be an int, got {v!r}")
+
+    stride, rate = scalar("strides", strides), scalar("dilation", dilation)
+    if len(x_shape) != 3 or len(w_shape) != 3:
+        return (1, stride), (0, 0, 0, 0), (1, rate)
+    if isinstance(padding, str) and padding.lower() == "causal":
+        before, after = (w_shape[0] - 1) * rate, 0
+    elif isinstance(padding, str):
+        _, _, before, after = resolve_padding(padding, (1, x_shape[1]), (1, w_shape[0]),
+                                              (1, stride), (1, rate), op)
+    elif hasattr(padding, "__index__"):
+        before = after = int(padding)
+    else:
+        try:
+            before, after = (int(p) for p in padding)
+        except (TypeError, ValueError):
+            raise ValueError(f"{op}: padding must be 'valid', 'same', 'causal', an int or "
+                             f"(before, after); got {padding!r}") from None
+    return (1, stride), (0, 0, before, after), (1, rate)
+
+
+def _require_rank(op: str, name: str, a: np.ndarray, rank: int, layout: str) -> None:
+    if a.ndim != rank:
+        raise ValueError(f"{op}: {name} has shape {a.shape}; expected {rank} dimensions {layout}")
+
+
+def conv1d(x, w, b=None, strides=1, padding="valid", dilation=1,
+           activation: Optional[str] = None, data_format: str = "channels_last") -> np.ndarray:
+    """1-D convolution over sequences, by the :func:`conv2d` kernels: ``x`` is (batch, steps,
+    channels) — (batch, channels, steps) with ``data_format='channels_first'`` — and ``w``
+    (kernel, in_channels, out_channels). ``padding`` may also be ``'causal'``.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.arange(5, dtype=np.float32).reshape(1, 5, 1)
+    >>> fastdl.conv1d(x, np.ones((2, 1, 1), np.float32))[0, :, 0]
+    array([1., 3., 5., 7.], dtype=float32)
+    >>> fastdl.conv1d(x, np.ones((2, 1, 1), np.float32), padding="causal")[0, :, 0]
+    array([0., 1., 3., 5., 7.], dtype=float32)
+    """
+    arrays = _as_float_arrays("conv1d", x, w) if b is None else _as_float_arrays("conv1d", x, w, b)
+    x, w = arrays[0], arrays[1]
+    b = arrays[2] if b is not None else None
+    nct = channels_first("conv1d", data_format)
+    _require_rank("conv1d", "x", x, 3, "(batch, steps, channels)")
+    _require_rank("conv1d", "w", w, 3, "(kernel, in_channels, out_channels)")
+    if nct:
+        x = x.transpose(0, 2, 1)
+    geometry = conv1d_geometry(x.shape, w.shape, strides, padding, dilation)
+    y = conv2d_nhwc(x[:, None], w[None], b, *geometry, activation)[:, 0]
+    return np.ascontiguousarray(y.transpose(0, 2, 1)) if nct else y
