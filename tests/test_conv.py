@@ -190,7 +190,8 @@ def test_conv1d_is_conv2d_of_height_one(rng, padding, stride, dilation):
 
 
 def test_conv1d_gradcheck_and_channels_first(rng):
-    x = fastdl.tensor(rng.standard_normal((2, 4, 9)), requires_grad=True)  # (batch, channels, steps)
+    # (batch, channels, steps)
+    x = fastdl.tensor(rng.standard_normal((2, 4, 9)), requires_grad=True)
     k = fastdl.tensor(rng.standard_normal((3, 4, 5)), requires_grad=True)
     assert fastdl.gradcheck(
         lambda x, k: fastdl.conv1d(x, k, padding="causal", dilation=2,

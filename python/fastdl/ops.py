@@ -557,7 +557,8 @@ class Conv2d(Function):
             b = rest[0] if rest else None
         out = cpu.conv2d_nhwc(x, w, b, strides, padding, dilation, activation)
         if ctx.requires_grad:
-            ctx.x, ctx.w, ctx.geometry, ctx.activation = x, w, (strides, padding, dilation), activation
+            ctx.x, ctx.w, ctx.activation = x, w, activation
+            ctx.geometry = (strides, padding, dilation)
             ctx.out = out if activation else None
         return out
 
