@@ -13,7 +13,7 @@ import pytest
 
 import fastdl
 from fastdl.bench import cli, optional, report
-from fastdl.bench.cases import activation, matmul, overhead, select, softmax
+from fastdl.bench.cases import activation, conv, matmul, overhead, select, softmax
 from fastdl.bench.harness import Case, Context, compare, require, result_rows, run_case
 
 TINY = {"repeats": 2, "min_sample_s": 1e-4}
@@ -93,8 +93,9 @@ def test_compare_handles_tuples_scalars_and_nan():
         activation.cases(sizes=(1000,)),
         softmax.cases(shapes=((8, 5), (3, 17))),
         [matmul.matmul_case("t", 5, 7, 3, ta=True, tb=True), matmul.linear_relu_case("l", 4, 6, 2)],
+        conv.cases(layers=(("c", 2, 7, 6, 3, 5, 3), ("c1", 3, 5, 5, 1, 4, 2))),
     ],
-    ids=["activation", "softmax", "matmul"],
+    ids=["activation", "softmax", "matmul", "conv"],
 )
 def test_every_case_runs_or_skips_cleanly(cases):
     """Each case agrees with NumPy, or is skipped because this build lacks the kernel."""
@@ -155,7 +156,7 @@ def test_selection_quick_and_filter():
     assert [c.shape for c in select(["matmul"], filter_text="SQUARE 64x64")] == ["64x64 @ 64x64"]
     assert not any(c.shape == "n=10,000,000" for c in select(["activation"], quick=True))
     with pytest.raises(ValueError, match="unknown benchmark family"):
-        select(["conv"])
+        select(["convolution"])
 
 
 def test_thread_counts():
