@@ -25,6 +25,8 @@ CASES = [
     (2, 12, 12, 2, 3, 3, 6, 1, 2, 2),
     (1, 6, 6, 3, 4, 4, 5, 2, "same", 1),           # even kernel: the extra padding after
     (4, 5, 5, 17, 2, 3, 31, 1, "valid", 1),
+    (1, 5, 6, 2, 2, 2, 3, 1, 3, 1),                # padding wider than the kernel
+    (2, 6, 5, 3, 1, 1, 4, 1, 1, 1),                # 1x1 with padding: patches of zeros
 ]
 
 

@@ -127,11 +127,41 @@ void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, 
   }
 }
 
+// With unit strides the input gradient is itself a convolution, of dy by the kernel turned
+// by 180 degrees with its channel axes swapped, padded so that every input position sees the
+// taps that read it: the forward path, whose patches are gathered, instead of scattering patches
+// of gradient into dx.
+template <class T>
+void conv2d_backward_input_as_forward(const ConvShape& s, const T* dy, const T* w, T* dx) {
+  const int64_t KH = s.KH, KW = s.KW, C = s.C, CO = s.CO;
+  std::vector<T> turned(static_cast<size_t>(KH * KW * C * CO));
+  for (int64_t kh = 0; kh < KH; ++kh)
+    for (int64_t kw = 0; kw < KW; ++kw)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t co = 0; co < CO; ++co)
+          turned[((kh * KW + kw) * CO + co) * C + c] =
+              w[(((KH - 1 - kh) * KW + (KW - 1 - kw)) * C + c) * CO + co];
+  ConvShape t = s;
+  t.H = s.OH;
+  t.W = s.OW;
+  t.C = CO;
+  t.CO = C;
+  t.OH = s.H;
+  t.OW = s.W;
+  t.pad_top = s.dilation_h * (KH - 1) - s.pad_top;  // may be negative: then a plain offset
+  t.pad_left = s.dilation_w * (KW - 1) - s.pad_left;
+  conv2d_forward<T>(t, dy, turned.data(), nullptr, Activation::none, dx);
+}
+
 template <class T>
 void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx) {
   const int64_t K = s.patch(), CO = s.CO;
   if (s.is_pointwise()) {
     gemm<T>(s.pixels(), K, CO, {dy, CO, 1}, {w, 1, CO}, dx, K, GemmEpilogue<T>{});  // dy @ w^T
+    return;
+  }
+  if (s.stride_h == 1 && s.stride_w == 1) {
+    conv2d_backward_input_as_forward(s, dy, w, dx);
     return;
   }
   const int64_t image_pixels = s.OH * s.OW;
