@@ -24,12 +24,15 @@ namespace {
 constexpr int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
 
 // Pixels per block: their patches fill about a third of a 512 KiB L2, beside the packed
-// weights; a multiple of the micro-kernel's 6 rows.
+// weights, and there are blocks enough for every thread to get several (the last block of a
+// thread that got one more than the others is then a small share of its time); a multiple of
+// the micro-kernel's 6 rows.
 template <class T>
 int64_t block_pixels(const ConvShape& s) {
   constexpr int64_t kBlockBytes = 160 << 10;
-  const int64_t rows = kBlockBytes / (std::max<int64_t>(1, s.patch()) * int64_t(sizeof(T)));
-  return std::clamp<int64_t>(rows / 6 * 6, 48, 4096);
+  const int64_t fits = kBlockBytes / (std::max<int64_t>(1, s.patch()) * int64_t(sizeof(T)));
+  const int64_t shares = ceil_div(s.pixels(), 8 * int64_t(get_num_threads()));
+  return std::clamp<int64_t>(std::min(fits, shares) / 6 * 6, 48, 4096);
 }
 
 // Threads for `blocks` blocks of `work_per_block` multiply-adds: a thread gets at least about
@@ -160,7 +163,9 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx) {
     gemm<T>(s.pixels(), K, CO, {dy, CO, 1}, {w, 1, CO}, dx, K, GemmEpilogue<T>{});  // dy @ w^T
     return;
   }
-  if (s.stride_h == 1 && s.stride_w == 1) {
+  // The forward product is C wide: too narrow for the micro-kernel's 16 columns with few input
+  // channels (an image's), where scattering is faster.
+  if (s.stride_h == 1 && s.stride_w == 1 && s.C >= 16) {
     conv2d_backward_input_as_forward(s, dy, w, dx);
     return;
   }
