@@ -36,17 +36,21 @@ from fastdl.creation import (
 )
 from fastdl.functional import (
     abs,
+    avg_pool2d,
     clip,
     concatenate,
     dropout,
     exp,
     gelu,
+    global_avg_pool2d,
+    global_max_pool2d,
     leaky_relu,
     linear,
     log,
     log_softmax,
     matmul,
     max,
+    max_pool2d,
     maximum,
     mean,
     min,
@@ -83,4 +87,5 @@ __all__ = [
     "log_softmax", "softmax_cross_entropy", "exp", "log", "sqrt", "abs", "clip", "maximum",
     "minimum", "where", "sum", "mean", "max", "min", "var", "reshape", "transpose", "permute",
     "squeeze", "unsqueeze", "concatenate", "stack", "pad", "dropout",
+    "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
 ]

@@ -1,8 +1,8 @@
 """Differentiable operations: one :class:`~fastdl.autograd.Function` per operation.
 
 ``forward`` works on arrays and calls fastdl's kernels for the hot operations (matmul, linear,
-activations, softmax, cross-entropy) and NumPy for the glue; ``backward`` returns one gradient
-per positional argument, reduced to that argument's shape where NumPy broadcast it.
+activations, softmax, cross-entropy, pooling) and NumPy for the glue; ``backward`` returns one
+gradient per positional argument, reduced to that argument's shape where NumPy broadcast it.
 """
 from __future__ import annotations
 
@@ -628,6 +628,124 @@ class SoftmaxCrossEntropy(Function):
 
 def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     return SoftmaxCrossEntropy.apply(logits, labels)
+
+
+# --------------------------------------------------------------------------- pooling
+
+_NCHW_TO_NHWC = (0, 2, 3, 1)
+_NHWC_TO_NCHW = (0, 3, 1, 2)
+
+
+class MaxPool2d(Function):
+    """2-D max pooling (see :func:`fastdl.max_pool2d`). The forward keeps, per output element,
+    the position of its maximum (the first one on ties); the backward sends each window's
+    gradient there. channels_first data is transposed at the edge, and its gradient back."""
+
+    @staticmethod
+    def forward(ctx, x, pool_size, strides, padding, data_format):
+        if not ctx.requires_grad:
+            return cpu.max_pool2d(x, pool_size, strides, padding, data_format)
+        ctx.first = cpu._channels_first("max_pool2d", data_format, np.ndim(x))
+        if ctx.first:
+            x = x.transpose(_NCHW_TO_NHWC)
+        y, ctx.argmax = cpu.max_pool2d_with_argmax(x, pool_size, strides, padding)
+        ctx.x_shape, ctx.window = x.shape, (pool_size, strides, padding)
+        return y.transpose(_NHWC_TO_NCHW) if ctx.first else y
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.first:
+            grad = grad.transpose(_NCHW_TO_NHWC)
+        dx = cpu.max_pool2d_backward(grad, ctx.argmax, ctx.x_shape, *ctx.window)
+        return dx.transpose(_NHWC_TO_NCHW) if ctx.first else dx
+
+
+class AvgPool2d(Function):
+    """2-D average pooling (see :func:`fastdl.avg_pool2d`); padding is not counted in a
+    window's average, nor does it receive gradient."""
+
+    @staticmethod
+    def forward(ctx, x, pool_size, strides, padding, data_format):
+        if not ctx.requires_grad:
+            return cpu.avg_pool2d(x, pool_size, strides, padding, data_format)
+        ctx.first = cpu._channels_first("avg_pool2d", data_format, np.ndim(x))
+        if ctx.first:
+            x = x.transpose(_NCHW_TO_NHWC)
+        y = cpu.avg_pool2d(x, pool_size, strides, padding)
+        ctx.x_shape, ctx.window = x.shape, (pool_size, strides, padding)
+        return y.transpose(_NHWC_TO_NCHW) if ctx.first else y
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.first:
+            grad = grad.transpose(_NCHW_TO_NHWC)
+        dx = cpu.avg_pool2d_backward(grad, ctx.x_shape, *ctx.window)
+        return dx.transpose(_NHWC_TO_NCHW) if ctx.first else dx
+
+
+def _image_axes(data_format: str) -> tuple[int, int]:
+    return (2, 3) if data_format == "channels_first" else (1, 2)
+
+
+class GlobalAvgPool2d(Function):
+    """The mean of each channel over the image; every position gets 1 / (height * width) of
+    its channel's gradient."""
+
+    @staticmethod
+    def forward(ctx, x, keepdims, data_format):
+        out = cpu.global_avg_pool2d(x, keepdims, data_format)
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, _image_axes(data_format), keepdims
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad if ctx.keepdims else np.expand_dims(grad, ctx.axes)
+        count = ctx.shape[ctx.axes[0]] * ctx.shape[ctx.axes[1]]
+        return np.broadcast_to(g / count, ctx.shape)
+
+
+class GlobalMaxPool2d(Function):
+    """The maximum of each channel over the image; its gradient goes to the first maximum in
+    row-major order (as :class:`MaxPool2d` breaks ties)."""
+
+    @staticmethod
+    def forward(ctx, x, keepdims, data_format):
+        out = cpu.global_max_pool2d(x, keepdims, data_format)
+        if ctx.requires_grad:
+            ctx.x, ctx.axes, ctx.keepdims = x, _image_axes(data_format), keepdims
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, axes = ctx.x, ctx.axes
+        # The image axes flattened into one, at the position of the first of them.
+        flat_shape = x.shape[:axes[0]] + (-1,) + x.shape[axes[1] + 1:]
+        flat = x.reshape(flat_shape)
+        first = np.expand_dims(np.argmax(flat, axis=axes[0]), axes[0])
+        g = grad.reshape(first.shape)
+        dx = np.zeros(flat.shape, np.result_type(grad, x))
+        np.put_along_axis(dx, first, g, axis=axes[0])
+        return dx.reshape(x.shape)
+
+
+def max_pool2d(x: Tensor, pool_size=2, strides=None, padding: str = "valid",
+               data_format: str = "channels_last") -> Tensor:
+    return MaxPool2d.apply(x, pool_size, strides, padding, data_format)
+
+
+def avg_pool2d(x: Tensor, pool_size=2, strides=None, padding: str = "valid",
+               data_format: str = "channels_last") -> Tensor:
+    return AvgPool2d.apply(x, pool_size, strides, padding, data_format)
+
+
+def global_avg_pool2d(x: Tensor, keepdims: bool = False,
+                      data_format: str = "channels_last") -> Tensor:
+    return GlobalAvgPool2d.apply(x, keepdims, data_format)
+
+
+def global_max_pool2d(x: Tensor, keepdims: bool = False,
+                      data_format: str = "channels_last") -> Tensor:
+    return GlobalMaxPool2d.apply(x, keepdims, data_format)
 
 
 class Dropout(Function):

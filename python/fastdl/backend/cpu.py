@@ -336,3 +336,173 @@ def softmax_cross_entropy_with_grad(logits, labels) -> tuple[float, np.ndarray]:
     (0.693147, array([[ 0.5, -0.5]]))
     """
     return _cross_entropy(logits, labels, True)
+
+
+# ---------------------------------------------------------------- pooling
+#
+# Images are NHWC (batch, height, width, channels), Keras's default; data_format=
+# "channels_first" (NCHW) is served by transposing at the edge. pool_size and strides are an
+# int or a pair, strides=None meaning pool_size; padding is "valid" or "same" with Keras's
+# rules. The native entry points check all of it and name the operation in their errors.
+
+_NCHW_TO_NHWC = (0, 2, 3, 1)
+_NHWC_TO_NCHW = (0, 3, 1, 2)
+
+
+def _channels_first(op: str, data_format: str, ndim: int) -> bool:
+    """Whether ``data_format`` is "channels_first"; ValueError for an unknown format, or for
+    channels_first data that is not 4-D (channels_last is checked by the kernel)."""
+    if data_format == "channels_last":
+        return False
+    if data_format != "channels_first":
+        raise ValueError(f"{op}: data_format must be 'channels_last' or 'channels_first'; "
+                         f"got {data_format!r}")
+    if ndim != 4:
+        raise ValueError(f"{op}: x must be 4-D (batch, channels, height, width) with "
+                         f"data_format='channels_first'; got {ndim}-D input")
+    return True
+
+
+def _array(x) -> np.ndarray:
+    return x if isinstance(x, np.ndarray) else np.asarray(x)
+
+
+def max_pool2d(x, pool_size=2, strides=None, padding: str = "valid",
+               data_format: str = "channels_last") -> np.ndarray:
+    """2-D max pooling: the largest value of each ``pool_size`` window, moved by ``strides``
+    (``None``: ``pool_size``). ``padding="same"`` pads so that the output has
+    ``ceil(size / stride)`` rows and columns (Keras's rule: the smaller half of the padding
+    before the image); padded positions never win. ``x`` is (batch, height, width, channels),
+    or (batch, channels, height, width) with ``data_format="channels_first"``.
+
+    The gradient of each window goes to one element: its maximum, and among equal maxima the
+    first in window scan order (row by row, left to right). A NaN in a window gives NaN.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    >>> fastdl.max_pool2d(x, 2)[0, :, :, 0]
+    array([[ 5.,  7.],
+           [13., 15.]], dtype=float32)
+    >>> fastdl.max_pool2d(x, 3, strides=2, padding="same")[0, :, :, 0]
+    array([[10., 11.],
+           [14., 15.]], dtype=float32)
+    """
+    x = _array(x)
+    first = _channels_first("max_pool2d", data_format, x.ndim)
+    if first:
+        x = x.transpose(_NCHW_TO_NHWC)
+    y, _ = _C.max_pool2d_forward(x, pool_size, strides, padding, False)
+    return y.transpose(_NHWC_TO_NCHW) if first else y
+
+
+def max_pool2d_with_argmax(x, pool_size=2, strides=None,
+                           padding: str = "valid") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`max_pool2d` of an NHWC array and, per output element, the position
+    ``h * width + w`` of the winning input element in its image (int32), as
+    :func:`max_pool2d_backward` takes it.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.array([[1.0, 3.0], [3.0, 2.0]]).reshape(1, 2, 2, 1)
+    >>> y, argmax = fastdl.backend.cpu.max_pool2d_with_argmax(x, 2)
+    >>> y.ravel(), argmax.ravel()
+    (array([3.]), array([1], dtype=int32))
+    """
+    return _C.max_pool2d_forward(_array(x), pool_size, strides, padding, True)
+
+
+def max_pool2d_backward(grad, argmax, x_shape, pool_size=2, strides=None,
+                        padding: str = "valid") -> np.ndarray:
+    """Gradient of :func:`max_pool2d` (NHWC) with respect to its input of shape ``x_shape``:
+    each window's ``grad`` goes to the element ``argmax`` names; where windows overlap
+    (``strides < pool_size``) the contributions add up.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.array([[1.0, 3.0], [3.0, 2.0]]).reshape(1, 2, 2, 1)
+    >>> y, argmax = fastdl.backend.cpu.max_pool2d_with_argmax(x, 2)
+    >>> fastdl.backend.cpu.max_pool2d_backward(np.ones_like(y), argmax, x.shape, 2)[0, :, :, 0]
+    array([[0., 1.],
+           [0., 0.]])
+    """
+    return _C.max_pool2d_backward(_array(grad), _array(argmax), tuple(x_shape), pool_size,
+                                  strides, padding)
+
+
+def avg_pool2d(x, pool_size=2, strides=None, padding: str = "valid",
+               data_format: str = "channels_last") -> np.ndarray:
+    """2-D average pooling, with the arguments of :func:`max_pool2d`. With
+    ``padding="same"`` each window averages only its positions inside the image (padding is not
+    counted), as in TensorFlow/Keras.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.arange(9, dtype=np.float32).reshape(1, 3, 3, 1)
+    >>> fastdl.avg_pool2d(x, 2, strides=1)[0, :, :, 0]
+    array([[2., 3.],
+           [5., 6.]], dtype=float32)
+    >>> fastdl.avg_pool2d(x, 2, padding="same")[0, :, :, 0]
+    array([[2. , 3.5],
+           [6.5, 8. ]], dtype=float32)
+    """
+    x = _array(x)
+    first = _channels_first("avg_pool2d", data_format, x.ndim)
+    if first:
+        x = x.transpose(_NCHW_TO_NHWC)
+    y = _C.avg_pool2d_forward(x, pool_size, strides, padding)
+    return y.transpose(_NHWC_TO_NCHW) if first else y
+
+
+def avg_pool2d_backward(grad, x_shape, pool_size=2, strides=None,
+                        padding: str = "valid") -> np.ndarray:
+    """Gradient of :func:`avg_pool2d` (NHWC) with respect to its input of shape ``x_shape``:
+    each window's ``grad``, divided by the number of input positions it averaged, goes to each
+    of them.
+
+    >>> import numpy as np, fastdl
+    >>> g = np.ones((1, 1, 1, 1))
+    >>> fastdl.backend.cpu.avg_pool2d_backward(g, (1, 2, 3, 1), 2)[0, :, :, 0]
+    array([[0.25, 0.25, 0.  ],
+           [0.25, 0.25, 0.  ]])
+    """
+    return _C.avg_pool2d_backward(_array(grad), tuple(x_shape), pool_size, strides, padding)
+
+
+def _global_pool_axes(op: str, x: np.ndarray, data_format: str) -> tuple[int, int]:
+    """The (height, width) axes of a 4-D image batch; ValueError naming ``op`` otherwise."""
+    first = _channels_first(op, data_format, x.ndim)
+    if x.ndim != 4:
+        hint = (" (for a single image add a batch axis: x[None])" if x.ndim == 3 else "")
+        raise ValueError(f"{op}: x must be 4-D (batch, height, width, channels); got shape "
+                         f"{x.shape}{hint}")
+    return (2, 3) if first else (1, 2)
+
+
+def global_avg_pool2d(x, keepdims: bool = False,
+                      data_format: str = "channels_last") -> np.ndarray:
+    """The mean of each channel over the whole image: (batch, channels), or (batch, 1, 1,
+    channels) with ``keepdims`` (channels_first: (batch, channels, 1, 1)).
+
+    >>> import numpy as np, fastdl
+    >>> x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)
+    >>> fastdl.global_avg_pool2d(x)
+    array([[3., 4.]], dtype=float32)
+    """
+    (x,) = _as_float_arrays("global_avg_pool2d", x)
+    axes = _global_pool_axes("global_avg_pool2d", x, data_format)
+    return x.mean(axis=axes, keepdims=keepdims)
+
+
+def global_max_pool2d(x, keepdims: bool = False,
+                      data_format: str = "channels_last") -> np.ndarray:
+    """The maximum of each channel over the whole image, shaped as in
+    :func:`global_avg_pool2d`. Its gradient goes to the first maximum in row-major order, as
+    with :func:`max_pool2d`.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)
+    >>> fastdl.global_max_pool2d(x, keepdims=True).shape
+    (1, 1, 1, 2)
+    >>> fastdl.global_max_pool2d(x)
+    array([[6., 7.]], dtype=float32)
+    """
+    (x,) = _as_float_arrays("global_max_pool2d", x)
+    axes = _global_pool_axes("global_max_pool2d", x, data_format)
+    return x.max(axis=axes, keepdims=keepdims)
