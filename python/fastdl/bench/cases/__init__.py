@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from fastdl.bench.cases import activation, matmul, overhead, softmax
+from fastdl.bench.cases import activation, matmul, overhead, pool, softmax
 from fastdl.bench.harness import Case
 
 #: Family name -> function listing its cases, in the order ``python -m fastdl.bench`` runs them.
@@ -16,6 +16,7 @@ FAMILIES: dict[str, Callable[[], list[Case]]] = {
     matmul.FAMILY: matmul.cases,
     activation.FAMILY: activation.cases,
     softmax.FAMILY: softmax.cases,
+    pool.FAMILY: pool.cases,
     overhead.FAMILY: overhead.cases,
 }
 
