@@ -176,3 +176,85 @@ def conv2d_grads(x, w, dy, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)
         dx[:, ih, iw] += dy[:, oh, ow] @ w[kh, kw].T
         dw[kh, kw] += x[:, ih, iw].T @ dy[:, oh, ow]
     return dx, dw, dy.sum(axis=(0, 1, 2))
+
+
+# ---------------------------------------------------------------- pooling (NHWC)
+
+
+def pool_geometry(size, pool, stride, padding):
+    """(output size, padding before) along one axis, with Keras's 'valid'/'same' rules."""
+    if padding == "valid":
+        return (size - pool) // stride + 1, 0
+    out = -(-size // stride)
+    total = max((out - 1) * stride + pool - size, 0)
+    return out, total // 2
+
+
+def _pool_windows(shape, pool, strides, padding):
+    """(oh, ow, [(h, w), ...]) for every output position: the window's positions inside the
+    image, in scan order (row by row, left to right)."""
+    _, height, width, _ = shape
+    oh_n, top = pool_geometry(height, pool[0], strides[0], padding)
+    ow_n, left = pool_geometry(width, pool[1], strides[1], padding)
+    for oh in range(oh_n):
+        for ow in range(ow_n):
+            positions = [(h, w)
+                         for h in range(oh * strides[0] - top, oh * strides[0] - top + pool[0])
+                         for w in range(ow * strides[1] - left, ow * strides[1] - left + pool[1])
+                         if 0 <= h < height and 0 <= w < width]
+            yield oh, ow, positions
+
+
+def _out_shape(shape, pool, strides, padding):
+    n, height, width, c = shape
+    return (n, pool_geometry(height, pool[0], strides[0], padding)[0],
+            pool_geometry(width, pool[1], strides[1], padding)[0], c)
+
+
+def max_pool2d(x, pool, strides, padding):
+    """(y, argmax): the maximum of each window and the position h * width + w of the first
+    maximum in scan order (the first NaN, if any)."""
+    x = f64(x)
+    width = x.shape[2]
+    y = np.empty(_out_shape(x.shape, pool, strides, padding))
+    argmax = np.empty(y.shape, np.int64)
+    for oh, ow, positions in _pool_windows(x.shape, pool, strides, padding):
+        (h, w), rest = positions[0], positions[1:]
+        best = x[:, h, w, :].copy()
+        where = np.full((x.shape[0], x.shape[3]), h * width + w)
+        for h, w in rest:
+            v = x[:, h, w, :]
+            take = (v > best) | (np.isnan(v) & ~np.isnan(best))
+            best = np.where(take, v, best)
+            where = np.where(take, h * width + w, where)
+        y[:, oh, ow, :], argmax[:, oh, ow, :] = best, where
+    return y, argmax
+
+
+def max_pool2d_backward(grad, argmax, x_shape):
+    """dx: each output's gradient added to the input element its argmax names."""
+    grad = f64(grad)
+    dx = np.zeros(x_shape)
+    width = x_shape[2]
+    for n, oh, ow, c in np.ndindex(grad.shape):
+        pos = argmax[n, oh, ow, c]
+        dx[n, pos // width, pos % width, c] += grad[n, oh, ow, c]
+    return dx
+
+
+def avg_pool2d(x, pool, strides, padding):
+    """The mean of each window over its positions inside the image."""
+    x = f64(x)
+    y = np.empty(_out_shape(x.shape, pool, strides, padding))
+    for oh, ow, positions in _pool_windows(x.shape, pool, strides, padding):
+        y[:, oh, ow, :] = sum(x[:, h, w, :] for h, w in positions) / len(positions)
+    return y
+
+
+def avg_pool2d_backward(grad, x_shape, pool, strides, padding):
+    grad = f64(grad)
+    dx = np.zeros(x_shape)
+    for oh, ow, positions in _pool_windows(x_shape, pool, strides, padding):
+        for h, w in positions:
+            dx[:, h, w, :] += grad[:, oh, ow, :] / len(positions)
+    return dx

@@ -13,7 +13,7 @@ import pytest
 
 import fastdl
 from fastdl.bench import cli, optional, report
-from fastdl.bench.cases import activation, conv, matmul, overhead, select, softmax
+from fastdl.bench.cases import activation, conv, matmul, overhead, pool, select, softmax
 from fastdl.bench.harness import Case, Context, compare, require, result_rows, run_case
 
 TINY = {"repeats": 2, "min_sample_s": 1e-4}
@@ -121,6 +121,34 @@ def test_overhead_cases_agree_with_numpy():
         assert {"fastdl", "numpy"} <= set(result.timings)
         if ctx.torch is not None:
             assert "torch" in result.timings
+
+
+def test_pool_cases_agree_with_numpy_and_flag_wrong_kernels(monkeypatch):
+    """Odd sizes (trailing rows and columns in no window); PyTorch's two layouts are checked
+    too where it is installed."""
+    ctx = Context(rng=np.random.default_rng(0), torch=optional.load_torch(threads=1))
+    shapes = ((2, 6, 4, 3), (1, 5, 7, 17))
+    for case in pool.cases(shapes=shapes):
+        result = run_case(case, ctx, **TINY)
+        assert result.skipped is None, result.skipped
+        assert set(result.status.values()) <= {"ok", "ref"}, (
+            case.label, result.status, result.max_abs_err)
+        if ctx.torch is not None:
+            assert {"torch", "torch NCHW"} <= set(result.timings)
+
+    def case_named(name):
+        (case,) = [c for c in pool.cases(shapes=shapes[:1]) if c.name == name]
+        return case
+
+    monkeypatch.setattr(fastdl, "max_pool2d", fastdl.avg_pool2d)
+    assert run_case(case_named("max_pool2d 2x2 fwd"), ctx, **TINY).status["fastdl"] == "FAIL"
+    # A backward that sends each window's gradient to its top-left element instead of its max.
+    monkeypatch.setattr(fastdl.backend.cpu, "max_pool2d_backward",
+                        lambda g, argmax, shape, p: np.repeat(np.repeat(g, p, 1), p, 2)
+                        * (np.arange(shape[1])[:, None, None] % p == 0)
+                        * (np.arange(shape[2])[None, :, None] % p == 0))
+    result = run_case(case_named("max_pool2d 2x2 fwd+bwd"), ctx, **TINY)
+    assert result.status["fastdl"] == "FAIL"
 
 
 def test_chain_times_are_per_operation():

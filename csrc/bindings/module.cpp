@@ -11,6 +11,7 @@ namespace fastdl::bindings {
 void bind_gemm(py::module_& m);
 void bind_activation(py::module_& m);
 void bind_softmax(py::module_& m);
+void bind_pool(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_dense(py::module_& m);
 void bind_autograd(py::module_& m);
@@ -40,6 +41,7 @@ PYBIND11_MODULE(_C, m) {
   bindings::bind_gemm(m);
   bindings::bind_activation(m);
   bindings::bind_softmax(m);
+  bindings::bind_pool(m);
   bindings::bind_optim(m);
   bindings::bind_dense(m);
   bindings::bind_autograd(m);

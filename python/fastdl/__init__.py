@@ -36,6 +36,7 @@ from fastdl.creation import (
 )
 from fastdl.functional import (
     abs,
+    avg_pool2d,
     clip,
     concatenate,
     conv1d,
@@ -43,12 +44,15 @@ from fastdl.functional import (
     dropout,
     exp,
     gelu,
+    global_avg_pool2d,
+    global_max_pool2d,
     leaky_relu,
     linear,
     log,
     log_softmax,
     matmul,
     max,
+    max_pool2d,
     maximum,
     mean,
     min,
@@ -85,4 +89,5 @@ __all__ = [
     "log_softmax", "softmax_cross_entropy", "exp", "log", "sqrt", "abs", "clip", "maximum",
     "minimum", "where", "sum", "mean", "max", "min", "var", "reshape", "transpose", "permute",
     "squeeze", "unsqueeze", "concatenate", "stack", "pad", "dropout", "conv2d", "conv1d",
+    "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
 ]

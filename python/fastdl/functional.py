@@ -51,6 +51,10 @@ log_softmax = _tensor_or_array(cpu.log_softmax, ops.log_softmax)
 softmax_cross_entropy = _tensor_or_array(cpu.softmax_cross_entropy, ops.softmax_cross_entropy)
 conv2d = _tensor_or_array(cpu.conv2d, ops.conv2d)
 conv1d = _tensor_or_array(cpu.conv1d, ops.conv1d)
+max_pool2d = _tensor_or_array(cpu.max_pool2d, ops.max_pool2d)
+avg_pool2d = _tensor_or_array(cpu.avg_pool2d, ops.avg_pool2d)
+global_avg_pool2d = _tensor_or_array(cpu.global_avg_pool2d, ops.global_avg_pool2d)
+global_max_pool2d = _tensor_or_array(cpu.global_max_pool2d, ops.global_max_pool2d)
 
 
 def _tensor(x: Any) -> Tensor:

@@ -1,8 +1,8 @@
 """Differentiable operations: one :class:`~fastdl.autograd.Function` per operation.
 
 ``forward`` works on arrays and calls fastdl's kernels for the hot operations (matmul, linear,
-activations, softmax, cross-entropy) and NumPy for the glue; ``backward`` returns one gradient
-per positional argument, reduced to that argument's shape where NumPy broadcast it.
+activations, softmax, cross-entropy, pooling) and NumPy for the glue; ``backward`` returns one
+gradient per positional argument, reduced to that argument's shape where NumPy broadcast it.
 """
 from __future__ import annotations
 
@@ -574,8 +574,8 @@ class Conv2d(Function):
 def conv2d(x: Tensor, w: Tensor, b: Optional[Tensor] = None, strides=1, padding="valid",
            dilation=1, activation: Optional[str] = None,
            data_format: str = "channels_last") -> Tensor:
-    nchw = cpu.channels_first("conv2d", data_format)
-    if nchw and x.ndim == 4:
+    nchw = cpu.channels_first_image("conv2d", data_format, x.ndim)
+    if nchw:
         x = x.transpose(0, 2, 3, 1)
     geometry = cpu.conv2d_geometry(x.shape, w.shape, strides, padding, dilation)
     y = Conv2d.apply(x, w, b, *geometry, activation)
@@ -680,6 +680,132 @@ class SoftmaxCrossEntropy(Function):
 
 def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     return SoftmaxCrossEntropy.apply(logits, labels)
+
+
+# --------------------------------------------------------------------------- pooling
+
+_NCHW_TO_NHWC = (0, 2, 3, 1)
+_NHWC_TO_NCHW = (0, 3, 1, 2)
+
+
+class _Pool2d(Function):
+    """A 2-D pooling computed on NHWC data: channels_first data is transposed at the edge, and
+    its gradient back. Subclasses define ``pool(x, window)``, which may keep on the instance
+    what ``unpool(grad)`` (the gradient with respect to x) needs."""
+
+    op = "pool2d"
+
+    @staticmethod
+    def forward(ctx, x, pool_size, strides, padding, data_format):
+        ctx.window = (pool_size, strides, padding)
+        ctx.first = cpu.channels_first_image(ctx.op, data_format, np.ndim(x))
+        if ctx.first:
+            x = x.transpose(_NCHW_TO_NHWC)
+        ctx.x_shape = x.shape
+        y = ctx.pool(x)
+        return y.transpose(_NHWC_TO_NCHW) if ctx.first else y
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.first:
+            grad = grad.transpose(_NCHW_TO_NHWC)
+        dx = ctx.unpool(grad)
+        return dx.transpose(_NHWC_TO_NCHW) if ctx.first else dx
+
+
+class MaxPool2d(_Pool2d):
+    """2-D max pooling (see :func:`fastdl.max_pool2d`). When a gradient is wanted the forward
+    keeps, per output element, the position of its maximum (the first one on ties); the
+    backward sends each window's gradient there."""
+
+    op = "max_pool2d"
+
+    def pool(self, x):
+        if not self.requires_grad:
+            return cpu.max_pool2d(x, *self.window)
+        y, self.argmax = cpu.max_pool2d_with_argmax(x, *self.window)
+        return y
+
+    def unpool(self, grad):
+        return cpu.max_pool2d_backward(grad, self.argmax, self.x_shape, *self.window)
+
+
+class AvgPool2d(_Pool2d):
+    """2-D average pooling (see :func:`fastdl.avg_pool2d`); padding is not counted in a
+    window's average, nor does it receive gradient."""
+
+    op = "avg_pool2d"
+
+    def pool(self, x):
+        return cpu.avg_pool2d(x, *self.window)
+
+    def unpool(self, grad):
+        return cpu.avg_pool2d_backward(grad, self.x_shape, *self.window)
+
+
+def _image_axes(data_format: str) -> tuple[int, int]:
+    return (2, 3) if data_format == "channels_first" else (1, 2)
+
+
+class GlobalAvgPool2d(Function):
+    """The mean of each channel over the image; every position gets 1 / (height * width) of
+    its channel's gradient."""
+
+    @staticmethod
+    def forward(ctx, x, keepdims, data_format):
+        out = cpu.global_avg_pool2d(x, keepdims, data_format)
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, _image_axes(data_format), keepdims
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad if ctx.keepdims else np.expand_dims(grad, ctx.axes)
+        count = ctx.shape[ctx.axes[0]] * ctx.shape[ctx.axes[1]]
+        return np.broadcast_to(g / count, ctx.shape)
+
+
+class GlobalMaxPool2d(Function):
+    """The maximum of each channel over the image; its gradient goes to the first maximum in
+    row-major order (as :class:`MaxPool2d` breaks ties)."""
+
+    @staticmethod
+    def forward(ctx, x, keepdims, data_format):
+        out = cpu.global_max_pool2d(x, keepdims, data_format)
+        if ctx.requires_grad:
+            ctx.x, ctx.axes, ctx.keepdims = x, _image_axes(data_format), keepdims
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, axes = ctx.x, ctx.axes
+        # The image axes flattened into one, at the position of the first of them.
+        flat_shape = x.shape[:axes[0]] + (-1,) + x.shape[axes[1] + 1:]
+        flat = x.reshape(flat_shape)
+        first = np.expand_dims(np.argmax(flat, axis=axes[0]), axes[0])
+        g = grad.reshape(first.shape)
+        dx = np.zeros(flat.shape, np.result_type(grad, x))
+        np.put_along_axis(dx, first, g, axis=axes[0])
+        return dx.reshape(x.shape)
+
+
+def max_pool2d(x: Tensor, pool_size=2, strides=None, padding: str = "valid",
+               data_format: str = "channels_last") -> Tensor:
+    return MaxPool2d.apply(x, pool_size, strides, padding, data_format)
+
+
+def avg_pool2d(x: Tensor, pool_size=2, strides=None, padding: str = "valid",
+               data_format: str = "channels_last") -> Tensor:
+    return AvgPool2d.apply(x, pool_size, strides, padding, data_format)
+
+
+def global_avg_pool2d(x: Tensor, keepdims: bool = False,
+                      data_format: str = "channels_last") -> Tensor:
+    return GlobalAvgPool2d.apply(x, keepdims, data_format)
+
+
+def global_max_pool2d(x: Tensor, keepdims: bool = False,
+                      data_format: str = "channels_last") -> Tensor:
+    return GlobalMaxPool2d.apply(x, keepdims, data_format)
 
 
 class Dropout(Function):

@@ -32,6 +32,11 @@ namespace FASTDL_ISA_NS {
 template <class T>
 struct Vec;
 
+// int32 indices riding along a Vec<T>, one per lane: kernels that track where a value came from
+// (max pooling's argmax) blend them with the masks of Vec<T> comparisons and store them as int32.
+template <class T>
+struct IndexVec;
+
 #if FASTDL_ISA_AVX2
 
 namespace detail {
@@ -190,6 +195,68 @@ struct Vec<double> {
   }
 };
 
+template <>
+struct IndexVec<float> {
+  __m256i v;
+
+  IndexVec() = default;
+  IndexVec(__m256i x) : v(x) {}
+  explicit IndexVec(int32_t i) : v(_mm256_set1_epi32(i)) {}
+
+  static IndexVec load(const int32_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static IndexVec load(const int32_t* p, int n) {
+    return _mm256_maskload_epi32(p, Vec<float>::tail_mask(n));
+  }
+  void store(int32_t* p) const { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+  void store(int32_t* p, int n) const { _mm256_maskstore_epi32(p, Vec<float>::tail_mask(n), v); }
+
+  friend IndexVec select(Vec<float> mask, IndexVec a, IndexVec b) {
+    return _mm256_castps_si256(
+        _mm256_blendv_ps(_mm256_castsi256_ps(b.v), _mm256_castsi256_ps(a.v), mask.v));
+  }
+  // A Vec<float> mask: all-ones lanes where a == b.
+  friend Vec<float> operator==(IndexVec a, IndexVec b) {
+    return _mm256_castsi256_ps(_mm256_cmpeq_epi32(a.v, b.v));
+  }
+};
+
+// Four int32 indices held sign-extended in 64-bit lanes, so that double masks select them
+// directly; narrowed back to int32 when stored.
+template <>
+struct IndexVec<double> {
+  __m256i v;
+
+  IndexVec() = default;
+  IndexVec(__m256i x) : v(x) {}
+  explicit IndexVec(int32_t i) : v(_mm256_set1_epi64x(i)) {}
+
+  static __m128i tail_mask(int n) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(detail::kTailMask32 + 8 - n));
+  }
+  static IndexVec load(const int32_t* p) {
+    return _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static IndexVec load(const int32_t* p, int n) {
+    return _mm256_cvtepi32_epi64(_mm_maskload_epi32(p, tail_mask(n)));
+  }
+  __m128i narrow() const {
+    const __m256i low_halves = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    return _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(v, low_halves));
+  }
+  void store(int32_t* p) const { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), narrow()); }
+  void store(int32_t* p, int n) const { _mm_maskstore_epi32(p, tail_mask(n), narrow()); }
+
+  friend IndexVec select(Vec<double> mask, IndexVec a, IndexVec b) {
+    return _mm256_castpd_si256(
+        _mm256_blendv_pd(_mm256_castsi256_pd(b.v), _mm256_castsi256_pd(a.v), mask.v));
+  }
+  friend Vec<double> operator==(IndexVec a, IndexVec b) {
+    return _mm256_castsi256_pd(_mm256_cmpeq_epi64(a.v, b.v));
+  }
+};
+
 #else  // portable one-lane vectors
 
 template <class T>
@@ -237,6 +304,24 @@ struct Vec {
   T reduce_max() const { return v; }
 };
 
+template <class T>
+struct IndexVec {
+  int32_t v;
+
+  IndexVec() = default;
+  explicit IndexVec(int32_t i) : v(i) {}
+
+  static IndexVec load(const int32_t* p) { return IndexVec(*p); }
+  static IndexVec load(const int32_t* p, int n) { return IndexVec(n > 0 ? *p : 0); }
+  void store(int32_t* p) const { *p = v; }
+  void store(int32_t* p, int n) const {
+    if (n > 0) *p = v;
+  }
+
+  friend IndexVec select(Vec<T> mask, IndexVec a, IndexVec b) { return mask.v != T(0) ? a : b; }
+  friend Vec<T> operator==(IndexVec a, IndexVec b) { return Vec<T>(a.v == b.v ? T(1) : T(0)); }
+};
+
 #endif
 
 // The first `lanes` elements at p: a plain load for a whole vector, a masked one (reading nothing
@@ -249,6 +334,21 @@ inline Vec<T> load_lanes(const T* p, int lanes) {
 // Stores the first `lanes` elements of v at p, writing nothing past them.
 template <class T>
 inline void store_lanes(Vec<T> v, T* p, int lanes) {
+  if (lanes == Vec<T>::width) {
+    v.store(p);
+  } else {
+    v.store(p, lanes);
+  }
+}
+
+// The same for the int32 indices of an IndexVec<T>.
+template <class T>
+inline IndexVec<T> load_index_lanes(const int32_t* p, int lanes) {
+  return lanes == Vec<T>::width ? IndexVec<T>::load(p) : IndexVec<T>::load(p, lanes);
+}
+
+template <class T>
+inline void store_lanes(IndexVec<T> v, int32_t* p, int lanes) {
   if (lanes == Vec<T>::width) {
     v.store(p);
   } else {

@@ -339,9 +339,10 @@ def softmax_cross_entropy_with_grad(logits, labels) -> tuple[float, np.ndarray]:
     return _cross_entropy(logits, labels, True)
 
 
-# ---------------------------------------------------------------- convolution
+# ---------------------------------------------------------------- image layouts
 
-_CONV_ACTIVATIONS = _LINEAR_ACTIVATIONS
+_NCHW_TO_NHWC = (0, 2, 3, 1)
+_NHWC_TO_NCHW = (0, 3, 1, 2)
 
 
 def channels_first(op: str, data_format: str) -> bool:
@@ -351,8 +352,31 @@ def channels_first(op: str, data_format: str) -> bool:
     if data_format == "channels_first":
         return True
     raise ValueError(
-        f"{op}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}"
+        f"{op}: data_format must be 'channels_last' or 'channels_first'; got {data_format!r}"
     )
+
+
+def channels_first_image(op: str, data_format: str, ndim: int) -> bool:
+    """:func:`channels_first` for image operations, whose channels_first input must be 4-D
+    (the kernels check channels_last input themselves)."""
+    first = channels_first(op, data_format)
+    if first and ndim != 4:
+        raise ValueError(f"{op}: x must be 4-D (batch, channels, height, width) with "
+                         f"data_format='channels_first'; got {ndim}-D input")
+    return first
+
+
+def in_nhwc(op: str, data_format: str, x: np.ndarray, fn) -> np.ndarray:
+    """``fn(x)`` computed on NHWC data: channels_first ``x`` is transposed on the way in and the
+    result on the way out."""
+    first = channels_first_image(op, data_format, x.ndim)
+    y = fn(x.transpose(_NCHW_TO_NHWC) if first else x)
+    return y.transpose(_NHWC_TO_NCHW) if first else y
+
+
+# ---------------------------------------------------------------- convolution
+
+_CONV_ACTIVATIONS = _LINEAR_ACTIVATIONS
 
 
 def conv2d_geometry(x_shape: tuple, w_shape: tuple, strides, padding, dilation,
@@ -417,12 +441,8 @@ def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1,
     arrays = _as_float_arrays("conv2d", x, w) if b is None else _as_float_arrays("conv2d", x, w, b)
     x, w = arrays[0], arrays[1]
     b = arrays[2] if b is not None else None
-    nchw = channels_first("conv2d", data_format)
-    if nchw and x.ndim == 4:
-        x = x.transpose(0, 2, 3, 1)
-    geometry = conv2d_geometry(x.shape, w.shape, strides, padding, dilation)
-    y = conv2d_nhwc(x, w, b, *geometry, activation)
-    return np.ascontiguousarray(y.transpose(0, 3, 1, 2)) if nchw else y
+    return in_nhwc("conv2d", data_format, x, lambda v: conv2d_nhwc(
+        v, w, b, *conv2d_geometry(v.shape, w.shape, strides, padding, dilation), activation))
 
 
 def conv1d_geometry(x_shape: tuple, w_shape: tuple, strides, padding, dilation,
@@ -483,4 +503,148 @@ def conv1d(x, w, b=None, strides=1, padding="valid", dilation=1,
         x = x.transpose(0, 2, 1)
     geometry = conv1d_geometry(x.shape, w.shape, strides, padding, dilation)
     y = conv2d_nhwc(x[:, None], w[None], b, *geometry, activation)[:, 0]
-    return np.ascontiguousarray(y.transpose(0, 2, 1)) if nct else y
+    return y.transpose(0, 2, 1) if nct else y
+
+
+# ---------------------------------------------------------------- pooling
+#
+# Images are NHWC (batch, height, width, channels), Keras's default; data_format=
+# "channels_first" (NCHW) is served by transposing at the edge. pool_size and strides are an
+# int or a pair, strides=None meaning pool_size; padding is "valid" or "same" with Keras's
+# rules. The native entry points check all of it and name the operation in their errors.
+
+def _array(x) -> np.ndarray:
+    return x if isinstance(x, np.ndarray) else np.asarray(x)
+
+
+def max_pool2d(x, pool_size=2, strides=None, padding: str = "valid",
+               data_format: str = "channels_last") -> np.ndarray:
+    """2-D max pooling: the largest value of each ``pool_size`` window, moved by ``strides``
+    (``None``: ``pool_size``). ``padding="same"`` pads so that the output has
+    ``ceil(size / stride)`` rows and columns (Keras's rule: the smaller half of the padding
+    before the image); padded positions never win. ``x`` is (batch, height, width, channels),
+    or (batch, channels, height, width) with ``data_format="channels_first"``.
+
+    The gradient of each window goes to one element: its maximum, and among equal maxima the
+    first in window scan order (row by row, left to right). A NaN in a window gives NaN.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    >>> fastdl.max_pool2d(x, 2)[0, :, :, 0]
+    array([[ 5.,  7.],
+           [13., 15.]], dtype=float32)
+    >>> fastdl.max_pool2d(x, 3, strides=2, padding="same")[0, :, :, 0]
+    array([[10., 11.],
+           [14., 15.]], dtype=float32)
+    """
+    return in_nhwc("max_pool2d", data_format, _array(x),
+                   lambda v: _C.max_pool2d_forward(v, pool_size, strides, padding, False)[0])
+
+
+def max_pool2d_with_argmax(x, pool_size=2, strides=None,
+                           padding: str = "valid") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`max_pool2d` of an NHWC array and, per output element, the position
+    ``h * width + w`` of the winning input element in its image (int32), as
+    :func:`max_pool2d_backward` takes it.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.array([[1.0, 3.0], [3.0, 2.0]]).reshape(1, 2, 2, 1)
+    >>> y, argmax = fastdl.backend.cpu.max_pool2d_with_argmax(x, 2)
+    >>> y.ravel(), argmax.ravel()
+    (array([3.]), array([1], dtype=int32))
+    """
+    return _C.max_pool2d_forward(_array(x), pool_size, strides, padding, True)
+
+
+def max_pool2d_backward(grad, argmax, x_shape, pool_size=2, strides=None,
+                        padding: str = "valid") -> np.ndarray:
+    """Gradient of :func:`max_pool2d` (NHWC) with respect to its input of shape ``x_shape``:
+    each window's ``grad`` goes to the element ``argmax`` names; where windows overlap
+    (``strides < pool_size``) the contributions add up.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.array([[1.0, 3.0], [3.0, 2.0]]).reshape(1, 2, 2, 1)
+    >>> y, argmax = fastdl.backend.cpu.max_pool2d_with_argmax(x, 2)
+    >>> fastdl.backend.cpu.max_pool2d_backward(np.ones_like(y), argmax, x.shape, 2)[0, :, :, 0]
+    array([[0., 1.],
+           [0., 0.]])
+    """
+    return _C.max_pool2d_backward(_array(grad), _array(argmax), tuple(x_shape), pool_size,
+                                  strides, padding)
+
+
+def avg_pool2d(x, pool_size=2, strides=None, padding: str = "valid",
+               data_format: str = "channels_last") -> np.ndarray:
+    """2-D average pooling, with the arguments of :func:`max_pool2d`. With
+    ``padding="same"`` each window averages only its positions inside the image (padding is not
+    counted), as in TensorFlow/Keras.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.arange(9, dtype=np.float32).reshape(1, 3, 3, 1)
+    >>> fastdl.avg_pool2d(x, 2, strides=1)[0, :, :, 0]
+    array([[2., 3.],
+           [5., 6.]], dtype=float32)
+    >>> fastdl.avg_pool2d(x, 2, padding="same")[0, :, :, 0]
+    array([[2. , 3.5],
+           [6.5, 8. ]], dtype=float32)
+    """
+    return in_nhwc("avg_pool2d", data_format, _array(x),
+                   lambda v: _C.avg_pool2d_forward(v, pool_size, strides, padding))
+
+
+def avg_pool2d_backward(grad, x_shape, pool_size=2, strides=None,
+                        padding: str = "valid") -> np.ndarray:
+    """Gradient of :func:`avg_pool2d` (NHWC) with respect to its input of shape ``x_shape``:
+    each window's ``grad``, divided by the number of input positions it averaged, goes to each
+    of them.
+
+    >>> import numpy as np, fastdl
+    >>> g = np.ones((1, 1, 1, 1))
+    >>> fastdl.backend.cpu.avg_pool2d_backward(g, (1, 2, 3, 1), 2)[0, :, :, 0]
+    array([[0.25, 0.25, 0.  ],
+           [0.25, 0.25, 0.  ]])
+    """
+    return _C.avg_pool2d_backward(_array(grad), tuple(x_shape), pool_size, strides, padding)
+
+
+def _global_pool_axes(op: str, x: np.ndarray, data_format: str) -> tuple[int, int]:
+    """The (height, width) axes of a 4-D image batch; ValueError naming ``op`` otherwise."""
+    first = channels_first_image(op, data_format, x.ndim)
+    if x.ndim != 4:
+        hint = (" (for a single image add a batch axis: x[None])" if x.ndim == 3 else "")
+        raise ValueError(f"{op}: x must be 4-D (batch, height, width, channels); got shape "
+                         f"{x.shape}{hint}")
+    return (2, 3) if first else (1, 2)
+
+
+def global_avg_pool2d(x, keepdims: bool = False,
+                      data_format: str = "channels_last") -> np.ndarray:
+    """The mean of each channel over the whole image: (batch, channels), or (batch, 1, 1,
+    channels) with ``keepdims`` (channels_first: (batch, channels, 1, 1)).
+
+    >>> import numpy as np, fastdl
+    >>> x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)
+    >>> fastdl.global_avg_pool2d(x)
+    array([[3., 4.]], dtype=float32)
+    """
+    (x,) = _as_float_arrays("global_avg_pool2d", x)
+    axes = _global_pool_axes("global_avg_pool2d", x, data_format)
+    return x.mean(axis=axes, keepdims=keepdims)
+
+
+def global_max_pool2d(x, keepdims: bool = False,
+                      data_format: str = "channels_last") -> np.ndarray:
+    """The maximum of each channel over the whole image, shaped as in
+    :func:`global_avg_pool2d`. Its gradient goes to the first maximum in row-major order, as
+    with :func:`max_pool2d`.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)
+    >>> fastdl.global_max_pool2d(x, keepdims=True).shape
+    (1, 1, 1, 2)
+    >>> fastdl.global_max_pool2d(x)
+    array([[6., 7.]], dtype=float32)
+    """
+    (x,) = _as_float_arrays("global_max_pool2d", x)
+    axes = _global_pool_axes("global_max_pool2d", x, data_format)
+    return x.max(axis=axes, keepdims=keepdims)

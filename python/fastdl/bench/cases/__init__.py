@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from fastdl.bench.cases import activation, conv, matmul, overhead, softmax
+from fastdl.bench.cases import activation, conv, matmul, overhead, pool, softmax
 from fastdl.bench.harness import Case
 
 #: Family name -> function listing its cases, in the order ``python -m fastdl.bench`` runs them.
@@ -17,6 +17,7 @@ FAMILIES: dict[str, Callable[[], list[Case]]] = {
     activation.FAMILY: activation.cases,
     softmax.FAMILY: softmax.cases,
     conv.FAMILY: conv.cases,
+    pool.FAMILY: pool.cases,
     overhead.FAMILY: overhead.cases,
 }
 

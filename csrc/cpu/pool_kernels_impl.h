@@ -1,0 +1,357 @@
+// Pooling row kernels, written once against Vec<T> and compiled once per ISA: included by
+// pool_kernels.cpp (portable) and pool_kernels_avx2.cpp (-mavx2 -mfma). Not a public header.
+//
+// NHWC keeps the channels of one pixel contiguous, so every kernel works on a pixel's channels
+// as a few vectors (kBlock at a time, then single ones, the last masked) and walks the window
+// positions around them: a window costs pool_h * pool_w vector loads per block, with the
+// running maxima, argmaxes or sums held in registers.
+//
+// The backward kernels gather: each input element sums the contributions of the windows that
+// cover it, in output order, and is written once. Where windows cannot overlap along the width
+// (stride_w >= pool_w) and an input row lies in a single window row, a faster path loads each
+// window's gradient once and writes it to the window's columns.
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include "fastdl/simd.h"
+#include "pool_kernels.h"
+
+namespace fastdl {
+namespace FASTDL_ISA_NS {
+namespace {
+
+// Vectors per block of channels: 4 running maxima and 4 argmaxes stay in registers.
+constexpr int kBlock = 4;
+
+// floor(a / b) for b > 0.
+inline int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((b - 1 - a) / b); }
+
+// A half-open range [begin, end) of indices along one axis.
+struct Span {
+  int64_t begin, end;
+  bool empty() const { return begin >= end; }
+  int64_t size() const { return end - begin; }
+};
+
+// The input indices of output `o`'s window along one axis, clipped to the input [0, size).
+inline Span window_span(int64_t o, int64_t stride, int64_t pad, int64_t pool, int64_t size) {
+  const int64_t start = o * stride - pad;
+  return {std::max<int64_t>(start, 0), std::min<int64_t>(start + pool, size)};
+}
+
+// The outputs along one axis whose windows cover input index i (o * stride - pad <= i <
+// o * stride - pad + pool), clipped to [0, out).
+inline Span covering_span(int64_t i, int64_t stride, int64_t pad, int64_t pool, int64_t out) {
+  return {std::max<int64_t>(floor_div(i + pad - pool, stride) + 1, 0),
+          std::min<int64_t>(floor_div(i + pad, stride) + 1, out)};
+}
+
+// Calls body(std::integral_constant<int, K>, c, lanes) over the channels [0, C): blocks of
+// kBlock whole vectors, then single vectors; `lanes` is the number of channels in the last
+// vector of the call (a whole vector except at the very end).
+template <class T, class Body>
+FASTDL_ALWAYS_INLINE void for_channel_blocks(int64_t C, Body&& body) {
+  constexpr int W = Vec<T>::width;
+  int64_t c = 0;
+  for (; c + kBlock * W <= C; c += kBlock * W) body(std::integral_constant<int, kBlock>{}, c, W);
+  for (; c + W <= C; c += W) body(std::integral_constant<int, 1>{}, c, W);
+  if (c < C) body(std::integral_constant<int, 1>{}, c, static_cast<int>(C - c));
+}
+
+// Lanes in vector j of a block of K whose last vector has `lanes` lanes.
+template <class T, int K>
+FASTDL_ALWAYS_INLINE int lanes_of(int j, int lanes) {
+  return j == K - 1 ? lanes : Vec<T>::width;
+}
+
+// a | b for comparison masks (lanes all-ones/all-zeros, or 1/0 in the portable build).
+template <class T>
+FASTDL_ALWAYS_INLINE Vec<T> either(Vec<T> a, Vec<T> b) {
+  return select(a, a, b);
+}
+
+template <class T>
+inline void fill_zero(T* p, int64_t n) {
+  std::fill(p, p + n, T(0));
+}
+
+// ---------------------------------------------------------------- max pooling
+
+// One output row. A candidate v replaces the running maximum m unless v <= m or m is already
+// NaN: the first maximum in scan order wins ties, and the first NaN wins over everything. The
+// running maximum starts at -inf with the argmax at the window's first position, which the
+// first candidate then takes (it is >= -inf, or NaN).
+template <bool kArgmax, class T>
+void max_pool_row(const T* x, T* y, int32_t* argmax, const Pool2dShape& s, int64_t row) {
+  constexpr int W = Vec<T>::width;
+  const int64_t n = row / s.out_height, oh = row % s.out_height, C = s.channels;
+  const Span hs = window_span(oh, s.stride_h, s.pad_top, s.pool_h, s.height);
+  const T* image = x + n * s.height * s.width * C;
+  for (int64_t ow = 0; ow < s.out_width; ++ow) {
+    const Span ws = window_span(ow, s.stride_w, s.pad_left, s.pool_w, s.width);
+    const int64_t out = (row * s.out_width + ow) * C;
+    const int32_t first = static_cast<int32_t>(hs.begin * s.width + ws.begin);
+    for_channel_blocks<T>(C, [&](auto block, int64_t c, int lanes) {
+      constexpr int K = decltype(block)::value;
+      Vec<T> m[K];
+      IndexVec<T> a[K];
+      for (int j = 0; j < K; ++j) {
+        m[j] = Vec<T>(-std::numeric_limits<T>::infinity());
+        a[j] = IndexVec<T>(first);
+      }
+      for (int64_t h = hs.begin; h < hs.end; ++h) {
+        for (int64_t w = ws.begin; w < ws.end; ++w) {
+          const T* p = image + (h * s.width + w) * C + c;
+          const IndexVec<T> pos(static_cast<int32_t>(h * s.width + w));
+          for (int j = 0; j < K; ++j) {
+            const Vec<T> v = load_lanes(p + j * W, lanes_of<T, K>(j, lanes));
+            if constexpr (kArgmax) {
+              const Vec<T> stay = either(v <= m[j], is_nan(m[j]));
+              m[j] = select(stay, m[j], v);
+              a[j] = select(stay, a[j], pos);
+            } else {
+              // max(m, v) gives v when either is NaN; a NaN already in m stays.
+              m[j] = select(is_nan(m[j]), m[j], max(m[j], v));
+            }
+          }
+        }
+      }
+      for (int j = 0; j < K; ++j) {
+        store_lanes(m[j], y + out + c + j * W, lanes_of<T, K>(j, lanes));
+        if constexpr (kArgmax) {
+          store_lanes(a[j], argmax + out + c + j * W, lanes_of<T, K>(j, lanes));
+        }
+      }
+    });
+  }
+}
+
+// One input-gradient row when it lies in the single window row `oh` and windows do not overlap
+// along the width: each window's gradient and argmax are loaded once and written, masked by
+// argmax == position, to the window's columns; columns outside every window get zeros.
+template <class T>
+void max_pool_backward_row_disjoint(const T* dy, const int32_t* argmax, T* dx,
+                                    const Pool2dShape& s, int64_t n, int64_t h, int64_t oh) {
+  constexpr int W = Vec<T>::width;
+  const int64_t C = s.channels;
+  T* row = dx + (n * s.height + h) * s.width * C;
+  int64_t done = 0;  // columns [0, done) written
+  for (int64_t ow = 0; ow < s.out_width; ++ow) {
+    const Span ws = window_span(ow, s.stride_w, s.pad_left, s.pool_w, s.width);
+    fill_zero(row + done * C, (ws.begin - done) * C);
+    const int64_t out = ((n * s.out_height + oh) * s.out_width + ow) * C;
+    for_channel_blocks<T>(C, [&](auto block, int64_t c, int lanes) {
+      constexpr int K = decltype(block)::value;
+      Vec<T> g[K];
+      IndexVec<T> a[K];
+      for (int j = 0; j < K; ++j) {
+        g[j] = load_lanes(dy + out + c + j * W, lanes_of<T, K>(j, lanes));
+        a[j] = load_index_lanes<T>(argmax + out + c + j * W, lanes_of<T, K>(j, lanes));
+      }
+      for (int64_t w = ws.begin; w < ws.end; ++w) {
+        const IndexVec<T> pos(static_cast<int32_t>(h * s.width + w));
+        T* p = row + w * C + c;
+        for (int j = 0; j < K; ++j) {
+          store_lanes(mask_and(a[j] == pos, g[j]), p + j * W, lanes_of<T, K>(j, lanes));
+        }
+      }
+    });
+    done = ws.end;
+  }
+  fill_zero(row + done * C, (s.width - done) * C);
+}
+
+// One input-gradient row in general: every element sums, over the windows covering it, their
+// gradient where their argmax names it.
+template <class T>
+void max_pool_backward_row(const T* dy, const int32_t* argmax, T* dx, const Pool2dShape& s,
+                           int64_t row) {
+  constexpr int W = Vec<T>::width;
+  const int64_t n = row / s.height, h = row % s.height, C = s.channels;
+  const Span ohs = covering_span(h, s.stride_h, s.pad_top, s.pool_h, s.out_height);
+  if (ohs.empty()) {
+    fill_zero(dx + row * s.width * C, s.width * C);
+    return;
+  }
+  if (ohs.size() == 1 && s.stride_w >= s.pool_w) {
+    max_pool_backward_row_disjoint(dy, argmax, dx, s, n, h, ohs.begin);
+    return;
+  }
+  for (int64_t w = 0; w < s.width; ++w) {
+    const Span ows = covering_span(w, s.stride_w, s.pad_left, s.pool_w, s.out_width);
+    const IndexVec<T> pos(static_cast<int32_t>(h * s.width + w));
+    T* p = dx + (row * s.width + w) * C;
+    for_channel_blocks<T>(C, [&](auto block, int64_t c, int lanes) {
+      constexpr int K = decltype(block)::value;
+      Vec<T> acc[K];
+      for (int j = 0; j < K; ++j) acc[j] = Vec<T>(T(0));
+      for (int64_t oh = ohs.begin; oh < ohs.end; ++oh) {
+        for (int64_t ow = ows.begin; ow < ows.end; ++ow) {
+          const int64_t out = ((n * s.out_height + oh) * s.out_width + ow) * C + c;
+          for (int j = 0; j < K; ++j) {
+            const int l = lanes_of<T, K>(j, lanes);
+            const Vec<T> hit = load_index_lanes<T>(argmax + out + j * W, l) == pos;
+            acc[j] = acc[j] + mask_and(hit, load_lanes(dy + out + j * W, l));
+          }
+        }
+      }
+      for (int j = 0; j < K; ++j) store_lanes(acc[j], p + c + j * W, lanes_of<T, K>(j, lanes));
+    });
+  }
+}
+
+// ---------------------------------------------------------------- average pooling
+
+// One output row: the sum over the window's positions inside the input, divided by their count.
+template <class T>
+void avg_pool_row(const T* x, T* y, const Pool2dShape& s, int64_t row) {
+  constexpr int W = Vec<T>::width;
+  const int64_t n = row / s.out_height, oh = row % s.out_height, C = s.channels;
+  const Span hs = window_span(oh, s.stride_h, s.pad_top, s.pool_h, s.height);
+  const T* image = x + n * s.height * s.width * C;
+  for (int64_t ow = 0; ow < s.out_width; ++ow) {
+    const Span ws = window_span(ow, s.stride_w, s.pad_left, s.pool_w, s.width);
+    const Vec<T> count(static_cast<T>(hs.size() * ws.size()));
+    T* out = y + (row * s.out_width + ow) * C;
+    for_channel_blocks<T>(C, [&](auto block, int64_t c, int lanes) {
+      constexpr int K = decltype(block)::value;
+      Vec<T> acc[K];
+      for (int j = 0; j < K; ++j) acc[j] = Vec<T>(T(0));
+      for (int64_t h = hs.begin; h < hs.end; ++h) {
+        for (int64_t w = ws.begin; w < ws.end; ++w) {
+          const T* p = image + (h * s.width + w) * C + c;
+          for (int j = 0; j < K; ++j) {
+            acc[j] = acc[j] + load_lanes(p + j * W, lanes_of<T, K>(j, lanes));
+          }
+        }
+      }
+      for (int j = 0; j < K; ++j) {
+        store_lanes(acc[j] / count, out + c + j * W, lanes_of<T, K>(j, lanes));
+      }
+    });
+  }
+}
+
+// 1 / (the number of input positions in window (oh, ow)).
+template <class T>
+inline T inverse_count(const Pool2dShape& s, int64_t oh, int64_t ow) {
+  const Span hs = window_span(oh, s.stride_h, s.pad_top, s.pool_h, s.height);
+  const Span ws = window_span(ow, s.stride_w, s.pad_left, s.pool_w, s.width);
+  return T(1) / static_cast<T>(hs.size() * ws.size());
+}
+
+// The average-pooling counterpart of max_pool_backward_row_disjoint: each window's gradient,
+// scaled by 1 / count, is written to the window's columns.
+template <class T>
+void avg_pool_backward_row_disjoint(const T* dy, T* dx, const Pool2dShape& s, int64_t n,
+                                    int64_t h, int64_t oh) {
+  constexpr int W = Vec<T>::width;
+  const int64_t C = s.channels;
+  T* row = dx + (n * s.height + h) * s.width * C;
+  int64_t done = 0;
+  for (int64_t ow = 0; ow < s.out_width; ++ow) {
+    const Span ws = window_span(ow, s.stride_w, s.pad_left, s.pool_w, s.width);
+    fill_zero(row + done * C, (ws.begin - done) * C);
+    const int64_t out = ((n * s.out_height + oh) * s.out_width + ow) * C;
+    const Vec<T> scale(inverse_count<T>(s, oh, ow));
+    for_channel_blocks<T>(C, [&](auto block, int64_t c, int lanes) {
+      constexpr int K = decltype(block)::value;
+      Vec<T> g[K];
+      for (int j = 0; j < K; ++j) {
+        g[j] = load_lanes(dy + out + c + j * W, lanes_of<T, K>(j, lanes)) * scale;
+      }
+      for (int64_t w = ws.begin; w < ws.end; ++w) {
+        T* p = row + w * C + c;
+        for (int j = 0; j < K; ++j) store_lanes(g[j], p + j * W, lanes_of<T, K>(j, lanes));
+      }
+    });
+    done = ws.end;
+  }
+  fill_zero(row + done * C, (s.width - done) * C);
+}
+
+template <class T>
+void avg_pool_backward_row(const T* dy, T* dx, const Pool2dShape& s, int64_t row) {
+  constexpr int W = Vec<T>::width;
+  const int64_t n = row / s.height, h = row % s.height, C = s.channels;
+  const Span ohs = covering_span(h, s.stride_h, s.pad_top, s.pool_h, s.out_height);
+  if (ohs.empty()) {
+    fill_zero(dx + row * s.width * C, s.width * C);
+    return;
+  }
+  if (ohs.size() == 1 && s.stride_w >= s.pool_w) {
+    avg_pool_backward_row_disjoint(dy, dx, s, n, h, ohs.begin);
+    return;
+  }
+  for (int64_t w = 0; w < s.width; ++w) {
+    const Span ows = covering_span(w, s.stride_w, s.pad_left, s.pool_w, s.out_width);
+    T* p = dx + (row * s.width + w) * C;
+    for_channel_blocks<T>(C, [&](auto block, int64_t c, int lanes) {
+      constexpr int K = decltype(block)::value;
+      Vec<T> acc[K];
+      for (int j = 0; j < K; ++j) acc[j] = Vec<T>(T(0));
+      for (int64_t oh = ohs.begin; oh < ohs.end; ++oh) {
+        for (int64_t ow = ows.begin; ow < ows.end; ++ow) {
+          const int64_t out = ((n * s.out_height + oh) * s.out_width + ow) * C + c;
+          const Vec<T> scale(inverse_count<T>(s, oh, ow));
+          for (int j = 0; j < K; ++j) {
+            acc[j] = fma(load_lanes(dy + out + j * W, lanes_of<T, K>(j, lanes)), scale, acc[j]);
+          }
+        }
+      }
+      for (int j = 0; j < K; ++j) store_lanes(acc[j], p + c + j * W, lanes_of<T, K>(j, lanes));
+    });
+  }
+}
+
+}  // namespace
+
+template <class T>
+void max_pool2d_rows(const T* x, T* y, int32_t* argmax, const Pool2dShape& s, int64_t begin,
+                     int64_t end) {
+  for (int64_t row = begin; row < end; ++row) {
+    if (argmax) {
+      max_pool_row<true>(x, y, argmax, s, row);
+    } else {
+      max_pool_row<false>(x, y, argmax, s, row);
+    }
+  }
+}
+
+template <class T>
+void max_pool2d_backward_rows(const T* dy, const int32_t* argmax, T* dx, const Pool2dShape& s,
+                              int64_t begin, int64_t end) {
+  for (int64_t row = begin; row < end; ++row) max_pool_backward_row(dy, argmax, dx, s, row);
+}
+
+template <class T>
+void avg_pool2d_rows(const T* x, T* y, const Pool2dShape& s, int64_t begin, int64_t end) {
+  for (int64_t row = begin; row < end; ++row) avg_pool_row(x, y, s, row);
+}
+
+template <class T>
+void avg_pool2d_backward_rows(const T* dy, T* dx, const Pool2dShape& s, int64_t begin,
+                              int64_t end) {
+  for (int64_t row = begin; row < end; ++row) avg_pool_backward_row(dy, dx, s, row);
+}
+
+template void max_pool2d_rows<float>(const float*, float*, int32_t*, const Pool2dShape&, int64_t,
+                                     int64_t);
+template void max_pool2d_rows<double>(const double*, double*, int32_t*, const Pool2dShape&,
+                                      int64_t, int64_t);
+template void max_pool2d_backward_rows<float>(const float*, const int32_t*, float*,
+                                              const Pool2dShape&, int64_t, int64_t);
+template void max_pool2d_backward_rows<double>(const double*, const int32_t*, double*,
+                                               const Pool2dShape&, int64_t, int64_t);
+template void avg_pool2d_rows<float>(const float*, float*, const Pool2dShape&, int64_t, int64_t);
+template void avg_pool2d_rows<double>(const double*, double*, const Pool2dShape&, int64_t,
+                                      int64_t);
+template void avg_pool2d_backward_rows<float>(const float*, float*, const Pool2dShape&, int64_t,
+                                              int64_t);
+template void avg_pool2d_backward_rows<double>(const double*, double*, const Pool2dShape&,
+                                               int64_t, int64_t);
+
+}  // namespace FASTDL_ISA_NS
+}  // namespace fastdl
