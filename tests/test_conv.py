@@ -27,6 +27,10 @@ CASES = [
     (4, 5, 5, 17, 2, 3, 31, 1, "valid", 1),
     (1, 5, 6, 2, 2, 2, 3, 1, 3, 1),                # padding wider than the kernel
     (2, 6, 5, 3, 1, 1, 4, 1, 1, 1),                # 1x1 with padding: patches of zeros
+    # 16 input channels or more with unit strides: the input gradient as a forward convolution
+    (2, 12, 12, 16, 3, 3, 8, 1, "same", 1),
+    (1, 20, 19, 18, 3, 3, 5, 1, "valid", (1, 1)),
+    (1, 9, 9, 16, 3, 3, 4, 1, ((3, 0), (0, 3)), 2),
 ]
 
 
