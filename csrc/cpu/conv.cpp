@@ -7,6 +7,8 @@
 //   input gradient   dx       += scatter(dy[block] @ w^T)          (each thread owns whole images)
 //
 // A 1x1 kernel with unit stride and no padding needs no patches: x itself is the left operand.
+// One input channel (an image's first layer) is computed directly, pixel by pixel
+// (conv_single_channel_rows): its patches would be a few scalars each.
 #include "fastdl/conv.h"
 
 #include <algorithm>
@@ -72,6 +74,17 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, Acti
   const int64_t M = s.pixels(), K = s.patch();
   if (s.is_pointwise()) {
     gemm<T>(M, s.CO, K, {x, K, 1}, {w, s.CO, 1}, y, s.CO, ep);
+    return;
+  }
+  if (s.C == 1) {
+    const int64_t out_rows = s.N * s.OH;
+    const int64_t span = (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
+    const int threads = threads_for_blocks(out_rows, s.OW * K * s.CO);
+    const Buffers<T> buf = take_buffers<T>(0, s.KH * span, threads, 0);
+    parallel_chunks(threads, out_rows, [&](int t, int64_t first, int64_t last) {
+      FASTDL_DISPATCH(conv_single_channel_rows<T>(s, x, w, b, act, y, first, last,
+                                                  buf.blocks + t * s.KH * span));
+    });
     return;
   }
   const int64_t rows = block_pixels<T>(s), blocks = ceil_div(M, rows);

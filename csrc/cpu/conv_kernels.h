@@ -13,6 +13,10 @@ namespace fastdl {
 //   order; taps outside the image are 0.
 // * conv_scatter_patches: the reverse, adding: each row of `patches` is added into dx where the
 //   gather would have read it (taps outside the image are dropped).
+// * conv_single_channel_rows: the whole forward for one input channel (an image's first layer),
+//   output rows [first_row, last_row) (flat over N, OH): a pixel's taps are a few scalars, too
+//   few to be worth gathering, so each is broadcast against the weights' output channels
+//   directly. `padded` is scratch of KH * ((OW - 1) * stride_w + (KW - 1) * dilation_w + 1).
 #define FASTDL_DECLARE_CONV_KERNELS(isa)                                                      \
   namespace isa {                                                                             \
   template <class T>                                                                          \
@@ -21,6 +25,10 @@ namespace fastdl {
   template <class T>                                                                          \
   void conv_scatter_patches(const ConvShape& s, const T* patches, int64_t first_pixel,        \
                             int64_t rows, T* dx);                                             \
+  template <class T>                                                                          \
+  void conv_single_channel_rows(const ConvShape& s, const T* x, const T* w, const T* b,       \
+                                Activation act, T* y, int64_t first_row, int64_t last_row,    \
+                                T* padded);                                                   \
   }
 
 FASTDL_DECLARE_CONV_KERNELS(generic)

@@ -1,6 +1,9 @@
 // Patch gathering and scattering for the convolutions, written once against Vec<T> and compiled
 // once per ISA: included by conv_kernels.cpp (portable) and conv_kernels_avx2.cpp (-mavx2
 // -mfma). Not a public header.
+#include <algorithm>
+
+#include "activation_math.h"
 #include "conv_kernels.h"
 #include "fastdl/simd.h"
 
@@ -93,6 +96,91 @@ void conv_scatter_patches(const ConvShape& s, const T* patches, int64_t first_pi
       [](int64_t, int64_t) {});
 }
 
+namespace {
+
+// P output pixels x (NV vectors of output channels starting at co) of one output row, from the
+// zero-padded input rows under the kernel (`span` elements each, one per kernel row, from the
+// row's first tap column).
+template <class T, int P>
+FASTDL_ALWAYS_INLINE void single_channel_block(const ConvShape& s, const T* padded, int64_t span,
+                                               int64_t ow, const T* w, const T* b,
+                                               Activation act, T* out, int64_t co, int lanes) {
+  constexpr int W = Vec<T>::width, NV = 2;
+  int lv[NV];  // lanes of each vector of output channels
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) lv[v] = std::clamp(lanes - v * W, 0, W);
+  // Every index into acc is a constant once the loops are unrolled: it stays in registers.
+  Vec<T> acc[P][NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) {
+    const Vec<T> bias = b ? Vec<T>::load(b + co + v * W, lv[v]) : Vec<T>(T(0));
+#pragma GCC unroll 8
+    for (int p = 0; p < P; ++p) acc[p][v] = bias;
+  }
+  for (int64_t kh = 0; kh < s.KH; ++kh) {
+    const T* row = padded + kh * span + ow * s.stride_w;
+    for (int64_t kw = 0; kw < s.KW; ++kw) {
+      const T* taps = w + (kh * s.KW + kw) * s.CO + co;
+      Vec<T> wv[NV];
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) wv[v] = Vec<T>::load(taps + v * W, lv[v]);
+      const T* tap = row + kw * s.dilation_w;
+#pragma GCC unroll 8
+      for (int p = 0; p < P; ++p) {
+        const Vec<T> xv(tap[p * s.stride_w]);
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) acc[p][v] = fma(xv, wv[v], acc[p][v]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int p = 0; p < P; ++p) {
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      if (lv[v] == 0) continue;
+      const Vec<T> r = act == Activation::none ? acc[p][v] : activate(act, acc[p][v], T(0));
+      store_lanes(r, out + (ow + p) * s.CO + co + v * W, lv[v]);
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void conv_single_channel_rows(const ConvShape& s, const T* x, const T* w, const T* b,
+                              Activation act, T* y, int64_t first_row, int64_t last_row,
+                              T* padded) {
+  constexpr int P = 6, CB = 2 * Vec<T>::width;  // pixels and output channels per block
+  const int64_t span = (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
+  for (int64_t r = first_row; r < last_row; ++r) {
+    const int64_t n = r / s.OH, oh = r % s.OH;
+    // The input rows under the kernel, zero-padded to the width the taps reach.
+    for (int64_t kh = 0; kh < s.KH; ++kh) {
+      T* dst = padded + kh * span;
+      const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+      // Columns [begin, end) of the span are inside the image; the rest is padding.
+      const int64_t begin = std::min(span, std::max<int64_t>(0, s.pad_left));
+      const int64_t end = std::max(begin, std::min(span, s.pad_left + s.W));
+      if (ih < 0 || ih >= s.H) {
+        zero_run(dst, span);
+        continue;
+      }
+      zero_run(dst, begin);
+      move_run<T, false>(x + (n * s.H + ih) * s.W + (begin - s.pad_left), dst + begin, end - begin);
+      zero_run(dst + end, span - end);
+    }
+    T* out = y + r * s.OW * s.CO;
+    for (int64_t co = 0; co < s.CO; co += CB) {
+      const int lanes = static_cast<int>(s.CO - co < CB ? s.CO - co : CB);
+      int64_t ow = 0;
+      for (; ow + P <= s.OW; ow += P)
+        single_channel_block<T, P>(s, padded, span, ow, w, b, act, out, co, lanes);
+      for (; ow < s.OW; ++ow)
+        single_channel_block<T, 1>(s, padded, span, ow, w, b, act, out, co, lanes);
+    }
+  }
+}
+
 template void conv_gather_patches<float>(const ConvShape&, const float*, int64_t, int64_t,
                                          float*);
 template void conv_gather_patches<double>(const ConvShape&, const double*, int64_t, int64_t,
@@ -101,6 +189,12 @@ template void conv_scatter_patches<float>(const ConvShape&, const float*, int64_
                                           float*);
 template void conv_scatter_patches<double>(const ConvShape&, const double*, int64_t, int64_t,
                                            double*);
+template void conv_single_channel_rows<float>(const ConvShape&, const float*, const float*,
+                                              const float*, Activation, float*, int64_t, int64_t,
+                                              float*);
+template void conv_single_channel_rows<double>(const ConvShape&, const double*, const double*,
+                                               const double*, Activation, double*, int64_t,
+                                               int64_t, double*);
 
 }  // namespace FASTDL_ISA_NS
 }  // namespace fastdl
