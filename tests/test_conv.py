@@ -17,6 +17,10 @@ import reference
 CASES = [
     (2, 7, 9, 3, 3, 3, 5, 1, "valid", 1),
     (1, 8, 8, 1, 3, 3, 16, 1, "same", 1),
+    # one input channel: the direct kernel, with strides, dilation, uneven padding and output
+    # channels that are not a multiple of 16
+    (2, 11, 10, 1, 3, 2, 33, (2, 1), "same", (1, 2)),
+    (1, 9, 7, 1, 5, 5, 7, 2, ((1, 2), (0, 3)), 1),
     (3, 11, 10, 3, 3, 2, 33, (2, 1), "same", (1, 2)),
     (2, 9, 9, 4, 1, 1, 7, 1, "valid", 1),          # pointwise: no patches
     (2, 9, 9, 4, 1, 1, 7, 2, "valid", 1),          # 1x1 with a stride: patches again
@@ -78,11 +82,12 @@ def test_forward_and_gradients_match_direct_loops(isa, threads, rng, case, dtype
     _close(db, want[2], dtype, y[..., 0].size)
 
 
+@pytest.mark.parametrize("case", [CASES[2], CASES[4]], ids=["one channel", "three channels"])
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
-def test_fused_activation(isa, rng, activation):
-    x, k, b = _arrays(rng, CASES[2], np.float64)
-    got = fastdl.conv2d(x, k, b, *CASES[2][7:], activation=activation)
-    want = reference.ACTIVATIONS[activation](reference.conv2d(x, k, b, *_geometry(x, k, CASES[2])))
+def test_fused_activation(isa, rng, activation, case):
+    x, k, b = _arrays(rng, case, np.float64)
+    got = fastdl.conv2d(x, k, b, *case[7:], activation=activation)
+    want = reference.ACTIVATIONS[activation](reference.conv2d(x, k, b, *_geometry(x, k, case)))
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
