@@ -105,28 +105,37 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, Acti
 template <class T>
 void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, T* db) {
   const int64_t M = s.pixels(), K = s.patch(), CO = s.CO;
-  const bool pointwise = s.is_pointwise();
-  const int64_t rows = pointwise ? std::max<int64_t>(1, M) : block_pixels<T>(s);
+  // Three ways to cut the work, each thread summing into its own dw and db (thread 0 into the
+  // outputs themselves): blocks of gathered patches; for a 1x1 kernel blocks of pixels, which
+  // are their own patches; for one input channel whole output rows (the direct kernel).
+  const bool pointwise = s.is_pointwise(), single = s.C == 1 && !pointwise;
+  const int64_t span = (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
+  const int64_t rows = single ? s.OW : pointwise ? std::max<int64_t>(1, M) : block_pixels<T>(s);
   const int64_t blocks = ceil_div(M, rows);
   const int threads = pointwise ? 1 : threads_for_blocks(blocks, rows * K * CO);
-  // Each thread sums into its own dw and db; thread 0 into the outputs themselves.
+  const int64_t scratch = single ? s.KH * span : pointwise ? 0 : rows * K;
   const int64_t partial = K * CO + CO;
-  const Buffers<T> buf = take_buffers<T>(0, pointwise ? 0 : rows * K, threads, partial);
+  const Buffers<T> buf = take_buffers<T>(0, scratch, threads, partial);
   GemmEpilogue<T> accumulate;
   accumulate.accumulate = true;
   parallel_chunks(threads, blocks, [&](int t, int64_t first, int64_t last) {
-    T* patches = buf.blocks + t * rows * K;
+    T* own = buf.blocks + t * scratch;
     T* sum_w = t == 0 ? dw : buf.partials + t * partial;
     T* sum_b = t == 0 ? db : buf.partials + t * partial + K * CO;
     std::fill(sum_w, sum_w + K * CO, T(0));
     if (sum_b) std::fill(sum_b, sum_b + CO, T(0));
+    if (single) {  // a block is an output row
+      FASTDL_DISPATCH(
+          conv_single_channel_weight_grad_rows<T>(s, x, dy, sum_w, sum_b, first, last, own));
+      return;
+    }
     for (int64_t blk = first; blk < last; ++blk) {
       const int64_t p0 = blk * rows, n = std::min(rows, M - p0);
       const T* dy_block = dy + p0 * CO;
       const T* a = x + p0 * K;  // pointwise: the pixels are the patches
       if (!pointwise) {
-        FASTDL_DISPATCH(conv_gather_patches<T>(s, x, p0, n, patches));
-        a = patches;
+        FASTDL_DISPATCH(conv_gather_patches<T>(s, x, p0, n, own));
+        a = own;
       }
       gemm<T>(K, CO, n, {a, 1, K}, {dy_block, CO, 1}, sum_w, CO, accumulate);  // a^T @ dy
       if (sum_b) {

@@ -17,6 +17,8 @@ namespace fastdl {
 //   output rows [first_row, last_row) (flat over N, OH): a pixel's taps are a few scalars, too
 //   few to be worth gathering, so each is broadcast against the weights' output channels
 //   directly. `padded` is scratch of KH * ((OW - 1) * stride_w + (KW - 1) * dilation_w + 1).
+// * conv_single_channel_weight_grad_rows: its weight gradient, the contributions of output
+//   rows [first_row, last_row) added into dw (KH x KW x 1 x CO) and, unless nullptr, db.
 #define FASTDL_DECLARE_CONV_KERNELS(isa)                                                      \
   namespace isa {                                                                             \
   template <class T>                                                                          \
@@ -29,6 +31,10 @@ namespace fastdl {
   void conv_single_channel_rows(const ConvShape& s, const T* x, const T* w, const T* b,       \
                                 Activation act, T* y, int64_t first_row, int64_t last_row,    \
                                 T* padded);                                                   \
+  template <class T>                                                                          \
+  void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const T* dy,      \
+                                            T* dw, T* db, int64_t first_row, int64_t last_row, \
+                                            T* padded);                                       \
   }
 
 FASTDL_DECLARE_CONV_KERNELS(generic)

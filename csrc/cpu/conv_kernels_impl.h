@@ -146,29 +146,73 @@ FASTDL_ALWAYS_INLINE void single_channel_block(const ConvShape& s, const T* padd
 
 }  // namespace
 
+namespace {
+
+// Width of the zero-padded input row under one kernel row: the columns the taps of a whole
+// output row reach.
+inline int64_t tap_span(const ConvShape& s) {
+  return (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
+}
+
+// The single-channel input rows under the kernel for output row r (flat over N, OH), each
+// zero-padded to tap_span(s) columns: KH rows one after the other in `padded`.
+template <class T>
+void pad_input_rows(const ConvShape& s, const T* x, int64_t r, T* padded) {
+  const int64_t span = tap_span(s), n = r / s.OH, oh = r % s.OH;
+  // Columns [begin, end) of a span are inside the image; the rest is padding.
+  const int64_t begin = std::min(span, std::max<int64_t>(0, s.pad_left));
+  const int64_t end = std::max(begin, std::min(span, s.pad_left + s.W));
+  for (int64_t kh = 0; kh < s.KH; ++kh) {
+    T* dst = padded + kh * span;
+    const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+    if (ih < 0 || ih >= s.H) {
+      zero_run(dst, span);
+      continue;
+    }
+    zero_run(dst, begin);
+    move_run<T, false>(x + (n * s.H + ih) * s.W + (begin - s.pad_left), dst + begin, end - begin);
+    zero_run(dst + end, span - end);
+  }
+}
+
+// dw[first_tap + g, co:co + lanes] (and db when given) += the products of G taps with one
+// output row's gradient dy_row (OW x CO), the taps' input values read from `padded`.
+template <class T, int G>
+FASTDL_ALWAYS_INLINE void single_channel_weight_taps(const ConvShape& s, const T* padded,
+                                                     const T* dy_row, int64_t first_tap,
+                                                     int64_t co, int lanes, T* dw, T* db) {
+  const int64_t span = tap_span(s);
+  const T* tap[G];
+  Vec<T> acc[G];
+#pragma GCC unroll 16
+  for (int g = 0; g < G; ++g) {
+    const int64_t t = first_tap + g, kh = t / s.KW, kw = t % s.KW;
+    tap[g] = padded + kh * span + kw * s.dilation_w;
+    acc[g] = Vec<T>::load(dw + t * s.CO + co, lanes);
+  }
+  Vec<T> bias = db ? Vec<T>::load(db + co, lanes) : Vec<T>(T(0));
+  for (int64_t ow = 0; ow < s.OW; ++ow) {
+    const Vec<T> g_out = Vec<T>::load(dy_row + ow * s.CO + co, lanes);
+    if (db) bias = bias + g_out;
+    const int64_t at = ow * s.stride_w;
+#pragma GCC unroll 16
+    for (int g = 0; g < G; ++g) acc[g] = fma(Vec<T>(tap[g][at]), g_out, acc[g]);
+  }
+#pragma GCC unroll 16
+  for (int g = 0; g < G; ++g) store_lanes(acc[g], dw + (first_tap + g) * s.CO + co, lanes);
+  if (db) store_lanes(bias, db + co, lanes);
+}
+
+}  // namespace
+
 template <class T>
 void conv_single_channel_rows(const ConvShape& s, const T* x, const T* w, const T* b,
                               Activation act, T* y, int64_t first_row, int64_t last_row,
                               T* padded) {
   constexpr int P = 6, CB = 2 * Vec<T>::width;  // pixels and output channels per block
-  const int64_t span = (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
+  const int64_t span = tap_span(s);
   for (int64_t r = first_row; r < last_row; ++r) {
-    const int64_t n = r / s.OH, oh = r % s.OH;
-    // The input rows under the kernel, zero-padded to the width the taps reach.
-    for (int64_t kh = 0; kh < s.KH; ++kh) {
-      T* dst = padded + kh * span;
-      const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
-      // Columns [begin, end) of the span are inside the image; the rest is padding.
-      const int64_t begin = std::min(span, std::max<int64_t>(0, s.pad_left));
-      const int64_t end = std::max(begin, std::min(span, s.pad_left + s.W));
-      if (ih < 0 || ih >= s.H) {
-        zero_run(dst, span);
-        continue;
-      }
-      zero_run(dst, begin);
-      move_run<T, false>(x + (n * s.H + ih) * s.W + (begin - s.pad_left), dst + begin, end - begin);
-      zero_run(dst + end, span - end);
-    }
+    pad_input_rows(s, x, r, padded);
     T* out = y + r * s.OW * s.CO;
     for (int64_t co = 0; co < s.CO; co += CB) {
       const int lanes = static_cast<int>(s.CO - co < CB ? s.CO - co : CB);
@@ -177,6 +221,28 @@ void conv_single_channel_rows(const ConvShape& s, const T* x, const T* w, const 
         single_channel_block<T, P>(s, padded, span, ow, w, b, act, out, co, lanes);
       for (; ow < s.OW; ++ow)
         single_channel_block<T, 1>(s, padded, span, ow, w, b, act, out, co, lanes);
+    }
+  }
+}
+
+template <class T>
+void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const T* dy, T* dw,
+                                          T* db, int64_t first_row, int64_t last_row,
+                                          T* padded) {
+  constexpr int W = Vec<T>::width, G = 8;  // taps per pass over a row: 8 accumulators
+  const int64_t taps = s.KH * s.KW;
+  for (int64_t r = first_row; r < last_row; ++r) {
+    pad_input_rows(s, x, r, padded);
+    const T* dy_row = dy + r * s.OW * s.CO;
+    for (int64_t co = 0; co < s.CO; co += W) {
+      const int lanes = static_cast<int>(s.CO - co < W ? s.CO - co : W);
+      int64_t t = 0;
+      for (; t + G <= taps; t += G) {
+        single_channel_weight_taps<T, G>(s, padded, dy_row, t, co, lanes, dw, t == 0 ? db : nullptr);
+      }
+      for (; t < taps; ++t) {
+        single_channel_weight_taps<T, 1>(s, padded, dy_row, t, co, lanes, dw, t == 0 ? db : nullptr);
+      }
     }
   }
 }
@@ -195,6 +261,12 @@ template void conv_single_channel_rows<float>(const ConvShape&, const float*, co
 template void conv_single_channel_rows<double>(const ConvShape&, const double*, const double*,
                                                const double*, Activation, double*, int64_t,
                                                int64_t, double*);
+template void conv_single_channel_weight_grad_rows<float>(const ConvShape&, const float*,
+                                                          const float*, float*, float*, int64_t,
+                                                          int64_t, float*);
+template void conv_single_channel_weight_grad_rows<double>(const ConvShape&, const double*,
+                                                           const double*, double*, double*,
+                                                           int64_t, int64_t, double*);
 
 }  // namespace FASTDL_ISA_NS
 }  // namespace fastdl
