@@ -134,7 +134,7 @@ def test_pool_cases_agree_with_numpy_and_flag_wrong_kernels(monkeypatch):
         assert set(result.status.values()) <= {"ok", "ref"}, (
             case.label, result.status, result.max_abs_err)
         if ctx.torch is not None:
-            assert {"torch", "torch NCHW"} <= set(result.timings)
+            assert {"torch NHWC", "torch NCHW"} <= set(result.timings)
 
     def case_named(name):
         (case,) = [c for c in pool.cases(shapes=shapes[:1]) if c.name == name]

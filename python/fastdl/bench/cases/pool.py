@@ -102,9 +102,9 @@ def _nbytes(shape: Shape, pool: int, backward: bool) -> float:
 
 def _torch_layouts(torch: Any, *arrays: np.ndarray) -> dict[str, list[Any]]:
     """Each NHWC array as PyTorch NCHW tensors: a contiguous copy ("torch NCHW") and a
-    channels_last view of the same memory ("torch")."""
+    channels_last view of the same memory ("torch NHWC")."""
     views = [torch.from_numpy(a).permute(0, 3, 1, 2) for a in arrays]
-    return {"torch NCHW": [v.contiguous() for v in views], "torch": views}
+    return {"torch NCHW": [v.contiguous() for v in views], "torch NHWC": views}
 
 
 def _nhwc(t: Any) -> Any:
