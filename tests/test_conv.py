@@ -35,6 +35,11 @@ CASES = [
     (2, 12, 12, 16, 3, 3, 8, 1, "same", 1),
     (1, 20, 19, 18, 3, 3, 5, 1, "valid", (1, 1)),
     (1, 9, 9, 16, 3, 3, 4, 1, ((3, 0), (0, 3)), 2),
+    # 3x3, unit strides, 16 channels or more in and out: Winograd's F(2x2, 3x3), with odd output
+    # sizes (tiles hanging over the edge), 'same' and uneven explicit padding
+    (2, 9, 10, 16, 3, 3, 17, 1, "same", 1),
+    (1, 12, 11, 20, 3, 3, 16, 1, "valid", 1),
+    (1, 10, 13, 17, 3, 3, 33, 1, ((2, 0), (1, 3)), 1),
 ]
 
 
@@ -82,7 +87,8 @@ def test_forward_and_gradients_match_direct_loops(isa, threads, rng, case, dtype
     _close(db, want[2], dtype, y[..., 0].size)
 
 
-@pytest.mark.parametrize("case", [CASES[2], CASES[4]], ids=["one channel", "three channels"])
+@pytest.mark.parametrize("case", [CASES[2], CASES[4], CASES[-3]],
+                         ids=["one channel", "three channels", "winograd"])
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
 def test_fused_activation(isa, rng, activation, case):
     x, k, b = _arrays(rng, case, np.float64)
@@ -91,7 +97,7 @@ def test_fused_activation(isa, rng, activation, case):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", [CASES[0], CASES[2], CASES[4], CASES[6], CASES[8]])
+@pytest.mark.parametrize("case", [CASES[0], CASES[2], CASES[4], CASES[6], CASES[8], CASES[-1]])
 @pytest.mark.parametrize("activation", [None, "tanh"])
 def test_gradcheck(case, activation):
     x, k, b = (fastdl.tensor(a, requires_grad=True)

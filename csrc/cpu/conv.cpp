@@ -63,6 +63,76 @@ Buffers<T> take_buffers(int64_t packed, int64_t per_thread, int threads, int64_t
   return {base, base + packed, base + packed + per_thread * threads};
 }
 
+// Winograd's F(2x2, 3x3): a 3x3 kernel with unit strides and dilation computed with 16
+// products per 2x2 output tile instead of 36 (2.25 times fewer multiply-adds), the products being
+// 16 GEMMs of (tiles x C) by (C x CO). Worth its transforms when the channels make those GEMMs
+// long enough, and when the image is large enough that few tiles hang over its edge (measured:
+// slower on 5x5 -> 3x3, faster from 13x13 -> 11x11 up).
+bool winograd_applies(const ConvShape& s) {
+  return s.KH == 3 && s.KW == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
+         s.dilation_w == 1 && s.C >= 16 && s.CO >= 16 && s.OH >= 8 && s.OW >= 8;
+}
+
+// (G g G^T) for every (c, co), G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]: 16 matrices of
+// C x CO, one per position of the 4x4 transform.
+template <class T>
+void winograd_kernel_transform(const ConvShape& s, const T* w, T* u) {
+  const int64_t C = s.C, CO = s.CO, plane = C * CO;
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t co = 0; co < CO; ++co) {
+      T g[3][3], t[4][3];
+      for (int kh = 0; kh < 3; ++kh)
+        for (int kw = 0; kw < 3; ++kw) g[kh][kw] = w[((kh * 3 + kw) * C + c) * CO + co];
+      for (int k = 0; k < 3; ++k) {
+        t[0][k] = g[0][k];
+        t[1][k] = (g[0][k] + g[1][k] + g[2][k]) / 2;
+        t[2][k] = (g[0][k] - g[1][k] + g[2][k]) / 2;
+        t[3][k] = g[2][k];
+      }
+      T* out = u + c * CO + co;
+      for (int i = 0; i < 4; ++i) {
+        out[(4 * i + 0) * plane] = t[i][0];
+        out[(4 * i + 1) * plane] = (t[i][0] + t[i][1] + t[i][2]) / 2;
+        out[(4 * i + 2) * plane] = (t[i][0] - t[i][1] + t[i][2]) / 2;
+        out[(4 * i + 3) * plane] = t[i][2];
+      }
+    }
+  }
+}
+
+template <class T>
+void conv2d_forward_winograd(const ConvShape& s, const T* x, const T* w, const T* b,
+                             Activation act, T* y) {
+  const int64_t C = s.C, CO = s.CO;
+  const int64_t tiles = s.N * ceil_div(s.OH, 2) * ceil_div(s.OW, 2);
+  // Tiles per block: the block's 16 transformed patches and 16 products fill about half of L2.
+  constexpr int64_t kBlockBytes = 256 << 10;
+  const int64_t per_tile = 16 * (C + CO) * int64_t(sizeof(T));
+  const int64_t rows = std::clamp<int64_t>(kBlockBytes / per_tile / 6 * 6, 6, 1024);
+  const int64_t blocks = ceil_div(tiles, rows);
+  const int threads = threads_for_blocks(blocks, rows * 16 * C * CO);
+  const int64_t packed = gemm_packed_b_size<T>(C, CO);
+  const Buffers<T> buf =
+      take_buffers<T>(16 * packed + 16 * C * CO, rows * 16 * (C + CO), threads, 0);
+  T* transformed = buf.packed_weights + 16 * packed;
+  winograd_kernel_transform(s, w, transformed);
+  for (int xi = 0; xi < 16; ++xi)
+    gemm_pack_b<T>(C, CO, {transformed + xi * C * CO, CO, 1}, buf.packed_weights + xi * packed);
+  parallel_chunks(threads, blocks, [&](int t, int64_t first, int64_t last) {
+    T* v = buf.blocks + t * rows * 16 * (C + CO);
+    T* m = v + rows * 16 * C;
+    for (int64_t blk = first; blk < last; ++blk) {
+      const int64_t t0 = blk * rows, n = std::min(rows, tiles - t0);
+      FASTDL_DISPATCH(conv_winograd_input<T>(s, x, t0, n, v));
+      for (int xi = 0; xi < 16; ++xi) {
+        gemm_with_packed_b<T>(n, CO, C, {v + xi * n * C, C, 1}, buf.packed_weights + xi * packed,
+                              m + xi * n * CO, CO, GemmEpilogue<T>{});
+      }
+      FASTDL_DISPATCH(conv_winograd_output<T>(s, m, b, act, t0, n, y));
+    }
+  });
+}
+
 }  // namespace
 
 template <class T>
@@ -74,6 +144,10 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, Acti
   const int64_t M = s.pixels(), K = s.patch();
   if (s.is_pointwise()) {
     gemm<T>(M, s.CO, K, {x, K, 1}, {w, s.CO, 1}, y, s.CO, ep);
+    return;
+  }
+  if (winograd_applies(s)) {
+    conv2d_forward_winograd(s, x, w, b, act, y);
     return;
   }
   if (s.C == 1) {

@@ -19,6 +19,12 @@ namespace fastdl {
 //   directly. `padded` is scratch of KH * ((OW - 1) * stride_w + (KW - 1) * dilation_w + 1).
 // * conv_single_channel_weight_grad_rows: its weight gradient, the contributions of output
 //   rows [first_row, last_row) added into dw (KH x KW x 1 x CO) and, unless nullptr, db.
+// * conv_winograd_input / conv_winograd_output: the transforms of Winograd's F(2x2, 3x3) for
+//   a 3x3 kernel with unit strides and dilation, over tiles [first_tile, first_tile + tiles)
+//   of 2x2 output pixels (flat over N, ceil(OH / 2), ceil(OW / 2)). The input transform writes
+//   16 matrices of tiles x C (B^T d B of each tile's 4x4 patch, one matrix per position of the
+//   transform, `tiles` * C elements apart); the output transform reads 16 such matrices of
+//   tiles x CO (their products with the transformed kernel) and writes act(A^T m A + b).
 #define FASTDL_DECLARE_CONV_KERNELS(isa)                                                      \
   namespace isa {                                                                             \
   template <class T>                                                                          \
@@ -35,6 +41,12 @@ namespace fastdl {
   void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const T* dy,      \
                                             T* dw, T* db, int64_t first_row, int64_t last_row, \
                                             T* padded);                                       \
+  template <class T>                                                                          \
+  void conv_winograd_input(const ConvShape& s, const T* x, int64_t first_tile, int64_t tiles, \
+                           T* v);                                                             \
+  template <class T>                                                                          \
+  void conv_winograd_output(const ConvShape& s, const T* m, const T* b, Activation act,       \
+                            int64_t first_tile, int64_t tiles, T* y);                         \
   }
 
 FASTDL_DECLARE_CONV_KERNELS(generic)

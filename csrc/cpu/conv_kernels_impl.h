@@ -247,6 +247,109 @@ void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const 
   }
 }
 
+// ---------------------------------------------------------------- Winograd F(2x2, 3x3)
+//
+// Output tiles of 2x2 pixels from 4x4 input patches d: Y = A^T [(G g G^T) . (B^T d B)] A, with
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],   A^T = [1 1 1 0; 0 1 -1 -1].
+// Tiles are numbered over (N, ceil(OH / 2), ceil(OW / 2)); transformed values are stored as 16
+// matrices (one per position xi = 4 * i + j of the 4x4 transform), tiles by channels.
+
+template <class T>
+void conv_winograd_input(const ConvShape& s, const T* x, int64_t first_tile, int64_t tiles,
+                         T* v) {
+  constexpr int W = Vec<T>::width;
+  const int64_t C = s.C, TH = (s.OH + 1) / 2, TW = (s.OW + 1) / 2;
+  const int64_t plane = tiles * C;  // elements between two of the 16 matrices
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t tile = first_tile + t, n = tile / (TH * TW);
+    const int64_t ih0 = 2 * ((tile / TW) % TH) - s.pad_top, iw0 = 2 * (tile % TW) - s.pad_left;
+    const T* rows[4][4];  // nullptr where the patch is outside the image
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j) {
+        const int64_t ih = ih0 + i, iw = iw0 + j;
+        rows[i][j] = ih >= 0 && ih < s.H && iw >= 0 && iw < s.W
+                         ? x + ((n * s.H + ih) * s.W + iw) * C
+                         : nullptr;
+      }
+    for (int64_t c = 0; c < C; c += W) {
+      const int lanes = static_cast<int>(C - c < W ? C - c : W);
+      Vec<T> d[4][4];
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j)
+          d[i][j] = rows[i][j] ? load_lanes(rows[i][j] + c, lanes) : Vec<T>(T(0));
+      Vec<T> u[4][4];  // B^T d
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        u[0][j] = d[0][j] - d[2][j];
+        u[1][j] = d[1][j] + d[2][j];
+        u[2][j] = d[2][j] - d[1][j];
+        u[3][j] = d[1][j] - d[3][j];
+      }
+      T* out = v + t * C + c;
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) {  // (B^T d) B
+        store_lanes(u[i][0] - u[i][2], out + (4 * i + 0) * plane, lanes);
+        store_lanes(u[i][1] + u[i][2], out + (4 * i + 1) * plane, lanes);
+        store_lanes(u[i][2] - u[i][1], out + (4 * i + 2) * plane, lanes);
+        store_lanes(u[i][1] - u[i][3], out + (4 * i + 3) * plane, lanes);
+      }
+    }
+  }
+}
+
+template <class T>
+void conv_winograd_output(const ConvShape& s, const T* m, const T* b, Activation act,
+                          int64_t first_tile, int64_t tiles, T* y) {
+  constexpr int W = Vec<T>::width;
+  const int64_t CO = s.CO, TH = (s.OH + 1) / 2, TW = (s.OW + 1) / 2;
+  const int64_t plane = tiles * CO;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t tile = first_tile + t, n = tile / (TH * TW);
+    const int64_t oh0 = 2 * ((tile / TW) % TH), ow0 = 2 * (tile % TW);
+    const bool has_row1 = oh0 + 1 < s.OH, has_col1 = ow0 + 1 < s.OW;
+    T* y00 = y + ((n * s.OH + oh0) * s.OW + ow0) * CO;
+    for (int64_t c = 0; c < CO; c += W) {
+      const int lanes = static_cast<int>(CO - c < W ? CO - c : W);
+      const T* in = m + t * CO + c;
+      Vec<T> r[2][4];  // A^T m
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const Vec<T> m0 = load_lanes(in + (0 + j) * plane, lanes);
+        const Vec<T> m1 = load_lanes(in + (4 + j) * plane, lanes);
+        const Vec<T> m2 = load_lanes(in + (8 + j) * plane, lanes);
+        const Vec<T> m3 = load_lanes(in + (12 + j) * plane, lanes);
+        r[0][j] = m0 + m1 + m2;
+        r[1][j] = m1 - m2 - m3;
+      }
+      const Vec<T> bias = b ? load_lanes(b + c, lanes) : Vec<T>(T(0));
+#pragma GCC unroll 2
+      for (int i = 0; i < 2; ++i) {  // (A^T m) A
+        if (i == 1 && !has_row1) break;
+        Vec<T> out0 = r[i][0] + r[i][1] + r[i][2] + bias;
+        Vec<T> out1 = r[i][1] - r[i][2] - r[i][3] + bias;
+        if (act != Activation::none) {
+          out0 = activate(act, out0, T(0));
+          out1 = activate(act, out1, T(0));
+        }
+        T* row = y00 + i * s.OW * CO + c;
+        store_lanes(out0, row, lanes);
+        if (has_col1) store_lanes(out1, row + CO, lanes);
+      }
+    }
+  }
+}
+
+template void conv_winograd_input<float>(const ConvShape&, const float*, int64_t, int64_t,
+                                         float*);
+template void conv_winograd_input<double>(const ConvShape&, const double*, int64_t, int64_t,
+                                          double*);
+template void conv_winograd_output<float>(const ConvShape&, const float*, const float*,
+                                          Activation, int64_t, int64_t, float*);
+template void conv_winograd_output<double>(const ConvShape&, const double*, const double*,
+                                           Activation, int64_t, int64_t, double*);
+
 template void conv_gather_patches<float>(const ConvShape&, const float*, int64_t, int64_t,
                                          float*);
 template void conv_gather_patches<double>(const ConvShape&, const double*, int64_t, int64_t,
