@@ -228,8 +228,21 @@ void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, 
 
 // With unit strides the input gradient is itself a convolution, of dy by the kernel turned
 // by 180 degrees with its channel axes swapped, padded so that every input position sees the
-// taps that read it: the forward path, whose patches are gathered, instead of scattering patches
-// of gradient into dx.
+// taps that read it: the forward path, whose patches are gathered (or which is Winograd's),
+// instead of scattering patches of gradient into dx.
+ConvShape turned_shape(const ConvShape& s) {
+  ConvShape t = s;
+  t.H = s.OH;
+  t.W = s.OW;
+  t.C = s.CO;
+  t.CO = s.C;
+  t.OH = s.H;
+  t.OW = s.W;
+  t.pad_top = s.dilation_h * (s.KH - 1) - s.pad_top;  // may be negative: then a plain offset
+  t.pad_left = s.dilation_w * (s.KW - 1) - s.pad_left;
+  return t;
+}
+
 template <class T>
 void conv2d_backward_input_as_forward(const ConvShape& s, const T* dy, const T* w, T* dx) {
   const int64_t KH = s.KH, KW = s.KW, C = s.C, CO = s.CO;
@@ -240,16 +253,7 @@ void conv2d_backward_input_as_forward(const ConvShape& s, const T* dy, const T* 
         for (int64_t co = 0; co < CO; ++co)
           turned[((kh * KW + kw) * CO + co) * C + c] =
               w[(((KH - 1 - kh) * KW + (KW - 1 - kw)) * C + c) * CO + co];
-  ConvShape t = s;
-  t.H = s.OH;
-  t.W = s.OW;
-  t.C = CO;
-  t.CO = C;
-  t.OH = s.H;
-  t.OW = s.W;
-  t.pad_top = s.dilation_h * (KH - 1) - s.pad_top;  // may be negative: then a plain offset
-  t.pad_left = s.dilation_w * (KW - 1) - s.pad_left;
-  conv2d_forward<T>(t, dy, turned.data(), nullptr, Activation::none, dx);
+  conv2d_forward<T>(turned_shape(s), dy, turned.data(), nullptr, Activation::none, dx);
 }
 
 template <class T>
@@ -260,12 +264,13 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx) {
     return;
   }
   // The forward product is C wide: too narrow for the micro-kernel's 16 columns with few input
-  // channels (an image's), where scattering is faster. And it multiplies over the whole input,
-  // the border that the forward's windows cover less often included: on a small image that
-  // border is most of the work (measured: gathering wins on 28x28 -> 26x26, loses on 13x13 ->
-  // 11x11).
+  // channels (an image's), where scattering is faster. And unless it is Winograd's, it
+  // multiplies over the whole input, the border that the forward's windows cover less often
+  // included: on a small image that border is most of the work (measured: gathering wins on
+  // 28x28 -> 26x26, loses on 13x13 -> 11x11 but for Winograd, and on 5x5 -> 3x3).
   const bool mostly_inside = s.H * s.W * 4 <= s.OH * s.OW * 5;
-  if (s.stride_h == 1 && s.stride_w == 1 && s.C >= 16 && mostly_inside) {
+  if (s.stride_h == 1 && s.stride_w == 1 && s.C >= 16 &&
+      (mostly_inside || winograd_applies(turned_shape(s)))) {
     conv2d_backward_input_as_forward(s, dy, w, dx);
     return;
   }
