@@ -133,6 +133,74 @@ void conv2d_forward_winograd(const ConvShape& s, const T* x, const T* w, const T
   });
 }
 
+// The weight gradient by Winograd's F(3x3, 2x2): each 2x2 tile of the output gradient, as a
+// "kernel" over the tile's 4x4 input patch, contributes to all 3x3 taps with 16 products
+// instead of 36; summed over the tiles, the products are 16 GEMMs (C x tiles) by (tiles x CO),
+// and one transform of the 16 sums gives dw. The input patches go through conv_winograd_input,
+// whose B^T differs from this algorithm's in the sign of its last row: the signs are put back
+// in the final transform.
+template <class T>
+void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy, T* dw, T* db) {
+  const int64_t C = s.C, CO = s.CO, plane = C * CO;
+  const int64_t tiles = s.N * ceil_div(s.OH, 2) * ceil_div(s.OW, 2);
+  constexpr int64_t kBlockBytes = 256 << 10;
+  const int64_t per_tile = 16 * (C + CO) * int64_t(sizeof(T));
+  const int64_t rows = std::clamp<int64_t>(kBlockBytes / per_tile / 6 * 6, 6, 1024);
+  const int64_t blocks = ceil_div(tiles, rows);
+  const int threads = threads_for_blocks(blocks, rows * 16 * C * CO);
+  const int64_t partial = 16 * plane + CO;  // a thread's 16 sums and its share of db
+  const Buffers<T> buf = take_buffers<T>(0, rows * 16 * (C + CO), threads, partial);
+  GemmEpilogue<T> accumulate;
+  accumulate.accumulate = true;
+  parallel_chunks(threads, blocks, [&](int t, int64_t first, int64_t last) {
+    T* v = buf.blocks + t * rows * 16 * (C + CO);
+    T* u = v + rows * 16 * C;
+    T* sums = buf.partials + t * partial;
+    std::fill(sums, sums + 16 * plane, T(0));
+    for (int64_t blk = first; blk < last; ++blk) {
+      const int64_t t0 = blk * rows, n = std::min(rows, tiles - t0);
+      FASTDL_DISPATCH(conv_winograd_input<T>(s, x, t0, n, v));
+      FASTDL_DISPATCH(conv_winograd_output_gradient<T>(s, dy, t0, n, u));
+      for (int xi = 0; xi < 16; ++xi) {  // V^T @ U
+        gemm<T>(C, CO, n, {v + xi * n * C, 1, C}, {u + xi * n * CO, CO, 1}, sums + xi * plane, CO,
+                accumulate);
+      }
+    }
+  });
+  if (db) {
+    const int64_t pixels = s.pixels();
+    parallel_chunks(threads, pixels, [&](int t, int64_t first, int64_t last) {
+      T* sum = buf.partials + t * partial + 16 * plane;
+      std::fill(sum, sum + CO, T(0));
+      for (int64_t p = first; p < last; ++p)
+        for (int64_t c = 0; c < CO; ++c) sum[c] += dy[p * CO + c];
+    });
+  }
+  T* total = buf.partials;  // thread 0's, with the others added in
+  for (int t = 1; t < threads; ++t) {
+    const T* part = buf.partials + t * partial;
+    for (int64_t i = 0; i < partial; ++i) total[i] += part[i];
+  }
+  if (db) std::copy(total + 16 * plane, total + 16 * plane + CO, db);
+  // dw = A^T (S . W) A, A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1], S the signs s_i s_j, s = (1, 1, 1, -1).
+  for (int64_t i = 0; i < plane; ++i) {
+    T m[4][4];
+    for (int a = 0; a < 4; ++a)
+      for (int b = 0; b < 4; ++b) m[a][b] = total[(4 * a + b) * plane + i] * ((a == 3) != (b == 3) ? T(-1) : T(1));
+    T r[3][4];
+    for (int b = 0; b < 4; ++b) {
+      r[0][b] = m[0][b] + m[1][b] + m[2][b];
+      r[1][b] = m[1][b] - m[2][b];
+      r[2][b] = m[1][b] + m[2][b] + m[3][b];
+    }
+    for (int kh = 0; kh < 3; ++kh) {
+      dw[(kh * 3 + 0) * plane + i] = r[kh][0] + r[kh][1] + r[kh][2];
+      dw[(kh * 3 + 1) * plane + i] = r[kh][1] - r[kh][2];
+      dw[(kh * 3 + 2) * plane + i] = r[kh][1] + r[kh][2] + r[kh][3];
+    }
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -178,6 +246,10 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, Acti
 
 template <class T>
 void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, T* db) {
+  if (winograd_applies(s)) {
+    conv2d_backward_weight_winograd(s, x, dy, dw, db);
+    return;
+  }
   const int64_t M = s.pixels(), K = s.patch(), CO = s.CO;
   // Three ways to cut the work, each thread summing into its own dw and db (thread 0 into the
   // outputs themselves): blocks of gathered patches; for a 1x1 kernel blocks of pixels, which

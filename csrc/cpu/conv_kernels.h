@@ -25,6 +25,9 @@ namespace fastdl {
 //   16 matrices of tiles x C (B^T d B of each tile's 4x4 patch, one matrix per position of the
 //   transform, `tiles` * C elements apart); the output transform reads 16 such matrices of
 //   tiles x CO (their products with the transformed kernel) and writes act(A^T m A + b).
+// * conv_winograd_output_gradient: for the weight gradient (Winograd's F(3x3, 2x2), whose
+//   "kernel" is a tile's 2x2 output gradient g): 16 matrices of tiles x CO, G g G^T with
+//   G = [1 0; 1/2 1/2; 1/2 -1/2; 0 1], g 0 past the edge of the output.
 #define FASTDL_DECLARE_CONV_KERNELS(isa)                                                      \
   namespace isa {                                                                             \
   template <class T>                                                                          \
@@ -47,6 +50,9 @@ namespace fastdl {
   template <class T>                                                                          \
   void conv_winograd_output(const ConvShape& s, const T* m, const T* b, Activation act,       \
                             int64_t first_tile, int64_t tiles, T* y);                         \
+  template <class T>                                                                          \
+  void conv_winograd_output_gradient(const ConvShape& s, const T* dy, int64_t first_tile,     \
+                                     int64_t tiles, T* u);                                    \
   }
 
 FASTDL_DECLARE_CONV_KERNELS(generic)

@@ -341,6 +341,54 @@ void conv_winograd_output(const ConvShape& s, const T* m, const T* b, Activation
   }
 }
 
+template <class T>
+void conv_winograd_output_gradient(const ConvShape& s, const T* dy, int64_t first_tile,
+                                   int64_t tiles, T* u) {
+  constexpr int W = Vec<T>::width;
+  const int64_t CO = s.CO, TH = (s.OH + 1) / 2, TW = (s.OW + 1) / 2;
+  const int64_t plane = tiles * CO;
+  const Vec<T> half(T(0.5));
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t tile = first_tile + t, n = tile / (TH * TW);
+    const int64_t oh0 = 2 * ((tile / TW) % TH), ow0 = 2 * (tile % TW);
+    const T* at[2][2];  // nullptr past the edge of the output
+    for (int a = 0; a < 2; ++a)
+      for (int b = 0; b < 2; ++b)
+        at[a][b] = oh0 + a < s.OH && ow0 + b < s.OW
+                       ? dy + ((n * s.OH + oh0 + a) * s.OW + ow0 + b) * CO
+                       : nullptr;
+    for (int64_t c = 0; c < CO; c += W) {
+      const int lanes = static_cast<int>(CO - c < W ? CO - c : W);
+      Vec<T> g[2][2];
+#pragma GCC unroll 2
+      for (int a = 0; a < 2; ++a)
+#pragma GCC unroll 2
+        for (int b = 0; b < 2; ++b)
+          g[a][b] = at[a][b] ? load_lanes(at[a][b] + c, lanes) : Vec<T>(T(0));
+      Vec<T> r[4][2];  // G g
+#pragma GCC unroll 2
+      for (int b = 0; b < 2; ++b) {
+        r[0][b] = g[0][b];
+        r[1][b] = (g[0][b] + g[1][b]) * half;
+        r[2][b] = (g[0][b] - g[1][b]) * half;
+        r[3][b] = g[1][b];
+      }
+      T* out = u + t * CO + c;
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) {  // (G g) G^T
+        store_lanes(r[i][0], out + (4 * i + 0) * plane, lanes);
+        store_lanes((r[i][0] + r[i][1]) * half, out + (4 * i + 1) * plane, lanes);
+        store_lanes((r[i][0] - r[i][1]) * half, out + (4 * i + 2) * plane, lanes);
+        store_lanes(r[i][1], out + (4 * i + 3) * plane, lanes);
+      }
+    }
+  }
+}
+
+template void conv_winograd_output_gradient<float>(const ConvShape&, const float*, int64_t,
+                                                   int64_t, float*);
+template void conv_winograd_output_gradient<double>(const ConvShape&, const double*, int64_t,
+                                                    int64_t, double*);
 template void conv_winograd_input<float>(const ConvShape&, const float*, int64_t, int64_t,
                                          float*);
 template void conv_winograd_input<double>(const ConvShape&, const double*, int64_t, int64_t,
