@@ -182,11 +182,15 @@ void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy
     for (int64_t i = 0; i < partial; ++i) total[i] += part[i];
   }
   if (db) std::copy(total + 16 * plane, total + 16 * plane + CO, db);
-  // dw = A^T (S . W) A, A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1], S the signs s_i s_j, s = (1, 1, 1, -1).
+  // dw = A^T (S . W) A, A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1], S the signs s_i s_j with
+  // s = (1, 1, 1, -1).
   for (int64_t i = 0; i < plane; ++i) {
     T m[4][4];
     for (int a = 0; a < 4; ++a)
-      for (int b = 0; b < 4; ++b) m[a][b] = total[(4 * a + b) * plane + i] * ((a == 3) != (b == 3) ? T(-1) : T(1));
+      for (int b = 0; b < 4; ++b) {
+        const T sign = (a == 3) != (b == 3) ? T(-1) : T(1);
+        m[a][b] = total[(4 * a + b) * plane + i] * sign;
+      }
     T r[3][4];
     for (int b = 0; b < 4; ++b) {
       r[0][b] = m[0][b] + m[1][b] + m[2][b];
