@@ -434,7 +434,9 @@ void bind_autograd(py::module_& m) {
 
   m.def(
       "register_tensor_type",
-      [](const py::type& type) { tensor_type = reinterpret_cast<PyTypeObject*>(type.inc_ref().ptr()); },
+      [](const py::type& type) {
+        tensor_type = reinterpret_cast<PyTypeObject*>(type.inc_ref().ptr());
+      },
       py::arg("type"), "Tells the autograd core which class is fastdl.Tensor.");
   m.def("is_grad_enabled", [] { return grad_enabled; },
         "Whether operations record the graph.");

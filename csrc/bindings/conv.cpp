@@ -73,7 +73,8 @@ ConvShape make_shape(const std::string& op, const std::array<int64_t, 4>& x,
   s.pad_top = padding[0];
   s.pad_left = padding[2];
   const int64_t span_h = dilation[0] * (w[0] - 1) + 1, span_w = dilation[1] * (w[1] - 1) + 1;
-  const int64_t padded_h = x[1] + padding[0] + padding[1], padded_w = x[2] + padding[2] + padding[3];
+  const int64_t padded_h = x[1] + padding[0] + padding[1];
+  const int64_t padded_w = x[2] + padding[2] + padding[3];
   if (padded_h < span_h || padded_w < span_w) {
     throw py::value_error(op + ": the kernel (" + std::to_string(span_h) + " x " +
                           std::to_string(span_w) + " with dilation) is larger than the padded "

@@ -238,10 +238,12 @@ void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const 
       const int lanes = static_cast<int>(s.CO - co < W ? s.CO - co : W);
       int64_t t = 0;
       for (; t + G <= taps; t += G) {
-        single_channel_weight_taps<T, G>(s, padded, dy_row, t, co, lanes, dw, t == 0 ? db : nullptr);
+        T* bias = t == 0 ? db : nullptr;  // db once per row: with the first taps
+        single_channel_weight_taps<T, G>(s, padded, dy_row, t, co, lanes, dw, bias);
       }
       for (; t < taps; ++t) {
-        single_channel_weight_taps<T, 1>(s, padded, dy_row, t, co, lanes, dw, t == 0 ? db : nullptr);
+        T* bias = t == 0 ? db : nullptr;
+        single_channel_weight_taps<T, 1>(s, padded, dy_row, t, co, lanes, dw, bias);
       }
     }
   }
