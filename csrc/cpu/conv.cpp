@@ -100,17 +100,33 @@ void winograd_kernel_transform(const ConvShape& s, const T* w, T* u) {
   }
 }
 
+// How the Winograd algorithms cut the tiles of 2x2 output pixels: blocks of `rows` tiles whose
+// 16 transformed input patches and 16 products (or output-gradient tiles) fill about half of
+// L2, spread over `threads` threads.
+struct WinogradBlocks {
+  int64_t tiles, rows, blocks;
+  int threads;
+};
+
+template <class T>
+WinogradBlocks winograd_blocks(const ConvShape& s) {
+  constexpr int64_t kBlockBytes = 256 << 10;
+  WinogradBlocks b{};
+  b.tiles = s.N * ceil_div(s.OH, 2) * ceil_div(s.OW, 2);
+  const int64_t per_tile = 16 * (s.C + s.CO) * int64_t(sizeof(T));
+  b.rows = std::clamp<int64_t>(kBlockBytes / per_tile / 6 * 6, 6, 1024);
+  b.blocks = ceil_div(b.tiles, b.rows);
+  b.threads = threads_for_blocks(b.blocks, b.rows * 16 * s.C * s.CO);
+  return b;
+}
+
 template <class T>
 void conv2d_forward_winograd(const ConvShape& s, const T* x, const T* w, const T* b,
                              Activation act, T* y) {
   const int64_t C = s.C, CO = s.CO;
-  const int64_t tiles = s.N * ceil_div(s.OH, 2) * ceil_div(s.OW, 2);
-  // Tiles per block: the block's 16 transformed patches and 16 products fill about half of L2.
-  constexpr int64_t kBlockBytes = 256 << 10;
-  const int64_t per_tile = 16 * (C + CO) * int64_t(sizeof(T));
-  const int64_t rows = std::clamp<int64_t>(kBlockBytes / per_tile / 6 * 6, 6, 1024);
-  const int64_t blocks = ceil_div(tiles, rows);
-  const int threads = threads_for_blocks(blocks, rows * 16 * C * CO);
+  const WinogradBlocks plan = winograd_blocks<T>(s);
+  const int64_t tiles = plan.tiles, rows = plan.rows, blocks = plan.blocks;
+  const int threads = plan.threads;
   const int64_t packed = gemm_packed_b_size<T>(C, CO);
   const Buffers<T> buf =
       take_buffers<T>(16 * packed + 16 * C * CO, rows * 16 * (C + CO), threads, 0);
@@ -142,12 +158,9 @@ void conv2d_forward_winograd(const ConvShape& s, const T* x, const T* w, const T
 template <class T>
 void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy, T* dw, T* db) {
   const int64_t C = s.C, CO = s.CO, plane = C * CO;
-  const int64_t tiles = s.N * ceil_div(s.OH, 2) * ceil_div(s.OW, 2);
-  constexpr int64_t kBlockBytes = 256 << 10;
-  const int64_t per_tile = 16 * (C + CO) * int64_t(sizeof(T));
-  const int64_t rows = std::clamp<int64_t>(kBlockBytes / per_tile / 6 * 6, 6, 1024);
-  const int64_t blocks = ceil_div(tiles, rows);
-  const int threads = threads_for_blocks(blocks, rows * 16 * C * CO);
+  const WinogradBlocks plan = winograd_blocks<T>(s);
+  const int64_t tiles = plan.tiles, rows = plan.rows, blocks = plan.blocks;
+  const int threads = plan.threads;
   const int64_t partial = 16 * plane + CO;  // a thread's 16 sums and its share of db
   const Buffers<T> buf = take_buffers<T>(0, rows * 16 * (C + CO), threads, partial);
   GemmEpilogue<T> accumulate;
