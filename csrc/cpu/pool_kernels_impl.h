@@ -128,80 +128,6 @@ void max_pool_row(const T* x, T* y, int32_t* argmax, const Pool2dShape& s, int64
   }
 }
 
-// One input-gradient row when it lies in the single window row `oh` and windows do not overlap
-// along the width: each window's gradient and argmax are loaded once and written, masked by
-// argmax == position, to the window's columns; columns outside every window get zeros.
-template <class T>
-void max_pool_backward_row_disjoint(const T* dy, const int32_t* argmax, T* dx,
-                                    const Pool2dShape& s, int64_t n, int64_t h, int64_t oh) {
-  constexpr int W = Vec<T>::width;
-  const int64_t C = s.channels;
-  T* row = dx + (n * s.height + h) * s.width * C;
-  int64_t done = 0;  // columns [0, done) written
-  for (int64_t ow = 0; ow < s.out_width; ++ow) {
-    const Span ws = window_span(ow, s.stride_w, s.pad_left, s.pool_w, s.width);
-    fill_zero(row + done * C, (ws.begin - done) * C);
-    const int64_t out = ((n * s.out_height + oh) * s.out_width + ow) * C;
-    for_channel_blocks<T>(C, [&](auto block, int64_t c, int lanes) {
-      constexpr int K = decltype(block)::value;
-      Vec<T> g[K];
-      IndexVec<T> a[K];
-      for (int j = 0; j < K; ++j) {
-        g[j] = load_lanes(dy + out + c + j * W, lanes_of<T, K>(j, lanes));
-        a[j] = load_index_lanes<T>(argmax + out + c + j * W, lanes_of<T, K>(j, lanes));
-      }
-      for (int64_t w = ws.begin; w < ws.end; ++w) {
-        const IndexVec<T> pos(static_cast<int32_t>(h * s.width + w));
-        T* p = row + w * C + c;
-        for (int j = 0; j < K; ++j) {
-          store_lanes(mask_and(a[j] == pos, g[j]), p + j * W, lanes_of<T, K>(j, lanes));
-        }
-      }
-    });
-    done = ws.end;
-  }
-  fill_zero(row + done * C, (s.width - done) * C);
-}
-
-// One input-gradient row in general: every element sums, over the windows covering it, their
-// gradient where their argmax names it.
-template <class T>
-void max_pool_backward_row(const T* dy, const int32_t* argmax, T* dx, const Pool2dShape& s,
-                           int64_t row) {
-  constexpr int W = Vec<T>::width;
-  const int64_t n = row / s.height, h = row % s.height, C = s.channels;
-  const Span ohs = covering_span(h, s.stride_h, s.pad_top, s.pool_h, s.out_height);
-  if (ohs.empty()) {
-    fill_zero(dx + row * s.width * C, s.width * C);
-    return;
-  }
-  if (ohs.size() == 1 && s.stride_w >= s.pool_w) {
-    max_pool_backward_row_disjoint(dy, argmax, dx, s, n, h, ohs.begin);
-    return;
-  }
-  for (int64_t w = 0; w < s.width; ++w) {
-    const Span ows = covering_span(w, s.stride_w, s.pad_left, s.pool_w, s.out_width);
-    const IndexVec<T> pos(static_cast<int32_t>(h * s.width + w));
-    T* p = dx + (row * s.width + w) * C;
-    for_channel_blocks<T>(C, [&](auto block, int64_t c, int lanes) {
-      constexpr int K = decltype(block)::value;
-      Vec<T> acc[K];
-      for (int j = 0; j < K; ++j) acc[j] = Vec<T>(T(0));
-      for (int64_t oh = ohs.begin; oh < ohs.end; ++oh) {
-        for (int64_t ow = ows.begin; ow < ows.end; ++ow) {
-          const int64_t out = ((n * s.out_height + oh) * s.out_width + ow) * C + c;
-          for (int j = 0; j < K; ++j) {
-            const int l = lanes_of<T, K>(j, lanes);
-            const Vec<T> hit = load_index_lanes<T>(argmax + out + j * W, l) == pos;
-            acc[j] = acc[j] + mask_and(hit, load_lanes(dy + out + j * W, l));
-          }
-        }
-      }
-      for (int j = 0; j < K; ++j) store_lanes(acc[j], p + c + j * W, lanes_of<T, K>(j, lanes));
-    });
-  }
-}
-
 // ---------------------------------------------------------------- average pooling
 
 // One output row: the sum over the window's positions inside the input, divided by their count.
@@ -242,29 +168,68 @@ inline T inverse_count(const Pool2dShape& s, int64_t oh, int64_t ow) {
   return T(1) / static_cast<T>(hs.size() * ws.size());
 }
 
-// The average-pooling counterpart of max_pool_backward_row_disjoint: each window's gradient,
-// scaled by 1 / count, is written to the window's columns.
+// ---------------------------------------------------------------- backward, both poolings
+//
+// What a window's output gradient gives each input position it covers: for max pooling the
+// gradient where the window's argmax names the position (else 0), for average pooling the
+// gradient divided by the window's count of input positions. `load` reads a window's vector
+// once; `share` is what position `pos` receives from it.
+
 template <class T>
-void avg_pool_backward_row_disjoint(const T* dy, T* dx, const Pool2dShape& s, int64_t n,
-                                    int64_t h, int64_t oh) {
+struct MaxPoolGradient {
+  const T* dy;
+  const int32_t* argmax;
+  struct Window {
+    Vec<T> g;
+    IndexVec<T> a;
+  };
+  FASTDL_ALWAYS_INLINE Window load(int64_t out, int64_t, int64_t, int lanes) const {
+    return {load_lanes(dy + out, lanes), load_index_lanes<T>(argmax + out, lanes)};
+  }
+  FASTDL_ALWAYS_INLINE Vec<T> share(const Window& w, IndexVec<T> pos) const {
+    return mask_and(w.a == pos, w.g);
+  }
+};
+
+template <class T>
+struct AvgPoolGradient {
+  const T* dy;
+  const Pool2dShape& s;
+  struct Window {
+    Vec<T> g;
+  };
+  FASTDL_ALWAYS_INLINE Window load(int64_t out, int64_t oh, int64_t ow, int lanes) const {
+    return {load_lanes(dy + out, lanes) * Vec<T>(inverse_count<T>(s, oh, ow))};
+  }
+  FASTDL_ALWAYS_INLINE Vec<T> share(const Window& w, IndexVec<T>) const { return w.g; }
+};
+
+// One input-gradient row when it lies in the single window row `oh` and windows do not overlap
+// along the width: each window's gradient is loaded once and written to the window's columns;
+// columns outside every window get zeros.
+template <class T, class Gradient>
+void pool_backward_row_disjoint(const Gradient& grad, T* dx, const Pool2dShape& s, int64_t n,
+                                int64_t h, int64_t oh) {
   constexpr int W = Vec<T>::width;
   const int64_t C = s.channels;
   T* row = dx + (n * s.height + h) * s.width * C;
-  int64_t done = 0;
+  int64_t done = 0;  // columns [0, done) written
   for (int64_t ow = 0; ow < s.out_width; ++ow) {
     const Span ws = window_span(ow, s.stride_w, s.pad_left, s.pool_w, s.width);
     fill_zero(row + done * C, (ws.begin - done) * C);
     const int64_t out = ((n * s.out_height + oh) * s.out_width + ow) * C;
-    const Vec<T> scale(inverse_count<T>(s, oh, ow));
     for_channel_blocks<T>(C, [&](auto block, int64_t c, int lanes) {
       constexpr int K = decltype(block)::value;
-      Vec<T> g[K];
+      typename Gradient::Window win[K];
       for (int j = 0; j < K; ++j) {
-        g[j] = load_lanes(dy + out + c + j * W, lanes_of<T, K>(j, lanes)) * scale;
+        win[j] = grad.load(out + c + j * W, oh, ow, lanes_of<T, K>(j, lanes));
       }
       for (int64_t w = ws.begin; w < ws.end; ++w) {
+        const IndexVec<T> pos(static_cast<int32_t>(h * s.width + w));
         T* p = row + w * C + c;
-        for (int j = 0; j < K; ++j) store_lanes(g[j], p + j * W, lanes_of<T, K>(j, lanes));
+        for (int j = 0; j < K; ++j) {
+          store_lanes(grad.share(win[j], pos), p + j * W, lanes_of<T, K>(j, lanes));
+        }
       }
     });
     done = ws.end;
@@ -272,8 +237,9 @@ void avg_pool_backward_row_disjoint(const T* dy, T* dx, const Pool2dShape& s, in
   fill_zero(row + done * C, (s.width - done) * C);
 }
 
-template <class T>
-void avg_pool_backward_row(const T* dy, T* dx, const Pool2dShape& s, int64_t row) {
+// One input-gradient row in general: every element sums what the windows covering it give it.
+template <class T, class Gradient>
+void pool_backward_row(const Gradient& grad, T* dx, const Pool2dShape& s, int64_t row) {
   constexpr int W = Vec<T>::width;
   const int64_t n = row / s.height, h = row % s.height, C = s.channels;
   const Span ohs = covering_span(h, s.stride_h, s.pad_top, s.pool_h, s.out_height);
@@ -282,11 +248,12 @@ void avg_pool_backward_row(const T* dy, T* dx, const Pool2dShape& s, int64_t row
     return;
   }
   if (ohs.size() == 1 && s.stride_w >= s.pool_w) {
-    avg_pool_backward_row_disjoint(dy, dx, s, n, h, ohs.begin);
+    pool_backward_row_disjoint<T>(grad, dx, s, n, h, ohs.begin);
     return;
   }
   for (int64_t w = 0; w < s.width; ++w) {
     const Span ows = covering_span(w, s.stride_w, s.pad_left, s.pool_w, s.out_width);
+    const IndexVec<T> pos(static_cast<int32_t>(h * s.width + w));
     T* p = dx + (row * s.width + w) * C;
     for_channel_blocks<T>(C, [&](auto block, int64_t c, int lanes) {
       constexpr int K = decltype(block)::value;
@@ -295,9 +262,9 @@ void avg_pool_backward_row(const T* dy, T* dx, const Pool2dShape& s, int64_t row
       for (int64_t oh = ohs.begin; oh < ohs.end; ++oh) {
         for (int64_t ow = ows.begin; ow < ows.end; ++ow) {
           const int64_t out = ((n * s.out_height + oh) * s.out_width + ow) * C + c;
-          const Vec<T> scale(inverse_count<T>(s, oh, ow));
           for (int j = 0; j < K; ++j) {
-            acc[j] = fma(load_lanes(dy + out + j * W, lanes_of<T, K>(j, lanes)), scale, acc[j]);
+            const int l = lanes_of<T, K>(j, lanes);
+            acc[j] = acc[j] + grad.share(grad.load(out + j * W, oh, ow, l), pos);
           }
         }
       }
@@ -305,6 +272,7 @@ void avg_pool_backward_row(const T* dy, T* dx, const Pool2dShape& s, int64_t row
     });
   }
 }
+
 
 }  // namespace
 
@@ -323,7 +291,8 @@ void max_pool2d_rows(const T* x, T* y, int32_t* argmax, const Pool2dShape& s, in
 template <class T>
 void max_pool2d_backward_rows(const T* dy, const int32_t* argmax, T* dx, const Pool2dShape& s,
                               int64_t begin, int64_t end) {
-  for (int64_t row = begin; row < end; ++row) max_pool_backward_row(dy, argmax, dx, s, row);
+  const MaxPoolGradient<T> grad{dy, argmax};
+  for (int64_t row = begin; row < end; ++row) pool_backward_row<T>(grad, dx, s, row);
 }
 
 template <class T>
@@ -334,7 +303,8 @@ void avg_pool2d_rows(const T* x, T* y, const Pool2dShape& s, int64_t begin, int6
 template <class T>
 void avg_pool2d_backward_rows(const T* dy, T* dx, const Pool2dShape& s, int64_t begin,
                               int64_t end) {
-  for (int64_t row = begin; row < end; ++row) avg_pool_backward_row(dy, dx, s, row);
+  const AvgPoolGradient<T> grad{dy, s};
+  for (int64_t row = begin; row < end; ++row) pool_backward_row<T>(grad, dx, s, row);
 }
 
 template void max_pool2d_rows<float>(const float*, float*, int32_t*, const Pool2dShape&, int64_t,
