@@ -4,11 +4,13 @@
 //
 //   forward          y[block]  = act(patches(x)[block] @ w + b)
 //   weight gradient  dw       += patches(x)[block]^T @ dy[block]   (a partial sum per thread)
-//   input gradient   dx       += scatter(dy[block] @ w^T)          (each thread owns whole images)
+//   input gradient   with unit strides, the forward of dy by the kernel turned 180 degrees;
+//                    otherwise dx += scatter(dy[block] @ w^T)      (each thread owns whole images)
 //
-// A 1x1 kernel with unit stride and no padding needs no patches: x itself is the left operand.
-// One input channel (an image's first layer) is computed directly, pixel by pixel
-// (conv_single_channel_rows): its patches would be a few scalars each.
+// Special cases: a 1x1 kernel with unit stride and no padding needs no patches (x itself is the
+// left operand); one input channel (an image's first layer) is computed directly, pixel by pixel,
+// its patches being a few scalars each; 3x3 kernels with unit strides and enough channels use
+// Winograd's F(2x2, 3x3) forward and F(3x3, 2x2) weight gradient (2.25 times fewer products).
 #include "fastdl/conv.h"
 
 #include <algorithm>
