@@ -15,6 +15,8 @@
 #include "fastdl/gemm.h"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <cstring>
 
 #include "fastdl/isa.h"
@@ -199,13 +201,29 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
   const int64_t nc_max = std::min(NC, round_up(N, NR));
   T* b_packed = plan.pack_b && !prepacked_b ? b_scratch().get<T>(kc_block * nc_max) : nullptr;
 
+  // With the rows split alone, threads take blocks of rows as they finish the previous one (a
+  // dynamic schedule, one counter per block of B): a thread slowed by the machine, or by being
+  // the one that came back from Python, takes fewer. Blocks of about 1/16 of a thread's share.
+  const bool dynamic_rows = threads_m > 1 && threads_n == 1;
+  const int64_t chunk_rows =
+      dynamic_rows ? std::min(MC, round_up(ceil_div(M, 16 * int64_t(team)), MR)) : 0;
+  const int64_t chunks = dynamic_rows ? ceil_div(M, chunk_rows) : 0;
+  const int64_t counters = dynamic_rows ? ceil_div(N, NC) * k_blocks : 0;
+  std::unique_ptr<std::atomic<int64_t>[]> next_chunk;
+  if (dynamic_rows) {
+    next_chunk.reset(new std::atomic<int64_t>[counters]);
+    for (int64_t i = 0; i < counters; ++i) next_chunk[i].store(0, std::memory_order_relaxed);
+  }
+
   auto run = [&](int tid) {
     const int tm = tid % threads_m, tn = tid / threads_m;
     const Range rows = split(M, threads_m, tm, MR);
     const int64_t my_rows = rows.end - rows.begin;
     // Equal A blocks of at most MC rows.
-    const int64_t mc_block =
-        my_rows > 0 ? round_up(ceil_div(my_rows, ceil_div(my_rows, MC)), MR) : MR;
+    const int64_t mc_block = dynamic_rows ? chunk_rows
+                             : my_rows > 0
+                                 ? round_up(ceil_div(my_rows, ceil_div(my_rows, MC)), MR)
+                                 : MR;
     T* a_packed = plan.pack_a ? a_scratch().get<T>(mc_block * kc_block) : nullptr;
 
     for (int64_t jc = 0; jc < N; jc += NC) {
@@ -238,8 +256,7 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
           }
 #endif
         }
-        for (int64_t ic = rows.begin; ic < rows.end; ic += mc_block) {
-          const int64_t mc = std::min(mc_block, rows.end - ic);
+        auto row_block = [&](int64_t ic, int64_t mc) {
           const T* a_block = A.data + ic * A.row_stride + pc * A.col_stride;
           if (plan.pack_a) pack_a(mc, kc, a_block, A.row_stride, A.col_stride, a_packed);
           auto tile = [&](int64_t i, int64_t p) {
@@ -277,6 +294,16 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
             for (int64_t i = 0; i < mc; i += MR)
               for (int64_t p = my_panels.begin; p < my_panels.end; ++p) tile(i, p);
           }
+        };
+        if (dynamic_rows) {
+          std::atomic<int64_t>& next = next_chunk[(jc / NC) * k_blocks + kb];
+          for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
+               c = next.fetch_add(1, std::memory_order_relaxed)) {
+            row_block(c * chunk_rows, std::min(chunk_rows, M - c * chunk_rows));
+          }
+        } else {
+          for (int64_t ic = rows.begin; ic < rows.end; ic += mc_block)
+            row_block(ic, std::min(mc_block, rows.end - ic));
         }
       }
     }
