@@ -403,7 +403,6 @@ void gemm_pack_b(int64_t K, int64_t N, StridedMatrix<T> B, T* packed) {
 template <class T>
 void gemm_with_packed_b(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, const T* packed_b,
                         T* C, int64_t ldc, const GemmEpilogue<T>& epilogue) {
-  constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR;
   const int nthreads = gemm_threads(M, N, K);
   if (nthreads > 1 || K == 0 || K > Blocking<T>::KC || N > Blocking<T>::NC ||
       should_pack_a(N, A)) {
@@ -412,21 +411,11 @@ void gemm_with_packed_b(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, con
     return;
   }
   // One block of K and N on one thread (the many small products of a blocked algorithm, such
-  // as Winograd's 16 per block of tiles): straight to the micro-kernel, A read in place, each
-  // row tile of it kept in L1 while the panels pass. The driver's planning would be a good
+  // as Winograd's 16 per block of tiles): straight to the micro-kernel's loops, A read in place,
+  // each row tile of it kept in L1 while the panels pass. The driver's planning would be a good
   // share of so small a product.
-  for (int64_t i = 0; i < M; i += MR) {
-    const int mr = static_cast<int>(std::min<int64_t>(MR, M - i));
-    for (int64_t j = 0; j < N; j += NR) {
-      const int nr = static_cast<int>(std::min<int64_t>(NR, N - j));
-      const TileEpilogue<T> tile_ep{epilogue.alpha, epilogue.accumulate,
-                                    epilogue.bias ? epilogue.bias + j : nullptr, epilogue.act,
-                                    epilogue.act_alpha};
-      FASTDL_DISPATCH(gemm_tile_strided<T>(K, A.data + i * A.row_stride, A.row_stride,
-                                           A.col_stride, mr, packed_b + j * K, NR, nr,
-                                           C + i * ldc + j, ldc, tile_ep));
-    }
-  }
+  FASTDL_DISPATCH(gemm_tiles_packed_b<T>(M, N, K, A.data, A.row_stride, A.col_stride, packed_b, C,
+                                         ldc, epilogue));
 }
 
 template <class T>
