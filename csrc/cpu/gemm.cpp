@@ -372,6 +372,16 @@ template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
           int64_t ldc, const GemmEpilogue<T>& epilogue) {
   const int nthreads = gemm_threads(M, N, K);
+  if (nthreads == 1 && K > 0 && K <= Blocking<T>::KC && N <= Blocking<T>::NC) {
+    const PackingPlan plan = plan_packing(N, K, A, B);
+    if (!plan.pack_a && !plan.pack_b) {
+      // Small enough to need no packing and no blocking: straight to the micro-kernel's loops
+      // (the driver's planning is a good share of a product this size).
+      FASTDL_DISPATCH(gemm_tiles<T>(M, N, K, A.data, A.row_stride, A.col_stride, B.data,
+                                    B.row_stride, MicroTile<T>::NR, C, ldc, epilogue));
+      return;
+    }
+  }
   if (prefer_split_k(M, N, K, B, nthreads)) {
     gemm_split_k(M, N, K, A, B, C, ldc, epilogue, nthreads);
     return;
@@ -414,8 +424,9 @@ void gemm_with_packed_b(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, con
   // as Winograd's 16 per block of tiles): straight to the micro-kernel's loops, A read in place,
   // each row tile of it kept in L1 while the panels pass. The driver's planning would be a good
   // share of so small a product.
-  FASTDL_DISPATCH(gemm_tiles_packed_b<T>(M, N, K, A.data, A.row_stride, A.col_stride, packed_b, C,
-                                         ldc, epilogue));
+  constexpr int NR = MicroTile<T>::NR;
+  FASTDL_DISPATCH(gemm_tiles<T>(M, N, K, A.data, A.row_stride, A.col_stride, packed_b, NR,
+                                NR * K, C, ldc, epilogue));
 }
 
 template <class T>

@@ -38,9 +38,11 @@ struct TileEpilogue {
 //  * gemm_tile_strided: A is read in place through its strides (rows past mr are never read);
 //    B is any kc x nr block with unit column stride and row stride rsb, such as a packed panel
 //    (rsb = NR) or the original matrix. Used when packing A (or both) would not be amortized.
-//  * gemm_tiles_packed_b: every tile of C[M, N] (+)= epilogue(A[M, K] @ B), A read in place and
-//    B packed in NR-column panels of K rows (one block of K and N): the loops of a product
-//    small enough for one cache block, inside the ISA's code so that a tile costs no call.
+//  * gemm_tiles: every tile of C[M, N] (+)= epilogue(A[M, K] @ B) for a product small enough
+//    for one cache block, A read in place; the NR-column panel of B for columns [j, j + NR)
+//    starts at B + (j / NR) * panel_stride with row stride rsb (packed panels: rsb = NR,
+//    panel_stride = NR * K; B in place: its row stride and NR). The tile loops sit in the
+//    ISA's code, so that a tile costs no call.
 //  * gemm_tile_strided_packing_b: gemm_tile_strided reading B in place that also writes the
 //    packed panel (kc x NR, zero-padded) of what it read, for the row tiles that follow: packing
 //    B costs no pass of its own.
@@ -53,8 +55,9 @@ struct TileEpilogue {
   void gemm_tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr, const T* B,    \
                          int64_t rsb, int nr, T* C, int64_t ldc, const TileEpilogue<T>& epilogue); \
   template <class T>                                                                              \
-  void gemm_tiles_packed_b(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, \
-                           const T* b_panels, T* C, int64_t ldc, const GemmEpilogue<T>& ep);     \
+  void gemm_tiles(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa,        \
+                  const T* B, int64_t rsb, int64_t panel_stride, T* C, int64_t ldc,              \
+                  const GemmEpilogue<T>& ep);                                                     \
   template <class T>                                                                              \
   void gemm_tile_strided_packing_b(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr,      \
                                    const T* B, int64_t rsb, int nr, T* b_panel, T* C,             \

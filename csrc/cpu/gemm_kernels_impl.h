@@ -160,8 +160,9 @@ void gemm_tile_strided_packing_b(int64_t kc, const T* A, int64_t rsa, int64_t cs
 }
 
 template <class T>
-void gemm_tiles_packed_b(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa,
-                         const T* b_panels, T* C, int64_t ldc, const GemmEpilogue<T>& ep) {
+void gemm_tiles(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa,
+                const T* B, int64_t rsb, int64_t panel_stride, T* C, int64_t ldc,
+                const GemmEpilogue<T>& ep) {
   constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR;
   for (int64_t i = 0; i < M; i += MR) {
     const int mr = static_cast<int>(M - i < MR ? M - i : MR);
@@ -169,8 +170,8 @@ void gemm_tiles_packed_b(int64_t M, int64_t N, int64_t K, const T* A, int64_t rs
       const int nr = static_cast<int>(N - j < NR ? N - j : NR);
       const TileEpilogue<T> tile_ep{ep.alpha, ep.accumulate, ep.bias ? ep.bias + j : nullptr,
                                     ep.act, ep.act_alpha};
-      tile_strided<T, false>(K, A + i * rsa, rsa, csa, mr, b_panels + j * K, NR, nr, nullptr,
-                             C + i * ldc + j, ldc, tile_ep);
+      tile_strided<T, false>(K, A + i * rsa, rsa, csa, mr, B + (j / NR) * panel_stride, rsb, nr,
+                             nullptr, C + i * ldc + j, ldc, tile_ep);
     }
   }
 }
@@ -219,12 +220,12 @@ template void gemm_epilogue_rows<float>(int64_t, int64_t, const float*, int64_t,
                                         const TileEpilogue<float>&);
 template void gemm_epilogue_rows<double>(int64_t, int64_t, const double*, int64_t, double*,
                                          int64_t, const TileEpilogue<double>&);
-template void gemm_tiles_packed_b<float>(int64_t, int64_t, int64_t, const float*, int64_t,
-                                         int64_t, const float*, float*, int64_t,
-                                         const GemmEpilogue<float>&);
-template void gemm_tiles_packed_b<double>(int64_t, int64_t, int64_t, const double*, int64_t,
-                                          int64_t, const double*, double*, int64_t,
-                                          const GemmEpilogue<double>&);
+template void gemm_tiles<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
+                                const float*, int64_t, int64_t, float*, int64_t,
+                                const GemmEpilogue<float>&);
+template void gemm_tiles<double>(int64_t, int64_t, int64_t, const double*, int64_t, int64_t,
+                                 const double*, int64_t, int64_t, double*, int64_t,
+                                 const GemmEpilogue<double>&);
 template void gemm_pack_b_columns<float>(int64_t, int, const float*, int64_t, float*);
 template void gemm_pack_b_columns<double>(int64_t, int, const double*, int64_t, double*);
 template void gemm_tile_packed<float>(int64_t, const float*, const float*, float*, int64_t, int,
