@@ -10,7 +10,8 @@
 // Special cases: a 1x1 kernel with unit stride and no padding needs no patches (x itself is the
 // left operand); one input channel (an image's first layer) is computed directly, pixel by pixel,
 // its patches being a few scalars each; 3x3 kernels with unit strides and enough channels use
-// Winograd's F(2x2, 3x3) forward and F(3x3, 2x2) weight gradient (2.25 times fewer products).
+// Winograd's F(4x4, 3x3) forward (4 times fewer products) and F(3x3, 2x2) weight gradient (2.25
+// times fewer).
 #include "fastdl/conv.h"
 
 #include <algorithm>
@@ -65,88 +66,96 @@ Buffers<T> take_buffers(int64_t packed, int64_t per_thread, int threads, int64_t
   return {base, base + packed, base + packed + per_thread * threads};
 }
 
-// Winograd's F(2x2, 3x3): a 3x3 kernel with unit strides and dilation computed with 16
-// products per 2x2 output tile instead of 36 (2.25 times fewer multiply-adds), the products being
-// 16 GEMMs of (tiles x C) by (C x CO). Worth its transforms when the channels make those GEMMs
-// long enough, and when the image is large enough that few tiles hang over its edge (measured:
+// Winograd's algorithms for a 3x3 kernel with unit strides and dilation: the products of
+// transformed tiles become GEMMs of (tiles x C) by (C x CO) (forward) or (C x tiles) by
+// (tiles x CO) (weight gradient). Worth their transforms when the channels make those GEMMs long
+// enough, and when the image is large enough that few tiles hang over its edge (measured:
 // slower on 5x5 -> 3x3, faster from 13x13 -> 11x11 up).
 bool winograd_applies(const ConvShape& s) {
   return s.KH == 3 && s.KW == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
          s.dilation_w == 1 && s.C >= 16 && s.CO >= 16 && s.OH >= 8 && s.OW >= 8;
 }
 
-// (G g G^T) for every (c, co), G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]: 16 matrices of
-// C x CO, one per position of the 4x4 transform.
-template <class T>
-void winograd_kernel_transform(const ConvShape& s, const T* w, T* u) {
-  const int64_t C = s.C, CO = s.CO, plane = C * CO;
-  for (int64_t c = 0; c < C; ++c) {
-    for (int64_t co = 0; co < CO; ++co) {
-      T g[3][3], t[4][3];
-      for (int kh = 0; kh < 3; ++kh)
-        for (int kw = 0; kw < 3; ++kw) g[kh][kw] = w[((kh * 3 + kw) * C + c) * CO + co];
-      for (int k = 0; k < 3; ++k) {
-        t[0][k] = g[0][k];
-        t[1][k] = (g[0][k] + g[1][k] + g[2][k]) / 2;
-        t[2][k] = (g[0][k] - g[1][k] + g[2][k]) / 2;
-        t[3][k] = g[2][k];
-      }
-      T* out = u + c * CO + co;
-      for (int i = 0; i < 4; ++i) {
-        out[(4 * i + 0) * plane] = t[i][0];
-        out[(4 * i + 1) * plane] = (t[i][0] + t[i][1] + t[i][2]) / 2;
-        out[(4 * i + 2) * plane] = (t[i][0] - t[i][1] + t[i][2]) / 2;
-        out[(4 * i + 3) * plane] = t[i][2];
-      }
-    }
-  }
-}
-
-// How the Winograd algorithms cut the tiles of 2x2 output pixels: blocks of `rows` tiles whose
-// 16 transformed input patches and 16 products (or output-gradient tiles) fill about half of
-// L2, spread over `threads` threads.
+// How the Winograd algorithms cut the tiles of m x m output pixels: blocks of `rows` tiles whose
+// (m + 2)^2 transformed input patches and as many products (or output-gradient tiles) fill
+// about half of L2, spread over `threads` threads.
 struct WinogradBlocks {
   int64_t tiles, rows, blocks;
   int threads;
 };
 
 template <class T>
-WinogradBlocks winograd_blocks(const ConvShape& s) {
+WinogradBlocks winograd_blocks(const ConvShape& s, int m) {
   constexpr int64_t kBlockBytes = 256 << 10;
+  const int64_t positions = (m + 2) * (m + 2);
   WinogradBlocks b{};
-  b.tiles = s.N * ceil_div(s.OH, 2) * ceil_div(s.OW, 2);
-  const int64_t per_tile = 16 * (s.C + s.CO) * int64_t(sizeof(T));
+  b.tiles = s.N * ceil_div(s.OH, m) * ceil_div(s.OW, m);
+  const int64_t per_tile = positions * (s.C + s.CO) * int64_t(sizeof(T));
   b.rows = std::clamp<int64_t>(kBlockBytes / per_tile / 6 * 6, 6, 1024);
   b.blocks = ceil_div(b.tiles, b.rows);
-  b.threads = threads_for_blocks(b.blocks, b.rows * 16 * s.C * s.CO);
+  b.threads = threads_for_blocks(b.blocks, b.rows * positions * s.C * s.CO);
   return b;
 }
 
+// (G g G^T) for every (c, co), for F(4x4, 3x3): G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+// 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]. 36 matrices of C x CO.
+template <class T>
+void winograd4_kernel_transform(const ConvShape& s, const T* w, T* u) {
+  const int64_t C = s.C, CO = s.CO, plane = C * CO;
+  auto apply_g = [](const T (&g)[3], T (&out)[6]) {
+    out[0] = g[0] / 4;
+    out[1] = -(g[0] + g[1] + g[2]) / 6;
+    out[2] = -(g[0] - g[1] + g[2]) / 6;
+    out[3] = g[0] / 24 + g[1] / 12 + g[2] / 6;
+    out[4] = g[0] / 24 - g[1] / 12 + g[2] / 6;
+    out[5] = g[2];
+  };
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t co = 0; co < CO; ++co) {
+      T t[6][3];  // G g, column by column
+      for (int kw = 0; kw < 3; ++kw) {
+        T col[3], out[6];
+        for (int kh = 0; kh < 3; ++kh) col[kh] = w[((kh * 3 + kw) * C + c) * CO + co];
+        apply_g(col, out);
+        for (int i = 0; i < 6; ++i) t[i][kw] = out[i];
+      }
+      for (int i = 0; i < 6; ++i) {  // (G g) G^T, row by row
+        T out[6];
+        apply_g(t[i], out);
+        for (int j = 0; j < 6; ++j) u[(6 * i + j) * plane + c * CO + co] = out[j];
+      }
+    }
+  }
+}
+
+// The forward by F(4x4, 3x3): 36 products per 4x4 output tile (2.25 per pixel, against 4 with
+// F(2x2, 3x3) and 9 without Winograd), as 36 GEMMs of (tiles x C) by (C x CO).
 template <class T>
 void conv2d_forward_winograd(const ConvShape& s, const T* x, const T* w, const T* b,
                              Activation act, T* y) {
+  constexpr int kPositions = 36;
   const int64_t C = s.C, CO = s.CO;
-  const WinogradBlocks plan = winograd_blocks<T>(s);
+  const WinogradBlocks plan = winograd_blocks<T>(s, 4);
   const int64_t tiles = plan.tiles, rows = plan.rows, blocks = plan.blocks;
   const int threads = plan.threads;
   const int64_t packed = gemm_packed_b_size<T>(C, CO);
-  const Buffers<T> buf =
-      take_buffers<T>(16 * packed + 16 * C * CO, rows * 16 * (C + CO), threads, 0);
-  T* transformed = buf.packed_weights + 16 * packed;
-  winograd_kernel_transform(s, w, transformed);
-  for (int xi = 0; xi < 16; ++xi)
+  const Buffers<T> buf = take_buffers<T>(kPositions * (packed + C * CO),
+                                         rows * kPositions * (C + CO), threads, 0);
+  T* transformed = buf.packed_weights + kPositions * packed;
+  winograd4_kernel_transform(s, w, transformed);
+  for (int xi = 0; xi < kPositions; ++xi)
     gemm_pack_b<T>(C, CO, {transformed + xi * C * CO, CO, 1}, buf.packed_weights + xi * packed);
   parallel_chunks(threads, blocks, [&](int t, int64_t first, int64_t last) {
-    T* v = buf.blocks + t * rows * 16 * (C + CO);
-    T* m = v + rows * 16 * C;
+    T* v = buf.blocks + t * rows * kPositions * (C + CO);
+    T* m = v + rows * kPositions * C;
     for (int64_t blk = first; blk < last; ++blk) {
       const int64_t t0 = blk * rows, n = std::min(rows, tiles - t0);
-      FASTDL_DISPATCH(conv_winograd_input<T>(s, x, t0, n, v));
-      for (int xi = 0; xi < 16; ++xi) {
+      FASTDL_DISPATCH(conv_winograd4_input<T>(s, x, t0, n, v));
+      for (int xi = 0; xi < kPositions; ++xi) {
         gemm_with_packed_b<T>(n, CO, C, {v + xi * n * C, C, 1}, buf.packed_weights + xi * packed,
                               m + xi * n * CO, CO, GemmEpilogue<T>{});
       }
-      FASTDL_DISPATCH(conv_winograd_output<T>(s, m, b, act, t0, n, y));
+      FASTDL_DISPATCH(conv_winograd4_output<T>(s, m, b, act, t0, n, y));
     }
   });
 }
@@ -160,7 +169,7 @@ void conv2d_forward_winograd(const ConvShape& s, const T* x, const T* w, const T
 template <class T>
 void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy, T* dw, T* db) {
   const int64_t C = s.C, CO = s.CO, plane = C * CO;
-  const WinogradBlocks plan = winograd_blocks<T>(s);
+  const WinogradBlocks plan = winograd_blocks<T>(s, 2);
   const int64_t tiles = plan.tiles, rows = plan.rows, blocks = plan.blocks;
   const int threads = plan.threads;
   const int64_t partial = 16 * plane + CO;  // a thread's 16 sums and its share of db

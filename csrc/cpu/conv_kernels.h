@@ -19,15 +19,19 @@ namespace fastdl {
 //   directly. `padded` is scratch of KH * ((OW - 1) * stride_w + (KW - 1) * dilation_w + 1).
 // * conv_single_channel_weight_grad_rows: its weight gradient, the contributions of output
 //   rows [first_row, last_row) added into dw (KH x KW x 1 x CO) and, unless nullptr, db.
-// * conv_winograd_input / conv_winograd_output: the transforms of Winograd's F(2x2, 3x3) for
+// * conv_winograd4_input / conv_winograd4_output: the transforms of Winograd's F(4x4, 3x3) for
 //   a 3x3 kernel with unit strides and dilation, over tiles [first_tile, first_tile + tiles)
-//   of 2x2 output pixels (flat over N, ceil(OH / 2), ceil(OW / 2)). The input transform writes
-//   16 matrices of tiles x C (B^T d B of each tile's 4x4 patch, one matrix per position of the
-//   transform, `tiles` * C elements apart); the output transform reads 16 such matrices of
+//   of 4x4 output pixels (flat over N, ceil(OH / 4), ceil(OW / 4)). The input transform writes
+//   36 matrices of tiles x C (B^T d B of each tile's 6x6 patch, one matrix per position of the
+//   transform, `tiles` * C elements apart); the output transform reads 36 such matrices of
 //   tiles x CO (their products with the transformed kernel) and writes act(A^T m A + b).
-// * conv_winograd_output_gradient: for the weight gradient (Winograd's F(3x3, 2x2), whose
-//   "kernel" is a tile's 2x2 output gradient g): 16 matrices of tiles x CO, G g G^T with
-//   G = [1 0; 1/2 1/2; 1/2 -1/2; 0 1], g 0 past the edge of the output.
+// * conv_winograd_input / conv_winograd_output_gradient: the two inputs of the weight gradient
+//   by Winograd's F(3x3, 2x2), over tiles of 2x2 output pixels (flat over N, ceil(OH / 2),
+//   ceil(OW / 2)), 16 matrices each: the input's 4x4 patches, transformed with the B^T
+//   [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] (F(2x2, 3x3)'s, whose last row has the opposite
+//   sign of F(3x3, 2x2)'s: the caller puts it back), into tiles x C; and each tile's 2x2 output
+//   gradient g, G g G^T with G = [1 0; 1/2 1/2; 1/2 -1/2; 0 1] (0 past the edge of the output),
+//   into tiles x CO.
 #define FASTDL_DECLARE_CONV_KERNELS(isa)                                                      \
   namespace isa {                                                                             \
   template <class T>                                                                          \
@@ -48,8 +52,11 @@ namespace fastdl {
   void conv_winograd_input(const ConvShape& s, const T* x, int64_t first_tile, int64_t tiles, \
                            T* v);                                                             \
   template <class T>                                                                          \
-  void conv_winograd_output(const ConvShape& s, const T* m, const T* b, Activation act,       \
-                            int64_t first_tile, int64_t tiles, T* y);                         \
+  void conv_winograd4_input(const ConvShape& s, const T* x, int64_t first_tile, int64_t tiles, \
+                            T* v);                                                            \
+  template <class T>                                                                          \
+  void conv_winograd4_output(const ConvShape& s, const T* m, const T* b, Activation act,      \
+                             int64_t first_tile, int64_t tiles, T* y);                        \
   template <class T>                                                                          \
   void conv_winograd_output_gradient(const ConvShape& s, const T* dy, int64_t first_tile,     \
                                      int64_t tiles, T* u);                                    \

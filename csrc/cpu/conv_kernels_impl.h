@@ -249,12 +249,12 @@ void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const 
   }
 }
 
-// ---------------------------------------------------------------- Winograd F(2x2, 3x3)
+// ---------------------------------------------------------------- Winograd F(3x3, 2x2) inputs
 //
-// Output tiles of 2x2 pixels from 4x4 input patches d: Y = A^T [(G g G^T) . (B^T d B)] A, with
-//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],   A^T = [1 1 1 0; 0 1 -1 -1].
-// Tiles are numbered over (N, ceil(OH / 2), ceil(OW / 2)); transformed values are stored as 16
-// matrices (one per position xi = 4 * i + j of the 4x4 transform), tiles by channels.
+// For the weight gradient: tiles of 2x2 output pixels and their 4x4 input patches d, B^T d B
+// with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. Tiles are numbered over (N, ceil(OH / 2),
+// ceil(OW / 2)); transformed values are stored as 16 matrices (one per position xi = 4 * i + j
+// of the 4x4 transform), tiles by channels.
 
 template <class T>
 void conv_winograd_input(const ConvShape& s, const T* x, int64_t first_tile, int64_t tiles,
@@ -296,48 +296,6 @@ void conv_winograd_input(const ConvShape& s, const T* x, int64_t first_tile, int
         store_lanes(u[i][1] + u[i][2], out + (4 * i + 1) * plane, lanes);
         store_lanes(u[i][2] - u[i][1], out + (4 * i + 2) * plane, lanes);
         store_lanes(u[i][1] - u[i][3], out + (4 * i + 3) * plane, lanes);
-      }
-    }
-  }
-}
-
-template <class T>
-void conv_winograd_output(const ConvShape& s, const T* m, const T* b, Activation act,
-                          int64_t first_tile, int64_t tiles, T* y) {
-  constexpr int W = Vec<T>::width;
-  const int64_t CO = s.CO, TH = (s.OH + 1) / 2, TW = (s.OW + 1) / 2;
-  const int64_t plane = tiles * CO;
-  for (int64_t t = 0; t < tiles; ++t) {
-    const int64_t tile = first_tile + t, n = tile / (TH * TW);
-    const int64_t oh0 = 2 * ((tile / TW) % TH), ow0 = 2 * (tile % TW);
-    const bool has_row1 = oh0 + 1 < s.OH, has_col1 = ow0 + 1 < s.OW;
-    T* y00 = y + ((n * s.OH + oh0) * s.OW + ow0) * CO;
-    for (int64_t c = 0; c < CO; c += W) {
-      const int lanes = static_cast<int>(CO - c < W ? CO - c : W);
-      const T* in = m + t * CO + c;
-      Vec<T> r[2][4];  // A^T m
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) {
-        const Vec<T> m0 = load_lanes(in + (0 + j) * plane, lanes);
-        const Vec<T> m1 = load_lanes(in + (4 + j) * plane, lanes);
-        const Vec<T> m2 = load_lanes(in + (8 + j) * plane, lanes);
-        const Vec<T> m3 = load_lanes(in + (12 + j) * plane, lanes);
-        r[0][j] = m0 + m1 + m2;
-        r[1][j] = m1 - m2 - m3;
-      }
-      const Vec<T> bias = b ? load_lanes(b + c, lanes) : Vec<T>(T(0));
-#pragma GCC unroll 2
-      for (int i = 0; i < 2; ++i) {  // (A^T m) A
-        if (i == 1 && !has_row1) break;
-        Vec<T> out0 = r[i][0] + r[i][1] + r[i][2] + bias;
-        Vec<T> out1 = r[i][1] - r[i][2] - r[i][3] + bias;
-        if (act != Activation::none) {
-          out0 = activate(act, out0, T(0));
-          out1 = activate(act, out1, T(0));
-        }
-        T* row = y00 + i * s.OW * CO + c;
-        store_lanes(out0, row, lanes);
-        if (has_col1) store_lanes(out1, row + CO, lanes);
       }
     }
   }
@@ -391,14 +349,128 @@ template void conv_winograd_output_gradient<float>(const ConvShape&, const float
                                                    int64_t, float*);
 template void conv_winograd_output_gradient<double>(const ConvShape&, const double*, int64_t,
                                                     int64_t, double*);
+// ---------------------------------------------------------------- Winograd F(4x4, 3x3)
+//
+// Output tiles of 4x4 pixels from 6x6 input patches, with
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+// and 36 matrices (one per position of the 6x6 transform) instead of 16.
+
+namespace {
+
+// B^T applied to six vectors: out[k] = sum_i B^T[k][i] * d[i].
+template <class T>
+FASTDL_ALWAYS_INLINE void winograd4_bt(const Vec<T> (&d)[6], Vec<T> (&out)[6]) {
+  const Vec<T> two(T(2)), four(T(4)), five(T(5));
+  out[0] = fma(four, d[0], d[4]) - five * d[2];
+  out[1] = (d[3] + d[4]) - four * (d[1] + d[2]);
+  out[2] = (d[4] - d[3]) + four * (d[1] - d[2]);
+  out[3] = (d[4] - d[2]) + two * (d[3] - d[1]);
+  out[4] = (d[4] - d[2]) - two * (d[3] - d[1]);
+  out[5] = fma(four, d[1], d[5]) - five * d[3];
+}
+
+// A^T applied to six vectors: the four outputs.
+template <class T>
+FASTDL_ALWAYS_INLINE void winograd4_at(const Vec<T> (&m)[6], Vec<T> (&out)[4]) {
+  const Vec<T> two(T(2)), four(T(4)), eight(T(8));
+  const Vec<T> sum12 = m[1] + m[2], dif12 = m[1] - m[2];
+  const Vec<T> sum34 = m[3] + m[4], dif34 = m[3] - m[4];
+  out[0] = m[0] + sum12 + sum34;
+  out[1] = fma(two, dif34, dif12);
+  out[2] = fma(four, sum34, sum12);
+  out[3] = fma(eight, dif34, dif12) + m[5];
+}
+
+}  // namespace
+
+template <class T>
+void conv_winograd4_input(const ConvShape& s, const T* x, int64_t first_tile, int64_t tiles,
+                          T* v) {
+  constexpr int W = Vec<T>::width;
+  const int64_t C = s.C, TH = (s.OH + 3) / 4, TW = (s.OW + 3) / 4;
+  const int64_t plane = tiles * C;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t tile = first_tile + t, n = tile / (TH * TW);
+    const int64_t ih0 = 4 * ((tile / TW) % TH) - s.pad_top, iw0 = 4 * (tile % TW) - s.pad_left;
+    const T* rows[6][6];  // nullptr where the patch is outside the image
+    for (int i = 0; i < 6; ++i)
+      for (int j = 0; j < 6; ++j) {
+        const int64_t ih = ih0 + i, iw = iw0 + j;
+        rows[i][j] = ih >= 0 && ih < s.H && iw >= 0 && iw < s.W
+                         ? x + ((n * s.H + ih) * s.W + iw) * C
+                         : nullptr;
+      }
+    for (int64_t c = 0; c < C; c += W) {
+      const int lanes = static_cast<int>(C - c < W ? C - c : W);
+      Vec<T> u[6][6];  // u[k][j] = (B^T d)[k][j], column by column
+      for (int j = 0; j < 6; ++j) {
+        Vec<T> d[6], col[6];
+        for (int i = 0; i < 6; ++i)
+          d[i] = rows[i][j] ? load_lanes(rows[i][j] + c, lanes) : Vec<T>(T(0));
+        winograd4_bt(d, col);
+        for (int k = 0; k < 6; ++k) u[k][j] = col[k];
+      }
+      T* out = v + t * C + c;
+      for (int k = 0; k < 6; ++k) {  // (B^T d) B, row by row
+        Vec<T> row[6];
+        winograd4_bt(u[k], row);
+        for (int l = 0; l < 6; ++l) store_lanes(row[l], out + (6 * k + l) * plane, lanes);
+      }
+    }
+  }
+}
+
+template <class T>
+void conv_winograd4_output(const ConvShape& s, const T* m, const T* b, Activation act,
+                           int64_t first_tile, int64_t tiles, T* y) {
+  constexpr int W = Vec<T>::width;
+  const int64_t CO = s.CO, TH = (s.OH + 3) / 4, TW = (s.OW + 3) / 4;
+  const int64_t plane = tiles * CO;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t tile = first_tile + t, n = tile / (TH * TW);
+    const int64_t oh0 = 4 * ((tile / TW) % TH), ow0 = 4 * (tile % TW);
+    const int out_rows = static_cast<int>(std::min<int64_t>(4, s.OH - oh0));
+    const int out_cols = static_cast<int>(std::min<int64_t>(4, s.OW - ow0));
+    T* y00 = y + ((n * s.OH + oh0) * s.OW + ow0) * CO;
+    for (int64_t c = 0; c < CO; c += W) {
+      const int lanes = static_cast<int>(CO - c < W ? CO - c : W);
+      const T* in = m + t * CO + c;
+      Vec<T> r[4][6];  // A^T m, column by column
+      for (int j = 0; j < 6; ++j) {
+        Vec<T> col[6], o[4];
+        for (int i = 0; i < 6; ++i) col[i] = load_lanes(in + (6 * i + j) * plane, lanes);
+        winograd4_at(col, o);
+        for (int a = 0; a < 4; ++a) r[a][j] = o[a];
+      }
+      const Vec<T> bias = b ? load_lanes(b + c, lanes) : Vec<T>(T(0));
+      for (int a = 0; a < out_rows; ++a) {  // (A^T m) A, row by row
+        Vec<T> o[4];
+        winograd4_at(r[a], o);
+        T* row = y00 + a * s.OW * CO + c;
+        for (int e = 0; e < out_cols; ++e) {
+          Vec<T> out = o[e] + bias;
+          if (act != Activation::none) out = activate(act, out, T(0));
+          store_lanes(out, row + e * CO, lanes);
+        }
+      }
+    }
+  }
+}
+
+template void conv_winograd4_input<float>(const ConvShape&, const float*, int64_t, int64_t,
+                                          float*);
+template void conv_winograd4_input<double>(const ConvShape&, const double*, int64_t, int64_t,
+                                           double*);
+template void conv_winograd4_output<float>(const ConvShape&, const float*, const float*,
+                                           Activation, int64_t, int64_t, float*);
+template void conv_winograd4_output<double>(const ConvShape&, const double*, const double*,
+                                            Activation, int64_t, int64_t, double*);
+
 template void conv_winograd_input<float>(const ConvShape&, const float*, int64_t, int64_t,
                                          float*);
 template void conv_winograd_input<double>(const ConvShape&, const double*, int64_t, int64_t,
                                           double*);
-template void conv_winograd_output<float>(const ConvShape&, const float*, const float*,
-                                          Activation, int64_t, int64_t, float*);
-template void conv_winograd_output<double>(const ConvShape&, const double*, const double*,
-                                           Activation, int64_t, int64_t, double*);
 
 template void conv_gather_patches<float>(const ConvShape&, const float*, int64_t, int64_t,
                                          float*);
