@@ -256,23 +256,35 @@ void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const 
 // ceil(OW / 2)); transformed values are stored as 16 matrices (one per position xi = 4 * i + j
 // of the 4x4 transform), tiles by channels.
 
+namespace {
+
+// The P x P input patch of Winograd tile `tile` (tiles of m x m output pixels, flat over N,
+// ceil(OH / m), ceil(OW / m)): a pointer to each pixel's channels, nullptr outside the image.
+template <int P, class T>
+FASTDL_ALWAYS_INLINE void winograd_patch(const ConvShape& s, const T* x, int64_t tile, int m,
+                                         const T* (&rows)[P][P]) {
+  const int64_t TH = (s.OH + m - 1) / m, TW = (s.OW + m - 1) / m, n = tile / (TH * TW);
+  const int64_t ih0 = m * ((tile / TW) % TH) - s.pad_top, iw0 = m * (tile % TW) - s.pad_left;
+  for (int i = 0; i < P; ++i)
+    for (int j = 0; j < P; ++j) {
+      const int64_t ih = ih0 + i, iw = iw0 + j;
+      rows[i][j] = ih >= 0 && ih < s.H && iw >= 0 && iw < s.W
+                       ? x + ((n * s.H + ih) * s.W + iw) * s.C
+                       : nullptr;
+    }
+}
+
+}  // namespace
+
 template <class T>
 void conv_winograd_input(const ConvShape& s, const T* x, int64_t first_tile, int64_t tiles,
                          T* v) {
   constexpr int W = Vec<T>::width;
-  const int64_t C = s.C, TH = (s.OH + 1) / 2, TW = (s.OW + 1) / 2;
+  const int64_t C = s.C;
   const int64_t plane = tiles * C;  // elements between two of the 16 matrices
   for (int64_t t = 0; t < tiles; ++t) {
-    const int64_t tile = first_tile + t, n = tile / (TH * TW);
-    const int64_t ih0 = 2 * ((tile / TW) % TH) - s.pad_top, iw0 = 2 * (tile % TW) - s.pad_left;
-    const T* rows[4][4];  // nullptr where the patch is outside the image
-    for (int i = 0; i < 4; ++i)
-      for (int j = 0; j < 4; ++j) {
-        const int64_t ih = ih0 + i, iw = iw0 + j;
-        rows[i][j] = ih >= 0 && ih < s.H && iw >= 0 && iw < s.W
-                         ? x + ((n * s.H + ih) * s.W + iw) * C
-                         : nullptr;
-      }
+    const T* rows[4][4];
+    winograd_patch(s, x, first_tile + t, 2, rows);
     for (int64_t c = 0; c < C; c += W) {
       const int lanes = static_cast<int>(C - c < W ? C - c : W);
       Vec<T> d[4][4];
@@ -388,19 +400,11 @@ template <class T>
 void conv_winograd4_input(const ConvShape& s, const T* x, int64_t first_tile, int64_t tiles,
                           T* v) {
   constexpr int W = Vec<T>::width;
-  const int64_t C = s.C, TH = (s.OH + 3) / 4, TW = (s.OW + 3) / 4;
+  const int64_t C = s.C;
   const int64_t plane = tiles * C;
   for (int64_t t = 0; t < tiles; ++t) {
-    const int64_t tile = first_tile + t, n = tile / (TH * TW);
-    const int64_t ih0 = 4 * ((tile / TW) % TH) - s.pad_top, iw0 = 4 * (tile % TW) - s.pad_left;
-    const T* rows[6][6];  // nullptr where the patch is outside the image
-    for (int i = 0; i < 6; ++i)
-      for (int j = 0; j < 6; ++j) {
-        const int64_t ih = ih0 + i, iw = iw0 + j;
-        rows[i][j] = ih >= 0 && ih < s.H && iw >= 0 && iw < s.W
-                         ? x + ((n * s.H + ih) * s.W + iw) * C
-                         : nullptr;
-      }
+    const T* rows[6][6];
+    winograd_patch(s, x, first_tile + t, 4, rows);
     for (int64_t c = 0; c < C; c += W) {
       const int lanes = static_cast<int>(C - c < W ? C - c : W);
       Vec<T> u[6][6];  // u[k][j] = (B^T d)[k][j], column by column
