@@ -258,6 +258,13 @@ void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const 
 
 namespace {
 
+// Channels [c, c + lanes) of the pixel at `pixel`, or zeros where there is no pixel (nullptr:
+// padding, or past the edge of the output).
+template <class T>
+FASTDL_ALWAYS_INLINE Vec<T> load_or_zero(const T* pixel, int64_t c, int lanes) {
+  return pixel ? load_lanes(pixel + c, lanes) : Vec<T>(T(0));
+}
+
 // The P x P input patch of Winograd tile `tile` (tiles of m x m output pixels, flat over N,
 // ceil(OH / m), ceil(OW / m)): a pointer to each pixel's channels, nullptr outside the image.
 template <int P, class T>
@@ -292,7 +299,7 @@ void conv_winograd_input(const ConvShape& s, const T* x, int64_t first_tile, int
       for (int i = 0; i < 4; ++i)
 #pragma GCC unroll 4
         for (int j = 0; j < 4; ++j)
-          d[i][j] = rows[i][j] ? load_lanes(rows[i][j] + c, lanes) : Vec<T>(T(0));
+          d[i][j] = load_or_zero(rows[i][j], c, lanes);
       Vec<T> u[4][4];  // B^T d
 #pragma GCC unroll 4
       for (int j = 0; j < 4; ++j) {
@@ -336,7 +343,7 @@ void conv_winograd_output_gradient(const ConvShape& s, const T* dy, int64_t firs
       for (int a = 0; a < 2; ++a)
 #pragma GCC unroll 2
         for (int b = 0; b < 2; ++b)
-          g[a][b] = at[a][b] ? load_lanes(at[a][b] + c, lanes) : Vec<T>(T(0));
+          g[a][b] = load_or_zero(at[a][b], c, lanes);
       Vec<T> r[4][2];  // G g
 #pragma GCC unroll 2
       for (int b = 0; b < 2; ++b) {
@@ -411,7 +418,7 @@ void conv_winograd4_input(const ConvShape& s, const T* x, int64_t first_tile, in
       for (int j = 0; j < 6; ++j) {
         Vec<T> d[6], col[6];
         for (int i = 0; i < 6; ++i)
-          d[i] = rows[i][j] ? load_lanes(rows[i][j] + c, lanes) : Vec<T>(T(0));
+          d[i] = load_or_zero(rows[i][j], c, lanes);
         winograd4_bt(d, col);
         for (int k = 0; k < 6; ++k) u[k][j] = col[k];
       }
