@@ -5,7 +5,9 @@ import importlib
 import pytest
 
 MODULES = ["fastdl", "fastdl._config", "fastdl.backend.cpu", "fastdl.tensor", "fastdl.autograd",
-           "fastdl.creation", "fastdl.random", "fastdl.functional", "fastdl.backend.geometry"]
+           "fastdl.creation", "fastdl.random", "fastdl.functional", "fastdl.backend.geometry",
+           "fastdl.datasets", "fastdl.datasets.idx", "fastdl.datasets.storage",
+           "fastdl.datasets.mnist", "fastdl.datasets.fashion_mnist", "fastdl.datasets.sample"]
 
 
 @pytest.mark.parametrize("name", MODULES)
