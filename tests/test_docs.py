@@ -5,7 +5,9 @@ import importlib
 import pytest
 
 MODULES = ["fastdl", "fastdl._config", "fastdl.backend.cpu", "fastdl.tensor", "fastdl.autograd",
-           "fastdl.creation", "fastdl.random", "fastdl.functional", "fastdl.backend.geometry"]
+           "fastdl.creation", "fastdl.random", "fastdl.functional", "fastdl.backend.geometry",
+           "fastdl.optimizers", "fastdl.optimizers.base", "fastdl.optimizers.sgd",
+           "fastdl.optimizers.adam", "fastdl.optimizers.rmsprop", "fastdl.optimizers.schedules"]
 
 
 @pytest.mark.parametrize("name", MODULES)
