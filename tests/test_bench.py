@@ -13,7 +13,8 @@ import pytest
 
 import fastdl
 from fastdl.bench import cli, optional, report
-from fastdl.bench.cases import activation, conv, matmul, overhead, pool, select, softmax
+from fastdl.bench.cases import (activation, conv, matmul, optim, overhead, pool, select,
+                                 softmax)
 from fastdl.bench.harness import Case, Context, compare, require, result_rows, run_case
 
 TINY = {"repeats": 2, "min_sample_s": 1e-4}
@@ -119,6 +120,18 @@ def test_overhead_cases_agree_with_numpy():
         assert set(result.status.values()) <= {"ok", "ref"}, (
             case.label, result.status, result.max_abs_err)
         assert {"fastdl", "numpy"} <= set(result.timings)
+        if ctx.torch is not None:
+            assert "torch" in result.timings
+
+
+def test_optim_cases_agree_with_numpy():
+    """Tiny parameter sets; PyTorch's foreach Adam is checked too where it is installed."""
+    ctx = Context(rng=np.random.default_rng(0), torch=optional.load_torch(threads=1))
+    for case in optim.cases(mlp=((5, 3), (3,)), large=((40, 7), (7,), (1,))):
+        result = run_case(case, ctx, **TINY)
+        assert result.skipped is None, result.skipped
+        assert set(result.status.values()) <= {"ok", "ref"}, (
+            case.label, result.status, result.max_abs_err)
         if ctx.torch is not None:
             assert "torch" in result.timings
 

@@ -7,7 +7,14 @@ import pytest
 MODULES = ["fastdl", "fastdl._config", "fastdl.backend.cpu", "fastdl.tensor", "fastdl.autograd",
            "fastdl.creation", "fastdl.random", "fastdl.functional", "fastdl.backend.geometry",
            "fastdl.datasets", "fastdl.datasets.idx", "fastdl.datasets.storage",
-           "fastdl.datasets.mnist", "fastdl.datasets.fashion_mnist", "fastdl.datasets.sample"]
+           "fastdl.datasets.mnist", "fastdl.datasets.fashion_mnist", "fastdl.datasets.sample",
+           "fastdl.optimizers", "fastdl.optimizers.base", "fastdl.optimizers.sgd",
+           "fastdl.optimizers.adam", "fastdl.optimizers.rmsprop", "fastdl.optimizers.schedules",
+           "fastdl.initializers", "fastdl.activations", "fastdl.layers", "fastdl.layers.base",
+           "fastdl.layers.core", "fastdl.layers.convolutional", "fastdl.layers.pooling",
+           "fastdl.layers.normalization", "fastdl.layers.symbolic", "fastdl.losses",
+           "fastdl.metrics", "fastdl.callbacks", "fastdl.models.model",
+           "fastdl.models.sequential", "fastdl.utils", "fastdl.keras"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,5 +1,8 @@
-// _C.axpy: the in-place parameter update on NumPy arrays.
+// _C.axpy, the in-place parameter update on NumPy arrays, and the fused optimizer steps
+// _C.sgd_step, _C.adam_step and _C.rmsprop_step: one call updates every parameter of a model.
+#include <cmath>
 #include <string>
+#include <vector>
 
 #include "common.h"
 #include "fastdl/optim.h"
@@ -30,11 +33,307 @@ void axpy_entry(double alpha, const py::array& x, py::array y) {
   }
 }
 
+// ---------------------------------------------------------------- fused optimizer steps
+
+bool same_shape(const py::array& a, const py::array& b) {
+  if (a.ndim() != b.ndim()) return false;
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+    if (a.shape(i) != b.shape(i)) return false;
+  }
+  return true;
+}
+
+std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+// A list or tuple, as a sequence we can index without copying; anything else is a TypeError
+// (a NumPy array is a sequence too, but passing one where a list of arrays belongs is a mistake).
+py::sequence items(const std::string& op, const char* what, const py::handle& obj) {
+  if (!py::isinstance<py::list>(obj) && !py::isinstance<py::tuple>(obj)) {
+    throw py::type_error(op + ": " + what + " must be a list or tuple of arrays, got " +
+                         py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
+  }
+  return py::reinterpret_borrow<py::sequence>(obj);
+}
+
+py::array array_item(const std::string& op, const char* what, size_t i, const py::handle& obj) {
+  if (!py::isinstance<py::array>(obj)) {
+    throw py::type_error(op + ": " + what + " " + std::to_string(i) + " is a " +
+                         py::str(py::type::of(obj).attr("__name__")).cast<std::string>() +
+                         ", not a NumPy array");
+  }
+  return py::reinterpret_borrow<py::array>(obj);
+}
+
+void require_updatable(const std::string& op, const std::string& what, size_t i,
+                       const py::array& a) {
+  if (!a.writeable() || !(a.flags() & py::array::c_style)) {
+    throw py::value_error(op + ": " + what + " " + std::to_string(i) + " (shape " +
+                          shape_str(a) +
+                          ") must be a writeable C-contiguous array: it is updated in place");
+  }
+}
+
+// A state list: a name for messages, and the list (None: the slot is unused).
+struct StateArg {
+  const char* name;
+  py::handle list;
+};
+
+// The arrays of one step, validated, with the gradients converted where needed (kept alive
+// here until the step is done).
+struct StepArrays {
+  std::vector<OptimTensor> tensors;
+  std::vector<py::object> converted;
+};
+
+template <class T>
+const void* gradient_data(const std::string& op, size_t i, const py::array& g,
+                          std::vector<py::object>& keep) {
+  using Contiguous = py::array_t<T, py::array::c_style | py::array::forcecast>;
+  if (Contiguous::check_(g)) return g.data();
+  // Another dtype, or strided: a contiguous copy in the parameter's dtype (Keras casts the
+  // gradient to the variable's dtype too). The caller's array is not modified.
+  Contiguous copy = Contiguous::ensure(g);
+  if (!copy) {
+    throw py::type_error(op + ": gradient " + std::to_string(i) + " (shape " + shape_str(g) +
+                         ", dtype " + dtype_str(g) + ") cannot be converted to " +
+                         py::str(py::dtype::of<T>()).cast<std::string>());
+  }
+  keep.push_back(copy);
+  return copy.data();
+}
+
+StepArrays gather(const std::string& op, const py::handle& params_obj,
+                  const py::handle& grads_obj, const std::vector<StateArg>& states) {
+  const py::sequence params = items(op, "params", params_obj);
+  const py::sequence grads = items(op, "grads", grads_obj);
+  const size_t n = params.size();
+  if (grads.size() != n) {
+    throw py::value_error(op + ": got " + std::to_string(n) + " parameters but " +
+                          std::to_string(grads.size()) + " gradients; they must pair up");
+  }
+  std::vector<py::sequence> state_lists;
+  for (const StateArg& s : states) {
+    if (s.list.is_none()) {
+      state_lists.emplace_back();
+      continue;
+    }
+    state_lists.push_back(items(op, s.name, s.list));
+    if (state_lists.back().size() != n) {
+      throw py::value_error(op + ": got " + std::to_string(n) + " parameters but " +
+                            std::to_string(state_lists.back().size()) + " '" + s.name +
+                            "' state arrays; there must be one per parameter");
+    }
+  }
+
+  StepArrays out;
+  out.tensors.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    OptimTensor& t = out.tensors[i];
+    const py::object p_obj = params[i], g_obj = grads[i];
+    py::array p = array_item(op, "parameter", i, p_obj);
+    if (!is_float32(p) && !is_float64(p)) {
+      throw py::type_error(op + ": parameter " + std::to_string(i) + " (shape " + shape_str(p) +
+                           ") has dtype " + dtype_str(p) + "; expected float32 or float64");
+    }
+    require_updatable(op, "parameter", i, p);
+    t.is_double = is_float64(p);
+    t.param = p.mutable_data();
+    t.size = static_cast<int64_t>(p.size());
+
+    const py::array g = array_item(op, "gradient", i, g_obj);
+    if (!same_shape(g, p)) {
+      throw py::value_error(op + ": gradient " + std::to_string(i) + " has shape " +
+                            shape_str(g) + " but parameter " + std::to_string(i) +
+                            " has shape " + shape_str(p) + "; they must match");
+    }
+    t.grad = t.is_double ? gradient_data<double>(op, i, g, out.converted)
+                         : gradient_data<float>(op, i, g, out.converted);
+
+    for (size_t k = 0; k < 3; ++k) {
+      t.state[k] = nullptr;
+      if (k >= states.size() || !state_lists[k]) continue;
+      const std::string what = std::string("'") + states[k].name + "' state";
+      const py::object s_obj = state_lists[k][i];
+      py::array s = array_item(op, what.c_str(), i, s_obj);
+      if (!same_shape(s, p)) {
+        throw py::value_error(op + ": " + what + " " + std::to_string(i) + " has shape " +
+                              shape_str(s) + " but parameter " + std::to_string(i) +
+                              " has shape " + shape_str(p) + "; they must match");
+      }
+      if (!s.dtype().is(p.dtype())) {
+        throw py::type_error(op + ": " + what + " " + std::to_string(i) + " has dtype " +
+                             dtype_str(s) + " but parameter " + std::to_string(i) +
+                             " has dtype " + dtype_str(p) + "; they must match");
+      }
+      require_updatable(op, what, i, s);
+      t.state[k] = s.mutable_data();
+    }
+  }
+  return out;
+}
+
+double number(const std::string& op, const char* name, const py::handle& obj) {
+  try {
+    return py::cast<double>(obj);
+  } catch (const py::cast_error&) {
+    throw py::type_error(op + ": " + name + " must be None or a number, got " +
+                         py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
+  }
+}
+
+// An optional non-negative number: None -> 0 (off).
+double optional_number(const std::string& op, const char* name, const py::handle& obj) {
+  if (obj.is_none()) return 0.0;
+  const double x = number(op, name, obj);
+  if (std::isnan(x) || x < 0) {
+    throw py::value_error(op + ": " + name + " must be None or a number >= 0, got " +
+                          py::str(obj).cast<std::string>());
+  }
+  return x;
+}
+
+// The clipping arguments: None, 0 and inf all mean no clipping; at most one may clip.
+GradClip parse_clip(const std::string& op, const py::handle& clipvalue, const py::handle& clipnorm,
+                    const py::handle& global_clipnorm) {
+  auto limit = [&](const char* name, const py::handle& obj) {
+    const double x = optional_number(op, name, obj);
+    return std::isinf(x) ? 0.0 : x;
+  };
+  GradClip clip;
+  clip.value = limit("clipvalue", clipvalue);
+  clip.norm = limit("clipnorm", clipnorm);
+  clip.global_norm = limit("global_clipnorm", global_clipnorm);
+  if ((clip.value > 0) + (clip.norm > 0) + (clip.global_norm > 0) > 1) {
+    throw py::value_error(op + ": only one of clipvalue, clipnorm and global_clipnorm can be set");
+  }
+  return clip;
+}
+
+double weight_decay_of(const std::string& op, const py::handle& obj) {
+  if (obj.is_none()) return 0.0;
+  const double x = number(op, "weight_decay", obj);
+  if (!std::isfinite(x)) {
+    throw py::value_error(op + ": weight_decay must be None or a finite number, got " +
+                          py::str(obj).cast<std::string>());
+  }
+  return x;
+}
+
+void sgd_entry(const py::object& params, const py::object& grads, const py::object& momentums,
+               double learning_rate, double momentum, bool nesterov,
+               const py::object& weight_decay, const py::object& clipvalue,
+               const py::object& clipnorm, const py::object& global_clipnorm) {
+  const std::string op = "sgd";
+  SgdOptions o;
+  o.learning_rate = learning_rate;
+  o.momentum = momentum;
+  o.nesterov = nesterov;
+  o.weight_decay = weight_decay_of(op, weight_decay);
+  const GradClip clip = parse_clip(op, clipvalue, clipnorm, global_clipnorm);
+  if ((momentum != 0) != !momentums.is_none()) {
+    throw py::value_error(op + ": momentums must be a list of state arrays when momentum != 0 "
+                          "and None when momentum == 0");
+  }
+  const StepArrays arrays = gather(op, params, grads, {{"momentum", momentums}});
+  py::gil_scoped_release release;
+  sgd_step(arrays.tensors, o, clip);
+}
+
+void adam_entry(const py::object& params, const py::object& grads, const py::object& m,
+                const py::object& v, const py::object& v_hat, int64_t step, double learning_rate,
+                double beta_1, double beta_2, double epsilon, const py::object& weight_decay,
+                const py::object& clipvalue, const py::object& clipnorm,
+                const py::object& global_clipnorm) {
+  const std::string op = "adam";
+  if (step < 1) throw py::value_error(op + ": step must be >= 1, got " + std::to_string(step));
+  AdamOptions o;
+  o.learning_rate = learning_rate;
+  o.beta_1 = beta_1;
+  o.beta_2 = beta_2;
+  o.epsilon = epsilon;
+  o.amsgrad = !v_hat.is_none();
+  o.step = step;
+  o.weight_decay = weight_decay_of(op, weight_decay);
+  const GradClip clip = parse_clip(op, clipvalue, clipnorm, global_clipnorm);
+  if (m.is_none() || v.is_none()) throw py::value_error(op + ": m and v are required");
+  const StepArrays arrays = gather(op, params, grads, {{"m", m}, {"v", v}, {"v_hat", v_hat}});
+  py::gil_scoped_release release;
+  adam_step(arrays.tensors, o, clip);
+}
+
+void rmsprop_entry(const py::object& params, const py::object& grads,
+                   const py::object& velocities, const py::object& momentums,
+                   const py::object& average_grads, double learning_rate, double rho,
+                   double momentum, double epsilon, const py::object& weight_decay,
+                   const py::object& clipvalue, const py::object& clipnorm,
+                   const py::object& global_clipnorm) {
+  const std::string op = "rmsprop";
+  RmspropOptions o;
+  o.learning_rate = learning_rate;
+  o.rho = rho;
+  o.momentum = momentum;
+  o.epsilon = epsilon;
+  o.centered = !average_grads.is_none();
+  o.weight_decay = weight_decay_of(op, weight_decay);
+  const GradClip clip = parse_clip(op, clipvalue, clipnorm, global_clipnorm);
+  if (velocities.is_none()) throw py::value_error(op + ": velocities are required");
+  if ((momentum > 0) != !momentums.is_none()) {
+    throw py::value_error(op + ": momentums must be a list of state arrays when momentum > 0 "
+                          "and None otherwise");
+  }
+  const StepArrays arrays = gather(
+      op, params, grads,
+      {{"velocity", velocities}, {"momentum", momentums}, {"average_gradient", average_grads}});
+  py::gil_scoped_release release;
+  rmsprop_step(arrays.tensors, o, clip);
+}
+
 }  // namespace
 
 void bind_optim(py::module_& m) {
   m.def("axpy", &axpy_entry, py::arg("alpha"), py::arg("x"), py::arg("y"),
         "y += alpha * x in place (same shape and dtype; y C-contiguous and writeable).");
+
+  const char* common =
+      "\n\nparams: list of float32/float64 C-contiguous writeable arrays, updated in place; "
+      "grads: arrays of the same shapes (converted to the parameter's dtype when needed, never "
+      "modified). State lists hold one array per parameter of its shape and dtype, updated in "
+      "place. weight_decay: None or p -= lr * weight_decay * p before the update. clipvalue, "
+      "clipnorm, global_clipnorm: None/0/inf for no clipping, at most one set (Keras semantics; "
+      "a gradient whose norm is infinite clips to the direction of its infinite elements, a NaN "
+      "makes what its norm scales NaN). Everything is validated before anything is updated.";
+  m.def("sgd_step", &sgd_entry, py::arg("params"), py::arg("grads"), py::arg("momentums"),
+        py::arg("learning_rate"), py::arg("momentum"), py::arg("nesterov"),
+        py::arg("weight_decay"), py::arg("clipvalue"), py::arg("clipnorm"),
+        py::arg("global_clipnorm"),
+        (std::string("One SGD step over all parameters (Keras 3's formula): m = momentum * m - "
+                     "lr * g; p += m, or p += momentum * m - lr * g with nesterov; p -= lr * g "
+                     "when momentum == 0 (momentums None).") +
+         common)
+            .c_str());
+  m.def("adam_step", &adam_entry, py::arg("params"), py::arg("grads"), py::arg("m"),
+        py::arg("v"), py::arg("v_hat"), py::arg("step"), py::arg("learning_rate"),
+        py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"), py::arg("weight_decay"),
+        py::arg("clipvalue"), py::arg("clipnorm"), py::arg("global_clipnorm"),
+        (std::string("One Adam/AdamW step over all parameters (Keras 3's formula), step t >= 1: "
+                     "alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t); m += (g - m) * (1 - "
+                     "beta_1); v += (g^2 - v) * (1 - beta_2); p -= alpha * m / (sqrt(v) + "
+                     "epsilon). v_hat: None, or AMSGrad's running max of v, used in its place.") +
+         common)
+            .c_str());
+  m.def("rmsprop_step", &rmsprop_entry, py::arg("params"), py::arg("grads"),
+        py::arg("velocities"), py::arg("momentums"), py::arg("average_grads"),
+        py::arg("learning_rate"), py::arg("rho"), py::arg("momentum"), py::arg("epsilon"),
+        py::arg("weight_decay"), py::arg("clipvalue"), py::arg("clipnorm"),
+        py::arg("global_clipnorm"),
+        (std::string("One RMSprop step over all parameters (Keras 3's formula): v = rho * v + "
+                     "(1 - rho) * g^2; centered (average_grads given): a = rho * a + (1 - rho) * "
+                     "g, d = v - a^2 + epsilon, else d = v + epsilon; inc = lr * g / sqrt(d); "
+                     "momentums given (momentum > 0): mom = momentum * mom + inc, p -= mom; else "
+                     "p -= inc.") +
+         common)
+            .c_str());
 }
 
 }  // namespace fastdl::bindings

@@ -75,6 +75,7 @@ struct Vec<float> {
   friend Vec min(Vec a, Vec b) { return _mm256_min_ps(a.v, b.v); }
   friend Vec max(Vec a, Vec b) { return _mm256_max_ps(a.v, b.v); }
   friend Vec abs(Vec a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a.v); }
+  friend Vec sqrt(Vec a) { return _mm256_sqrt_ps(a.v); }  // correctly rounded, as std::sqrt
   friend Vec round(Vec a) { return _mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 
   // Comparisons give all-ones / all-zeros lanes; select(m, a, b) = m ? a : b.
@@ -156,6 +157,7 @@ struct Vec<double> {
   friend Vec min(Vec a, Vec b) { return _mm256_min_pd(a.v, b.v); }
   friend Vec max(Vec a, Vec b) { return _mm256_max_pd(a.v, b.v); }
   friend Vec abs(Vec a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a.v); }
+  friend Vec sqrt(Vec a) { return _mm256_sqrt_pd(a.v); }
   friend Vec round(Vec a) { return _mm256_round_pd(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 
   friend Vec operator<(Vec a, Vec b) { return _mm256_cmp_pd(a.v, b.v, _CMP_LT_OQ); }
@@ -284,6 +286,7 @@ struct Vec {
   friend Vec min(Vec a, Vec b) { return Vec(a.v < b.v ? a.v : b.v); }
   friend Vec max(Vec a, Vec b) { return Vec(a.v > b.v ? a.v : b.v); }
   friend Vec abs(Vec a) { return Vec(std::fabs(a.v)); }
+  friend Vec sqrt(Vec a) { return Vec(std::sqrt(a.v)); }
   friend Vec round(Vec a) { return Vec(std::nearbyint(a.v)); }
 
   // Masks are 1 or 0 in a lane of the value type.
