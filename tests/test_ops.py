@@ -348,6 +348,41 @@ def test_dropout_seeded_mask_is_reproducible():
     assert not np.array_equal(b, c)
 
 
+def test_dropout_mask_is_the_same_for_any_thread_count_and_isa(isa):
+    x = np.ones(300_001, np.float32)  # large enough to be split across threads
+    masks = []
+    for threads in (1, 2, 3):
+        previous = fastdl.get_num_threads()
+        fastdl.set_num_threads(threads)
+        try:
+            masks.append(_C.dropout_forward(x, 0.5, 12345)[1])
+        finally:
+            fastdl.set_num_threads(previous)
+    _C.set_isa("generic")
+    masks.append(_C.dropout_forward(x, 0.5, 12345)[1])
+    for m in masks[1:]:
+        np.testing.assert_array_equal(m, masks[0])
+
+
+def test_dropout_mask_has_no_correlation_between_neighbours_or_seeds():
+    n = 400_000
+    a = _C.dropout_forward(np.ones(n, np.float32), 0.5, 1)[1].astype(np.float64)
+    b = _C.dropout_forward(np.ones(n, np.float32), 0.5, 2)[1].astype(np.float64)
+    tol = 5 / np.sqrt(n)  # five standard deviations of a correlation estimate
+    for lag in (1, 2, 8, 32):
+        assert abs(np.corrcoef(a[:-lag], a[lag:])[0, 1]) < tol
+    assert abs(np.corrcoef(a, b)[0, 1]) < tol
+
+
+def test_dropout_kernel_validates_its_arguments():
+    with pytest.raises(ValueError, match=r"dropout_forward: p must be in \[0, 1\)"):
+        _C.dropout_forward(np.ones(3, np.float32), 1.0, 0)
+    with pytest.raises(TypeError, match="dropout_forward: unsupported dtype int64"):
+        _C.dropout_forward(np.ones(3, np.int64), 0.5, 0)
+    with pytest.raises(ValueError, match=r"dy has shape \(3,\) but keep has shape \(4,\)"):
+        _C.dropout_backward(np.ones(3, np.float32), np.ones(4, np.uint8), 0.5)
+
+
 def test_dropout_gradient_is_the_mask():
     fastdl.manual_seed(1)
     x = fastdl.tensor(np.random.default_rng(2).uniform(0.5, 2.0, (6, 7)), requires_grad=True)

@@ -76,6 +76,19 @@ from fastdl.functional import (
     where,
 )
 from fastdl.random import manual_seed
+from fastdl import (  # noqa: E402  (the Keras-style API, built on everything above)
+    activations,
+    callbacks,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    utils,
+)
+from fastdl import keras  # noqa: E402
 
 __version__ = build_info()["version"]
 
@@ -90,4 +103,6 @@ __all__ = [
     "minimum", "where", "sum", "mean", "max", "min", "var", "reshape", "transpose", "permute",
     "squeeze", "unsqueeze", "concatenate", "stack", "pad", "dropout", "conv2d", "conv1d",
     "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
+    "activations", "callbacks", "datasets", "initializers", "layers", "losses", "metrics",
+    "models", "optimizers", "utils", "keras",
 ]

@@ -810,19 +810,18 @@ def global_max_pool2d(x: Tensor, keepdims: bool = False,
 
 class Dropout(Function):
     """Inverted dropout: zeroes each element with probability p and scales the rest by
-    1 / (1 - p), so that evaluation needs no rescaling."""
+    1 / (1 - p), so that evaluation needs no rescaling. The mask comes from a counter-based
+    stream keyed by one number drawn from ``generator``: the same whatever the thread count."""
 
     @staticmethod
     def forward(ctx, x, p, generator):
-        uniform_dtype = np.float32 if x.dtype == np.float32 else np.float64
-        keep = generator.random(x.shape, dtype=uniform_dtype) >= p
-        mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
-        ctx.mask = mask
-        return x * mask
+        out, ctx.keep = _C.dropout_forward(x, p, generator.bit_generator.random_raw())
+        ctx.p = p
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * ctx.mask, None, None
+        return _C.dropout_backward(grad, ctx.keep, ctx.p), None, None
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True,
@@ -834,6 +833,37 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True,
     if not training or p == 0.0:
         return x
     return Dropout.apply(x, float(p), generator or _random.generator())
+
+
+class BatchNorm(Function):
+    """``gamma * (x - mean) / sqrt(var + eps) + beta`` with the mean and (biased) variance of
+    the batch itself, taken over ``axes``; gamma and beta are shaped to broadcast against x.
+    Returns the normalized output; the batch moments are left on the instance as ``mean`` and
+    ``var`` for the caller's running averages."""
+
+    @staticmethod
+    def forward(ctx, x, gamma, beta, axes, eps):
+        mean = x.mean(axis=axes, keepdims=True)
+        centered = x - mean
+        var = np.mean(np.square(centered), axis=axes, keepdims=True)
+        inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
+        x_hat = centered * inv_std
+        ctx.mean, ctx.var = mean, var
+        if ctx.requires_grad:
+            ctx.x_hat, ctx.inv_std, ctx.gamma, ctx.axes = x_hat, inv_std, gamma, axes
+            ctx.beta_shape = np.shape(beta)
+        return x_hat * gamma + beta
+
+    @staticmethod
+    def backward(ctx, grad):
+        axes, x_hat = ctx.axes, ctx.x_hat
+        dbeta = grad.sum(axis=axes, keepdims=True)
+        dgamma = (grad * x_hat).sum(axis=axes, keepdims=True)
+        count = grad.size // dbeta.size
+        # d/dx of the normalization, with the batch mean and variance depending on x.
+        dx = (ctx.gamma * ctx.inv_std / count) * (count * grad - dbeta - x_hat * dgamma)
+        return (dx, dgamma.reshape(np.shape(ctx.gamma)), dbeta.reshape(ctx.beta_shape),
+                None, None)
 
 
 # --------------------------------------------------------------------------- n-ary helpers

@@ -1,0 +1,191 @@
+"""Training speed: the MNIST MLP and CNN, one epoch at a time, fastdl against PyTorch (and
+Keras when TensorFlow is installed) on the same model, data, batch size and optimizer, in one
+process, the libraries interleaved, median of repeats after one warm-up epoch each.
+
+    python benchmarks/train.py [mlp] [cnn] [--repeats 5] [--threads 2] [--json FILE]
+
+The data are Fashion-MNIST (MNIST when present; the packaged sample, repeated to the epoch's
+size, when neither is), as float32 in [0, 1]. The models are the examples' (examples/
+mnist_mlp.py, examples/mnist_cnn.py): Adam (lr 1e-3, epsilon 1e-7), batch 64, shuffled every
+epoch; PyTorch's loop takes its batches by indexing with a fresh permutation, its fastest
+plain form, and its loss is CrossEntropyLoss on the logits.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from typing import Callable
+
+import numpy as np
+
+import fastdl
+from fastdl import datasets, keras
+
+BATCH = 64
+
+
+# --------------------------------------------------------------------------- fastdl
+
+def fastdl_model(kind: str) -> keras.Model:
+    if kind == "mlp":
+        layers = [keras.layers.Dense(128, activation="relu", input_shape=(784,)),
+                  keras.layers.Dropout(0.5), keras.layers.Dense(10, activation="softmax")]
+    else:
+        layers = [keras.layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+                  keras.layers.MaxPooling2D((2, 2)), keras.layers.Conv2D(64, (3, 3)),
+                  keras.layers.Flatten(), keras.layers.Dense(64),
+                  keras.layers.Dense(10, activation="softmax")]
+    model = keras.Sequential(layers)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def fastdl_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    model = fastdl_model(kind)
+    return lambda: model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+
+
+# --------------------------------------------------------------------------- PyTorch
+
+def torch_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    import torch
+    from torch import nn
+
+    if kind == "mlp":
+        model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.5),
+                              nn.Linear(128, 10))
+        xt = torch.from_numpy(x)
+    else:
+        model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(32, 64, 3), nn.Flatten(), nn.Linear(64 * 11 * 11, 64),
+                              nn.Linear(64, 10))
+        xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    yt = torch.from_numpy(y.astype(np.int64))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def epoch() -> None:
+        model.train()
+        order = torch.randperm(len(xt))
+        for lo in range(0, len(xt), BATCH):
+            idx = order[lo:lo + BATCH]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            optimizer.step()
+
+    return epoch
+
+
+# --------------------------------------------------------------------------- Keras
+
+def keras_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    import tensorflow as tf
+
+    k = tf.keras
+    if kind == "mlp":
+        layers = [k.layers.Input((784,)), k.layers.Dense(128, activation="relu"),
+                  k.layers.Dropout(0.5), k.layers.Dense(10, activation="softmax")]
+    else:
+        layers = [k.layers.Input((28, 28, 1)), k.layers.Conv2D(32, (3, 3), activation="relu"),
+                  k.layers.MaxPooling2D((2, 2)), k.layers.Conv2D(64, (3, 3)),
+                  k.layers.Flatten(), k.layers.Dense(64),
+                  k.layers.Dense(10, activation="softmax")]
+    model = k.Sequential(layers)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return lambda: model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+
+
+# --------------------------------------------------------------------------- harness
+
+def load(kind: str, samples: int) -> tuple[str, np.ndarray, np.ndarray]:
+    name, ((x, y), _) = datasets.load_first_available()
+    if len(x) < samples:  # the packaged sample: repeat it to the epoch's size
+        reps = -(-samples // len(x))
+        x, y = np.concatenate([x] * reps), np.concatenate([y] * reps)
+    x, y = x[:samples], y[:samples]
+    shape = (-1, 784) if kind == "mlp" else (-1, 28, 28, 1)
+    return name, (x.reshape(shape) / np.float32(255)).astype(np.float32), y
+
+
+def implementations(threads: int) -> dict[str, Callable]:
+    impls = {"fastdl": fastdl_epoch}
+    fastdl.set_num_threads(threads)
+    try:
+        import torch
+        torch.set_num_threads(threads)
+        impls["torch"] = torch_epoch
+    except ImportError:
+        pass
+    try:
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        impls["keras"] = keras_epoch
+    except ImportError:
+        pass
+    return impls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", choices=["mlp", "cnn", []],
+                        help="which models (default: both)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--samples", type=int, default=60000, help="samples per epoch (MLP)")
+    parser.add_argument("--cnn-samples", type=int, default=12800,
+                        help="samples per timed CNN epoch")
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args()
+    args.models = args.models or ["mlp", "cnn"]
+    impls = implementations(args.threads)
+    fastdl.utils.set_random_seed(0)
+    results = []
+    for kind in args.models:
+        samples = args.samples if kind == "mlp" else args.cnn_samples
+        data_name, x, y = load(kind, samples)
+        epochs = {name: make(kind, x, y) for name, make in impls.items()}
+        for run in epochs.values():  # warm-up
+            run()
+        times: dict[str, list] = {name: [] for name in epochs}
+        for _ in range(args.repeats):
+            for name, run in epochs.items():
+                start = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - start)
+        print(f"{kind}: {samples} {data_name} samples per epoch, batch {BATCH}, "
+              f"{args.threads} threads, median of {args.repeats}")
+        ours = statistics.median(times["fastdl"])
+        for name, samples_s in times.items():
+            median = statistics.median(samples_s)
+            print(f"  {name:8s} {median:8.3f} s/epoch  {samples / median:9.0f} samples/s  "
+                  f"fastdl is {median / ours:5.2f}x faster" if name != "fastdl" else
+                  f"  {name:8s} {median:8.3f} s/epoch  {samples / median:9.0f} samples/s")
+            results.append({"model": kind, "impl": name, "samples": samples, "data": data_name,
+                            "median_s": median, "min_s": min(samples_s), "samples_s": samples_s,
+                            "samples_per_s": samples / median})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": platform.processor() or platform.machine(),
+                       "threads": args.threads, "batch": BATCH, "repeats": args.repeats,
+                       "versions": _versions(), "results": results}, f, indent=1)
+
+
+def _versions() -> dict:
+    versions = {"fastdl": fastdl.__version__, "numpy": np.__version__}
+    for module in ("torch", "tensorflow"):
+        try:
+            versions[module] = __import__(module).__version__
+        except ImportError:
+            pass
+    return versions
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+#include "dropout_kernels_impl.h"

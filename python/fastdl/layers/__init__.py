@@ -1,0 +1,33 @@
+"""Layers with Keras's names, arguments and defaults, usable inside models or called directly
+on Tensors and arrays.
+
+>>> import fastdl
+>>> layer = fastdl.layers.Dense(10, activation="softmax")
+>>> layer(fastdl.ones(2, 4)).shape
+(2, 10)
+"""
+from fastdl.layers.base import InputSpec, Layer, Variable
+from fastdl.layers.convolutional import Conv1D, Conv2D
+from fastdl.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
+from fastdl.layers.normalization import BatchNormalization
+from fastdl.layers.pooling import (
+    AveragePooling2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+)
+from fastdl.layers.symbolic import SymbolicTensor
+
+# Keras's aliases.
+Convolution2D = Conv2D
+Convolution1D = Conv1D
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool2D = GlobalMaxPooling2D
+
+__all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activation", "Dropout",
+           "Flatten", "Reshape", "InputLayer", "Input", "Conv2D", "Conv1D", "MaxPooling2D",
+           "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+           "BatchNormalization", "Convolution2D", "Convolution1D", "MaxPool2D", "AvgPool2D",
+           "GlobalAvgPool2D", "GlobalMaxPool2D"]

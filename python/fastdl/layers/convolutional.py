@@ -1,0 +1,103 @@
+"""Convolution layers on fastdl's NHWC / NWC kernels (HWIO / WIO kernels, as Keras stores)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from fastdl import activations, ops
+from fastdl.backend.geometry import pair
+from fastdl.layers.base import InputSpec, Layer
+from fastdl.layers.core import ActivationMixin, _data_format
+from fastdl.tensor import Tensor
+
+__all__ = ["Conv2D", "Conv1D"]
+
+
+class _Conv(ActivationMixin, Layer):
+    """What Conv1D and Conv2D share: the arguments, the weights and the call."""
+
+    rank = 2
+    op = staticmethod(ops.conv2d)
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: Any = "valid",
+                 data_format: Optional[str] = None, dilation_rate: Any = 1,
+                 activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        if int(filters) <= 0:
+            raise ValueError(f"{name}: filters must be a positive integer, got {filters}")
+        self.filters = int(filters)
+        self.kernel_size = self._tuple("kernel_size", kernel_size)
+        self.strides = self._tuple("strides", strides)
+        self.dilation_rate = self._tuple("dilation_rate", dilation_rate)
+        self.padding = padding.lower() if isinstance(padding, str) else padding
+        self.data_format = _data_format(name, data_format)
+        self._set_activation(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.input_spec = InputSpec(ndim=self.rank + 2)
+
+    def _tuple(self, what: str, value: Any) -> tuple:
+        values = pair(what, value, type(self).__name__) if self.rank == 2 else \
+            (int(value if isinstance(value, int) else value[0]),)
+        if any(v <= 0 for v in values):
+            raise ValueError(f"{type(self).__name__}: {what} must be positive, got {value}")
+        return values
+
+    @property
+    def _channel_axis(self) -> int:
+        return 1 if self.data_format == "channels_first" else -1
+
+    def build(self, input_shape):
+        channels = input_shape[self._channel_axis]
+        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
+                                      self.kernel_initializer)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) \
+            if self.use_bias else None
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis: channels})
+
+    def call(self, inputs: Tensor) -> Tensor:
+        # conv2d takes (height, width) pairs, conv1d plain ints.
+        strides, dilation = ((self.strides, self.dilation_rate) if self.rank == 2
+                             else (self.strides[0], self.dilation_rate[0]))
+        out = self.op(inputs, self.kernel, self.bias, strides, self.padding, dilation,
+                      self._fused_activation, self.data_format)
+        return out if self._after is None else self._after(out)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": self.kernel_size, "strides": self.strides,
+                "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": self.dilation_rate,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias}
+
+
+class Conv2D(_Conv):
+    """2-D convolution over images ``(batch, height, width, channels)`` (or channels first).
+
+    >>> import fastdl
+    >>> layer = fastdl.layers.Conv2D(32, (3, 3), activation="relu")
+    >>> layer(fastdl.ones(2, 28, 28, 1)).shape, layer.kernel.shape
+    ((2, 26, 26, 32), (3, 3, 1, 32))
+    """
+
+    def _rank_hint(self) -> str:
+        return (" (batch, height, width, channels); for single-channel images add a channel "
+                "axis, e.g. x[..., None] or x.reshape(-1, 28, 28, 1)")
+
+
+class Conv1D(_Conv):
+    """1-D convolution over sequences ``(batch, steps, channels)``; ``padding='causal'``
+    pads on the left only.
+
+    >>> import fastdl
+    >>> fastdl.layers.Conv1D(8, 3, padding="causal")(fastdl.ones(2, 10, 4)).shape
+    (2, 10, 8)
+    """
+
+    rank = 1
+    op = staticmethod(ops.conv1d)
+
+    def _rank_hint(self) -> str:
+        return " (batch, steps, channels)"

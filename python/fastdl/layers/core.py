@@ -1,0 +1,226 @@
+"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, and the model input."""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from fastdl import activations, ops
+from fastdl import random as _random
+from fastdl.layers.base import InputSpec, Layer
+from fastdl.layers.symbolic import Node, SymbolicTensor
+from fastdl.tensor import Tensor
+
+__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "InputLayer", "Input"]
+
+
+class ActivationMixin:
+    """An ``activation`` argument: the kernel applies relu/sigmoid/tanh in its epilogue, any
+    other activation runs after it."""
+
+    def _set_activation(self, activation: Any) -> None:
+        self.activation = activations.get(activation)
+        self._fused_activation = activations.fused_name(self.activation)
+        self._after = None if (self._fused_activation is not None
+                               or self.activation is activations.linear) else self.activation
+
+
+class Dense(ActivationMixin, Layer):
+    """``activation(inputs @ kernel + bias)``, the product, bias and relu/sigmoid/tanh in one
+    kernel. Inputs of rank > 2 are multiplied along their last axis.
+
+    >>> import fastdl
+    >>> layer = fastdl.layers.Dense(4, activation="relu")
+    >>> layer(fastdl.ones(2, 3)).shape, [w.shape for w in layer.weights]
+    ((2, 4), [(3, 4), (4,)])
+    """
+
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if int(units) <= 0:
+            raise ValueError(f"Dense: units must be a positive integer, got {units}")
+        self.units = int(units)
+        self._set_activation(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.input_spec = InputSpec(min_ndim=2)
+
+    def build(self, input_shape):
+        in_features = input_shape[-1]
+        if in_features is None:
+            raise ValueError(f"layer {self.name!r} (Dense): the last axis of the input must be "
+                             f"known to build the kernel; got input shape {input_shape}")
+        self.kernel = self.add_weight("kernel", (in_features, self.units),
+                                      self.kernel_initializer)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer) \
+            if self.use_bias else None
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
+
+    def call(self, inputs: Tensor) -> Tensor:
+        out = ops.Linear.apply(inputs, self.kernel, self.bias, self._fused_activation)
+        return out if self._after is None else self._after(out)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias}
+
+
+class Activation(Layer):
+    """Applies an activation (a name or a callable).
+
+    >>> import fastdl
+    >>> fastdl.layers.Activation("relu")(fastdl.tensor([-1.0, 1.0]))
+    tensor([0., 1.])
+    """
+
+    def __init__(self, activation: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs: Tensor) -> Tensor:
+        return self.activation(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class Dropout(Layer):
+    """Zeroes a fraction ``rate`` of the inputs during training and scales the rest by
+    ``1 / (1 - rate)``; the identity at inference. ``seed`` gives the layer its own generator
+    (otherwise fastdl's, see :func:`fastdl.manual_seed`).
+
+    >>> import fastdl
+    >>> layer = fastdl.layers.Dropout(0.5, seed=4)
+    >>> layer(fastdl.ones(6)).numpy()
+    array([1., 1., 1., 1., 1., 1.], dtype=float32)
+    >>> layer(fastdl.ones(6), training=True).numpy()
+    array([2., 0., 0., 2., 0., 2.], dtype=float32)
+    """
+
+    def __init__(self, rate: float, seed: Optional[int] = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
+        self.rate = float(rate)
+        self.seed = seed
+        self._generator = None if seed is None else np.random.default_rng(seed)
+
+    def call(self, inputs: Tensor, training: Optional[bool] = None) -> Tensor:
+        if not training or self.rate == 0.0:
+            return inputs
+        return ops.Dropout.apply(inputs, self.rate, self._generator or _random.generator())
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+def _data_format(layer: str, data_format: Optional[str]) -> str:
+    data_format = data_format or "channels_last"
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"{layer}: data_format must be 'channels_last' or 'channels_first', "
+                         f"got {data_format!r}")
+    return data_format
+
+
+class Flatten(Layer):
+    """Flattens each sample to one axis. With ``data_format='channels_first'`` the channels are
+    moved last first, so that the order matches the channels_last model's.
+
+    >>> import fastdl
+    >>> fastdl.layers.Flatten()(fastdl.ones(2, 3, 4)).shape
+    (2, 12)
+    """
+
+    def __init__(self, data_format: Optional[str] = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data_format = _data_format("Flatten", data_format)
+        self.input_spec = InputSpec(min_ndim=1)
+
+    def call(self, inputs: Tensor) -> Tensor:
+        if self.data_format == "channels_first" and inputs.ndim > 2:
+            inputs = inputs.transpose((0,) + tuple(range(2, inputs.ndim)) + (1,))
+        return inputs.reshape(inputs.shape[0], -1)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class Reshape(Layer):
+    """Reshapes each sample to ``target_shape`` (one entry may be -1).
+
+    >>> import fastdl
+    >>> fastdl.layers.Reshape((4, -1))(fastdl.ones(2, 12)).shape
+    (2, 4, 3)
+    """
+
+    def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1 or any(
+                d == 0 or d < -1 for d in self.target_shape):
+            raise ValueError(f"Reshape: target_shape may hold positive sizes and at most one "
+                             f"-1, got {self.target_shape}")
+
+    def call(self, inputs: Tensor) -> Tensor:
+        per_sample = math.prod(inputs.shape[1:])
+        known = math.prod(d for d in self.target_shape if d != -1)
+        fits = per_sample % known == 0 if -1 in self.target_shape else per_sample == known
+        if not fits:
+            raise ValueError(f"layer {self.name!r} (Reshape): cannot reshape input of shape "
+                             f"{tuple(inputs.shape)} ({per_sample} values per sample) to "
+                             f"{self.target_shape}")
+        return inputs.reshape((inputs.shape[0],) + self.target_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": self.target_shape}
+
+
+class InputLayer(Layer):
+    """Declares a model's input (``shape`` without the batch axis). In a Sequential model it
+    plays the role of ``input_shape=`` on the first layer; it passes its input through."""
+
+    def __init__(self, shape: Optional[Sequence[int]] = None, batch_size: Optional[int] = None,
+                 dtype: Any = None, input_shape: Optional[Sequence[int]] = None,
+                 name: Optional[str] = None, **kwargs: Any) -> None:
+        shape = shape if shape is not None else input_shape
+        if shape is None and kwargs.get("batch_input_shape") is None:
+            raise ValueError("InputLayer: pass shape= (the shape of one sample)")
+        super().__init__(name=name, dtype=dtype, input_shape=shape, batch_size=batch_size,
+                         **kwargs)
+        self.built = True
+        self.output_shape = self.batch_input_shape
+
+    def call(self, inputs: Tensor) -> Tensor:
+        expected = self.batch_input_shape
+        if len(inputs.shape) != len(expected) or any(
+                e is not None and e != r for e, r in zip(expected[1:], inputs.shape[1:])):
+            raise ValueError(f"Input {self.name!r} expects data of shape "
+                             f"{_none_shape(expected)}, received {tuple(inputs.shape)}")
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return self.batch_input_shape
+
+
+def _none_shape(shape: tuple) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def Input(shape: Optional[Sequence[int]] = None, batch_size: Optional[int] = None,
+          dtype: Any = None, name: Optional[str] = None) -> SymbolicTensor:
+    """The input of a functional model: a symbolic tensor of ``(batch_size,) + shape``.
+
+    >>> import fastdl
+    >>> x = fastdl.layers.Input(shape=(28, 28, 1))
+    >>> y = fastdl.layers.Flatten()(x)
+    >>> y.shape
+    (None, 784)
+    """
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
+    node = Node(layer, (), {"_list_input": False})
+    tensor = SymbolicTensor(layer.batch_input_shape, layer.dtype, node, name=layer.name)
+    node.outputs = (tensor,)
+    return tensor

@@ -1,0 +1,212 @@
+"""Metrics: running means over the batches of an epoch, computed on arrays (no graph).
+
+``metrics=['accuracy']`` picks the accuracy that fits the loss, as Keras does: sparse
+categorical for integer labels, categorical for one-hot targets, binary for one output.
+
+>>> import numpy as np, fastdl
+>>> m = fastdl.metrics.SparseCategoricalAccuracy()
+>>> m.update_state([0, 1, 1], np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]))
+>>> round(m.result(), 4)
+0.6667
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from fastdl.tensor import Tensor
+
+__all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
+           "CategoricalAccuracy", "SparseCategoricalAccuracy", "MeanAbsoluteError",
+           "MeanSquaredError", "accuracy", "binary_accuracy", "categorical_accuracy",
+           "sparse_categorical_accuracy", "mean_absolute_error", "mean_squared_error", "get"]
+
+
+def _array(y: Any) -> np.ndarray:
+    return y.data if isinstance(y, Tensor) else np.asarray(y)
+
+
+def _aligned(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """y_true with y_pred's rank when it lacks only a trailing axis of 1."""
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+        return y_true[..., None]
+    return y_true
+
+
+# --------------------------------------------------------------------------- per-sample values
+
+def accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
+    """1 where the prediction equals the target exactly."""
+    y_true, y_pred = _array(y_true), _array(y_pred)
+    return (_aligned(y_true, y_pred) == y_pred).astype(np.float64)
+
+
+def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> np.ndarray:
+    """Per-sample fraction of outputs on the target's side of ``threshold``."""
+    y_true, y_pred = _array(y_true), _array(y_pred)
+    hits = _aligned(y_true, y_pred) == (y_pred > threshold)
+    return hits.mean(axis=-1)
+
+
+def categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
+    """1 where the arg-max of the prediction is the arg-max of the one-hot target."""
+    return (_array(y_true).argmax(axis=-1) == _array(y_pred).argmax(axis=-1)).astype(
+        np.float64)
+
+
+def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
+    """1 where the arg-max of the prediction is the integer label."""
+    y_true, y_pred = _array(y_true), _array(y_pred)
+    if y_true.ndim == y_pred.ndim:
+        y_true = y_true.reshape(y_true.shape[:-1])
+    return (y_pred.argmax(axis=-1) == y_true).astype(np.float64)
+
+
+def mean_absolute_error(y_true: Any, y_pred: Any) -> np.ndarray:
+    y_true, y_pred = _array(y_true), _array(y_pred)
+    return np.abs(y_pred - _aligned(y_true, y_pred)).mean(axis=-1)
+
+
+def mean_squared_error(y_true: Any, y_pred: Any) -> np.ndarray:
+    y_true, y_pred = _array(y_true), _array(y_pred)
+    return np.square(y_pred - _aligned(y_true, y_pred)).mean(axis=-1)
+
+
+# --------------------------------------------------------------------------- streaming metrics
+
+class Metric:
+    """Base class: ``update_state(y_true, y_pred)``, ``result()``, ``reset_state()``."""
+
+    def __init__(self, name: Optional[str] = None) -> None:
+        self.name = name or _snake(type(self).__name__)
+
+    def update_state(self, y_true: Any, y_pred: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define update_state")
+
+    def result(self) -> float:
+        raise NotImplementedError(f"{type(self).__name__} must define result")
+
+    def reset_state(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define reset_state")
+
+    def __call__(self, y_true: Any, y_pred: Any) -> float:
+        self.update_state(y_true, y_pred)
+        return self.result()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+class Mean(Metric):
+    """The running (weighted) mean of the values it is given."""
+
+    def __init__(self, name: Optional[str] = None) -> None:
+        super().__init__(name or "mean")
+        self.reset_state()
+
+    def update_state(self, values: Any, sample_weight: Optional[float] = None) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        if sample_weight is None:
+            self.total += float(values.sum())
+            self.count += values.size
+        else:
+            self.total += float(values.sum()) * sample_weight
+            self.count += values.size * sample_weight
+
+    def result(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+    def reset_state(self) -> None:
+        self.total, self.count = 0.0, 0.0
+
+
+class MeanMetricWrapper(Mean):
+    """The running mean of ``fn(y_true, y_pred)`` over every sample seen."""
+
+    def __init__(self, fn: Callable[..., Any], name: Optional[str] = None) -> None:
+        super().__init__(name or getattr(fn, "__name__", "metric"))
+        self.fn = fn
+
+    def update_state(self, y_true: Any, y_pred: Any) -> None:  # type: ignore[override]
+        values = self.fn(y_true, y_pred)
+        super().update_state(_array(values))
+
+
+class Accuracy(MeanMetricWrapper):
+    def __init__(self, name: str = "accuracy") -> None:
+        super().__init__(accuracy, name)
+
+
+class BinaryAccuracy(MeanMetricWrapper):
+    def __init__(self, name: str = "binary_accuracy", threshold: float = 0.5) -> None:
+        super().__init__(lambda t, p: binary_accuracy(t, p, threshold), name)
+        self.threshold = threshold
+
+
+class CategoricalAccuracy(MeanMetricWrapper):
+    def __init__(self, name: str = "categorical_accuracy") -> None:
+        super().__init__(categorical_accuracy, name)
+
+
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    def __init__(self, name: str = "sparse_categorical_accuracy") -> None:
+        super().__init__(sparse_categorical_accuracy, name)
+
+
+class MeanAbsoluteError(MeanMetricWrapper):
+    def __init__(self, name: str = "mean_absolute_error") -> None:
+        super().__init__(mean_absolute_error, name)
+
+
+class MeanSquaredError(MeanMetricWrapper):
+    def __init__(self, name: str = "mean_squared_error") -> None:
+        super().__init__(mean_squared_error, name)
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "binary_accuracy": binary_accuracy, "categorical_accuracy": categorical_accuracy,
+    "sparse_categorical_accuracy": sparse_categorical_accuracy,
+    "mean_absolute_error": mean_absolute_error, "mae": mean_absolute_error,
+    "mean_squared_error": mean_squared_error, "mse": mean_squared_error,
+}
+
+MetricLike = Union[str, Metric, Callable[..., Any]]
+
+
+def _accuracy_for(loss_name: str, y_true: np.ndarray, output_shape: tuple) -> Callable:
+    """Which accuracy 'accuracy' means, decided as Keras decides it."""
+    if "sparse_categorical" in loss_name:
+        return sparse_categorical_accuracy
+    if "categorical" in loss_name:
+        return categorical_accuracy
+    if "binary" in loss_name or output_shape[-1] == 1:
+        return binary_accuracy
+    if y_true.ndim == len(output_shape) and y_true.shape[-1] == output_shape[-1]:
+        return categorical_accuracy
+    return sparse_categorical_accuracy
+
+
+def get(identifier: MetricLike, loss_name: str = "", y_true: Optional[np.ndarray] = None,
+        output_shape: tuple = (None, 2)) -> Metric:
+    """A Metric from a name, a Metric (returned as is) or a function of (y_true, y_pred).
+    ``'accuracy'`` / ``'acc'`` are resolved from the loss's name, the targets and the
+    model's output shape."""
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier in ("accuracy", "acc"):
+            fn = _accuracy_for(loss_name, np.zeros((0,)) if y_true is None else y_true,
+                               output_shape)
+            return MeanMetricWrapper(fn, identifier)
+        if identifier not in _FUNCTIONS:
+            raise ValueError(f"unknown metric {identifier!r}; known: accuracy, acc, "
+                             f"{', '.join(sorted(_FUNCTIONS))}")
+        return MeanMetricWrapper(_FUNCTIONS[identifier], identifier)
+    if callable(identifier):
+        return MeanMetricWrapper(identifier)
+    raise TypeError(f"a metric must be a name, a Metric or a callable, got {identifier!r}")

@@ -1,0 +1,174 @@
+"""Model: a layer made of layers, with Keras's training API.
+
+Three ways to make one, as in Keras: the functional API (``Model(inputs, outputs)`` over
+symbolic tensors from ``Input``), :class:`Sequential`, or subclassing ``Model`` and defining
+``call``.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from fastdl.layers.base import Layer
+from fastdl.layers.core import InputLayer
+from fastdl.layers.symbolic import Node, SymbolicTensor
+from fastdl.models import saving, summary
+from fastdl.models.training import TrainingMixin
+
+__all__ = ["Model"]
+
+
+def _as_list(x: Any) -> list:
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _graph_nodes(inputs: list, outputs: list) -> list[Node]:
+    """The layer calls between ``inputs`` and ``outputs`` in an order where each node comes
+    after the nodes that make its inputs."""
+    input_ids = {id(t) for t in inputs}
+    order: list[Node] = []
+    state: dict[int, int] = {}  # 1: being visited, 2: done
+    stack: list[tuple[Node, bool]] = []
+    for t in reversed(outputs):
+        if t.node is None:
+            raise ValueError(f"Model: output {t!r} was not made by a layer call")
+        stack.append((t.node, False))
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            state[id(node)] = 2
+            order.append(node)
+            continue
+        if state.get(id(node)) is not None:
+            continue
+        state[id(node)] = 1
+        stack.append((node, True))
+        for t in reversed(node.inputs):
+            if id(t) in input_ids:
+                if state.get(id(t.node)) is None:
+                    state[id(t.node)] = 2
+                    order.append(t.node)
+                continue
+            if t.node is None or isinstance(t.node.layer, InputLayer):
+                raise ValueError(f"Model: {t!r} is needed to compute the outputs but is not "
+                                 f"among the model's inputs")
+            stack.append((t.node, False))
+    return order
+
+
+class Model(TrainingMixin, Layer):
+    """A model: layers, weights, and ``compile``/``fit``/``evaluate``/``predict``.
+
+    >>> import numpy as np, fastdl
+    >>> from fastdl import layers
+    >>> inputs = layers.Input(shape=(4,))
+    >>> outputs = layers.Dense(3, activation="softmax")(layers.Dense(8, activation="relu")(inputs))
+    >>> model = fastdl.models.Model(inputs, outputs)
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+    ...               metrics=["accuracy"])
+    >>> model.predict(np.ones((2, 4))).shape
+    (2, 3)
+    """
+
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
+                 **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+        self.optimizer = None
+        self.loss = None
+        self.stop_training = False
+        self._graph: Optional[tuple] = None
+        if inputs is None and outputs is None:
+            return  # a subclassed model: its call() defines it
+        if inputs is None or outputs is None:
+            raise ValueError("Model: pass both inputs and outputs (symbolic tensors), or "
+                             "neither and define call() in a subclass")
+        self._init_graph(_as_list(inputs), _as_list(outputs), isinstance(outputs, (list,
+                                                                                  tuple)))
+
+    def _init_graph(self, inputs: list, outputs: list, list_output: bool) -> None:
+        for t in inputs + outputs:
+            if not isinstance(t, SymbolicTensor):
+                raise TypeError(f"Model: inputs and outputs must be symbolic tensors (from "
+                                f"fastdl.layers.Input and layer calls), got {t!r}")
+        nodes = _graph_nodes(inputs, outputs)
+        self._graph = (inputs, outputs, nodes, list_output)
+        self._model_layers = []
+        for node in nodes:
+            if all(node.layer is not seen for seen in self._model_layers):
+                self._model_layers.append(node.layer)
+                self._track(node.layer)
+        self.inputs, self.outputs = inputs, outputs
+        self.built = True
+        self.output_shape = [t.shape for t in outputs] if list_output else outputs[0].shape
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers, in the order they are called."""
+        if self._graph is not None:
+            return list(self._model_layers)
+        return list(self._sublayers)
+
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
+        """A layer by name or by index in :attr:`layers`."""
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"model {self.name!r}: no layer at index {index} (it has "
+                                 f"{len(layers)})")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"model {self.name!r}: no layer named {name!r}; layers: "
+                         f"{', '.join(layer.name for layer in layers)}")
+
+    def call(self, inputs: Any, training: Optional[bool] = None) -> Any:
+        if self._graph is None:
+            raise NotImplementedError(f"{type(self).__name__}: a subclassed Model must define "
+                                      f"call(inputs, training=None)")
+        graph_inputs, graph_outputs, nodes, list_output = self._graph
+        values = _as_list(inputs)
+        if len(values) != len(graph_inputs):
+            raise ValueError(f"model {self.name!r} expects {len(graph_inputs)} input(s), "
+                             f"received {len(values)}")
+        computed: dict[int, Any] = {id(t): v for t, v in zip(graph_inputs, values)}
+        for node in nodes:
+            if not node.inputs:  # an Input: check what it was given
+                t = node.outputs[0]
+                computed[id(t)] = node.layer(computed[id(t)])
+                continue
+            args = [computed[id(t)] for t in node.inputs]
+            kwargs = {k: v for k, v in node.kwargs.items() if k != "_list_input"}
+            kwargs.setdefault("training", training)
+            out = node.layer(args if node.kwargs["_list_input"] else args[0], **kwargs)
+            for t, v in zip(node.outputs, _as_list(out)):
+                computed[id(t)] = v
+        results = [computed[id(t)] for t in graph_outputs]
+        return results if list_output else results[0]
+
+    def _walk_layers(self) -> list[Layer]:
+        """Every layer that owns weights, depth first, in call order (nested models
+        expanded): the order in which weights are saved."""
+        found: list[Layer] = []
+        for layer in self.layers:
+            if isinstance(layer, Model):
+                found += [inner for inner in layer._walk_layers()
+                          if all(inner is not f for f in found)]
+            elif all(layer is not f for f in found):
+                found.append(layer)
+        return found
+
+    def summary(self, print_fn: Any = None, line_length: int = 72) -> None:
+        """Prints each layer's name and type, output shape and parameter count, then the
+        totals."""
+        summary.print_summary(self, print_fn or print, line_length)
+
+    def save_weights(self, filepath: Any) -> None:
+        """Writes every weight to ``filepath`` (a NumPy ``.npz`` archive, no pickled
+        objects); the file is replaced atomically."""
+        saving.save_weights(self, filepath)
+
+    def load_weights(self, filepath: Any) -> None:
+        """Reads weights written by :meth:`save_weights` into this model (same architecture:
+        weights are matched by position; a mismatch names the layer, the weight and both
+        shapes)."""
+        saving.load_weights(self, filepath)

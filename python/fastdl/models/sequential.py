@@ -1,0 +1,87 @@
+"""Sequential: a model that is a stack of layers, each feeding the next."""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from fastdl.layers.base import Layer
+from fastdl.layers.core import InputLayer
+from fastdl.models.model import Model
+
+__all__ = ["Sequential"]
+
+
+class Sequential(Model):
+    """A linear stack of layers. The input shape comes from an ``InputLayer`` (or
+    ``input_shape=`` on the first layer), which builds the model at once; otherwise it is
+    built on its first call.
+
+    >>> import numpy as np, fastdl
+    >>> from fastdl import layers
+    >>> model = fastdl.models.Sequential([
+    ...     layers.Dense(128, activation="relu", input_shape=(784,)),
+    ...     layers.Dropout(0.5),
+    ...     layers.Dense(10, activation="softmax")])
+    >>> model.output_shape, model.count_params()
+    ((None, 10), 101770)
+    """
+
+    def __init__(self, layers: Optional[Sequence[Layer]] = None, name: Optional[str] = None,
+                 **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+        self._stack: list[Layer] = []
+        self._input_shape: Optional[tuple] = None
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer: Layer) -> None:
+        """Appends a layer (an InputLayer only in first position)."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add: expected a Layer, got {layer!r}")
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input_shape is not None:
+                raise ValueError("Sequential: an InputLayer must come first")
+            self._input_shape = layer.batch_input_shape
+            return
+        if not self._stack and self._input_shape is None and layer.batch_input_shape:
+            self._input_shape = layer.batch_input_shape
+        self._stack.append(layer)
+        self._track(layer)
+        self.built = False
+        if self._input_shape is not None:
+            self.build(self._input_shape)
+
+    def pop(self) -> Layer:
+        """Removes and returns the last layer."""
+        if not self._stack:
+            raise ValueError("Sequential.pop: the model has no layers")
+        layer = self._stack.pop()
+        self._sublayers = [s for s in self._sublayers if s is not layer]
+        self.output_shape = self._stack[-1].output_shape if self._stack else None
+        return layer
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._stack)
+
+    def build(self, input_shape: Any = None) -> None:
+        """Builds every layer for inputs of ``input_shape`` (batch axis included) and records
+        each layer's output shape."""
+        shape = tuple(input_shape if input_shape is not None else self._input_shape or ())
+        if not shape:
+            raise ValueError(f"model {self.name!r}: the input shape is unknown; pass "
+                             f"input_shape= to the first layer or call the model on data")
+        shape = (None,) + shape[1:]
+        self._input_shape = shape
+        for layer in self._stack:
+            shape = layer.compute_output_shape(shape)
+        self.output_shape = shape
+        self.built = True
+
+    def _build_for(self, input_shape: Any) -> None:
+        self.build(input_shape)
+
+    def call(self, inputs: Any, training: Optional[bool] = None) -> Any:
+        x = inputs
+        for layer in self._stack:
+            x = layer(x, training=training)
+        return x

@@ -1,0 +1,187 @@
+"""Losses and metrics against float64 NumPy formulas (Keras's definitions), the fused
+softmax/sigmoid paths against the plain ones, gradients by gradcheck."""
+import numpy as np
+import pytest
+
+import fastdl
+import reference as ref
+from fastdl import losses, metrics
+
+EPS = 1e-7
+
+
+def probabilities(rng, n=6, classes=4):
+    return ref.softmax(rng.standard_normal((n, classes)))
+
+
+# --------------------------------------------------------------------------- values
+
+def test_sparse_categorical_crossentropy_on_probabilities(rng):
+    p = probabilities(rng)
+    y = rng.integers(0, 4, 6)
+    expected = -np.log(np.clip(p[np.arange(6), y], EPS, 1 - EPS))
+    np.testing.assert_allclose(losses.sparse_categorical_crossentropy(y, p).numpy(), expected,
+                               rtol=1e-12)
+    loss = losses.SparseCategoricalCrossentropy()(y, fastdl.tensor(p))
+    assert loss.item() == pytest.approx(expected.mean(), rel=1e-12)
+
+
+def test_categorical_crossentropy_renormalizes_and_clips(rng):
+    p = probabilities(rng) * 2.0  # unnormalized on purpose: Keras renormalizes
+    t = fastdl.utils.to_categorical(rng.integers(0, 4, 6), 4, dtype="float64")
+    q = np.clip(p / p.sum(-1, keepdims=True), EPS, 1 - EPS)
+    expected = -(t * np.log(q)).sum(-1).mean()
+    assert losses.CategoricalCrossentropy()(t, p).item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_binary_crossentropy_clips_exact_zeros_and_ones():
+    p = np.array([[0.0], [1.0], [0.3]])
+    t = np.array([1.0, 0.0, 1.0])
+    q = np.clip(p[:, 0], EPS, 1 - EPS)
+    expected = -(t * np.log(q) + (1 - t) * np.log(1 - q))
+    np.testing.assert_allclose(losses.binary_crossentropy(t, p).numpy(), expected, rtol=1e-9)
+    assert np.isfinite(losses.BinaryCrossentropy()(t, p).item())
+
+
+def test_mse_and_mae(rng):
+    p, t = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    assert losses.MeanSquaredError()(t, p).item() == pytest.approx(((p - t) ** 2).mean())
+    assert losses.get("mae")(t, p).item() == pytest.approx(np.abs(p - t).mean())
+    # (N,) targets for (N, 1) predictions, as in Keras.
+    assert losses.mse(t[:, 0], p[:, :1]).shape == (5,)
+
+
+@pytest.mark.parametrize("name", ["sparse_categorical_crossentropy",
+                                  "categorical_crossentropy"])
+def test_from_logits_equals_softmax_probabilities(name, rng):
+    z = rng.standard_normal((5, 4))
+    y = rng.integers(0, 4, 5)
+    t = y if name.startswith("sparse") else fastdl.utils.to_categorical(y, 4, "float64")
+    with_logits = losses.get(name)
+    with_logits.from_logits = True
+    expected = -np.log(ref.softmax(z)[np.arange(5), y]).mean()
+    assert with_logits(t, z).item() == pytest.approx(expected, rel=1e-10)
+
+
+def test_binary_from_logits_is_stable_at_large_logits():
+    z = np.array([[80.0], [-80.0], [0.0]])
+    t = np.array([1.0, 1.0, 0.0])
+    expected = np.array([0.0, 80.0, np.log(2.0)])
+    out = losses.binary_crossentropy(t, z, from_logits=True).numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- fused paths
+
+def test_softmax_output_feeds_the_fused_kernel_with_the_same_value_and_gradient(rng):
+    z = rng.standard_normal((8, 5))
+    y = rng.integers(0, 5, 8)
+    logits = fastdl.tensor(z, requires_grad=True)
+    loss = losses.SparseCategoricalCrossentropy()(y, fastdl.softmax(logits))
+    assert type(loss._node).__name__ == "SoftmaxCrossEntropy"  # the fused kernel ran
+    loss.backward()
+    onehot = fastdl.utils.to_categorical(y, 5, "float64")
+    np.testing.assert_allclose(logits.grad.numpy(), (ref.softmax(z) - onehot) / 8, atol=1e-12)
+    plain = -np.log(ref.softmax(z)[np.arange(8), y]).mean()
+    assert loss.item() == pytest.approx(plain, rel=1e-12)
+
+
+def test_fused_path_has_no_clipping_so_confident_mistakes_cost_more():
+    z = np.array([[40.0, -40.0]])
+    recorded = fastdl.tensor(z, requires_grad=True)
+    fused = losses.SparseCategoricalCrossentropy()([1], fastdl.softmax(recorded)).item()
+    with fastdl.no_grad():
+        clipped = losses.SparseCategoricalCrossentropy()([1], fastdl.softmax(
+            fastdl.tensor(z))).item()
+    assert fused == pytest.approx(80.0) and clipped == pytest.approx(-np.log(EPS), rel=1e-6)
+
+
+def test_sigmoid_output_feeds_the_logits_path(rng):
+    z = rng.standard_normal((6, 1))
+    t = rng.integers(0, 2, 6).astype(np.float64)
+    logits = fastdl.tensor(z, requires_grad=True)
+    loss = losses.BinaryCrossentropy()(t, fastdl.sigmoid(logits))
+    loss.backward()
+    s = 1 / (1 + np.exp(-z[:, 0]))
+    np.testing.assert_allclose(logits.grad.numpy()[:, 0], (s - t) / 6, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["sparse_categorical_crossentropy", "categorical_crossentropy",
+                                  "binary_crossentropy", "mean_squared_error",
+                                  "mean_absolute_error"])
+def test_loss_gradients_by_gradcheck(name, rng):
+    n, c = 4, 3
+    if name == "binary_crossentropy":
+        target, pred = rng.integers(0, 2, (n, 1)).astype(np.float64), rng.random((n, 1)) * .8 + .1
+    elif name == "sparse_categorical_crossentropy":
+        target, pred = rng.integers(0, c, n), probabilities(rng, n, c)
+    elif name == "categorical_crossentropy":
+        target = fastdl.utils.to_categorical(rng.integers(0, c, n), c, "float64")
+        pred = probabilities(rng, n, c)
+    else:
+        target, pred = rng.standard_normal((n, c)), rng.standard_normal((n, c)) + 0.05
+    loss = losses.get(name)
+    assert fastdl.gradcheck(lambda p: loss(target, p), [fastdl.tensor(pred, requires_grad=True)])
+
+
+def test_loss_errors_name_the_loss_and_shapes():
+    p = np.full((3, 4), 0.25)
+    with pytest.raises(ValueError, match=r"sparse_categorical_crossentropy: y_true has shape "
+                                         r"\(2,\).*\(3, 4\)"):
+        losses.SparseCategoricalCrossentropy()([0, 1], p)
+    with pytest.raises(ValueError, match=r"categorical_crossentropy: y_true has shape \(3, 3\)"):
+        losses.CategoricalCrossentropy()(np.eye(3), p)
+    with pytest.raises(ValueError, match="non-integral"):
+        losses.SparseCategoricalCrossentropy()([0.5, 1, 2], p)
+    with pytest.raises(ValueError, match="unknown loss"):
+        losses.get("crossentropy")
+    with pytest.raises(TypeError, match="from_logits"):
+        losses.MeanSquaredError(from_logits=True)
+
+
+def test_loss_reductions_and_callables(rng):
+    p, t = rng.standard_normal((4, 2)), rng.standard_normal((4, 2))
+    per_sample = ((p - t) ** 2).mean(-1)
+    np.testing.assert_allclose(losses.MeanSquaredError(reduction="none")(t, p).numpy(),
+                               per_sample)
+    assert losses.MeanSquaredError(reduction="sum")(t, p).item() == pytest.approx(
+        per_sample.sum())
+    custom = losses.get(lambda y_true, y_pred: ((y_pred - y_true) ** 2).sum(axis=-1))
+    assert custom(t, fastdl.tensor(p)).item() == pytest.approx(((p - t) ** 2).sum(-1).mean())
+    assert isinstance(losses.get(losses.sparse_categorical_crossentropy),
+                      losses.SparseCategoricalCrossentropy)
+
+
+# --------------------------------------------------------------------------- metrics
+
+def test_accuracy_metrics_and_their_running_means():
+    m = metrics.get("accuracy", loss_name="sparse_categorical_crossentropy")
+    m.update_state([0, 1], np.array([[0.9, 0.1], [0.8, 0.2]]))
+    m.update_state([1, 1, 1], np.array([[0.1, 0.9]] * 3))
+    assert m.result() == pytest.approx(4 / 5) and m.name == "accuracy"
+    m.reset_state()
+    assert m.result() == 0.0
+    binary = metrics.get("acc", loss_name="binary_crossentropy")
+    binary.update_state([1, 0, 1], np.array([[0.7], [0.6], [0.2]]))
+    assert binary.result() == pytest.approx(1 / 3) and binary.name == "acc"
+    onehot = metrics.get("accuracy", loss_name="categorical_crossentropy")
+    onehot.update_state(np.eye(3), np.eye(3)[[0, 2, 2]])
+    assert onehot.result() == pytest.approx(2 / 3)
+
+
+def test_accuracy_guessed_from_shapes_without_a_known_loss():
+    y = np.zeros((4, 3))
+    assert metrics.get("accuracy", y_true=y, output_shape=(None, 3)).fn is \
+        metrics.categorical_accuracy
+    assert metrics.get("accuracy", y_true=np.zeros(4), output_shape=(None, 3)).fn is \
+        metrics.sparse_categorical_accuracy
+    assert metrics.get("accuracy", y_true=np.zeros(4), output_shape=(None, 1)).fn is \
+        metrics.binary_accuracy
+
+
+def test_regression_metrics(rng):
+    p, t = rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
+    assert metrics.get("mae")(t, p) == pytest.approx(np.abs(p - t).mean())
+    assert metrics.MeanSquaredError()(t, p) == pytest.approx(((p - t) ** 2).mean())
+    with pytest.raises(ValueError, match="unknown metric"):
+        metrics.get("precision@k")
