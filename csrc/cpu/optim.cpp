@@ -3,13 +3,12 @@
 // share of it (a share may cover the end of one tensor and the start of the next), so that a
 // model whose parameters are one large matrix and a few small vectors still splits evenly.
 // Clipping by norm needs every norm before any update: the threads sum squares over their
-// shares, meet at a barrier, one thread turns the sums into clipping factors, and after a second
-// barrier all update their shares.
+// shares, meet at one barrier, and each works out the clipping factors of its own share from
+// all the sums before updating it.
 #include "fastdl/optim.h"
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "fastdl/isa.h"
@@ -164,47 +163,45 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
   const size_t n = tensors.size();
   const Layout layout(tensors);
   const bool by_norm = clip.norm > 0 || clip.global_norm > 0;
-  std::vector<Prep> preps(n);
-  if (clip.value > 0) {
-    for (Prep& p : preps) p = {GradMode::clamp, clip.value};
-  }
+  const Prep unclipped =
+      clip.value > 0 ? Prep{GradMode::clamp, clip.value} : Prep{GradMode::plain, 0.0};
   const int threads = threads_for(layout.total(), kGrain);
   // Per thread and tensor: the sum of squares of the thread's part of the tensor's gradient.
   std::vector<double> partial(by_norm ? static_cast<size_t>(threads) * n : 0, 0.0);
 
-  auto decide = [&](int team) {
+  auto share = [&](int t, int team) {
+    const Cut from = layout.cut(t, team), to = layout.cut(t + 1, team);
+    if (!by_norm) {
+      layout.for_each_piece(from, to, [&](size_t i, int64_t begin, int64_t end) {
+        update(tensors[i], begin, end, unclipped);
+      });
+      return;
+    }
+    double* mine = partial.data() + static_cast<size_t>(t) * n;
+    layout.for_each_piece(from, to, [&](size_t i, int64_t begin, int64_t end) {
+      mine[i] += tensors[i].is_double ? sum_squares<double>(tensors[i], begin, end)
+                                      : sum_squares<float>(tensors[i], begin, end);
+    });
+    if (team > 1) {
+#pragma omp barrier
+    }
+    // Every thread turns the sums into the clipping of the tensors it updates, reading them in
+    // the same order, so all agree without a second barrier (and without one thread deciding
+    // while the others wait).
+    Prep global;
     if (clip.global_norm > 0) {
       double total = 0;
       for (double s : partial) total += s;
-      const Prep p = clip_by_norm(tensors, 0, n, total, clip.global_norm);
-      std::fill(preps.begin(), preps.end(), p);
-    } else {
-      for (size_t i = 0; i < n; ++i) {
-        double s = 0;
-        for (int t = 0; t < team; ++t) s += partial[static_cast<size_t>(t) * n + i];
-        preps[i] = clip_by_norm(tensors, i, i + 1, s, clip.norm);
-      }
-    }
-  };
-
-  auto share = [&](int t, int team) {
-    const Cut from = layout.cut(t, team), to = layout.cut(t + 1, team);
-    if (by_norm) {
-      double* mine = partial.data() + static_cast<size_t>(t) * n;
-      layout.for_each_piece(from, to, [&](size_t i, int64_t begin, int64_t end) {
-        mine[i] += tensors[i].is_double ? sum_squares<double>(tensors[i], begin, end)
-                                        : sum_squares<float>(tensors[i], begin, end);
-      });
-      if (team > 1) {
-#pragma omp barrier
-      }
-      if (t == 0) decide(team);
-      if (team > 1) {
-#pragma omp barrier
-      }
+      global = clip_by_norm(tensors, 0, n, total, clip.global_norm);
     }
     layout.for_each_piece(from, to, [&](size_t i, int64_t begin, int64_t end) {
-      update(tensors[i], begin, end, preps[i]);
+      if (clip.global_norm > 0) {
+        update(tensors[i], begin, end, global);
+        return;
+      }
+      double s = 0;
+      for (int k = 0; k < team; ++k) s += partial[static_cast<size_t>(k) * n + i];
+      update(tensors[i], begin, end, clip_by_norm(tensors, i, i + 1, s, clip.norm));
     });
   };
 
