@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fastdl/isa.h"
+#include "fastdl/denormals.h"
 #include "fastdl/parallel.h"
 #include "optim_kernels.h"
 
@@ -170,6 +171,7 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
   std::vector<double> partial(by_norm ? static_cast<size_t>(threads) * n : 0, 0.0);
 
   auto share = [&](int t, int team) {
+    const FlushDenormalsScope flush_denormals;
     const Cut from = layout.cut(t, team), to = layout.cut(t + 1, team);
     if (!by_norm) {
       layout.for_each_piece(from, to, [&](size_t i, int64_t begin, int64_t end) {

@@ -56,11 +56,11 @@ def categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
 
 
 def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
-    """1 where the arg-max of the prediction is the integer label."""
+    """True where the arg-max of the prediction is the integer label."""
     y_true, y_pred = _array(y_true), _array(y_pred)
     if y_true.ndim == y_pred.ndim:
         y_true = y_true.reshape(y_true.shape[:-1])
-    return (y_pred.argmax(axis=-1) == y_true).astype(np.float64)
+    return y_pred.argmax(axis=-1) == y_true
 
 
 def mean_absolute_error(y_true: Any, y_pred: Any) -> np.ndarray:
@@ -129,8 +129,9 @@ class MeanMetricWrapper(Mean):
         self.fn = fn
 
     def update_state(self, y_true: Any, y_pred: Any) -> None:  # type: ignore[override]
-        values = self.fn(y_true, y_pred)
-        super().update_state(_array(values))
+        values = _array(self.fn(y_true, y_pred))
+        self.total += float(values.sum())
+        self.count += values.size
 
 
 class Accuracy(MeanMetricWrapper):

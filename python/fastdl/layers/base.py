@@ -245,17 +245,20 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must define call(inputs)")
 
     def __call__(self, inputs: Any, training: Optional[bool] = None, **kwargs: Any) -> Any:
-        if is_symbolic(inputs):
-            if training is not None:
-                kwargs["training"] = training
-            return call_symbolic(self, inputs, kwargs)
-        inputs = self._as_inputs(inputs)
-        if not self.built:
-            self._build_for(_shapes_of(inputs))
+        # A built layer given a Tensor of its dtype (every call of a training loop) goes
+        # straight to the checks and call().
+        if inputs.__class__ is not Tensor or not self.built or inputs.data.dtype != self.dtype:
+            if is_symbolic(inputs):
+                if training is not None:
+                    kwargs["training"] = training
+                return call_symbolic(self, inputs, kwargs)
+            inputs = self._as_inputs(inputs)
+            if not self.built:
+                self._build_for(_shapes_of(inputs))
         if self.input_spec is not None:
             self.input_spec.check(self, inputs.shape)
         if self._call_takes_training:
-            kwargs["training"] = training
+            return self.call(inputs, training=training, **kwargs)
         return self.call(inputs, **kwargs)
 
     def _as_inputs(self, inputs: Any) -> Any:
