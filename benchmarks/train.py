@@ -7,8 +7,9 @@ process, the libraries interleaved, median of repeats after one warm-up epoch ea
 The data are Fashion-MNIST (MNIST when present; the packaged sample, repeated to the epoch's
 size, when neither is), as float32 in [0, 1]. The models are the examples' (examples/
 mnist_mlp.py, examples/mnist_cnn.py): Adam (lr 1e-3, epsilon 1e-7), batch 64, shuffled every
-epoch; PyTorch's loop takes its batches by indexing with a fresh permutation, its fastest
-plain form, and its loss is CrossEntropyLoss on the logits.
+epoch. PyTorch's loss is CrossEntropyLoss on the logits; ``torch`` takes its batches by
+indexing with a fresh permutation, its fastest plain form, and ``torch DataLoader`` iterates a
+shuffling DataLoader over a TensorDataset, as PyTorch's tutorials do.
 """
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def fastdl_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
 
 # --------------------------------------------------------------------------- PyTorch
 
-def torch_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+def torch_epoch(kind: str, x: np.ndarray, y: np.ndarray,
+                data_loader: bool = False) -> Callable[[], None]:
     import torch
     from torch import nn
 
@@ -68,17 +70,31 @@ def torch_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
 
+    def step(xb, yb) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(xb), yb).backward()
+        optimizer.step()
+
     def epoch() -> None:
         model.train()
+        if loader is not None:
+            for xb, yb in loader:
+                step(xb, yb)
+            return
         order = torch.randperm(len(xt))
         for lo in range(0, len(xt), BATCH):
             idx = order[lo:lo + BATCH]
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xt[idx]), yt[idx])
-            loss.backward()
-            optimizer.step()
+            step(xt[idx], yt[idx])
 
+    loader = None
+    if data_loader:  # the tutorials' form: a DataLoader over a TensorDataset
+        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(xt, yt),
+                                             batch_size=BATCH, shuffle=True)
     return epoch
+
+
+def torch_loader_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    return torch_epoch(kind, x, y, data_loader=True)
 
 
 # --------------------------------------------------------------------------- Keras
@@ -120,6 +136,7 @@ def implementations(threads: int) -> dict[str, Callable]:
         import torch
         torch.set_num_threads(threads)
         impls["torch"] = torch_epoch
+        impls["torch DataLoader"] = torch_loader_epoch
     except ImportError:
         pass
     try:
@@ -164,9 +181,8 @@ def main() -> None:
         ours = statistics.median(times["fastdl"])
         for name, samples_s in times.items():
             median = statistics.median(samples_s)
-            print(f"  {name:8s} {median:8.3f} s/epoch  {samples / median:9.0f} samples/s  "
-                  f"fastdl is {median / ours:5.2f}x faster" if name != "fastdl" else
-                  f"  {name:8s} {median:8.3f} s/epoch  {samples / median:9.0f} samples/s")
+            print(f"  {name:17s} {median:8.3f} s/epoch  {samples / median:9.0f} samples/s"
+                  + (f"  fastdl is {median / ours:5.2f}x faster" if name != "fastdl" else ""))
             results.append({"model": kind, "impl": name, "samples": samples, "data": data_name,
                             "median_s": median, "min_s": min(samples_s), "samples_s": samples_s,
                             "samples_per_s": samples / median})
