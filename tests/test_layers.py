@@ -380,3 +380,31 @@ def test_input_shape_argument_declares_the_first_layer():
     assert layers.Dense(3, input_dim=5).batch_input_shape == (None, 5)
     model = fastdl.keras.Sequential([layers.Conv2D(2, 3, input_shape=(8, 8, 1))])
     assert model.output_shape == (None, 6, 6, 2)
+
+
+# --------------------------------------------------------------------------- gradients of the rest
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: layers.Flatten(dtype="float64"), (2, 3, 4, 2)),
+    (lambda: layers.Flatten(data_format="channels_first", dtype="float64"), (2, 3, 4, 2)),
+    (lambda: layers.Reshape((4, -1), dtype="float64"), (2, 8)),
+    (lambda: layers.Activation("tanh", dtype="float64"), (3, 4)),
+    (lambda: layers.Activation("softmax", dtype="float64"), (3, 4)),
+    (lambda: layers.GlobalAveragePooling2D(dtype="float64"), (2, 3, 4, 2)),
+])
+def test_shape_and_activation_layer_gradients(make, shape, rng):
+    check_gradients(make(), rng.standard_normal(shape))
+
+
+def test_global_max_pooling_gradient(rng):
+    x = rng.permutation(48).reshape(2, 3, 4, 2).astype(np.float64)  # no ties
+    check_gradients(layers.GlobalMaxPooling2D(dtype="float64"), x)
+
+
+def test_dropout_gradient_with_a_fixed_mask(rng):
+    class SeededDropout(layers.Dropout):
+        def call(self, inputs, training=None):
+            self._generator = np.random.default_rng(9)  # the same mask on every call
+            return super().call(inputs, training)
+
+    check_gradients(SeededDropout(0.4, dtype="float64"), rng.standard_normal((4, 5)))
