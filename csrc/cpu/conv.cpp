@@ -10,8 +10,8 @@
 // Special cases: a 1x1 kernel with unit stride and no padding needs no patches (x itself is the
 // left operand); one input channel (an image's first layer) is computed directly, pixel by pixel,
 // its patches being a few scalars each; 3x3 kernels with unit strides and enough channels use
-// Winograd's F(4x4, 3x3) forward (4 times fewer products) and F(3x3, 2x2) weight gradient (2.25
-// times fewer).
+// Winograd's F(4x4, 3x3) forward and its transpose F(3x3, 4x4) for the weight gradient (4 times
+// fewer products each).
 #include "fastdl/conv.h"
 
 #include <algorithm>
@@ -66,9 +66,9 @@ Buffers<T> take_buffers(int64_t packed, int64_t per_thread, int threads, int64_t
   return {base, base + packed, base + packed + per_thread * threads};
 }
 
-// Winograd's algorithms for a 3x3 kernel with unit strides and dilation: the products of
-// transformed tiles become GEMMs of (tiles x C) by (C x CO) (forward) or (C x tiles) by
-// (tiles x CO) (weight gradient). Worth their transforms when the channels make those GEMMs long
+// Winograd's algorithms for a 3x3 kernel with unit strides and dilation (F(4x4, 3x3) and its
+// transpose F(3x3, 4x4)): the products of transformed tiles become GEMMs of (tiles x C) by
+// (C x CO) (forward) or (C x tiles) by (tiles x CO) (weight gradient). Worth their transforms when the channels make those GEMMs long
 // enough, and when the image is large enough that few tiles hang over its edge (measured:
 // slower on 5x5 -> 3x3, faster from 13x13 -> 11x11 up).
 bool winograd_applies(const ConvShape& s) {
@@ -78,52 +78,60 @@ bool winograd_applies(const ConvShape& s) {
 
 // How the Winograd algorithms cut the tiles of m x m output pixels: blocks of `rows` tiles whose
 // (m + 2)^2 transformed input patches and as many products (or output-gradient tiles) fill
-// about half of L2, spread over `threads` threads.
+// about half of L2 (and at least `min_rows` tiles), spread over `threads` threads.
 struct WinogradBlocks {
   int64_t tiles, rows, blocks;
   int threads;
 };
 
 template <class T>
-WinogradBlocks winograd_blocks(const ConvShape& s, int m) {
+WinogradBlocks winograd_blocks(const ConvShape& s, int m, int64_t min_rows = 6) {
   constexpr int64_t kBlockBytes = 256 << 10;
   const int64_t positions = (m + 2) * (m + 2);
   WinogradBlocks b{};
   b.tiles = s.N * ceil_div(s.OH, m) * ceil_div(s.OW, m);
   const int64_t per_tile = positions * (s.C + s.CO) * int64_t(sizeof(T));
-  b.rows = std::clamp<int64_t>(kBlockBytes / per_tile / 6 * 6, 6, 1024);
+  b.rows = std::clamp<int64_t>(kBlockBytes / per_tile / 6 * 6, min_rows, 1024);
   b.blocks = ceil_div(b.tiles, b.rows);
   b.threads = threads_for_blocks(b.blocks, b.rows * positions * s.C * s.CO);
   return b;
 }
 
 // (G g G^T) for every (c, co), for F(4x4, 3x3): G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
-// 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]. 36 matrices of C x CO.
+// 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]. 36 matrices of C x CO. The inner loops run along co,
+// which is contiguous in the HWIO kernel, and multiply by G's entries rather than divide: a
+// scalar version with divisions took a seventh of a 13x13x32 -> 64 forward.
 template <class T>
 void winograd4_kernel_transform(const ConvShape& s, const T* w, T* u) {
+  static constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
+                                      {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                      {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                      {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                      {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                      {0, 0, 1}};
+  T g[6][3];
+  for (int i = 0; i < 6; ++i)
+    for (int k = 0; k < 3; ++k) g[i][k] = static_cast<T>(kG[i][k]);
+  constexpr int64_t kLanes = 64;  // output channels per pass: t below stays in L1
   const int64_t C = s.C, CO = s.CO, plane = C * CO;
-  auto apply_g = [](const T (&g)[3], T (&out)[6]) {
-    out[0] = g[0] / 4;
-    out[1] = -(g[0] + g[1] + g[2]) / 6;
-    out[2] = -(g[0] - g[1] + g[2]) / 6;
-    out[3] = g[0] / 24 + g[1] / 12 + g[2] / 6;
-    out[4] = g[0] / 24 - g[1] / 12 + g[2] / 6;
-    out[5] = g[2];
-  };
+  T t[6][3][kLanes];  // G g for one input channel and kLanes output channels
   for (int64_t c = 0; c < C; ++c) {
-    for (int64_t co = 0; co < CO; ++co) {
-      T t[6][3];  // G g, column by column
-      for (int kw = 0; kw < 3; ++kw) {
-        T col[3], out[6];
-        for (int kh = 0; kh < 3; ++kh) col[kh] = w[((kh * 3 + kw) * C + c) * CO + co];
-        apply_g(col, out);
-        for (int i = 0; i < 6; ++i) t[i][kw] = out[i];
-      }
-      for (int i = 0; i < 6; ++i) {  // (G g) G^T, row by row
-        T out[6];
-        apply_g(t[i], out);
-        for (int j = 0; j < 6; ++j) u[(6 * i + j) * plane + c * CO + co] = out[j];
-      }
+    for (int64_t co0 = 0; co0 < CO; co0 += kLanes) {
+      const int64_t lanes = std::min(kLanes, CO - co0);
+      const T* tap[3][3];  // tap[kh][kw]: the kernel's (kh, kw, c, co0...) row
+      for (int kh = 0; kh < 3; ++kh)
+        for (int kw = 0; kw < 3; ++kw) tap[kh][kw] = w + ((kh * 3 + kw) * C + c) * CO + co0;
+      for (int i = 0; i < 6; ++i)
+        for (int kw = 0; kw < 3; ++kw)
+          for (int64_t l = 0; l < lanes; ++l)
+            t[i][kw][l] = g[i][0] * tap[0][kw][l] + g[i][1] * tap[1][kw][l] +
+                          g[i][2] * tap[2][kw][l];
+      for (int i = 0; i < 6; ++i)
+        for (int j = 0; j < 6; ++j) {
+          T* out = u + (6 * i + j) * plane + c * CO + co0;
+          for (int64_t l = 0; l < lanes; ++l)
+            out[l] = g[j][0] * t[i][0][l] + g[j][1] * t[i][1][l] + g[j][2] * t[i][2][l];
+        }
     }
   }
 }
@@ -160,32 +168,36 @@ void conv2d_forward_winograd(const ConvShape& s, const T* x, const T* w, const T
   });
 }
 
-// The weight gradient by Winograd's F(3x3, 2x2): each 2x2 tile of the output gradient, as a
-// "kernel" over the tile's 4x4 input patch, contributes to all 3x3 taps with 16 products
-// instead of 36; summed over the tiles, the products are 16 GEMMs (C x tiles) by (tiles x CO),
-// and one transform of the 16 sums gives dw. The input patches go through conv_winograd_input,
-// whose B^T differs from this algorithm's in the sign of its last row: the signs are put back
-// in the final transform.
+// The weight gradient by Winograd's F(3x3, 4x4): each 4x4 tile of the output gradient, as a
+// "kernel" over the tile's 6x6 input patch, contributes to all 3x3 taps with 36 products
+// instead of 144; summed over the tiles, the products are 36 GEMMs (C x tiles) by (tiles x CO),
+// and one transform of the 36 sums gives dw. By the transposition principle this is the
+// forward's F(4x4, 3x3) with its matrices' roles exchanged: dw = G^T [(A g A^T) . (B^T d B)] G.
 template <class T>
 void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy, T* dw, T* db) {
+  constexpr int kPositions = 36;
   const int64_t C = s.C, CO = s.CO, plane = C * CO;
-  const WinogradBlocks plan = winograd_blocks<T>(s, 2);
+  // Its GEMMs reduce over a block's tiles: with wide channels the L2-sized block would hold
+  // too few tiles for the reduction loop to pay (measured on 56x56x64 -> 128: 6 tiles per block
+  // took 140 ms, 24 took 84 ms).
+  constexpr int64_t kMinTilesPerBlock = 24;
+  const WinogradBlocks plan = winograd_blocks<T>(s, 4, kMinTilesPerBlock);
   const int64_t tiles = plan.tiles, rows = plan.rows, blocks = plan.blocks;
   const int threads = plan.threads;
-  const int64_t partial = 16 * plane + CO;  // a thread's 16 sums and its share of db
-  const Buffers<T> buf = take_buffers<T>(0, rows * 16 * (C + CO), threads, partial);
+  const int64_t partial = kPositions * plane + CO;  // a thread's 36 sums and its share of db
+  const Buffers<T> buf = take_buffers<T>(0, rows * kPositions * (C + CO), threads, partial);
   GemmEpilogue<T> accumulate;
   accumulate.accumulate = true;
   parallel_chunks(threads, blocks, [&](int t, int64_t first, int64_t last) {
-    T* v = buf.blocks + t * rows * 16 * (C + CO);
-    T* u = v + rows * 16 * C;
+    T* v = buf.blocks + t * rows * kPositions * (C + CO);
+    T* u = v + rows * kPositions * C;
     T* sums = buf.partials + t * partial;
-    std::fill(sums, sums + 16 * plane, T(0));
+    std::fill(sums, sums + kPositions * plane, T(0));
     for (int64_t blk = first; blk < last; ++blk) {
       const int64_t t0 = blk * rows, n = std::min(rows, tiles - t0);
-      FASTDL_DISPATCH(conv_winograd_input<T>(s, x, t0, n, v));
-      FASTDL_DISPATCH(conv_winograd_output_gradient<T>(s, dy, t0, n, u));
-      for (int xi = 0; xi < 16; ++xi) {  // V^T @ U
+      FASTDL_DISPATCH(conv_winograd4_input<T>(s, x, t0, n, v));
+      FASTDL_DISPATCH(conv_winograd4_output_gradient<T>(s, dy, t0, n, u));
+      for (int xi = 0; xi < kPositions; ++xi) {  // V^T @ U
         gemm<T>(C, CO, n, {v + xi * n * C, 1, C}, {u + xi * n * CO, CO, 1}, sums + xi * plane, CO,
                 accumulate);
       }
@@ -194,7 +206,7 @@ void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy
   if (db) {
     const int64_t pixels = s.pixels();
     parallel_chunks(threads, pixels, [&](int t, int64_t first, int64_t last) {
-      T* sum = buf.partials + t * partial + 16 * plane;
+      T* sum = buf.partials + t * partial + kPositions * plane;
       std::fill(sum, sum + CO, T(0));
       for (int64_t p = first; p < last; ++p)
         for (int64_t c = 0; c < CO; ++c) sum[c] += dy[p * CO + c];
@@ -205,28 +217,26 @@ void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy
     const T* part = buf.partials + t * partial;
     for (int64_t i = 0; i < partial; ++i) total[i] += part[i];
   }
-  if (db) std::copy(total + 16 * plane, total + 16 * plane + CO, db);
-  // dw = A^T (S . W) A, A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1], S the signs s_i s_j with
-  // s = (1, 1, 1, -1).
-  for (int64_t i = 0; i < plane; ++i) {
-    T m[4][4];
-    for (int a = 0; a < 4; ++a)
-      for (int b = 0; b < 4; ++b) {
-        const T sign = (a == 3) != (b == 3) ? T(-1) : T(1);
-        m[a][b] = total[(4 * a + b) * plane + i] * sign;
-      }
-    T r[3][4];
-    for (int b = 0; b < 4; ++b) {
-      r[0][b] = m[0][b] + m[1][b] + m[2][b];
-      r[1][b] = m[1][b] - m[2][b];
-      r[2][b] = m[1][b] + m[2][b] + m[3][b];
+  if (db) std::copy(total + kPositions * plane, total + kPositions * plane + CO, db);
+  // dw[kh][kw] = sum over (a, b) of G[a][kh] S[a][b] G[b][kw], along the contiguous (c, co).
+  static constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
+                                      {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                      {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                      {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                      {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                      {0, 0, 1}};
+  std::fill(dw, dw + 9 * plane, T(0));
+  for (int a = 0; a < 6; ++a)
+    for (int b = 0; b < 6; ++b) {
+      const T* sab = total + (6 * a + b) * plane;
+      for (int kh = 0; kh < 3; ++kh)
+        for (int kw = 0; kw < 3; ++kw) {
+          const T g = static_cast<T>(kG[a][kh] * kG[b][kw]);
+          if (g == T(0)) continue;
+          T* out = dw + (kh * 3 + kw) * plane;
+          for (int64_t i = 0; i < plane; ++i) out[i] += g * sab[i];
+        }
     }
-    for (int kh = 0; kh < 3; ++kh) {
-      dw[(kh * 3 + 0) * plane + i] = r[kh][0] + r[kh][1] + r[kh][2];
-      dw[(kh * 3 + 1) * plane + i] = r[kh][1] - r[kh][2];
-      dw[(kh * 3 + 2) * plane + i] = r[kh][1] + r[kh][2] + r[kh][3];
-    }
-  }
 }
 
 }  // namespace

@@ -25,13 +25,9 @@ namespace fastdl {
 //   36 matrices of tiles x C (B^T d B of each tile's 6x6 patch, one matrix per position of the
 //   transform, `tiles` * C elements apart); the output transform reads 36 such matrices of
 //   tiles x CO (their products with the transformed kernel) and writes act(A^T m A + b).
-// * conv_winograd_input / conv_winograd_output_gradient: the two inputs of the weight gradient
-//   by Winograd's F(3x3, 2x2), over tiles of 2x2 output pixels (flat over N, ceil(OH / 2),
-//   ceil(OW / 2)), 16 matrices each: the input's 4x4 patches, transformed with the B^T
-//   [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] (F(2x2, 3x3)'s, whose last row has the opposite
-//   sign of F(3x3, 2x2)'s: the caller puts it back), into tiles x C; and each tile's 2x2 output
-//   gradient g, G g G^T with G = [1 0; 1/2 1/2; 1/2 -1/2; 0 1] (0 past the edge of the output),
-//   into tiles x CO.
+// * conv_winograd4_output_gradient: for the weight gradient by F(3x3, 4x4), each 4x4 tile g of
+//   the output gradient (same tiles; 0 past the edge of the output) as A g A^T, A being A^T's
+//   transpose, into 36 matrices of tiles x CO.
 #define FASTDL_DECLARE_CONV_KERNELS(isa)                                                      \
   namespace isa {                                                                             \
   template <class T>                                                                          \
@@ -49,17 +45,14 @@ namespace fastdl {
                                             T* dw, T* db, int64_t first_row, int64_t last_row, \
                                             T* padded);                                       \
   template <class T>                                                                          \
-  void conv_winograd_input(const ConvShape& s, const T* x, int64_t first_tile, int64_t tiles, \
-                           T* v);                                                             \
-  template <class T>                                                                          \
   void conv_winograd4_input(const ConvShape& s, const T* x, int64_t first_tile, int64_t tiles, \
                             T* v);                                                            \
   template <class T>                                                                          \
   void conv_winograd4_output(const ConvShape& s, const T* m, const T* b, Activation act,      \
                              int64_t first_tile, int64_t tiles, T* y);                        \
   template <class T>                                                                          \
-  void conv_winograd_output_gradient(const ConvShape& s, const T* dy, int64_t first_tile,     \
-                                     int64_t tiles, T* u);                                    \
+  void conv_winograd4_output_gradient(const ConvShape& s, const T* dy, int64_t first_tile,    \
+                                      int64_t tiles, T* u);                                   \
   }
 
 FASTDL_DECLARE_CONV_KERNELS(generic)

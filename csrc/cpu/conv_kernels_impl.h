@@ -249,12 +249,7 @@ void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const 
   }
 }
 
-// ---------------------------------------------------------------- Winograd F(3x3, 2x2) inputs
-//
-// For the weight gradient: tiles of 2x2 output pixels and their 4x4 input patches d, B^T d B
-// with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. Tiles are numbered over (N, ceil(OH / 2),
-// ceil(OW / 2)); transformed values are stored as 16 matrices (one per position xi = 4 * i + j
-// of the 4x4 transform), tiles by channels.
+// ---------------------------------------------------------------- Winograd tiles
 
 namespace {
 
@@ -283,97 +278,14 @@ FASTDL_ALWAYS_INLINE void winograd_patch(const ConvShape& s, const T* x, int64_t
 
 }  // namespace
 
-template <class T>
-void conv_winograd_input(const ConvShape& s, const T* x, int64_t first_tile, int64_t tiles,
-                         T* v) {
-  constexpr int W = Vec<T>::width;
-  const int64_t C = s.C;
-  const int64_t plane = tiles * C;  // elements between two of the 16 matrices
-  for (int64_t t = 0; t < tiles; ++t) {
-    const T* rows[4][4];
-    winograd_patch(s, x, first_tile + t, 2, rows);
-    for (int64_t c = 0; c < C; c += W) {
-      const int lanes = static_cast<int>(C - c < W ? C - c : W);
-      Vec<T> d[4][4];
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i)
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j)
-          d[i][j] = load_or_zero(rows[i][j], c, lanes);
-      Vec<T> u[4][4];  // B^T d
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) {
-        u[0][j] = d[0][j] - d[2][j];
-        u[1][j] = d[1][j] + d[2][j];
-        u[2][j] = d[2][j] - d[1][j];
-        u[3][j] = d[1][j] - d[3][j];
-      }
-      T* out = v + t * C + c;
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) {  // (B^T d) B
-        store_lanes(u[i][0] - u[i][2], out + (4 * i + 0) * plane, lanes);
-        store_lanes(u[i][1] + u[i][2], out + (4 * i + 1) * plane, lanes);
-        store_lanes(u[i][2] - u[i][1], out + (4 * i + 2) * plane, lanes);
-        store_lanes(u[i][1] - u[i][3], out + (4 * i + 3) * plane, lanes);
-      }
-    }
-  }
-}
-
-template <class T>
-void conv_winograd_output_gradient(const ConvShape& s, const T* dy, int64_t first_tile,
-                                   int64_t tiles, T* u) {
-  constexpr int W = Vec<T>::width;
-  const int64_t CO = s.CO, TH = (s.OH + 1) / 2, TW = (s.OW + 1) / 2;
-  const int64_t plane = tiles * CO;
-  const Vec<T> half(T(0.5));
-  for (int64_t t = 0; t < tiles; ++t) {
-    const int64_t tile = first_tile + t, n = tile / (TH * TW);
-    const int64_t oh0 = 2 * ((tile / TW) % TH), ow0 = 2 * (tile % TW);
-    const T* at[2][2];  // nullptr past the edge of the output
-    for (int a = 0; a < 2; ++a)
-      for (int b = 0; b < 2; ++b)
-        at[a][b] = oh0 + a < s.OH && ow0 + b < s.OW
-                       ? dy + ((n * s.OH + oh0 + a) * s.OW + ow0 + b) * CO
-                       : nullptr;
-    for (int64_t c = 0; c < CO; c += W) {
-      const int lanes = static_cast<int>(CO - c < W ? CO - c : W);
-      Vec<T> g[2][2];
-#pragma GCC unroll 2
-      for (int a = 0; a < 2; ++a)
-#pragma GCC unroll 2
-        for (int b = 0; b < 2; ++b)
-          g[a][b] = load_or_zero(at[a][b], c, lanes);
-      Vec<T> r[4][2];  // G g
-#pragma GCC unroll 2
-      for (int b = 0; b < 2; ++b) {
-        r[0][b] = g[0][b];
-        r[1][b] = (g[0][b] + g[1][b]) * half;
-        r[2][b] = (g[0][b] - g[1][b]) * half;
-        r[3][b] = g[1][b];
-      }
-      T* out = u + t * CO + c;
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) {  // (G g) G^T
-        store_lanes(r[i][0], out + (4 * i + 0) * plane, lanes);
-        store_lanes((r[i][0] + r[i][1]) * half, out + (4 * i + 1) * plane, lanes);
-        store_lanes((r[i][0] - r[i][1]) * half, out + (4 * i + 2) * plane, lanes);
-        store_lanes(r[i][1], out + (4 * i + 3) * plane, lanes);
-      }
-    }
-  }
-}
-
-template void conv_winograd_output_gradient<float>(const ConvShape&, const float*, int64_t,
-                                                   int64_t, float*);
-template void conv_winograd_output_gradient<double>(const ConvShape&, const double*, int64_t,
-                                                    int64_t, double*);
 // ---------------------------------------------------------------- Winograd F(4x4, 3x3)
 //
 // Output tiles of 4x4 pixels from 6x6 input patches, with
 //   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
-// and 36 matrices (one per position of the 6x6 transform) instead of 16.
+// Transformed values are stored as 36 matrices (one per position xi = 6 * i + j of the 6x6
+// transform), tiles by channels. The weight gradient (F(3x3, 4x4), the same matrices
+// transposed) uses the input transform and conv_winograd4_output_gradient's A g A^T.
 
 namespace {
 
@@ -399,6 +311,21 @@ FASTDL_ALWAYS_INLINE void winograd4_at(const Vec<T> (&m)[6], Vec<T> (&out)[4]) {
   out[1] = fma(two, dif34, dif12);
   out[2] = fma(four, sum34, sum12);
   out[3] = fma(eight, dif34, dif12) + m[5];
+}
+
+// A (the transpose of A^T) applied to four vectors: the six values of a 4-tap "kernel" (an
+// output-gradient tile) as the weight gradient's F(3x3, 4x4) needs them.
+template <class T>
+FASTDL_ALWAYS_INLINE void winograd4_a(const Vec<T> (&g)[4], Vec<T> (&out)[6]) {
+  const Vec<T> two(T(2)), four(T(4)), eight(T(8));
+  const Vec<T> even = g[0] + g[2], odd = g[1] + g[3];
+  const Vec<T> even4 = fma(four, g[2], g[0]), odd8 = fma(eight, g[3], two * g[1]);
+  out[0] = g[0];
+  out[1] = even + odd;
+  out[2] = even - odd;
+  out[3] = even4 + odd8;
+  out[4] = even4 - odd8;
+  out[5] = g[3];
 }
 
 }  // namespace
@@ -469,6 +396,40 @@ void conv_winograd4_output(const ConvShape& s, const T* m, const T* b, Activatio
   }
 }
 
+template <class T>
+void conv_winograd4_output_gradient(const ConvShape& s, const T* dy, int64_t first_tile,
+                                    int64_t tiles, T* u) {
+  constexpr int W = Vec<T>::width;
+  const int64_t CO = s.CO, TH = (s.OH + 3) / 4, TW = (s.OW + 3) / 4;
+  const int64_t plane = tiles * CO;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t tile = first_tile + t, n = tile / (TH * TW);
+    const int64_t oh0 = 4 * ((tile / TW) % TH), ow0 = 4 * (tile % TW);
+    const T* at[4][4];  // nullptr past the edge of the output
+    for (int a = 0; a < 4; ++a)
+      for (int b = 0; b < 4; ++b)
+        at[a][b] = oh0 + a < s.OH && ow0 + b < s.OW
+                       ? dy + ((n * s.OH + oh0 + a) * s.OW + ow0 + b) * CO
+                       : nullptr;
+    for (int64_t c = 0; c < CO; c += W) {
+      const int lanes = static_cast<int>(CO - c < W ? CO - c : W);
+      Vec<T> r[6][4];  // A g, column by column
+      for (int b = 0; b < 4; ++b) {
+        Vec<T> g[4], col[6];
+        for (int a = 0; a < 4; ++a) g[a] = load_or_zero(at[a][b], c, lanes);
+        winograd4_a(g, col);
+        for (int i = 0; i < 6; ++i) r[i][b] = col[i];
+      }
+      T* out = u + t * CO + c;
+      for (int i = 0; i < 6; ++i) {  // (A g) A^T, row by row
+        Vec<T> row[6];
+        winograd4_a(r[i], row);
+        for (int j = 0; j < 6; ++j) store_lanes(row[j], out + (6 * i + j) * plane, lanes);
+      }
+    }
+  }
+}
+
 template void conv_winograd4_input<float>(const ConvShape&, const float*, int64_t, int64_t,
                                           float*);
 template void conv_winograd4_input<double>(const ConvShape&, const double*, int64_t, int64_t,
@@ -477,11 +438,10 @@ template void conv_winograd4_output<float>(const ConvShape&, const float*, const
                                            Activation, int64_t, int64_t, float*);
 template void conv_winograd4_output<double>(const ConvShape&, const double*, const double*,
                                             Activation, int64_t, int64_t, double*);
-
-template void conv_winograd_input<float>(const ConvShape&, const float*, int64_t, int64_t,
-                                         float*);
-template void conv_winograd_input<double>(const ConvShape&, const double*, int64_t, int64_t,
-                                          double*);
+template void conv_winograd4_output_gradient<float>(const ConvShape&, const float*, int64_t,
+                                                    int64_t, float*);
+template void conv_winograd4_output_gradient<double>(const ConvShape&, const double*, int64_t,
+                                                     int64_t, double*);
 
 template void conv_gather_patches<float>(const ConvShape&, const float*, int64_t, int64_t,
                                          float*);
