@@ -97,21 +97,22 @@ WinogradBlocks winograd_blocks(const ConvShape& s, int m, int64_t min_rows = 6) 
   return b;
 }
 
-// (G g G^T) for every (c, co), for F(4x4, 3x3): G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
-// 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]. 36 matrices of C x CO. The inner loops run along co,
+// F(4x4, 3x3)'s G, which turns a 3-tap kernel into the 6 values the transformed tiles multiply.
+constexpr double kWinogradG[6][3] = {{1.0 / 4, 0, 0},
+                                     {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                     {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                     {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                     {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                     {0, 0, 1}};
+
+// (G g G^T) for every (c, co): 36 matrices of C x CO. The inner loops run along co,
 // which is contiguous in the HWIO kernel, and multiply by G's entries rather than divide: a
 // scalar version with divisions took a seventh of a 13x13x32 -> 64 forward.
 template <class T>
 void winograd4_kernel_transform(const ConvShape& s, const T* w, T* u) {
-  static constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
-                                      {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                      {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                      {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                      {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                      {0, 0, 1}};
   T g[6][3];
   for (int i = 0; i < 6; ++i)
-    for (int k = 0; k < 3; ++k) g[i][k] = static_cast<T>(kG[i][k]);
+    for (int k = 0; k < 3; ++k) g[i][k] = static_cast<T>(kWinogradG[i][k]);
   constexpr int64_t kLanes = 64;  // output channels per pass: t below stays in L1
   const int64_t C = s.C, CO = s.CO, plane = C * CO;
   T t[6][3][kLanes];  // G g for one input channel and kLanes output channels
@@ -219,19 +220,13 @@ void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy
   }
   if (db) std::copy(total + kPositions * plane, total + kPositions * plane + CO, db);
   // dw[kh][kw] = sum over (a, b) of G[a][kh] S[a][b] G[b][kw], along the contiguous (c, co).
-  static constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
-                                      {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                      {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                      {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                      {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                      {0, 0, 1}};
   std::fill(dw, dw + 9 * plane, T(0));
   for (int a = 0; a < 6; ++a)
     for (int b = 0; b < 6; ++b) {
       const T* sab = total + (6 * a + b) * plane;
       for (int kh = 0; kh < 3; ++kh)
         for (int kw = 0; kw < 3; ++kw) {
-          const T g = static_cast<T>(kG[a][kh] * kG[b][kw]);
+          const T g = static_cast<T>(kWinogradG[a][kh] * kWinogradG[b][kw]);
           if (g == T(0)) continue;
           T* out = dw + (kh * 3 + kw) * plane;
           for (int64_t i = 0; i < plane; ++i) out[i] += g * sab[i];
