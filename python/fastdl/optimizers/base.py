@@ -164,11 +164,12 @@ class Optimizer:
     # ------------------------------------------------------------------ state
     def _slot_names(self) -> tuple:
         """Names of the state arrays each variable needs with the current hyper-parameters."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _slot_names()")
 
     def _update(self, plan: _Plan, grads: list, learning_rate: float) -> None:
         """One native step over ``plan``'s variables."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _update(plan, grads, "
+                                  f"learning_rate)")
 
     def _make_plan(self, variables: list) -> _Plan:
         owner = type(self).__name__
