@@ -175,10 +175,13 @@ def test_predict_records_no_graph_and_turns_dropout_off():
     a = model.predict(x, batch_size=7)
     b = model.predict(x, batch_size=40)
     np.testing.assert_allclose(a, b, rtol=1e-6)
-    out = model(x, training=False)
-    assert not out.requires_grad or out._node is not None  # a plain call records normally
-    with fastdl.no_grad():
-        assert model(x).requires_grad is False
+    seen = []
+    call = model.call
+    model.call = lambda inputs, training=None: seen.append(
+        (fastdl.is_grad_enabled(), training)) or call(inputs, training)
+    model.predict(x[:3])
+    assert seen == [(False, False)]  # no graph recorded, inference mode
+    assert model(x, training=False)._node is not None  # a direct call records as usual
 
 
 def test_batch_entry_points():

@@ -149,7 +149,7 @@ class Layer:
     def __setattr__(self, key: str, value: Any) -> None:
         # Layers held in attributes (or lists of them) are tracked, as Keras does, so that a
         # custom layer's weights include those of the layers it is made of.
-        if isinstance(value, Layer) and key != "_outer":
+        if isinstance(value, Layer):
             self._track(value)
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer)
                                                                  for v in value):
