@@ -106,6 +106,28 @@ def test_gradcheck(case, activation):
         lambda x, k, b: fastdl.conv2d(x, k, b, *case[7:], activation=activation), [x, k, b])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [CASES[2], CASES[4], CASES[-3]],
+                         ids=["one channel", "three channels", "winograd"])
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+def test_weight_gradient_through_the_activation_for_a_first_layer(isa, threads, rng, activation,
+                                                                  case, dtype):
+    # x needs no gradient: the weight-gradient kernel applies the activation's derivative
+    # itself (one input channel: row by row inside the direct kernel).
+    x, k, b = _arrays(rng, case, dtype)
+    kt, bt = fastdl.tensor(k, requires_grad=True), fastdl.tensor(b, requires_grad=True)
+    y = fastdl.conv2d(fastdl.tensor(x), kt, bt, *case[7:], activation=activation)
+    upstream = rng.standard_normal(y.shape).astype(dtype)
+    y.backward(upstream)
+    geometry = _geometry(x, k, case)
+    z = reference.conv2d(x, k, b, *geometry)
+    dz = upstream * reference.activation_grad(activation, z)
+    _, dw, db = reference.conv2d_grads(x, k, dz, *geometry)
+    reduction = y.shape[0] * y.shape[1] * y.shape[2]
+    _close(kt.grad.numpy(), dw, dtype, reduction)
+    _close(bt.grad.numpy(), db, dtype, reduction)
+
+
 def test_relu_kink_gradient_is_zero_at_zero():
     # A kernel of zeros and a zero bias put every output exactly at relu's kink.
     x = fastdl.ones((1, 3, 3, 1), dtype="float64", requires_grad=True)

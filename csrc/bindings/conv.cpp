@@ -168,8 +168,10 @@ py::array backward_input_entry(const py::array& dy, const py::array& w,
 
 template <class T>
 py::tuple backward_weight_typed(const ConvShape& s, const py::array& x, const py::array& dy,
-                                bool with_bias) {
+                                bool with_bias, Activation act, const py::object& out) {
   const auto xc = contiguous<T>(x), dyc = contiguous<T>(dy);
+  py::array_t<T, py::array::c_style> outc;
+  if (act != Activation::none) outc = contiguous<T>(out.cast<py::array>());
   py::array_t<T> dw({s.KH, s.KW, s.C, s.CO});
   py::object db = py::none();
   T* db_data = nullptr;
@@ -181,14 +183,16 @@ py::tuple backward_weight_typed(const ConvShape& s, const py::array& x, const py
   T* dw_data = dw.mutable_data();
   {
     py::gil_scoped_release release;
-    conv2d_backward_weight<T>(s, xc.data(), dyc.data(), dw_data, db_data);
+    conv2d_backward_weight<T>(s, xc.data(), dyc.data(), dw_data, db_data, act,
+                              act != Activation::none ? outc.data() : nullptr);
   }
   return py::make_tuple(std::move(dw), db);
 }
 
 py::tuple backward_weight_entry(const py::array& x, const py::array& dy, const Pair& kernel_size,
                                 const Pair& strides, const Padding& padding, const Pair& dilation,
-                                bool with_bias) {
+                                bool with_bias, const std::string& activation,
+                                const py::object& out) {
   const std::string op = "conv2d_backward_weight";
   require_image(op, "x", x);
   require_image(op, "dy", dy);
@@ -197,8 +201,18 @@ py::tuple backward_weight_entry(const py::array& x, const py::array& dy, const P
   const std::array<int64_t, 4> w{kernel_size[0], kernel_size[1], x.shape(3), dy.shape(3)};
   const ConvShape s = make_shape(op, dims(x), w, strides, padding, dilation);
   require_dy(op, dy, s);
-  if (is_float32(x)) return backward_weight_typed<float>(s, x, dy, with_bias);
-  return backward_weight_typed<double>(s, x, dy, with_bias);
+  const Activation act = parse_activation(op.c_str(), activation);
+  if (act != Activation::none) {
+    if (out.is_none()) {
+      throw py::value_error(op + ": activation '" + activation +
+                            "' needs out, the activation's output");
+    }
+    const auto out_array = out.cast<py::array>();
+    require_same_dtype(op.c_str(), "dy", dy, "out", out_array);
+    require_same_shape(op.c_str(), "dy", dy, "out", out_array);
+  }
+  if (is_float32(x)) return backward_weight_typed<float>(s, x, dy, with_bias, act, out);
+  return backward_weight_typed<double>(s, x, dy, with_bias, act, out);
 }
 
 }  // namespace
@@ -214,8 +228,9 @@ void bind_conv(py::module_& m) {
         "The gradient with respect to the input (of shape input_shape) of conv2d_forward.");
   m.def("conv2d_backward_weight", &backward_weight_entry, py::arg("x"), py::arg("dy"),
         py::arg("kernel_size"), py::arg("strides"), py::arg("padding"), py::arg("dilation"),
-        py::arg("with_bias") = true,
-        "(dw, db or None): the gradients with respect to the weights and the bias.");
+        py::arg("with_bias") = true, py::arg("activation") = "none", py::arg("out") = py::none(),
+        R"((dw, db or None): the gradients with respect to the weights and the bias. With an
+activation, dy is the gradient of act(conv + bias) and out that output: act' is applied here.)");
 }
 
 }  // namespace fastdl::bindings

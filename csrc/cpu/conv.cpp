@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "conv_kernels.h"
+#include "fastdl/activation.h"
 #include "fastdl/gemm.h"
 #include "fastdl/isa.h"
 #include "fastdl/parallel.h"
@@ -278,7 +279,16 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, Acti
 }
 
 template <class T>
-void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, T* db) {
+void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, T* db,
+                            Activation act, const T* out) {
+  const bool single = s.C == 1 && !s.is_pointwise();
+  if (act != Activation::none && !single) {
+    // These paths read dy more than once: act' is applied first, in one pass.
+    std::vector<T> activated(static_cast<size_t>(s.pixels() * s.CO));
+    activation_backward<T>(act, dy, out, activated.data(), s.pixels() * s.CO, T(0));
+    conv2d_backward_weight<T>(s, x, activated.data(), dw, db, Activation::none, nullptr);
+    return;
+  }
   if (winograd_applies(s)) {
     conv2d_backward_weight_winograd(s, x, dy, dw, db);
     return;
@@ -287,12 +297,14 @@ void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, 
   // Three ways to cut the work, each thread summing into its own dw and db (thread 0 into the
   // outputs themselves): blocks of gathered patches; for a 1x1 kernel blocks of pixels, which
   // are their own patches; for one input channel whole output rows (the direct kernel).
-  const bool pointwise = s.is_pointwise(), single = s.C == 1 && !pointwise;
+  const bool pointwise = s.is_pointwise();
   const int64_t span = (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
   const int64_t rows = single ? s.OW : pointwise ? std::max<int64_t>(1, M) : block_pixels<T>(s);
   const int64_t blocks = ceil_div(M, rows);
   const int threads = pointwise ? 1 : threads_for_blocks(blocks, rows * K * CO);
-  const int64_t scratch = single ? s.KH * span : pointwise ? 0 : rows * K;
+  // The direct kernel's scratch: the padded input rows, then the row of dy with act' applied.
+  const int64_t activated_row = act != Activation::none ? s.OW * CO : 0;
+  const int64_t scratch = single ? s.KH * span + activated_row : pointwise ? 0 : rows * K;
   const int64_t partial = K * CO + CO;
   const Buffers<T> buf = take_buffers<T>(0, scratch, threads, partial);
   GemmEpilogue<T> accumulate;
@@ -305,7 +317,9 @@ void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, 
     if (sum_b) std::fill(sum_b, sum_b + CO, T(0));
     if (single) {  // a block is an output row
       FASTDL_DISPATCH(
-          conv_single_channel_weight_grad_rows<T>(s, x, dy, sum_w, sum_b, first, last, own));
+          conv_single_channel_weight_grad_rows<T>(s, x, dy, act, out, sum_w, sum_b, first, last,
+                                                  own, activated_row ? own + s.KH * span
+                                                                     : nullptr));
       return;
     }
     for (int64_t blk = first; blk < last; ++blk) {
@@ -403,7 +417,8 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx) {
 #define FASTDL_INSTANTIATE_CONV(T)                                                            \
   template void conv2d_forward<T>(const ConvShape&, const T*, const T*, const T*, Activation, \
                                   T*);                                                        \
-  template void conv2d_backward_weight<T>(const ConvShape&, const T*, const T*, T*, T*);      \
+  template void conv2d_backward_weight<T>(const ConvShape&, const T*, const T*, T*, T*,       \
+                                          Activation, const T*);                              \
   template void conv2d_backward_input<T>(const ConvShape&, const T*, const T*, T*);
 FASTDL_INSTANTIATE_CONV(float)
 FASTDL_INSTANTIATE_CONV(double)

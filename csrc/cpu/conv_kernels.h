@@ -18,7 +18,9 @@ namespace fastdl {
 //   few to be worth gathering, so each is broadcast against the weights' output channels
 //   directly. `padded` is scratch of KH * ((OW - 1) * stride_w + (KW - 1) * dilation_w + 1).
 // * conv_single_channel_weight_grad_rows: its weight gradient, the contributions of output
-//   rows [first_row, last_row) added into dw (KH x KW x 1 x CO) and, unless nullptr, db.
+//   rows [first_row, last_row) added into dw (KH x KW x 1 x CO) and, unless nullptr, db. With
+//   act not none, dy is the gradient of act's output `out`, and each row of it goes through
+//   act' into `activated_row` (OW x CO scratch) first.
 // * conv_winograd4_input / conv_winograd4_output: the transforms of Winograd's F(4x4, 3x3) for
 //   a 3x3 kernel with unit strides and dilation, over tiles [first_tile, first_tile + tiles)
 //   of 4x4 output pixels (flat over N, ceil(OH / 4), ceil(OW / 4)). The input transform writes
@@ -42,8 +44,9 @@ namespace fastdl {
                                 T* padded);                                                   \
   template <class T>                                                                          \
   void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const T* dy,      \
-                                            T* dw, T* db, int64_t first_row, int64_t last_row, \
-                                            T* padded);                                       \
+                                            Activation act, const T* out, T* dw, T* db,       \
+                                            int64_t first_row, int64_t last_row, T* padded,   \
+                                            T* activated_row);                                \
   template <class T>                                                                          \
   void conv_winograd4_input(const ConvShape& s, const T* x, int64_t first_tile, int64_t tiles, \
                             T* v);                                                            \

@@ -3,6 +3,7 @@
 // -mfma). Not a public header.
 #include <algorithm>
 
+#include "activation_kernels.h"
 #include "activation_math.h"
 #include "conv_kernels.h"
 #include "fastdl/simd.h"
@@ -226,14 +227,20 @@ void conv_single_channel_rows(const ConvShape& s, const T* x, const T* w, const 
 }
 
 template <class T>
-void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const T* dy, T* dw,
-                                          T* db, int64_t first_row, int64_t last_row,
-                                          T* padded) {
+void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const T* dy,
+                                          Activation act, const T* out, T* dw, T* db,
+                                          int64_t first_row, int64_t last_row, T* padded,
+                                          T* activated_row) {
   constexpr int W = Vec<T>::width, G = 8;  // taps per pass over a row: 8 accumulators
-  const int64_t taps = s.KH * s.KW;
+  const int64_t taps = s.KH * s.KW, row_size = s.OW * s.CO;
   for (int64_t r = first_row; r < last_row; ++r) {
     pad_input_rows(s, x, r, padded);
-    const T* dy_row = dy + r * s.OW * s.CO;
+    const T* dy_row = dy + r * row_size;
+    if (act != Activation::none) {  // act' applied to this row only, while it is in cache
+      activation_backward_kernel<T>(act, dy_row, out + r * row_size, activated_row, row_size,
+                                    T(0));
+      dy_row = activated_row;
+    }
     for (int64_t co = 0; co < s.CO; co += W) {
       const int lanes = static_cast<int>(s.CO - co < W ? s.CO - co : W);
       int64_t t = 0;
@@ -458,11 +465,13 @@ template void conv_single_channel_rows<double>(const ConvShape&, const double*, 
                                                const double*, Activation, double*, int64_t,
                                                int64_t, double*);
 template void conv_single_channel_weight_grad_rows<float>(const ConvShape&, const float*,
+                                                          const float*, Activation,
                                                           const float*, float*, float*, int64_t,
-                                                          int64_t, float*);
+                                                          int64_t, float*, float*);
 template void conv_single_channel_weight_grad_rows<double>(const ConvShape&, const double*,
+                                                           const double*, Activation,
                                                            const double*, double*, double*,
-                                                           int64_t, int64_t, double*);
+                                                           int64_t, int64_t, double*, double*);
 
 }  // namespace FASTDL_ISA_NS
 }  // namespace fastdl

@@ -564,10 +564,10 @@ class Conv2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.activation:  # relu, sigmoid and tanh differentiate from their output
-            grad = cpu.activation_backward(ctx.activation, grad, ctx.out)
+        # relu, sigmoid and tanh differentiate from their output, kept in ctx.out.
         dx, dw, db = cpu.conv2d_backward(grad, ctx.x, ctx.w, *ctx.geometry, ctx.needs_grad(0),
-                                         ctx.needs_grad(1), ctx.needs_grad(2))
+                                         ctx.needs_grad(1), ctx.needs_grad(2), ctx.activation,
+                                         ctx.out)
         return dx, dw, db, None, None, None, None
 
 

@@ -37,8 +37,12 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, Acti
 template <class T>
 void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx);
 
-// dw (and db, unless nullptr) = the gradients with respect to w and b.
+// dw (and db, unless nullptr) = the gradients with respect to w and b of sum(dy * y) with
+// y = act(conv(x, w) + b); `out` is y, read when act is not none (relu, sigmoid and tanh
+// differentiate from their output). A first layer, whose input needs no gradient, thus skips
+// the separate pass that would apply act' to dy.
 template <class T>
-void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, T* db);
+void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, T* db,
+                            Activation act = Activation::none, const T* out = nullptr);
 
 }  // namespace fastdl

@@ -404,13 +404,19 @@ def conv2d_nhwc(x: np.ndarray, w: np.ndarray, b, strides: tuple, padding: tuple,
 
 def conv2d_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, strides: tuple,
                     padding: tuple, dilation: tuple, need_x: bool = True, need_w: bool = True,
-                    need_b: bool = True) -> tuple:
-    """(dx, dw, db) of :func:`conv2d_nhwc` without activation, given the gradient of its
-    output; an entry is None when not needed."""
+                    need_b: bool = True, activation: Optional[str] = None,
+                    out: Optional[np.ndarray] = None) -> tuple:
+    """(dx, dw, db) of :func:`conv2d_nhwc`, given the gradient of its output ``out`` (which
+    is read when there is an activation); an entry is None when not needed."""
+    if activation and (need_x or not need_w):
+        # dx (or db alone) needs the activation's derivative applied once, up front; the
+        # weight gradient alone applies it itself, row by row.
+        grad, activation = activation_backward(activation, grad, out), None
     dx = _C.conv2d_backward_input(grad, w, x.shape, strides, padding, dilation) if need_x else None
     dw = db = None
     if need_w:
-        dw, db = _C.conv2d_backward_weight(x, grad, w.shape[:2], strides, padding, dilation, need_b)
+        dw, db = _C.conv2d_backward_weight(x, grad, w.shape[:2], strides, padding, dilation, need_b,
+                                           activation or "none", out)
     elif need_b:
         db = grad.sum(axis=(0, 1, 2))
     return dx, dw, db
