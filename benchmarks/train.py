@@ -26,6 +26,7 @@ import fastdl
 from fastdl import datasets, keras
 
 BATCH = 64
+IDLE_SECONDS = 0.5
 
 
 # --------------------------------------------------------------------------- fastdl
@@ -173,6 +174,9 @@ def main() -> None:
         times: dict[str, list] = {name: [] for name in epochs}
         for _ in range(args.repeats):
             for name, run in epochs.items():
+                # The previous library's idle workers spin for a while after its epoch
+                # (OpenBLAS, TensorFlow's pools): let them go to sleep before timing.
+                time.sleep(IDLE_SECONDS)
                 start = time.perf_counter()
                 run()
                 times[name].append(time.perf_counter() - start)
