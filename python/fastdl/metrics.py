@@ -106,13 +106,10 @@ class Mean(Metric):
         self.reset_state()
 
     def update_state(self, values: Any, sample_weight: Optional[float] = None) -> None:
-        values = np.asarray(values, dtype=np.float64)
-        if sample_weight is None:
-            self.total += float(values.sum())
-            self.count += values.size
-        else:
-            self.total += float(values.sum()) * sample_weight
-            self.count += values.size * sample_weight
+        values = _array(values)
+        weight = 1.0 if sample_weight is None else float(sample_weight)
+        self.total += float(values.sum()) * weight
+        self.count += values.size * weight
 
     def result(self) -> float:
         return self.total / self.count if self.count else 0.0
@@ -129,9 +126,7 @@ class MeanMetricWrapper(Mean):
         self.fn = fn
 
     def update_state(self, y_true: Any, y_pred: Any) -> None:  # type: ignore[override]
-        values = _array(self.fn(y_true, y_pred))
-        self.total += float(values.sum())
-        self.count += values.size
+        super().update_state(self.fn(y_true, y_pred))
 
 
 class Accuracy(MeanMetricWrapper):

@@ -220,7 +220,7 @@ def Input(shape: Optional[Sequence[int]] = None, batch_size: Optional[int] = Non
     (None, 784)
     """
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
-    node = Node(layer, (), {"_list_input": False})
+    node = Node(layer, (), {})
     tensor = SymbolicTensor(layer.batch_input_shape, layer.dtype, node, name=layer.name)
     node.outputs = (tensor,)
     return tensor

@@ -13,12 +13,14 @@ import numpy as np
 class Node:
     """One call of a layer in a functional graph: ``outputs = layer(inputs, **kwargs)``."""
 
-    __slots__ = ("layer", "inputs", "kwargs", "outputs")
+    __slots__ = ("layer", "inputs", "kwargs", "list_input", "outputs")
 
-    def __init__(self, layer: Any, inputs: Sequence["SymbolicTensor"], kwargs: dict) -> None:
+    def __init__(self, layer: Any, inputs: Sequence["SymbolicTensor"], kwargs: dict,
+                 list_input: bool = False) -> None:
         self.layer = layer
         self.inputs = tuple(inputs)
         self.kwargs = kwargs
+        self.list_input = list_input  # the layer was called on a list, not on one tensor
         self.outputs: tuple = ()
 
 
@@ -67,8 +69,7 @@ def call_symbolic(layer: Any, inputs: Any, kwargs: dict) -> Any:
     shapes = [t.shape for t in flat]
     out_shapes = layer.compute_output_shape(shapes if isinstance(inputs, (list, tuple))
                                             else shapes[0])
-    node = Node(layer, flat, kwargs)
-    node.kwargs["_list_input"] = isinstance(inputs, (list, tuple))
+    node = Node(layer, flat, kwargs, list_input=isinstance(inputs, (list, tuple)))
     if isinstance(out_shapes, list):
         node.outputs = tuple(SymbolicTensor(s, layer.dtype, node) for s in out_shapes)
         return list(node.outputs)

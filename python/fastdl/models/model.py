@@ -137,9 +137,10 @@ class Model(TrainingMixin, Layer):
                 computed[id(t)] = node.layer(computed[id(t)])
                 continue
             args = [computed[id(t)] for t in node.inputs]
-            kwargs = {k: v for k, v in node.kwargs.items() if k != "_list_input"}
-            kwargs.setdefault("training", training)
-            out = node.layer(args if node.kwargs["_list_input"] else args[0], **kwargs)
+            # A training flag given at the symbolic call wins over the model's.
+            kwargs = node.kwargs if "training" in node.kwargs else {**node.kwargs,
+                                                                     "training": training}
+            out = node.layer(args if node.list_input else args[0], **kwargs)
             for t, v in zip(node.outputs, _as_list(out)):
                 computed[id(t)] = v
         results = [computed[id(t)] for t in graph_outputs]
