@@ -17,6 +17,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "activation_kernels.h"
+#include "conv_direct.h"
 #include "conv_kernels.h"
 #include "fastdl/activation.h"
 #include "fastdl/gemm.h"
@@ -235,6 +237,30 @@ void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy
     }
 }
 
+// Weight (and bias) gradients summed over `blocks` blocks of work on `threads` threads:
+// body(first, last, sum_w, sum_b, scratch) adds blocks [first, last) into sum_w and sum_b
+// (nullptr when db is), each thread into its own (thread 0 into dw and db themselves) with
+// `scratch` elements of its own; the partial sums are then added up.
+template <class T, class Body>
+void summed_per_thread(const ConvShape& s, int threads, int64_t blocks, int64_t scratch, T* dw,
+                       T* db, Body&& body) {
+  const int64_t K = s.patch(), CO = s.CO, partial = K * CO + CO;
+  const Buffers<T> buf = take_buffers<T>(0, scratch, threads, partial);
+  parallel_chunks(threads, blocks, [&](int t, int64_t first, int64_t last) {
+    T* sum_w = t == 0 ? dw : buf.partials + t * partial;
+    T* sum_b = db == nullptr ? nullptr : t == 0 ? db : buf.partials + t * partial + K * CO;
+    std::fill(sum_w, sum_w + K * CO, T(0));
+    if (sum_b) std::fill(sum_b, sum_b + CO, T(0));
+    body(first, last, sum_w, sum_b, buf.blocks + t * scratch);
+  });
+  for (int t = 1; t < threads; ++t) {
+    const T* part = buf.partials + t * partial;
+    for (int64_t i = 0; i < K * CO; ++i) dw[i] += part[i];
+    if (db)
+      for (int64_t c = 0; c < CO; ++c) db[c] += part[K * CO + c];
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -252,14 +278,14 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, Acti
     conv2d_forward_winograd(s, x, w, b, act, y);
     return;
   }
-  if (s.C == 1) {
-    const int64_t out_rows = s.N * s.OH;
-    const int64_t span = (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
+  if (uses_direct_kernel(s)) {
+    const int64_t out_rows = s.N * s.OH, row_size = s.OW * s.CO;
+    const int64_t padded = s.KH * direct_kernel_span(s);
     const int threads = threads_for_blocks(out_rows, s.OW * K * s.CO);
-    const Buffers<T> buf = take_buffers<T>(0, s.KH * span, threads, 0);
+    const Buffers<T> buf = take_buffers<T>(0, padded, threads, 0);
     parallel_chunks(threads, out_rows, [&](int t, int64_t first, int64_t last) {
-      FASTDL_DISPATCH(conv_single_channel_rows<T>(s, x, w, b, act, y, first, last,
-                                                  buf.blocks + t * s.KH * span));
+      FASTDL_DISPATCH(conv_single_channel_rows<T>(s, x, w, b, act, y + first * row_size, first,
+                                                  last, buf.blocks + t * padded));
     });
     return;
   }
@@ -279,10 +305,39 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, Acti
 }
 
 template <class T>
+void direct_weight_gradient(const ConvShape& s, const T* x, T* dw, T* db, int64_t row_scratch,
+                            const RowGradient<T>& row_gradient) {
+  const int64_t padded = s.KH * direct_kernel_span(s), out_rows = s.N * s.OH;
+  const int threads = threads_for_blocks(out_rows, s.OW * s.patch() * s.CO);
+  summed_per_thread<T>(s, threads, out_rows, padded + row_scratch, dw, db,
+                       [&](int64_t first, int64_t last, T* sum_w, T* sum_b, T* scratch) {
+                         for (int64_t r = first; r < last; ++r) {
+                           const T* dy_row = row_gradient(r, scratch + padded);
+                           if (!dy_row) continue;
+                           FASTDL_DISPATCH(conv_single_channel_weight_grad_row<T>(
+                               s, x, r, dy_row, sum_w, sum_b, scratch));
+                         }
+                       });
+}
+
+template <class T>
 void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, T* db,
                             Activation act, const T* out) {
-  const bool single = s.C == 1 && !s.is_pointwise();
-  if (act != Activation::none && !single) {
+  const int64_t row_size = s.OW * s.CO;
+  if (uses_direct_kernel(s)) {
+    if (act == Activation::none) {
+      direct_weight_gradient<T>(s, x, dw, db, 0, [&](int64_t r, T*) { return dy + r * row_size; });
+      return;
+    }
+    // act' applied to one row at a time, while it is in cache.
+    direct_weight_gradient<T>(s, x, dw, db, row_size, [&](int64_t r, T* scratch) {
+      FASTDL_DISPATCH(activation_backward_kernel<T>(act, dy + r * row_size, out + r * row_size,
+                                                    scratch, row_size, T(0)));
+      return static_cast<const T*>(scratch);
+    });
+    return;
+  }
+  if (act != Activation::none) {
     // These paths read dy more than once: act' is applied first, in one pass.
     std::vector<T> activated(static_cast<size_t>(s.pixels() * s.CO));
     activation_backward<T>(act, dy, out, activated.data(), s.pixels() * s.CO, T(0));
@@ -294,41 +349,22 @@ void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, 
     return;
   }
   const int64_t M = s.pixels(), K = s.patch(), CO = s.CO;
-  // Three ways to cut the work, each thread summing into its own dw and db (thread 0 into the
-  // outputs themselves): blocks of gathered patches; for a 1x1 kernel blocks of pixels, which
-  // are their own patches; for one input channel whole output rows (the direct kernel).
+  // Blocks of gathered patches, or for a 1x1 kernel of pixels, which are their own patches.
   const bool pointwise = s.is_pointwise();
-  const int64_t span = (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
-  const int64_t rows = single ? s.OW : pointwise ? std::max<int64_t>(1, M) : block_pixels<T>(s);
+  const int64_t rows = pointwise ? std::max<int64_t>(1, M) : block_pixels<T>(s);
   const int64_t blocks = ceil_div(M, rows);
   const int threads = pointwise ? 1 : threads_for_blocks(blocks, rows * K * CO);
-  // The direct kernel's scratch: the padded input rows, then the row of dy with act' applied.
-  const int64_t activated_row = act != Activation::none ? s.OW * CO : 0;
-  const int64_t scratch = single ? s.KH * span + activated_row : pointwise ? 0 : rows * K;
-  const int64_t partial = K * CO + CO;
-  const Buffers<T> buf = take_buffers<T>(0, scratch, threads, partial);
   GemmEpilogue<T> accumulate;
   accumulate.accumulate = true;
-  parallel_chunks(threads, blocks, [&](int t, int64_t first, int64_t last) {
-    T* own = buf.blocks + t * scratch;
-    T* sum_w = t == 0 ? dw : buf.partials + t * partial;
-    T* sum_b = t == 0 ? db : buf.partials + t * partial + K * CO;
-    std::fill(sum_w, sum_w + K * CO, T(0));
-    if (sum_b) std::fill(sum_b, sum_b + CO, T(0));
-    if (single) {  // a block is an output row
-      FASTDL_DISPATCH(
-          conv_single_channel_weight_grad_rows<T>(s, x, dy, act, out, sum_w, sum_b, first, last,
-                                                  own, activated_row ? own + s.KH * span
-                                                                     : nullptr));
-      return;
-    }
+  summed_per_thread<T>(s, threads, blocks, pointwise ? 0 : rows * K, dw, db,
+                       [&](int64_t first, int64_t last, T* sum_w, T* sum_b, T* patches) {
     for (int64_t blk = first; blk < last; ++blk) {
       const int64_t p0 = blk * rows, n = std::min(rows, M - p0);
       const T* dy_block = dy + p0 * CO;
       const T* a = x + p0 * K;  // pointwise: the pixels are the patches
       if (!pointwise) {
-        FASTDL_DISPATCH(conv_gather_patches<T>(s, x, p0, n, own));
-        a = own;
+        FASTDL_DISPATCH(conv_gather_patches<T>(s, x, p0, n, patches));
+        a = patches;
       }
       gemm<T>(K, CO, n, {a, 1, K}, {dy_block, CO, 1}, sum_w, CO, accumulate);  // a^T @ dy
       if (sum_b) {
@@ -337,12 +373,6 @@ void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, 
       }
     }
   });
-  for (int t = 1; t < threads; ++t) {
-    const T* part = buf.partials + t * partial;
-    for (int64_t i = 0; i < K * CO; ++i) dw[i] += part[i];
-    if (db)
-      for (int64_t c = 0; c < CO; ++c) db[c] += part[K * CO + c];
-  }
 }
 
 // With unit strides the input gradient is itself a convolution, of dy by the kernel turned
@@ -419,7 +449,9 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx) {
                                   T*);                                                        \
   template void conv2d_backward_weight<T>(const ConvShape&, const T*, const T*, T*, T*,       \
                                           Activation, const T*);                              \
-  template void conv2d_backward_input<T>(const ConvShape&, const T*, const T*, T*);
+  template void conv2d_backward_input<T>(const ConvShape&, const T*, const T*, T*);          \
+  template void direct_weight_gradient<T>(const ConvShape&, const T*, T*, T*, int64_t,        \
+                                          const RowGradient<T>&);
 FASTDL_INSTANTIATE_CONV(float)
 FASTDL_INSTANTIATE_CONV(double)
 #undef FASTDL_INSTANTIATE_CONV

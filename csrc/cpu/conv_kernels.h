@@ -14,13 +14,13 @@ namespace fastdl {
 // * conv_scatter_patches: the reverse, adding: each row of `patches` is added into dx where the
 //   gather would have read it (taps outside the image are dropped).
 // * conv_single_channel_rows: the whole forward for one input channel (an image's first layer),
-//   output rows [first_row, last_row) (flat over N, OH): a pixel's taps are a few scalars, too
-//   few to be worth gathering, so each is broadcast against the weights' output channels
-//   directly. `padded` is scratch of KH * ((OW - 1) * stride_w + (KW - 1) * dilation_w + 1).
-// * conv_single_channel_weight_grad_rows: its weight gradient, the contributions of output
-//   rows [first_row, last_row) added into dw (KH x KW x 1 x CO) and, unless nullptr, db. With
-//   act not none, dy is the gradient of act's output `out`, and each row of it goes through
-//   act' into `activated_row` (OW x CO scratch) first.
+//   output rows [first_row, last_row) (flat over N, OH), written one after another from y: a
+//   pixel's taps are a few scalars, too few to be worth gathering, so each is broadcast against
+//   the weights' output channels directly. `padded` is scratch of
+//   KH * direct_kernel_span(s).
+// * conv_single_channel_weight_grad_row: its weight gradient, the contributions of output row
+//   `row` (flat over N, OH), whose gradient is dy_row (OW x CO), added into dw (KH x KW x 1 x
+//   CO) and, unless nullptr, db. `padded` as above.
 // * conv_winograd4_input / conv_winograd4_output: the transforms of Winograd's F(4x4, 3x3) for
 //   a 3x3 kernel with unit strides and dilation, over tiles [first_tile, first_tile + tiles)
 //   of 4x4 output pixels (flat over N, ceil(OH / 4), ceil(OW / 4)). The input transform writes
@@ -30,6 +30,12 @@ namespace fastdl {
 // * conv_winograd4_output_gradient: for the weight gradient by F(3x3, 4x4), each 4x4 tile g of
 //   the output gradient (same tiles; 0 past the edge of the output) as A g A^T, A being A^T's
 //   transpose, into 36 matrices of tiles x CO.
+// The direct kernel's zero-padded input row under one kernel row: the columns the taps of a
+// whole output row reach.
+inline int64_t direct_kernel_span(const ConvShape& s) {
+  return (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
+}
+
 #define FASTDL_DECLARE_CONV_KERNELS(isa)                                                      \
   namespace isa {                                                                             \
   template <class T>                                                                          \
@@ -43,10 +49,8 @@ namespace fastdl {
                                 Activation act, T* y, int64_t first_row, int64_t last_row,    \
                                 T* padded);                                                   \
   template <class T>                                                                          \
-  void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const T* dy,      \
-                                            Activation act, const T* out, T* dw, T* db,       \
-                                            int64_t first_row, int64_t last_row, T* padded,   \
-                                            T* activated_row);                                \
+  void conv_single_channel_weight_grad_row(const ConvShape& s, const T* x, int64_t row,       \
+                                           const T* dy_row, T* dw, T* db, T* padded);         \
   template <class T>                                                                          \
   void conv_winograd4_input(const ConvShape& s, const T* x, int64_t first_tile, int64_t tiles, \
                             T* v);                                                            \

@@ -145,17 +145,11 @@ FASTDL_ALWAYS_INLINE void single_channel_block(const ConvShape& s, const T* padd
 
 namespace {
 
-// Width of the zero-padded input row under one kernel row: the columns the taps of a whole
-// output row reach.
-inline int64_t tap_span(const ConvShape& s) {
-  return (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
-}
-
 // The single-channel input rows under the kernel for output row r (flat over N, OH), each
-// zero-padded to tap_span(s) columns: KH rows one after the other in `padded`.
+// zero-padded to direct_kernel_span(s) columns: KH rows one after the other in `padded`.
 template <class T>
 void pad_input_rows(const ConvShape& s, const T* x, int64_t r, T* padded) {
-  const int64_t span = tap_span(s), n = r / s.OH, oh = r % s.OH;
+  const int64_t span = direct_kernel_span(s), n = r / s.OH, oh = r % s.OH;
   // Columns [begin, end) of a span are inside the image; the rest is padding.
   const int64_t begin = std::min(span, std::max<int64_t>(0, s.pad_left));
   const int64_t end = std::max(begin, std::min(span, s.pad_left + s.W));
@@ -183,7 +177,7 @@ FASTDL_ALWAYS_INLINE void single_channel_weight_taps(const ConvShape& s, const T
                                                      int64_t co, const int (&lanes)[NV], T* dw,
                                                      T* db) {
   constexpr int W = Vec<T>::width;
-  const int64_t span = tap_span(s);
+  const int64_t span = direct_kernel_span(s);
   const T* tap[G];
   Vec<T> acc[G][NV], bias[NV];
 #pragma GCC unroll 16
@@ -227,10 +221,10 @@ void conv_single_channel_rows(const ConvShape& s, const T* x, const T* w, const 
                               Activation act, T* y, int64_t first_row, int64_t last_row,
                               T* padded) {
   constexpr int W = Vec<T>::width, P = 4, NV = 2;
-  const int64_t span = tap_span(s), row_size = s.OW * s.CO;
+  const int64_t span = direct_kernel_span(s), row_size = s.OW * s.CO;
   for (int64_t r = first_row; r < last_row; ++r) {
     pad_input_rows(s, x, r, padded);
-    T* out = y + r * row_size;
+    T* out = y + (r - first_row) * row_size;
     for (int64_t co = 0; co < s.CO; co += NV * W) {
       int lanes[NV];
       for (int v = 0; v < NV; ++v)
@@ -249,33 +243,23 @@ void conv_single_channel_rows(const ConvShape& s, const T* x, const T* w, const 
 }
 
 template <class T>
-void conv_single_channel_weight_grad_rows(const ConvShape& s, const T* x, const T* dy,
-                                          Activation act, const T* out, T* dw, T* db,
-                                          int64_t first_row, int64_t last_row, T* padded,
-                                          T* activated_row) {
+void conv_single_channel_weight_grad_row(const ConvShape& s, const T* x, int64_t row,
+                                         const T* dy_row, T* dw, T* db, T* padded) {
   constexpr int W = Vec<T>::width, G = 3, NV = 2;
-  const int64_t taps = s.KH * s.KW, row_size = s.OW * s.CO;
-  for (int64_t r = first_row; r < last_row; ++r) {
-    pad_input_rows(s, x, r, padded);
-    const T* dy_row = dy + r * row_size;
-    if (act != Activation::none) {  // act' applied to this row only, while it is in cache
-      activation_backward_kernel<T>(act, dy_row, out + r * row_size, activated_row, row_size,
-                                    T(0));
-      dy_row = activated_row;
+  const int64_t taps = s.KH * s.KW;
+  pad_input_rows(s, x, row, padded);
+  for (int64_t co = 0; co < s.CO; co += NV * W) {
+    int lanes[NV];
+    for (int v = 0; v < NV; ++v)
+      lanes[v] = static_cast<int>(std::clamp<int64_t>(s.CO - co - v * W, 0, W));
+    int64_t t = 0;
+    for (; t + G <= taps; t += G) {
+      T* bias = t == 0 ? db : nullptr;  // db once per row: with the first taps
+      single_channel_weight_taps<T, G, NV>(s, padded, dy_row, t, co, lanes, dw, bias);
     }
-    for (int64_t co = 0; co < s.CO; co += NV * W) {
-      int lanes[NV];
-      for (int v = 0; v < NV; ++v)
-        lanes[v] = static_cast<int>(std::clamp<int64_t>(s.CO - co - v * W, 0, W));
-      int64_t t = 0;
-      for (; t + G <= taps; t += G) {
-        T* bias = t == 0 ? db : nullptr;  // db once per row: with the first taps
-        single_channel_weight_taps<T, G, NV>(s, padded, dy_row, t, co, lanes, dw, bias);
-      }
-      for (; t < taps; ++t) {
-        T* bias = t == 0 ? db : nullptr;
-        single_channel_weight_taps<T, 1, NV>(s, padded, dy_row, t, co, lanes, dw, bias);
-      }
+    for (; t < taps; ++t) {
+      T* bias = t == 0 ? db : nullptr;
+      single_channel_weight_taps<T, 1, NV>(s, padded, dy_row, t, co, lanes, dw, bias);
     }
   }
 }
@@ -488,14 +472,12 @@ template void conv_single_channel_rows<float>(const ConvShape&, const float*, co
 template void conv_single_channel_rows<double>(const ConvShape&, const double*, const double*,
                                                const double*, Activation, double*, int64_t,
                                                int64_t, double*);
-template void conv_single_channel_weight_grad_rows<float>(const ConvShape&, const float*,
-                                                          const float*, Activation,
-                                                          const float*, float*, float*, int64_t,
-                                                          int64_t, float*, float*);
-template void conv_single_channel_weight_grad_rows<double>(const ConvShape&, const double*,
-                                                           const double*, Activation,
-                                                           const double*, double*, double*,
-                                                           int64_t, int64_t, double*, double*);
+template void conv_single_channel_weight_grad_row<float>(const ConvShape&, const float*,
+                                                         int64_t, const float*, float*, float*,
+                                                         float*);
+template void conv_single_channel_weight_grad_row<double>(const ConvShape&, const double*,
+                                                          int64_t, const double*, double*,
+                                                          double*, double*);
 
 }  // namespace FASTDL_ISA_NS
 }  // namespace fastdl

@@ -22,6 +22,15 @@ namespace fastdl {
   template <class T>                                                                            \
   void max_pool2d_backward_rows(const T* dy, const int32_t* argmax, T* dx,                      \
                                 const Pool2dShape& s, int64_t begin, int64_t end);              \
+  /* Output row `row` of max pooling with its argmax, reading input row h of the row's image */ \
+  /* at rows + (h - first_h) * width * channels (a convolution's rows, pooled in cache). */      \
+  template <class T>                                                                            \
+  void max_pool2d_row_from(const T* rows, int64_t first_h, T* y, int32_t* argmax,               \
+                           const Pool2dShape& s, int64_t row);                                  \
+  /* Input-gradient row `row` (flat over batch, height) of max pooling, written to dx_row. */   \
+  template <class T>                                                                            \
+  void max_pool2d_backward_row_to(const T* dy, const int32_t* argmax, const Pool2dShape& s,     \
+                                  int64_t row, T* dx_row);                                      \
   template <class T>                                                                            \
   void avg_pool2d_rows(const T* x, T* y, const Pool2dShape& s, int64_t begin, int64_t end);     \
   template <class T>                                                                            \

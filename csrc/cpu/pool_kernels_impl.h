@@ -79,16 +79,17 @@ inline void fill_zero(T* p, int64_t n) {
 
 // ---------------------------------------------------------------- max pooling
 
-// One output row. A candidate v replaces the running maximum m unless v <= m or m is already
-// NaN: the first maximum in scan order wins ties, and the first NaN wins over everything. The
-// running maximum starts at -inf with the argmax at the window's first position, which the
-// first candidate then takes (it is >= -inf, or NaN).
+// One output row, from input rows that start at `rows`: input row h of the row's image at
+// rows + (h - first_h) * width * channels. A candidate v replaces the running maximum m unless
+// v <= m or m is already NaN: the first maximum in scan order wins ties, and the first NaN wins
+// over everything. The running maximum starts at -inf with the argmax at the window's first
+// position, which the first candidate then takes (it is >= -inf, or NaN).
 template <bool kArgmax, class T>
-void max_pool_row(const T* x, T* y, int32_t* argmax, const Pool2dShape& s, int64_t row) {
+void max_pool_row(const T* rows, int64_t first_h, T* y, int32_t* argmax, const Pool2dShape& s,
+                  int64_t row) {
   constexpr int W = Vec<T>::width;
-  const int64_t n = row / s.out_height, oh = row % s.out_height, C = s.channels;
+  const int64_t oh = row % s.out_height, C = s.channels;
   const Span hs = window_span(oh, s.stride_h, s.pad_top, s.pool_h, s.height);
-  const T* image = x + n * s.height * s.width * C;
   for (int64_t ow = 0; ow < s.out_width; ++ow) {
     const Span ws = window_span(ow, s.stride_w, s.pad_left, s.pool_w, s.width);
     const int64_t out = (row * s.out_width + ow) * C;
@@ -103,7 +104,7 @@ void max_pool_row(const T* x, T* y, int32_t* argmax, const Pool2dShape& s, int64
       }
       for (int64_t h = hs.begin; h < hs.end; ++h) {
         for (int64_t w = ws.begin; w < ws.end; ++w) {
-          const T* p = image + (h * s.width + w) * C + c;
+          const T* p = rows + ((h - first_h) * s.width + w) * C + c;
           const IndexVec<T> pos(static_cast<int32_t>(h * s.width + w));
           for (int j = 0; j < K; ++j) {
             const Vec<T> v = load_lanes(p + j * W, lanes_of<T, K>(j, lanes));
@@ -208,11 +209,10 @@ struct AvgPoolGradient {
 // along the width: each window's gradient is loaded once and written to the window's columns;
 // columns outside every window get zeros.
 template <class T, class Gradient>
-void pool_backward_row_disjoint(const Gradient& grad, T* dx, const Pool2dShape& s, int64_t n,
+void pool_backward_row_disjoint(const Gradient& grad, T* row, const Pool2dShape& s, int64_t n,
                                 int64_t h, int64_t oh) {
   constexpr int W = Vec<T>::width;
   const int64_t C = s.channels;
-  T* row = dx + (n * s.height + h) * s.width * C;
   int64_t done = 0;  // columns [0, done) written
   for (int64_t ow = 0; ow < s.out_width; ++ow) {
     const Span ws = window_span(ow, s.stride_w, s.pad_left, s.pool_w, s.width);
@@ -237,24 +237,25 @@ void pool_backward_row_disjoint(const Gradient& grad, T* dx, const Pool2dShape& 
   fill_zero(row + done * C, (s.width - done) * C);
 }
 
-// One input-gradient row in general: every element sums what the windows covering it give it.
+// Input-gradient row `row` (flat over batch, height) in general, written to dx_row: every
+// element sums what the windows covering it give it.
 template <class T, class Gradient>
-void pool_backward_row(const Gradient& grad, T* dx, const Pool2dShape& s, int64_t row) {
+void pool_backward_row(const Gradient& grad, T* dx_row, const Pool2dShape& s, int64_t row) {
   constexpr int W = Vec<T>::width;
   const int64_t n = row / s.height, h = row % s.height, C = s.channels;
   const Span ohs = covering_span(h, s.stride_h, s.pad_top, s.pool_h, s.out_height);
   if (ohs.empty()) {
-    fill_zero(dx + row * s.width * C, s.width * C);
+    fill_zero(dx_row, s.width * C);
     return;
   }
   if (ohs.size() == 1 && s.stride_w >= s.pool_w) {
-    pool_backward_row_disjoint<T>(grad, dx, s, n, h, ohs.begin);
+    pool_backward_row_disjoint<T>(grad, dx_row, s, n, h, ohs.begin);
     return;
   }
   for (int64_t w = 0; w < s.width; ++w) {
     const Span ows = covering_span(w, s.stride_w, s.pad_left, s.pool_w, s.out_width);
     const IndexVec<T> pos(static_cast<int32_t>(h * s.width + w));
-    T* p = dx + (row * s.width + w) * C;
+    T* p = dx_row + w * C;
     for_channel_blocks<T>(C, [&](auto block, int64_t c, int lanes) {
       constexpr int K = decltype(block)::value;
       Vec<T> acc[K];
@@ -279,20 +280,36 @@ void pool_backward_row(const Gradient& grad, T* dx, const Pool2dShape& s, int64_
 template <class T>
 void max_pool2d_rows(const T* x, T* y, int32_t* argmax, const Pool2dShape& s, int64_t begin,
                      int64_t end) {
+  const int64_t image = s.height * s.width * s.channels;
   for (int64_t row = begin; row < end; ++row) {
+    const T* rows = x + row / s.out_height * image;
     if (argmax) {
-      max_pool_row<true>(x, y, argmax, s, row);
+      max_pool_row<true>(rows, 0, y, argmax, s, row);
     } else {
-      max_pool_row<false>(x, y, argmax, s, row);
+      max_pool_row<false>(rows, 0, y, argmax, s, row);
     }
   }
+}
+
+template <class T>
+void max_pool2d_row_from(const T* rows, int64_t first_h, T* y, int32_t* argmax,
+                         const Pool2dShape& s, int64_t row) {
+  max_pool_row<true>(rows, first_h, y, argmax, s, row);
 }
 
 template <class T>
 void max_pool2d_backward_rows(const T* dy, const int32_t* argmax, T* dx, const Pool2dShape& s,
                               int64_t begin, int64_t end) {
   const MaxPoolGradient<T> grad{dy, argmax};
-  for (int64_t row = begin; row < end; ++row) pool_backward_row<T>(grad, dx, s, row);
+  const int64_t row_size = s.width * s.channels;
+  for (int64_t row = begin; row < end; ++row)
+    pool_backward_row<T>(grad, dx + row * row_size, s, row);
+}
+
+template <class T>
+void max_pool2d_backward_row_to(const T* dy, const int32_t* argmax, const Pool2dShape& s,
+                                int64_t row, T* dx_row) {
+  pool_backward_row<T>(MaxPoolGradient<T>{dy, argmax}, dx_row, s, row);
 }
 
 template <class T>
@@ -304,7 +321,9 @@ template <class T>
 void avg_pool2d_backward_rows(const T* dy, T* dx, const Pool2dShape& s, int64_t begin,
                               int64_t end) {
   const AvgPoolGradient<T> grad{dy, s};
-  for (int64_t row = begin; row < end; ++row) pool_backward_row<T>(grad, dx, s, row);
+  const int64_t row_size = s.width * s.channels;
+  for (int64_t row = begin; row < end; ++row)
+    pool_backward_row<T>(grad, dx + row * row_size, s, row);
 }
 
 template void max_pool2d_rows<float>(const float*, float*, int32_t*, const Pool2dShape&, int64_t,
@@ -315,6 +334,14 @@ template void max_pool2d_backward_rows<float>(const float*, const int32_t*, floa
                                               const Pool2dShape&, int64_t, int64_t);
 template void max_pool2d_backward_rows<double>(const double*, const int32_t*, double*,
                                                const Pool2dShape&, int64_t, int64_t);
+template void max_pool2d_row_from<float>(const float*, int64_t, float*, int32_t*,
+                                         const Pool2dShape&, int64_t);
+template void max_pool2d_row_from<double>(const double*, int64_t, double*, int32_t*,
+                                          const Pool2dShape&, int64_t);
+template void max_pool2d_backward_row_to<float>(const float*, const int32_t*,
+                                                const Pool2dShape&, int64_t, float*);
+template void max_pool2d_backward_row_to<double>(const double*, const int32_t*,
+                                                 const Pool2dShape&, int64_t, double*);
 template void avg_pool2d_rows<float>(const float*, float*, const Pool2dShape&, int64_t, int64_t);
 template void avg_pool2d_rows<double>(const double*, double*, const Pool2dShape&, int64_t,
                                       int64_t);
