@@ -1,4 +1,5 @@
-// _C.conv2d_forward, _C.conv2d_backward_input, _C.conv2d_backward_weight: NHWC images, HWIO
+// _C.conv2d_forward, _C.conv2d_backward_input, _C.conv2d_backward_weight, and the convolution
+// fused with max pooling (_C.conv2d_max_pool2d_forward / _backward): NHWC images, HWIO
 // weights. The geometry arrives resolved (padding as explicit top, bottom, left, right amounts:
 // fastdl.backend.cpu turns 'same' and 'valid' into numbers); it is validated here, once.
 #include <pybind11/stl.h>
@@ -9,6 +10,8 @@
 #include "activation_names.h"
 #include "common.h"
 #include "fastdl/conv.h"
+#include "fastdl/conv_pool.h"
+#include "pool_window.h"
 
 namespace fastdl::bindings {
 namespace {
@@ -215,6 +218,145 @@ py::tuple backward_weight_entry(const py::array& x, const py::array& dy, const P
   return backward_weight_typed<double>(s, x, dy, with_bias, act, out);
 }
 
+// ---------------------------------------------------------------- fused with max pooling
+
+// The convolution's geometry (checked as conv2d's) and its max pooling's (over its output).
+struct ConvPool {
+  ConvShape conv;
+  Pool2dShape pool;
+};
+
+ConvPool conv_pool_shapes(const std::string& op, const py::array& x, const py::array& w,
+                          const Pair& strides, const Padding& padding, const Pair& dilation,
+                          const py::object& pool_size, const py::object& pool_strides,
+                          const py::object& pool_padding) {
+  require_image(op, "x", x);
+  if (w.ndim() != 4) {
+    throw py::value_error(op + ": w has shape " + shape_str(w) +
+                          "; expected 4 dimensions (kernel_h, kernel_w, in_channels, "
+                          "out_channels)");
+  }
+  require_float(op.c_str(), "x", x);
+  require_same_dtype(op.c_str(), "x", x, "w", w);
+  const ConvShape s = make_shape(op, dims(x), dims(w), strides, padding, dilation);
+  const PoolWindow window = parse_window(op, pool_size, pool_strides, pool_padding);
+  return {s, geometry(op, "the convolution's output", {s.N, s.OH, s.OW, s.CO}, window)};
+}
+
+void require_pooled(const std::string& op, const char* name, const py::array& a,
+                    const Pool2dShape& p) {
+  if (a.ndim() == 4 && a.shape(0) == p.batch && a.shape(1) == p.out_height &&
+      a.shape(2) == p.out_width && a.shape(3) == p.channels) {
+    return;
+  }
+  const std::array<int64_t, 4> want{p.batch, p.out_height, p.out_width, p.channels};
+  throw py::value_error(op + ": " + name + " has shape " + shape_str(a) + "; expected " +
+                        tuple_str(want.data(), 4) + ", the pooled output");
+}
+
+template <class T>
+py::tuple conv_pool_forward_typed(const ConvPool& g, const py::array& x, const py::array& w,
+                                  const py::object& bias, Activation act) {
+  const auto xc = contiguous<T>(x), wc = contiguous<T>(w);
+  py::array_t<T, py::array::c_style> bc;
+  if (!bias.is_none()) bc = contiguous<T>(py::array::ensure(bias));
+  const Pool2dShape& p = g.pool;
+  py::array_t<T> y({p.batch, p.out_height, p.out_width, p.channels});
+  py::array_t<int32_t> argmax({p.batch, p.out_height, p.out_width, p.channels});
+  T* out = y.mutable_data();
+  int32_t* arg = argmax.mutable_data();
+  {
+    py::gil_scoped_release release;
+    conv2d_max_pool2d_forward<T>(g.conv, p, xc.data(), wc.data(),
+                                 bias.is_none() ? nullptr : bc.data(), act, out, arg);
+  }
+  return py::make_tuple(std::move(y), std::move(argmax));
+}
+
+py::tuple conv_pool_forward_entry(const py::array& x, const py::array& w, const py::object& bias,
+                                  const Pair& strides, const Padding& padding,
+                                  const Pair& dilation, const std::string& activation,
+                                  const py::object& pool_size, const py::object& pool_strides,
+                                  const py::object& pool_padding) {
+  const std::string op = "conv2d_max_pool2d";
+  const ConvPool g = conv_pool_shapes(op, x, w, strides, padding, dilation, pool_size,
+                                      pool_strides, pool_padding);
+  if (!bias.is_none()) {
+    const py::array b = py::array::ensure(bias);
+    if (!b || b.ndim() != 1 || b.shape(0) != g.conv.CO) {
+      throw py::value_error(op + ": b has shape " + (b ? shape_str(b) : std::string("?")) +
+                            "; expected (" + std::to_string(g.conv.CO) +
+                            ",), one per output channel");
+    }
+    require_same_dtype(op.c_str(), "x", x, "b", b);
+  }
+  const Activation act = parse_activation(op.c_str(), activation);
+  if (is_float32(x)) return conv_pool_forward_typed<float>(g, x, w, bias, act);
+  return conv_pool_forward_typed<double>(g, x, w, bias, act);
+}
+
+template <class T>
+py::tuple conv_pool_backward_typed(const ConvPool& g, const py::array& dy, const py::array& x,
+                                   const py::array& w, const py::array& pooled,
+                                   const py::array& argmax, Activation act, bool need_x,
+                                   bool need_w, bool need_b) {
+  const auto dyc = contiguous<T>(dy), xc = contiguous<T>(x), wc = contiguous<T>(w);
+  const auto pc = contiguous<T>(pooled);
+  const auto ac = contiguous<int32_t>(argmax);
+  const ConvShape& s = g.conv;
+  py::object dx = py::none(), dw = py::none(), db = py::none();
+  T *dx_data = nullptr, *dw_data = nullptr, *db_data = nullptr;
+  if (need_x) {
+    py::array_t<T> a({s.N, s.H, s.W, s.C});
+    dx_data = a.mutable_data();
+    dx = std::move(a);
+  }
+  if (need_w) {
+    py::array_t<T> a({s.KH, s.KW, s.C, s.CO});
+    dw_data = a.mutable_data();
+    dw = std::move(a);
+  }
+  if (need_b) {
+    py::array_t<T> a(s.CO);
+    db_data = a.mutable_data();
+    db = std::move(a);
+  }
+  {
+    py::gil_scoped_release release;
+    conv2d_max_pool2d_backward<T>(s, g.pool, xc.data(), wc.data(), dyc.data(), pc.data(),
+                                  ac.data(), act, dx_data, dw_data, db_data);
+  }
+  return py::make_tuple(std::move(dx), std::move(dw), std::move(db));
+}
+
+py::tuple conv_pool_backward_entry(const py::array& dy, const py::array& x, const py::array& w,
+                                   const py::array& pooled, const py::array& argmax,
+                                   const Pair& strides, const Padding& padding,
+                                   const Pair& dilation, const std::string& activation,
+                                   const py::object& pool_size, const py::object& pool_strides,
+                                   const py::object& pool_padding, bool need_x, bool need_w,
+                                   bool need_b) {
+  const std::string op = "conv2d_max_pool2d_backward";
+  const ConvPool g = conv_pool_shapes(op, x, w, strides, padding, dilation, pool_size,
+                                      pool_strides, pool_padding);
+  require_same_dtype(op.c_str(), "x", x, "dy", dy);
+  require_same_dtype(op.c_str(), "x", x, "pooled", pooled);
+  require_pooled(op, "dy", dy, g.pool);
+  require_pooled(op, "pooled", pooled, g.pool);
+  require_pooled(op, "argmax", argmax, g.pool);
+  if (!argmax.dtype().is(py::dtype::of<int32_t>())) {
+    throw py::type_error(op + ": argmax has dtype " + py::str(argmax.dtype()).cast<std::string>() +
+                         "; expected the int32 indices of conv2d_max_pool2d_forward");
+  }
+  const Activation act = parse_activation(op.c_str(), activation);
+  if (is_float32(x)) {
+    return conv_pool_backward_typed<float>(g, dy, x, w, pooled, argmax, act, need_x, need_w,
+                                           need_b);
+  }
+  return conv_pool_backward_typed<double>(g, dy, x, w, pooled, argmax, act, need_x, need_w,
+                                          need_b);
+}
+
 }  // namespace
 
 void bind_conv(py::module_& m) {
@@ -231,6 +373,20 @@ void bind_conv(py::module_& m) {
         py::arg("with_bias") = true, py::arg("activation") = "none", py::arg("out") = py::none(),
         R"((dw, db or None): the gradients with respect to the weights and the bias. With an
 activation, dy is the gradient of act(conv + bias) and out that output: act' is applied here.)");
+  m.def("conv2d_max_pool2d_forward", &conv_pool_forward_entry, py::arg("x"), py::arg("w"),
+        py::arg("bias"), py::arg("strides"), py::arg("padding"), py::arg("dilation"),
+        py::arg("activation"), py::arg("pool_size"), py::arg("pool_strides") = py::none(),
+        py::arg("pool_padding") = "valid",
+        R"((y, argmax): max_pool2d_forward(conv2d_forward(x, w, bias, ..., activation), pool_size,
+pool_strides, pool_padding) with the same results, the convolution's output pooled while it is
+in cache where the convolution has one input channel.)");
+  m.def("conv2d_max_pool2d_backward", &conv_pool_backward_entry, py::arg("dy"), py::arg("x"),
+        py::arg("w"), py::arg("pooled"), py::arg("argmax"), py::arg("strides"),
+        py::arg("padding"), py::arg("dilation"), py::arg("activation"), py::arg("pool_size"),
+        py::arg("pool_strides") = py::none(), py::arg("pool_padding") = "valid",
+        py::arg("need_x") = true, py::arg("need_w") = true, py::arg("need_b") = true,
+        R"((dx, dw, db), each None unless asked for: the gradients of conv2d_max_pool2d_forward,
+given dy (the pooled output's gradient), its output `pooled` and argmax.)");
 }
 
 }  // namespace fastdl::bindings

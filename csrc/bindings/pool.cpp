@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "fastdl/pool.h"
+#include "pool_window.h"
 
 namespace fastdl::bindings {
 namespace {
@@ -58,73 +59,6 @@ Pair int_pair(const std::string& op, const char* name, const py::handle& v) {
   PyErr_Clear();  // PySequence_Size on an object without a length
   throw py::type_error(op + ": " + name + " must be an int or a pair of ints; got " +
                        py::repr(v).cast<std::string>());
-}
-
-struct Window {
-  Pair pool{1, 1}, strides{1, 1};
-  bool same = false;
-
-  std::string describe() const {
-    return "pool_size " + pair_str(pool) + ", strides " + pair_str(strides) + " and padding '" +
-           (same ? "same" : "valid") + "'";
-  }
-};
-
-Window parse_window(const std::string& op, const py::handle& pool, const py::handle& strides,
-                    const py::handle& padding) {
-  Window w;
-  w.pool = int_pair(op, "pool_size", pool);
-  w.strides = strides.is_none() ? w.pool : int_pair(op, "strides", strides);
-  if (w.pool[0] < 1 || w.pool[1] < 1) {
-    throw py::value_error(op + ": pool_size must be positive; got " + pair_str(w.pool));
-  }
-  if (w.strides[0] < 1 || w.strides[1] < 1) {
-    throw py::value_error(op + ": strides must be positive; got " + pair_str(w.strides));
-  }
-  std::string mode;
-  if (PyUnicode_Check(padding.ptr())) mode = padding.cast<std::string>();
-  for (char& ch : mode) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (mode != "valid" && mode != "same") {
-    throw py::value_error(op + ": padding must be 'valid' or 'same'; got " +
-                          py::repr(padding).cast<std::string>());
-  }
-  w.same = mode == "same";
-  return w;
-}
-
-// ValueError unless `dims` (the input's shape, described by `what`) is 4-D.
-void require_nhwc(const std::string& op, const std::string& what,
-                  const std::vector<int64_t>& dims) {
-  if (dims.size() == 4) return;
-  std::string hint;
-  if (dims.size() == 3) {
-    hint = "; for a single image add a batch axis (x[None]), for a batch of one-channel images "
-           "a channel axis (x[..., None])";
-  }
-  throw py::value_error(op + ": " + what + " must be 4-D (batch, height, width, channels); got " +
-                        "shape " + dims_str(dims) + hint);
-}
-
-// The geometry of pooling an input of shape `dims` (checked 4-D) with `w`; ValueError when a
-// window does not fit in the padded input.
-Pool2dShape geometry(const std::string& op, const std::string& what,
-                     const std::vector<int64_t>& dims, const Window& w) {
-  require_nhwc(op, what, dims);
-  const Pool2dShape s = pool2d_shape(dims[0], dims[1], dims[2], dims[3], w.pool[0], w.pool[1],
-                                     w.strides[0], w.strides[1], w.same);
-  if (!w.same && (dims[1] < w.pool[0] || dims[2] < w.pool[1])) {
-    throw py::value_error(op + ": the " + std::to_string(w.pool[0]) + "x" +
-                          std::to_string(w.pool[1]) + " window is larger than the " +
-                          std::to_string(dims[1]) + "x" + std::to_string(dims[2]) + " image of " +
-                          what + " with shape " + dims_str(dims) +
-                          " and padding 'valid'; use a smaller pool_size or padding='same'");
-  }
-  if (dims[1] * dims[2] > std::numeric_limits<int32_t>::max()) {
-    throw py::value_error(op + ": images of " + std::to_string(dims[1]) + "x" +
-                          std::to_string(dims[2]) + " (" + what + " shape " + dims_str(dims) +
-                          ") have too many positions for int32 argmax indices");
-  }
-  return s;
 }
 
 std::vector<int64_t> dims_of(const py::array& a) {
@@ -232,7 +166,7 @@ py::tuple max_forward_entry(const py::array& x, const py::object& pool, const py
                             const py::object& padding, bool with_argmax) {
   const std::string op = "max_pool2d";
   require_float(op.c_str(), "x", x);
-  const Window w = parse_window(op, pool, strides, padding);
+  const PoolWindow w = parse_window(op, pool, strides, padding);
   const Pool2dShape s = geometry(op, "x", dims_of(x), w);
   if (is_float32(x)) return max_forward_typed<float>(x, s, with_argmax);
   return max_forward_typed<double>(x, s, with_argmax);
@@ -248,7 +182,7 @@ py::array max_backward_entry(const py::array& grad, const py::array& argmax,
                          " and shape " + shape_str(argmax) + "; expected the int32 indices " +
                          "of max_pool2d_forward");
   }
-  const Window w = parse_window(op, pool, strides, padding);
+  const PoolWindow w = parse_window(op, pool, strides, padding);
   const std::vector<int64_t> x_dims = parse_shape(op, x_shape);
   const Pool2dShape s = geometry(op, "x_shape", x_dims, w);
   const std::string why = "an input of shape " + dims_str(x_dims) + " with " + w.describe();
@@ -262,7 +196,7 @@ py::array avg_forward_entry(const py::array& x, const py::object& pool, const py
                             const py::object& padding) {
   const std::string op = "avg_pool2d";
   require_float(op.c_str(), "x", x);
-  const Window w = parse_window(op, pool, strides, padding);
+  const PoolWindow w = parse_window(op, pool, strides, padding);
   const Pool2dShape s = geometry(op, "x", dims_of(x), w);
   if (is_float32(x)) return avg_forward_typed<float>(x, s);
   return avg_forward_typed<double>(x, s);
@@ -273,7 +207,7 @@ py::array avg_backward_entry(const py::array& grad, const py::object& x_shape,
                              const py::object& padding) {
   const std::string op = "avg_pool2d_backward";
   require_float(op.c_str(), "grad", grad);
-  const Window w = parse_window(op, pool, strides, padding);
+  const PoolWindow w = parse_window(op, pool, strides, padding);
   const std::vector<int64_t> x_dims = parse_shape(op, x_shape);
   const Pool2dShape s = geometry(op, "x_shape", x_dims, w);
   require_dims(op, "grad", grad, output_dims(s),
@@ -283,6 +217,68 @@ py::array avg_backward_entry(const py::array& grad, const py::object& x_shape,
 }
 
 }  // namespace
+
+std::string PoolWindow::describe() const {
+  return "pool_size " + pair_str(pool) + ", strides " + pair_str(strides) + " and padding '" +
+         (same ? "same" : "valid") + "'";
+}
+
+PoolWindow parse_window(const std::string& op, const py::handle& pool, const py::handle& strides,
+                    const py::handle& padding) {
+  PoolWindow w;
+  w.pool = int_pair(op, "pool_size", pool);
+  w.strides = strides.is_none() ? w.pool : int_pair(op, "strides", strides);
+  if (w.pool[0] < 1 || w.pool[1] < 1) {
+    throw py::value_error(op + ": pool_size must be positive; got " + pair_str(w.pool));
+  }
+  if (w.strides[0] < 1 || w.strides[1] < 1) {
+    throw py::value_error(op + ": strides must be positive; got " + pair_str(w.strides));
+  }
+  std::string mode;
+  if (PyUnicode_Check(padding.ptr())) mode = padding.cast<std::string>();
+  for (char& ch : mode) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (mode != "valid" && mode != "same") {
+    throw py::value_error(op + ": padding must be 'valid' or 'same'; got " +
+                          py::repr(padding).cast<std::string>());
+  }
+  w.same = mode == "same";
+  return w;
+}
+
+// ValueError unless `dims` (the input's shape, described by `what`) is 4-D.
+static void require_nhwc(const std::string& op, const std::string& what,
+                  const std::vector<int64_t>& dims) {
+  if (dims.size() == 4) return;
+  std::string hint;
+  if (dims.size() == 3) {
+    hint = "; for a single image add a batch axis (x[None]), for a batch of one-channel images "
+           "a channel axis (x[..., None])";
+  }
+  throw py::value_error(op + ": " + what + " must be 4-D (batch, height, width, channels); got " +
+                        "shape " + dims_str(dims) + hint);
+}
+
+// The geometry of pooling an input of shape `dims` (checked 4-D) with `w`; ValueError when a
+// window does not fit in the padded input.
+Pool2dShape geometry(const std::string& op, const std::string& what,
+                     const std::vector<int64_t>& dims, const PoolWindow& w) {
+  require_nhwc(op, what, dims);
+  const Pool2dShape s = pool2d_shape(dims[0], dims[1], dims[2], dims[3], w.pool[0], w.pool[1],
+                                     w.strides[0], w.strides[1], w.same);
+  if (!w.same && (dims[1] < w.pool[0] || dims[2] < w.pool[1])) {
+    throw py::value_error(op + ": the " + std::to_string(w.pool[0]) + "x" +
+                          std::to_string(w.pool[1]) + " window is larger than the " +
+                          std::to_string(dims[1]) + "x" + std::to_string(dims[2]) + " image of " +
+                          what + " with shape " + dims_str(dims) +
+                          " and padding 'valid'; use a smaller pool_size or padding='same'");
+  }
+  if (dims[1] * dims[2] > std::numeric_limits<int32_t>::max()) {
+    throw py::value_error(op + ": images of " + std::to_string(dims[1]) + "x" +
+                          std::to_string(dims[2]) + " (" + what + " shape " + dims_str(dims) +
+                          ") have too many positions for int32 argmax indices");
+  }
+  return s;
+}
 
 void bind_pool(py::module_& m) {
   m.def("max_pool2d_forward", &max_forward_entry, py::arg("x"), py::arg("pool_size"),

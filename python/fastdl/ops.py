@@ -571,6 +571,42 @@ class Conv2d(Function):
         return dx, dw, db, None, None, None, None
 
 
+class Conv2dMaxPool2d(Function):
+    """``max_pool2d(activation(conv(x, w) + b))`` on NHWC data in one kernel call (see
+    :func:`fastdl.backend.cpu.conv2d_max_pool2d`): the same values and gradients as
+    :class:`Conv2d` then :class:`MaxPool2d`."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, strides, padding, dilation, activation, window):
+        if x.dtype != w.dtype or (b is not None and b.dtype != x.dtype):
+            x, w, *rest = cpu._as_float_arrays("conv2d", x, w, *([] if b is None else [b]))
+            b = rest[0] if rest else None
+        geometry = (strides, padding, dilation)
+        y, argmax = cpu.conv2d_max_pool2d(x, w, b, *geometry, activation, *window)
+        if ctx.requires_grad:
+            ctx.x, ctx.w, ctx.y, ctx.argmax = x, w, y, argmax
+            ctx.geometry, ctx.activation, ctx.window = geometry, activation, window
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        dx, dw, db = cpu.conv2d_max_pool2d_backward(
+            grad, ctx.x, ctx.w, ctx.y, ctx.argmax, *ctx.geometry, ctx.activation, *ctx.window,
+            ctx.needs_grad(0), ctx.needs_grad(1), ctx.needs_grad(2))
+        return dx, dw, db, None, None, None, None, None
+
+
+def conv2d_max_pool2d(x: Tensor, w: Tensor, b: Optional[Tensor] = None, strides=1,
+                      padding="valid", dilation=1, activation: Optional[str] = None,
+                      pool_size=2, pool_strides=None, pool_padding: str = "valid") -> Tensor:
+    """``max_pool2d(conv2d(x, w, b, ..., activation=activation), pool_size, pool_strides,
+    pool_padding)`` for NHWC ``x`` as one operation, which a Conv2D layer followed by a
+    MaxPooling2D layer runs (see :meth:`fastdl.layers.Conv2D.fuses_max_pool`)."""
+    geometry = cpu.conv2d_geometry(x.shape, w.shape, strides, padding, dilation)
+    return Conv2dMaxPool2d.apply(x, w, b, *geometry, activation,
+                                 (pool_size, pool_strides, pool_padding))
+
+
 def conv2d(x: Tensor, w: Tensor, b: Optional[Tensor] = None, strides=1, padding="valid",
            dilation=1, activation: Optional[str] = None,
            data_format: str = "channels_last") -> Tensor:

@@ -422,6 +422,41 @@ def conv2d_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, strides: tup
     return dx, dw, db
 
 
+def conv2d_max_pool2d(x: np.ndarray, w: np.ndarray, b, strides: tuple, padding: tuple,
+                      dilation: tuple, activation: Optional[str], pool_size, pool_strides=None,
+                      pool_padding: str = "valid") -> tuple[np.ndarray, np.ndarray]:
+    """``max_pool2d(conv2d_nhwc(x, w, b, ...), pool_size, pool_strides, pool_padding)`` and
+    its argmax (see :func:`max_pool2d_with_argmax`), equal to the two calls in sequence. With
+    one input channel the convolution's output is pooled while it is in cache, never stored.
+
+    >>> import numpy as np, fastdl
+    >>> from fastdl.backend import cpu
+    >>> x, w = np.ones((1, 6, 6, 1), np.float32), np.ones((3, 3, 1, 2), np.float32)
+    >>> geometry = cpu.conv2d_geometry(x.shape, w.shape, 1, "valid", 1)
+    >>> y, argmax = cpu.conv2d_max_pool2d(x, w, None, *geometry, "relu", 2)
+    >>> y.shape, float(y[0, 0, 0, 0])
+    ((1, 2, 2, 2), 9.0)
+    """
+    act = "none" if activation is None else activation
+    return _C.conv2d_max_pool2d_forward(x, w, b, strides, padding, dilation, act, pool_size,
+                                        pool_strides, pool_padding)
+
+
+def conv2d_max_pool2d_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray,
+                               pooled: np.ndarray, argmax: np.ndarray, strides: tuple,
+                               padding: tuple, dilation: tuple, activation: Optional[str],
+                               pool_size, pool_strides=None, pool_padding: str = "valid",
+                               need_x: bool = True, need_w: bool = True,
+                               need_b: bool = True) -> tuple:
+    """(dx, dw, db) of :func:`conv2d_max_pool2d` given the gradient of its output ``pooled``
+    and its ``argmax``; an entry is None when not needed. A first layer (no dx) with one input
+    channel builds the convolution's output gradient row by row inside the weight gradient."""
+    act = "none" if activation is None else activation
+    return _C.conv2d_max_pool2d_backward(grad, x, w, pooled, argmax, strides, padding, dilation,
+                                         act, pool_size, pool_strides, pool_padding, need_x,
+                                         need_w, need_b)
+
+
 def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1,
            activation: Optional[str] = None, data_format: str = "channels_last") -> np.ndarray:
     """2-D convolution (cross-correlation, as in Keras and PyTorch):

@@ -7,6 +7,7 @@ from fastdl import activations, ops
 from fastdl.backend.geometry import pair
 from fastdl.layers.base import InputSpec, Layer
 from fastdl.layers.core import ActivationMixin, _data_format
+from fastdl.layers.pooling import MaxPooling2D
 from fastdl.tensor import Tensor
 
 __all__ = ["Conv2D", "Conv1D"]
@@ -85,6 +86,35 @@ class Conv2D(_Conv):
     def _rank_hint(self) -> str:
         return (" (batch, height, width, channels); for single-channel images add a channel "
                 "axis, e.g. x[..., None] or x.reshape(-1, 28, 28, 1)")
+
+    def fuses_max_pool(self, pool: Layer) -> bool:
+        """Whether this layer followed by ``pool`` runs as one operation
+        (:func:`fastdl.ops.conv2d_max_pool2d`, the same results) when a model calls them:
+        for a MaxPooling2D whose windows do not overlap, after a built Conv2D with one input
+        channel (an image's first layer, whose large output is then pooled in cache instead
+        of being stored), both channels_last and neither with a custom ``call``.
+
+        >>> import fastdl
+        >>> conv = fastdl.layers.Conv2D(32, 3, activation="relu")
+        >>> _ = conv(fastdl.ones((1, 28, 28, 1)))  # builds it: one input channel
+        >>> conv.fuses_max_pool(fastdl.layers.MaxPooling2D(2))
+        True
+        """
+        return (self.built and type(self).call is Conv2D.call and self._after is None
+                and self.data_format == "channels_last" and self.kernel.shape[2] == 1
+                and self.kernel.shape[:2] != (1, 1)
+                and isinstance(pool, MaxPooling2D) and type(pool).call is MaxPooling2D.call
+                and pool.data_format == "channels_last"
+                and all(s >= p for s, p in zip(pool.strides, pool.pool_size)))
+
+    def call(self, inputs: Tensor, pool: Optional[Layer] = None) -> Tensor:
+        """The convolution, or with ``pool`` (a layer for which :meth:`fuses_max_pool` holds)
+        the convolution then that pooling."""
+        if pool is None:
+            return super().call(inputs)
+        return ops.conv2d_max_pool2d(inputs, self.kernel, self.bias, self.strides,
+                                     self.padding, self.dilation_rate, self._fused_activation,
+                                     pool.pool_size, pool.strides, pool.padding)
 
 
 class Conv1D(_Conv):

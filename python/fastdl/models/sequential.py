@@ -4,8 +4,10 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 from fastdl.layers.base import Layer
+from fastdl.layers.convolutional import Conv2D
 from fastdl.layers.core import InputLayer
 from fastdl.models.model import Model
+from fastdl.tensor import Tensor
 
 __all__ = ["Sequential"]
 
@@ -81,7 +83,15 @@ class Sequential(Model):
         self.build(input_shape)
 
     def call(self, inputs: Any, training: Optional[bool] = None) -> Any:
-        x = inputs
-        for layer in self._stack:
-            x = layer(x, training=training)
+        x, stack, i = inputs, self._stack, 0
+        while i < len(stack):
+            layer = stack[i]
+            after = stack[i + 1] if i + 1 < len(stack) else None
+            if (after is not None and isinstance(layer, Conv2D) and isinstance(x, Tensor)
+                    and layer.fuses_max_pool(after)):
+                x = layer(x, training=training, pool=after)  # both layers in one operation
+                i += 2
+            else:
+                x = layer(x, training=training)
+                i += 1
         return x
