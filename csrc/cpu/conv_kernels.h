@@ -16,7 +16,9 @@ namespace fastdl {
 // * conv_single_channel_rows: the whole forward for one input channel (an image's first layer),
 //   output rows [first_row, last_row) (flat over N, OH), written one after another from y: a
 //   pixel's taps are a few scalars, too few to be worth gathering, so each is broadcast against
-//   the weights' output channels directly. `padded` is scratch of
+//   the weights' output channels directly. The weights come packed by
+//   conv_single_channel_pack_weights (blocks of output channels, each tap's contiguous and
+//   zero-padded; at most direct_packed_weights_size(s) elements). `padded` is scratch of
 //   KH * direct_kernel_span(s).
 // * conv_single_channel_weight_grad_row: its weight gradient, the contributions of output row
 //   `row` (flat over N, OH), whose gradient is dy_row (OW x CO), added into dw (KH x KW x 1 x
@@ -36,6 +38,12 @@ inline int64_t direct_kernel_span(const ConvShape& s) {
   return (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
 }
 
+// Room for conv_single_channel_pack_weights's output on any ISA (blocks of at most 16 output
+// channels).
+inline int64_t direct_packed_weights_size(const ConvShape& s) {
+  return (s.CO + 15) / 16 * 16 * s.KH * s.KW;
+}
+
 #define FASTDL_DECLARE_CONV_KERNELS(isa)                                                      \
   namespace isa {                                                                             \
   template <class T>                                                                          \
@@ -45,7 +53,9 @@ inline int64_t direct_kernel_span(const ConvShape& s) {
   void conv_scatter_patches(const ConvShape& s, const T* patches, int64_t first_pixel,        \
                             int64_t rows, T* dx);                                             \
   template <class T>                                                                          \
-  void conv_single_channel_rows(const ConvShape& s, const T* x, const T* w, const T* b,       \
+  void conv_single_channel_pack_weights(const ConvShape& s, const T* w, T* packed);           \
+  template <class T>                                                                          \
+  void conv_single_channel_rows(const ConvShape& s, const T* x, const T* packed, const T* b,  \
                                 Activation act, T* y, int64_t first_row, int64_t last_row,    \
                                 T* padded);                                                   \
   template <class T>                                                                          \

@@ -56,13 +56,15 @@ void conv2d_max_pool2d_forward(const ConvShape& s, const Pool2dShape& p, const T
   // A thread is worth waking for about 80^3 multiply-adds, as in the convolutions.
   const int threads = threads_for(pooled_rows, std::max<int64_t>(
       1, 80 * 80 * 80 / std::max<int64_t>(1, p.pool_h * s.OW * s.patch() * s.CO)));
-  T* scratch = fused_scratch().get<T>(per_thread * threads);
+  const int64_t packed_size = direct_packed_weights_size(s);
+  T* packed = fused_scratch().get<T>(packed_size + per_thread * threads);
+  FASTDL_DISPATCH(conv_single_channel_pack_weights<T>(s, w, packed));
   parallel_chunks(threads, pooled_rows, [&](int t, int64_t first, int64_t last) {
-    T* own = scratch + t * per_thread;
+    T* own = packed + packed_size + t * per_thread;
     T* rows = own + padded;
     for (int64_t row = first; row < last; ++row) {
       const WindowRows window = window_rows(s, p, row);
-      FASTDL_DISPATCH(conv_single_channel_rows<T>(s, x, w, b, act, rows, window.first,
+      FASTDL_DISPATCH(conv_single_channel_rows<T>(s, x, packed, b, act, rows, window.first,
                                                   window.last, own));
       FASTDL_DISPATCH(
           max_pool2d_row_from<T>(rows, window.first % s.OH, y, argmax, p, row));
