@@ -218,33 +218,35 @@ void pad_input_rows(const ConvShape& s, const T* x, int64_t r, T* padded) {
 // output channels of one output row's gradient dy_row (OW x CO), the taps' input values read
 // from `padded`; lanes[v] of vector v are real. Three taps by sixteen channels measured
 // fastest: the six accumulators each take one FMA per pixel, and each pixel's three
-// broadcasts and two loads feed all six.
-template <class T, int G, int NV>
+// broadcasts and two loads feed all six. kUnit3x3 and kWhole as in single_channel_block.
+template <class T, int G, int NV, bool kUnit3x3, bool kWhole>
 FASTDL_ALWAYS_INLINE void single_channel_weight_taps(const ConvShape& s, const T* padded,
                                                      const T* dy_row, int64_t first_tap,
                                                      int64_t co, const int (&lanes)[NV], T* dw,
                                                      T* db) {
   constexpr int W = Vec<T>::width;
-  const int64_t span = direct_kernel_span(s);
+  const int64_t span = direct_kernel_span(s), KW = kUnit3x3 ? 3 : s.KW;
+  const int64_t stride = kUnit3x3 ? 1 : s.stride_w, dilation = kUnit3x3 ? 1 : s.dilation_w;
+  auto load = [&](const T* p, int v) { return kWhole ? Vec<T>::load(p) : load_lanes(p, lanes[v]); };
   const T* tap[G];
   Vec<T> acc[G][NV], bias[NV];
 #pragma GCC unroll 16
   for (int g = 0; g < G; ++g) {
-    const int64_t t = first_tap + g, kh = t / s.KW, kw = t % s.KW;
-    tap[g] = padded + kh * span + kw * s.dilation_w;
+    const int64_t t = first_tap + g, kh = t / KW, kw = t % KW;
+    tap[g] = padded + kh * span + kw * dilation;
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[g][v] = load_lanes(dw + t * s.CO + co + v * W, lanes[v]);
+    for (int v = 0; v < NV; ++v) acc[g][v] = load(dw + t * s.CO + co + v * W, v);
   }
 #pragma GCC unroll 4
-  for (int v = 0; v < NV; ++v) bias[v] = db ? load_lanes(db + co + v * W, lanes[v]) : Vec<T>(T(0));
+  for (int v = 0; v < NV; ++v) bias[v] = db ? load(db + co + v * W, v) : Vec<T>(T(0));
   for (int64_t ow = 0; ow < s.OW; ++ow) {
     Vec<T> g_out[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      g_out[v] = load_lanes(dy_row + ow * s.CO + co + v * W, lanes[v]);
+      g_out[v] = load(dy_row + ow * s.CO + co + v * W, v);
       if (db) bias[v] = bias[v] + g_out[v];
     }
-    const int64_t at = ow * s.stride_w;
+    const int64_t at = ow * stride;
 #pragma GCC unroll 16
     for (int g = 0; g < G; ++g) {
       const Vec<T> xv(tap[g][at]);
@@ -254,12 +256,44 @@ FASTDL_ALWAYS_INLINE void single_channel_weight_taps(const ConvShape& s, const T
   }
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
-    if (lanes[v] == 0) continue;
+    if (!kWhole && lanes[v] == 0) continue;
 #pragma GCC unroll 16
     for (int g = 0; g < G; ++g)
-      store_lanes(acc[g][v], dw + (first_tap + g) * s.CO + co + v * W, lanes[v]);
-    if (db) store_lanes(bias[v], db + co + v * W, lanes[v]);
+      store_lanes(acc[g][v], dw + (first_tap + g) * s.CO + co + v * W, kWhole ? W : lanes[v]);
+    if (db) store_lanes(bias[v], db + co + v * W, kWhole ? W : lanes[v]);
   }
+}
+
+// One output row's contributions for the block of output channels at co.
+template <class T, bool kUnit3x3, bool kWhole>
+void single_channel_weight_block(const ConvShape& s, const T* padded, const T* dy_row,
+                                 int64_t co, T* dw, T* db) {
+  constexpr int W = Vec<T>::width, G = 3, NV = kDirectVectors;
+  const int64_t taps = kUnit3x3 ? 9 : s.KH * s.KW;
+  int lanes[NV];
+  for (int v = 0; v < NV; ++v)
+    lanes[v] = static_cast<int>(std::clamp<int64_t>(s.CO - co - v * W, 0, W));
+  int64_t t = 0;
+  for (; t + G <= taps; t += G) {
+    T* bias = t == 0 ? db : nullptr;  // db once per row: with the first taps
+    single_channel_weight_taps<T, G, NV, kUnit3x3, kWhole>(s, padded, dy_row, t, co, lanes, dw,
+                                                           bias);
+  }
+  for (; t < taps; ++t) {
+    T* bias = t == 0 ? db : nullptr;
+    single_channel_weight_taps<T, 1, NV, kUnit3x3, kWhole>(s, padded, dy_row, t, co, lanes, dw,
+                                                           bias);
+  }
+}
+
+template <class T, bool kUnit3x3>
+void single_channel_weight_row(const ConvShape& s, const T* padded, const T* dy_row, T* dw,
+                               T* db) {
+  constexpr int64_t B = kDirectVectors * Vec<T>::width;
+  int64_t co = 0;
+  for (; co + B <= s.CO; co += B)
+    single_channel_weight_block<T, kUnit3x3, true>(s, padded, dy_row, co, dw, db);
+  if (co < s.CO) single_channel_weight_block<T, kUnit3x3, false>(s, padded, dy_row, co, dw, db);
 }
 
 }  // namespace
@@ -297,22 +331,11 @@ void conv_single_channel_rows(const ConvShape& s, const T* x, const T* packed, c
 template <class T>
 void conv_single_channel_weight_grad_row(const ConvShape& s, const T* x, int64_t row,
                                          const T* dy_row, T* dw, T* db, T* padded) {
-  constexpr int W = Vec<T>::width, G = 3, NV = 2;
-  const int64_t taps = s.KH * s.KW;
   pad_input_rows(s, x, row, padded);
-  for (int64_t co = 0; co < s.CO; co += NV * W) {
-    int lanes[NV];
-    for (int v = 0; v < NV; ++v)
-      lanes[v] = static_cast<int>(std::clamp<int64_t>(s.CO - co - v * W, 0, W));
-    int64_t t = 0;
-    for (; t + G <= taps; t += G) {
-      T* bias = t == 0 ? db : nullptr;  // db once per row: with the first taps
-      single_channel_weight_taps<T, G, NV>(s, padded, dy_row, t, co, lanes, dw, bias);
-    }
-    for (; t < taps; ++t) {
-      T* bias = t == 0 ? db : nullptr;
-      single_channel_weight_taps<T, 1, NV>(s, padded, dy_row, t, co, lanes, dw, bias);
-    }
+  if (s.KH == 3 && s.KW == 3 && s.stride_w == 1 && s.dilation_w == 1) {
+    single_channel_weight_row<T, true>(s, padded, dy_row, dw, db);
+  } else {
+    single_channel_weight_row<T, false>(s, padded, dy_row, dw, db);
   }
 }
 

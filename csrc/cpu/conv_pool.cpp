@@ -77,19 +77,19 @@ void conv2d_max_pool2d_backward(const ConvShape& s, const Pool2dShape& p, const 
                                 const T* w, const T* dy, const T* pooled,
                                 const int32_t* argmax, Activation act, T* dx, T* dw, T* db) {
   // The gradient of the activation's input at each window's maximum: small, pooled-sized.
-  std::vector<T> g(static_cast<size_t>(p.output_size()));
-  activation_backward<T>(act, dy, pooled, g.data(), p.output_size(), T(0));
+  T* g = fused_scratch().get<T>(p.output_size());
+  activation_backward<T>(act, dy, pooled, g, p.output_size(), T(0));
   if (dw && !dx && uses_direct_kernel(s)) {
     const int64_t row_size = s.OW * s.CO;
     direct_weight_gradient<T>(s, x, dw, db, row_size, [&](int64_t r, T* scratch) -> const T* {
       if (!covered(p, r % s.OH)) return nullptr;
-      FASTDL_DISPATCH(max_pool2d_backward_row_to<T>(g.data(), argmax, p, r, scratch));
+      FASTDL_DISPATCH(max_pool2d_backward_row_to<T>(g, argmax, p, r, scratch));
       return scratch;
     });
     return;
   }
   std::vector<T> dconv(static_cast<size_t>(s.pixels() * s.CO));
-  max_pool2d_backward<T>(g.data(), argmax, dconv.data(), p);
+  max_pool2d_backward<T>(g, argmax, dconv.data(), p);
   if (dx) conv2d_backward_input<T>(s, dconv.data(), w, dx);
   if (dw) {
     conv2d_backward_weight<T>(s, x, dconv.data(), dw, db);
