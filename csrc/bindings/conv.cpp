@@ -117,10 +117,9 @@ py::array forward_typed(const ConvShape& s, const py::array& x, const py::array&
   return std::move(y);
 }
 
-py::array forward_entry(const py::array& x, const py::array& w, const py::object& bias,
-                        const Pair& strides, const Padding& padding, const Pair& dilation,
-                        const std::string& activation) {
-  const std::string op = "conv2d";
+// The geometry of a forward convolution of x by w, both checked (4-D, the same float dtype).
+ConvShape forward_shape(const std::string& op, const py::array& x, const py::array& w,
+                        const Pair& strides, const Padding& padding, const Pair& dilation) {
   require_image(op, "x", x);
   if (w.ndim() != 4) {
     throw py::value_error(op + ": w has shape " + shape_str(w) +
@@ -129,15 +128,27 @@ py::array forward_entry(const py::array& x, const py::array& w, const py::object
   }
   require_float(op.c_str(), "x", x);
   require_same_dtype(op.c_str(), "x", x, "w", w);
-  const ConvShape s = make_shape(op, dims(x), dims(w), strides, padding, dilation);
-  if (!bias.is_none()) {
-    const py::array b = py::array::ensure(bias);
-    if (!b || b.ndim() != 1 || b.shape(0) != s.CO) {
-      throw py::value_error(op + ": b has shape " + (b ? shape_str(b) : std::string("?")) +
-                            "; expected (" + std::to_string(s.CO) + ",), one per output channel");
-    }
-    require_same_dtype(op.c_str(), "x", x, "b", b);
+  return make_shape(op, dims(x), dims(w), strides, padding, dilation);
+}
+
+// ValueError or TypeError unless bias is None or one value per output channel of x's dtype.
+void require_bias(const std::string& op, const py::object& bias, const ConvShape& s,
+                  const py::array& x) {
+  if (bias.is_none()) return;
+  const py::array b = py::array::ensure(bias);
+  if (!b || b.ndim() != 1 || b.shape(0) != s.CO) {
+    throw py::value_error(op + ": b has shape " + (b ? shape_str(b) : std::string("?")) +
+                          "; expected (" + std::to_string(s.CO) + ",), one per output channel");
   }
+  require_same_dtype(op.c_str(), "x", x, "b", b);
+}
+
+py::array forward_entry(const py::array& x, const py::array& w, const py::object& bias,
+                        const Pair& strides, const Padding& padding, const Pair& dilation,
+                        const std::string& activation) {
+  const std::string op = "conv2d";
+  const ConvShape s = forward_shape(op, x, w, strides, padding, dilation);
+  require_bias(op, bias, s, x);
   const Activation act = parse_activation(op.c_str(), activation);
   if (is_float32(x)) return forward_typed<float>(s, x, w, bias, act);
   return forward_typed<double>(s, x, w, bias, act);
@@ -230,15 +241,7 @@ ConvPool conv_pool_shapes(const std::string& op, const py::array& x, const py::a
                           const Pair& strides, const Padding& padding, const Pair& dilation,
                           const py::object& pool_size, const py::object& pool_strides,
                           const py::object& pool_padding) {
-  require_image(op, "x", x);
-  if (w.ndim() != 4) {
-    throw py::value_error(op + ": w has shape " + shape_str(w) +
-                          "; expected 4 dimensions (kernel_h, kernel_w, in_channels, "
-                          "out_channels)");
-  }
-  require_float(op.c_str(), "x", x);
-  require_same_dtype(op.c_str(), "x", x, "w", w);
-  const ConvShape s = make_shape(op, dims(x), dims(w), strides, padding, dilation);
+  const ConvShape s = forward_shape(op, x, w, strides, padding, dilation);
   const PoolWindow window = parse_window(op, pool_size, pool_strides, pool_padding);
   return {s, geometry(op, "the convolution's output", {s.N, s.OH, s.OW, s.CO}, window)};
 }
@@ -281,15 +284,7 @@ py::tuple conv_pool_forward_entry(const py::array& x, const py::array& w, const 
   const std::string op = "conv2d_max_pool2d";
   const ConvPool g = conv_pool_shapes(op, x, w, strides, padding, dilation, pool_size,
                                       pool_strides, pool_padding);
-  if (!bias.is_none()) {
-    const py::array b = py::array::ensure(bias);
-    if (!b || b.ndim() != 1 || b.shape(0) != g.conv.CO) {
-      throw py::value_error(op + ": b has shape " + (b ? shape_str(b) : std::string("?")) +
-                            "; expected (" + std::to_string(g.conv.CO) +
-                            ",), one per output channel");
-    }
-    require_same_dtype(op.c_str(), "x", x, "b", b);
-  }
+  require_bias(op, bias, g.conv, x);
   const Activation act = parse_activation(op.c_str(), activation);
   if (is_float32(x)) return conv_pool_forward_typed<float>(g, x, w, bias, act);
   return conv_pool_forward_typed<double>(g, x, w, bias, act);

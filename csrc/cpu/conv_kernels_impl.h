@@ -2,6 +2,7 @@
 // once per ISA: included by conv_kernels.cpp (portable) and conv_kernels_avx2.cpp (-mavx2
 // -mfma). Not a public header.
 #include <algorithm>
+#include <type_traits>
 
 #include "activation_kernels.h"
 #include "activation_math.h"
@@ -99,8 +100,18 @@ void conv_scatter_patches(const ConvShape& s, const T* patches, int64_t first_pi
 
 namespace {
 
-// The direct forward's blocks of output channels: NV vectors.
+// The direct kernels' blocks of output channels: NV vectors.
 constexpr int kDirectVectors = 2;
+
+// Calls body(std::bool_constant<whole>{}, co) for each block of output channels [co, co + NV
+// vectors): the whole blocks, then the partial last one.
+template <class T, class Body>
+FASTDL_ALWAYS_INLINE void for_direct_channel_blocks(int64_t CO, Body&& body) {
+  constexpr int64_t B = kDirectVectors * Vec<T>::width;
+  int64_t co = 0;
+  for (; co + B <= CO; co += B) body(std::true_type{}, co);
+  if (co < CO) body(std::false_type{}, co);
+}
 
 // P output pixels x NV vectors of output channels (from co; lanes[v] of vector v are real) of
 // one output row, before any activation, from the zero-padded input rows under the kernel
@@ -182,11 +193,9 @@ void single_channel_row_block(const ConvShape& s, const T* padded, const T* pack
 template <class T, bool kUnit3x3>
 void single_channel_row(const ConvShape& s, const T* padded, const T* packed, const T* b,
                         T* out) {
-  constexpr int64_t B = kDirectVectors * Vec<T>::width;
-  int64_t co = 0;
-  for (; co + B <= s.CO; co += B)
-    single_channel_row_block<T, kUnit3x3, true>(s, padded, packed, b, out, co);
-  if (co < s.CO) single_channel_row_block<T, kUnit3x3, false>(s, padded, packed, b, out, co);
+  for_direct_channel_blocks<T>(s.CO, [&](auto whole, int64_t co) {
+    single_channel_row_block<T, kUnit3x3, decltype(whole)::value>(s, padded, packed, b, out, co);
+  });
 }
 
 }  // namespace
@@ -289,11 +298,10 @@ void single_channel_weight_block(const ConvShape& s, const T* padded, const T* d
 template <class T, bool kUnit3x3>
 void single_channel_weight_row(const ConvShape& s, const T* padded, const T* dy_row, T* dw,
                                T* db) {
-  constexpr int64_t B = kDirectVectors * Vec<T>::width;
-  int64_t co = 0;
-  for (; co + B <= s.CO; co += B)
-    single_channel_weight_block<T, kUnit3x3, true>(s, padded, dy_row, co, dw, db);
-  if (co < s.CO) single_channel_weight_block<T, kUnit3x3, false>(s, padded, dy_row, co, dw, db);
+  for_direct_channel_blocks<T>(s.CO, [&](auto whole, int64_t co) {
+    single_channel_weight_block<T, kUnit3x3, decltype(whole)::value>(s, padded, dy_row, co, dw,
+                                                                     db);
+  });
 }
 
 }  // namespace
