@@ -43,12 +43,6 @@ int64_t block_pixels(const ConvShape& s) {
   return std::clamp<int64_t>(std::min(fits, shares) / 6 * 6, 48, 4096);
 }
 
-// Threads for `blocks` blocks of `work_per_block` multiply-adds: a thread gets at least about
-// 80^3 of them (less is faster on one thread).
-int threads_for_blocks(int64_t blocks, int64_t work_per_block) {
-  return threads_for(blocks, std::max<int64_t>(1, ceil_div(80 * 80 * 80, work_per_block)));
-}
-
 // The buffers a call needs, taken from the calling thread's scratch before any parallel region
 // (so that an allocation failure is an exception in the caller, never inside a region).
 Scratch& conv_scratch() {

@@ -1,12 +1,21 @@
 #pragma once
-// The direct convolution kernels' drivers that the fused convolution and pooling
-// (conv_pool.cpp) shares with conv.cpp. Internal to the CPU kernels.
+// What the fused convolution and pooling (conv_pool.cpp) shares with conv.cpp's drivers: the
+// threading rule and the direct kernels' weight gradient. Internal to the CPU kernels.
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 
 #include "fastdl/conv.h"
+#include "fastdl/parallel.h"
 
 namespace fastdl {
+
+// Threads for `blocks` blocks of `work_per_block` multiply-adds: a thread gets at least about
+// 80^3 of them (less is faster on one thread).
+inline int threads_for_blocks(int64_t blocks, int64_t work_per_block) {
+  return threads_for(blocks, std::max<int64_t>(1, (80 * 80 * 80 + work_per_block - 1) /
+                                                      std::max<int64_t>(1, work_per_block)));
+}
 
 // One input channel and a kernel larger than 1x1 (an image's first layer): the direct kernels
 // of conv_kernels.h, which compute output rows one at a time.

@@ -53,9 +53,7 @@ void conv2d_max_pool2d_forward(const ConvShape& s, const Pool2dShape& p, const T
   }
   const int64_t pooled_rows = p.batch * p.out_height, row_size = s.OW * s.CO;
   const int64_t padded = s.KH * direct_kernel_span(s), per_thread = padded + p.pool_h * row_size;
-  // A thread is worth waking for about 80^3 multiply-adds, as in the convolutions.
-  const int threads = threads_for(pooled_rows, std::max<int64_t>(
-      1, 80 * 80 * 80 / std::max<int64_t>(1, p.pool_h * s.OW * s.patch() * s.CO)));
+  const int threads = threads_for_blocks(pooled_rows, p.pool_h * s.OW * s.patch() * s.CO);
   const int64_t packed_size = direct_packed_weights_size(s);
   T* packed = fused_scratch().get<T>(packed_size + per_thread * threads);
   FASTDL_DISPATCH(conv_single_channel_pack_weights<T>(s, w, packed));

@@ -546,15 +546,21 @@ class Pad(Function):
 
 # --------------------------------------------------------------------------- convolution
 
+def _conv_operands(x, w, b):
+    """x, w and b (or None) in one floating dtype, as the convolution kernels take them."""
+    if x.dtype == w.dtype and (b is None or b.dtype == x.dtype):
+        return x, w, b
+    x, w, *rest = cpu._as_float_arrays("conv2d", x, w, *([] if b is None else [b]))
+    return x, w, rest[0] if rest else None
+
+
 class Conv2d(Function):
     """``activation(conv(x, w) + b)`` on NHWC ``x`` and HWIO ``w`` with the geometry resolved
     (strides and dilation pairs, padding as (top, bottom, left, right))."""
 
     @staticmethod
     def forward(ctx, x, w, b, strides, padding, dilation, activation):
-        if x.dtype != w.dtype or (b is not None and b.dtype != x.dtype):
-            x, w, *rest = cpu._as_float_arrays("conv2d", x, w, *([] if b is None else [b]))
-            b = rest[0] if rest else None
+        x, w, b = _conv_operands(x, w, b)
         out = cpu.conv2d_nhwc(x, w, b, strides, padding, dilation, activation)
         if ctx.requires_grad:
             ctx.x, ctx.w, ctx.activation = x, w, activation
@@ -578,9 +584,7 @@ class Conv2dMaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, w, b, strides, padding, dilation, activation, window):
-        if x.dtype != w.dtype or (b is not None and b.dtype != x.dtype):
-            x, w, *rest = cpu._as_float_arrays("conv2d", x, w, *([] if b is None else [b]))
-            b = rest[0] if rest else None
+        x, w, b = _conv_operands(x, w, b)
         geometry = (strides, padding, dilation)
         y, argmax = cpu.conv2d_max_pool2d(x, w, b, *geometry, activation, *window)
         if ctx.requires_grad:
