@@ -18,6 +18,12 @@ struct PoolWindow {
   std::string describe() const;  // "pool_size (2, 2), strides (2, 2) and padding 'valid'"
 };
 
+// "(64, 28, 28, 1)"
+std::string dims_str(const std::vector<int64_t>& dims);
+
+// A shape given from Python (a sequence of non-negative ints); TypeError naming `op` otherwise.
+std::vector<int64_t> parse_shape(const std::string& op, const py::handle& shape);
+
 // pool_size and strides: an int or a pair of positive ints (strides None: pool_size); padding
 // 'valid' or 'same'. TypeError or ValueError, naming `op`, otherwise.
 PoolWindow parse_window(const std::string& op, const py::handle& pool, const py::handle& strides,
