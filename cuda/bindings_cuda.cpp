@@ -1,11 +1,17 @@
 // fastdl._cuda: the CUDA kernels. Built only when nvcc is available; importing it never needs a
-// GPU, so fastdl.build_info() can report the build on any machine.
+// GPU, so fastdl.build_info() can report the build on any machine. Each family binds itself
+// (cuda/bindings/<family>.cpp); every entry point takes its arrays through
+// __cuda_array_interface__, outputs included, and the stream to launch on.
 #include <pybind11/pybind11.h>
 
-#include "common.cuh"
+#include "common.h"
 #include "device.h"
 
 namespace py = pybind11;
+
+namespace fastdl::cuda::bindings {
+void bind_activation(py::module_& m);
+}  // namespace fastdl::cuda::bindings
 
 PYBIND11_MODULE(_cuda, m) {
   using namespace fastdl::cuda;
@@ -18,4 +24,6 @@ PYBIND11_MODULE(_cuda, m) {
     py::gil_scoped_release release;
     synchronize();
   }, "Wait for all work on the current device.");
+
+  bindings::bind_activation(m);
 }

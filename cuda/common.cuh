@@ -1,30 +1,31 @@
 #pragma once
-// Shared by every CUDA source: error checking that throws (never exits), ceil_div.
-#include <cuda_runtime.h>
+// Device side, shared by every .cu file: grid sizes and warp reductions.
+#include <algorithm>
 
-#include <stdexcept>
-#include <string>
+#include "common.h"
 
 namespace fastdl::cuda {
 
-class CudaError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-inline void check(cudaError_t status, const char* what, const char* file, int line) {
-  if (status != cudaSuccess) {
-    throw CudaError(std::string(what) + " failed: " + cudaGetErrorString(status) + " (" + file +
-                    ":" + std::to_string(line) + ")");
-  }
+// Blocks for a grid-stride loop over `n` items with `threads` per block: enough to fill the GPU
+// several times over, no more (each thread then handles several items).
+inline unsigned grid_for(int64_t n, int threads) {
+  constexpr int64_t kMaxBlocks = 132 * 32;  // 32 blocks per multiprocessor of an H100
+  return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(ceil_div(n, threads), kMaxBlocks)));
 }
 
-// Checks a runtime call; after a kernel launch, checks cudaGetLastError().
-#define CUDA_CHECK(call) ::fastdl::cuda::check((call), #call, __FILE__, __LINE__)
-#define CUDA_CHECK_LAUNCH() ::fastdl::cuda::check(cudaGetLastError(), "kernel launch", __FILE__, __LINE__)
+__device__ inline float warp_sum(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
 
-constexpr __host__ __device__ inline long long ceil_div(long long a, long long b) {
-  return (a + b - 1) / b;
+__device__ inline float warp_max(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+
+// True when p is aligned for 16-byte (float4) loads and stores.
+__host__ __device__ inline bool aligned16(const void* p) {
+  return (reinterpret_cast<std::uintptr_t>(p) & 15u) == 0;
 }
 
 }  // namespace fastdl::cuda
