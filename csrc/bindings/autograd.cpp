@@ -71,6 +71,12 @@ PyTypeObject* registered_tensor_type() {
 
 bool is_tensor(PyObject* obj) { return PyObject_TypeCheck(obj, tensor_type); }
 
+bool is_gpu_array(const py::handle& obj) {
+  // Interned once and never released: it must outlive every call, up to interpreter exit.
+  static PyObject* const interface = PyUnicode_InternFromString("__cuda_array_interface__");
+  return PyObject_HasAttr(obj.ptr(), interface);
+}
+
 py::object get(const py::handle& obj, const py::str& name) {
   PyObject* r = PyObject_GetAttr(obj.ptr(), name.ptr());
   if (!r) throw py::error_already_set();
@@ -259,7 +265,31 @@ struct ApplyObject {
   vectorcallfunc vectorcall;
 };
 
-// Runs forward(ctx, *arrays, **kwargs): Tensor arguments replaced by their data.
+// Where an array lives, for the one-device rule of Function.apply: a Tensor holds a NumPy array
+// (the CPU) or a GPU array (CuPy's); anything else passed positionally that is a NumPy array is
+// on the CPU, and scalars and other values go with either.
+enum class Device { none, cpu, cuda };
+
+const char* device_name(Device d) { return d == Device::cuda ? "cuda" : "cpu"; }
+
+Device device_of(PyObject* array, bool from_tensor) {
+  if (PyObject_TypeCheck(array, ndarray_type)) return Device::cpu;
+  return from_tensor ? Device::cuda : Device::none;
+}
+
+// RuntimeError naming the operation and both devices: nothing moves between devices
+// implicitly.
+[[noreturn]] void mixed_devices(const ApplyObject* self, Device first, Py_ssize_t first_arg,
+                                Device other, Py_ssize_t other_arg) {
+  throw std::runtime_error(
+      py::str(self->qualname).cast<std::string>() + ": expected all operands on one device, " +
+      "but argument " + std::to_string(first_arg) + " is on " + device_name(first) +
+      " and argument " + std::to_string(other_arg) + " on " + device_name(other) +
+      "; move them with .to('" + device_name(first) + "') or .to('" + device_name(other) + "')");
+}
+
+// Runs forward(ctx, *arrays, **kwargs): Tensor arguments replaced by their data, after checking
+// that the positional arrays share one device.
 py::object call_forward(const ApplyObject* self, const py::handle& ctx, PyObject* const* args,
                         Py_ssize_t nargs, PyObject* kwnames) {
   const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
@@ -270,12 +300,23 @@ py::object call_forward(const ApplyObject* self, const py::handle& ctx, PyObject
   const Py_ssize_t total = 1 + nargs + nkw;
   PyObject** call = total <= 8 ? small : (large.resize(static_cast<size_t>(total)), large.data());
   call[0] = ctx.ptr();
+  Device device = Device::none;
+  Py_ssize_t device_arg = 0;
   for (Py_ssize_t i = 0; i < nargs; ++i) {
-    if (is_tensor(args[i])) {
+    const bool tensor = is_tensor(args[i]);
+    if (tensor) {
       held.push_back(get(args[i], names().data));
       call[1 + i] = held.back().ptr();
     } else {
       call[1 + i] = args[i];
+    }
+    const Device d = device_of(call[1 + i], tensor);
+    if (d == Device::none) continue;
+    if (device == Device::none) {
+      device = d;
+      device_arg = i;
+    } else if (d != device) {
+      mixed_devices(self, device, device_arg, d, i);
     }
   }
   for (Py_ssize_t j = 0; j < nkw; ++j) call[1 + nargs + j] = args[nargs + j];
@@ -302,7 +343,8 @@ py::object apply(const ApplyObject* self, PyObject* const* args, Py_ssize_t narg
   set(ctx, n.requires_grad, py::bool_(requires));
 
   py::object data = call_forward(self, ctx, args, nargs, kwnames);
-  if (Py_TYPE(data.ptr()) != ndarray_type) {  // NumPy gives scalars for 0-d operands
+  // NumPy gives scalars for 0-d operands; GPU arrays are kept as they are.
+  if (Py_TYPE(data.ptr()) != ndarray_type && !is_gpu_array(data)) {
     PyObject* a = PyObject_CallOneArg(numpy_asarray, data.ptr());
     if (!a) throw py::error_already_set();
     data = py::reinterpret_steal<py::object>(a);

@@ -21,6 +21,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from fastdl import _C
+from fastdl.backend import array_module, device_of
 
 
 def is_grad_enabled() -> bool:
@@ -150,9 +151,14 @@ def backward(root: "Tensor", grad=None, retain_graph: bool = False) -> None:
                 f"backward: a gradient can be created implicitly only for a single-element "
                 f"tensor; this one has shape {root.data.shape}: pass grad= of that shape"
             )
-        grad = np.array(1, root.data.dtype).reshape(root.data.shape)
+        grad = array_module(root.data).ones(root.data.shape, root.data.dtype)
     else:
-        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
+        given = grad.data if isinstance(grad, Tensor) else grad
+        if device_of(given) != device_of(root.data) and not np.isscalar(given):
+            raise RuntimeError(
+                f"backward: grad is on {device_of(given)} but the tensor is on "
+                f"{device_of(root.data)}; move it with .to('{device_of(root.data)}')")
+        grad = array_module(root.data).asarray(given, dtype=root.data.dtype)
         if grad.shape != root.data.shape:
             raise ValueError(
                 f"backward: grad has shape {grad.shape} but the tensor has shape "

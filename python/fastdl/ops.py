@@ -10,10 +10,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from fastdl import _C
 from fastdl import random as _random
 from fastdl.autograd import Function
-from fastdl.backend import cpu
+from fastdl.backend import array_module, cpu, device_of, kernels_for, to_device
 from fastdl.tensor import Tensor
 
 
@@ -26,6 +25,14 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
     return grad.sum(axis=axes, keepdims=True).reshape(shape) if axes else grad.reshape(shape)
+
+
+def _xp(*values: Any):
+    """The array library (numpy or cupy) of the first array among ``values``."""
+    for v in values:
+        if hasattr(v, "__array_priority__") or hasattr(v, "__cuda_array_interface__"):
+            return array_module(v)
+    return np
 
 
 def _shape(x: Any) -> tuple:
@@ -137,6 +144,20 @@ class Neg(Function):
         return -grad
 
 
+class ToDevice(Function):
+    """A copy of the array on another device (see :meth:`Tensor.to`); the gradient is copied
+    back to the source device."""
+
+    @staticmethod
+    def forward(ctx, a, device):
+        ctx.source = device_of(a)
+        return to_device(a, device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return to_device(grad, ctx.source)
+
+
 class Cast(Function):
     @staticmethod
     def forward(ctx, a, dtype):
@@ -209,7 +230,7 @@ class Clip(Function):
     @staticmethod
     def backward(ctx, grad):
         a = ctx.a
-        inside = np.ones(a.shape, bool)
+        inside = array_module(a).ones(a.shape, bool)
         if ctx.lo is not None:
             inside &= a >= ctx.lo
         if ctx.hi is not None:
@@ -253,7 +274,7 @@ class Minimum(_Extremum):
 class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
-        ctx.condition = np.asarray(condition, bool)
+        ctx.condition = _xp(condition, a, b).asarray(condition, bool)
         ctx.shapes = (_shape(a), _shape(b))
         return np.where(ctx.condition, a, b)
 
@@ -261,7 +282,7 @@ class Where(Function):
     def backward(ctx, grad):
         c = ctx.condition
         sa, sb = ctx.shapes
-        zero = np.zeros((), grad.dtype)
+        zero = array_module(grad).zeros((), grad.dtype)
         return (None,
                 unbroadcast(np.where(c, grad, zero), sa) if ctx.needs_grad(1) else None,
                 unbroadcast(np.where(c, zero, grad), sb) if ctx.needs_grad(2) else None)
@@ -280,7 +301,7 @@ class MatMul(Function):
     def forward(ctx, a, b):
         if ctx.requires_grad:
             ctx.a, ctx.b = a, b
-        return cpu.matmul(a, b)
+        return kernels_for(a).matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -295,9 +316,9 @@ class MatMul(Function):
             g = np.expand_dims(g, -2)
         ga = gb = None
         if ctx.needs_grad(0):
-            ga = unbroadcast(cpu.matmul(g, _swap_last(b2)), a2.shape).reshape(a.shape)
+            ga = unbroadcast(kernels_for(g).matmul(g, _swap_last(b2)), a2.shape).reshape(a.shape)
         if ctx.needs_grad(1):
-            gb = unbroadcast(cpu.matmul(_swap_last(a2), g), b2.shape).reshape(b.shape)
+            gb = unbroadcast(kernels_for(g).matmul(_swap_last(a2), g), b2.shape).reshape(b.shape)
         return ga, gb
 
 
@@ -306,7 +327,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, w, b, activation):
-        out = cpu.linear(x, w, b, activation)  # validates shapes, dtypes and the activation
+        out = kernels_for(x).linear(x, w, b, activation)  # validates shapes, dtypes, activation
         if ctx.requires_grad:
             ctx.x, ctx.w, ctx.out, ctx.activation = x, w, out, activation
         return out
@@ -322,12 +343,12 @@ class Linear(Function):
             # One kernel call: activation derivative, dw, db and dx (relu, sigmoid and tanh
             # differentiate from the output, which is what was kept).
             out = None if activation == "none" else ctx.out.reshape(g2.shape) if flat else ctx.out
-            gx, gw, gb = _C.linear_backward(g2, x2, w, out, activation, *need)
+            gx, gw, gb = kernels_for(g2).linear_backward(g2, x2, w, out, activation, *need)
         else:  # mixed precision: matmul promotes
             if activation != "none":
-                g2 = cpu.activation_backward(activation, g2, ctx.out.reshape(g2.shape))
-            gx = cpu.matmul(g2, w.T) if need[0] else None
-            gw = cpu.matmul(x2.T, g2) if need[1] else None
+                g2 = kernels_for(g2).activation_backward(activation, g2, ctx.out.reshape(g2.shape))
+            gx = kernels_for(g2).matmul(g2, w.T) if need[0] else None
+            gw = kernels_for(g2).matmul(x2.T, g2) if need[1] else None
             gb = g2.sum(axis=0) if need[2] else None
         if gx is not None and flat:
             gx = gx.reshape(x.shape)
@@ -355,7 +376,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, a, axis, keepdims):
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, _normalize_axis(axis, a.ndim), keepdims
-        return np.asarray(a.sum(axis=ctx.axis, keepdims=keepdims))
+        return array_module(a).asarray(a.sum(axis=ctx.axis, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, grad):
@@ -367,7 +388,7 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, a, axis, keepdims):
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, _normalize_axis(axis, a.ndim), keepdims
-        out = np.asarray(a.mean(axis=ctx.axis, keepdims=keepdims))
+        out = array_module(a).asarray(a.mean(axis=ctx.axis, keepdims=keepdims))
         ctx.count = a.size // max(out.size, 1) if a.size else 0
         return out
 
@@ -386,7 +407,7 @@ class _ArgExtreme(Function):
     def forward(cls, ctx, a, axis, keepdims):
         axis = _normalize_axis(axis, a.ndim)
         ctx.a, ctx.axis, ctx.keepdims = a, axis, keepdims
-        return np.asarray(cls.reduce(a, axis=axis, keepdims=keepdims))
+        return array_module(a).asarray(cls.reduce(a, axis=axis, keepdims=keepdims))
 
     @classmethod
     def backward(cls, ctx, grad):
@@ -410,7 +431,7 @@ class Var(Function):
     def forward(ctx, a, axis, keepdims, ddof):
         axis = _normalize_axis(axis, a.ndim)
         ctx.a, ctx.axis, ctx.keepdims = a, axis, keepdims
-        out = np.asarray(a.var(axis=axis, keepdims=keepdims, ddof=ddof))
+        out = array_module(a).asarray(a.var(axis=axis, keepdims=keepdims, ddof=ddof))
         ctx.divisor = a.size // max(out.size, 1) - ddof
         return out
 
@@ -501,11 +522,11 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        out = np.zeros(ctx.shape, ctx.dtype)
+        out = array_module(grad).zeros(ctx.shape, ctx.dtype)
         if _is_basic(ctx.index):
             out[ctx.index] = grad
         else:
-            np.add.at(out, ctx.index, grad)  # repeated indices add up
+            kernels_for(grad).index_add(out, ctx.index, grad)  # repeated indices add up
         return out
 
 
@@ -550,7 +571,8 @@ def _conv_operands(x, w, b):
     """x, w and b (or None) in one floating dtype, as the convolution kernels take them."""
     if x.dtype == w.dtype and (b is None or b.dtype == x.dtype):
         return x, w, b
-    x, w, *rest = cpu._as_float_arrays("conv2d", x, w, *([] if b is None else [b]))
+    harmonize = kernels_for(x).as_float_arrays
+    x, w, *rest = harmonize("conv2d", x, w, *([] if b is None else [b]))
     return x, w, rest[0] if rest else None
 
 
@@ -561,7 +583,7 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, w, b, strides, padding, dilation, activation):
         x, w, b = _conv_operands(x, w, b)
-        out = cpu.conv2d_nhwc(x, w, b, strides, padding, dilation, activation)
+        out = kernels_for(x).conv2d_nhwc(x, w, b, strides, padding, dilation, activation)
         if ctx.requires_grad:
             ctx.x, ctx.w, ctx.activation = x, w, activation
             ctx.geometry = (strides, padding, dilation)
@@ -571,9 +593,9 @@ class Conv2d(Function):
     @staticmethod
     def backward(ctx, grad):
         # relu, sigmoid and tanh differentiate from their output, kept in ctx.out.
-        dx, dw, db = cpu.conv2d_backward(grad, ctx.x, ctx.w, *ctx.geometry, ctx.needs_grad(0),
-                                         ctx.needs_grad(1), ctx.needs_grad(2), ctx.activation,
-                                         ctx.out)
+        dx, dw, db = kernels_for(grad).conv2d_backward(
+            grad, ctx.x, ctx.w, *ctx.geometry, ctx.needs_grad(0), ctx.needs_grad(1),
+            ctx.needs_grad(2), ctx.activation, ctx.out)
         return dx, dw, db, None, None, None, None
 
 
@@ -586,7 +608,7 @@ class Conv2dMaxPool2d(Function):
     def forward(ctx, x, w, b, strides, padding, dilation, activation, window):
         x, w, b = _conv_operands(x, w, b)
         geometry = (strides, padding, dilation)
-        y, argmax = cpu.conv2d_max_pool2d(x, w, b, *geometry, activation, *window)
+        y, argmax = kernels_for(x).conv2d_max_pool2d(x, w, b, *geometry, activation, *window)
         if ctx.requires_grad:
             ctx.x, ctx.w, ctx.y, ctx.argmax = x, w, y, argmax
             ctx.geometry, ctx.activation, ctx.window = geometry, activation, window
@@ -594,7 +616,7 @@ class Conv2dMaxPool2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        dx, dw, db = cpu.conv2d_max_pool2d_backward(
+        dx, dw, db = kernels_for(grad).conv2d_max_pool2d_backward(
             grad, ctx.x, ctx.w, ctx.y, ctx.argmax, *ctx.geometry, ctx.activation, *ctx.window,
             ctx.needs_grad(0), ctx.needs_grad(1), ctx.needs_grad(2))
         return dx, dw, db, None, None, None, None, None
@@ -644,7 +666,7 @@ class Activation(Function):
 
     @staticmethod
     def forward(ctx, x, name, alpha):
-        out = cpu.activation_forward(name, x, alpha)
+        out = kernels_for(x).activation_forward(name, x, alpha)
         if ctx.requires_grad:
             ctx.name, ctx.alpha = name, alpha
             ctx.saved = out if name in ("sigmoid", "tanh", "relu") else x
@@ -652,7 +674,8 @@ class Activation(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return cpu.activation_backward(ctx.name, grad, ctx.saved, ctx.alpha), None, None
+        kernels = kernels_for(grad)
+        return kernels.activation_backward(ctx.name, grad, ctx.saved, ctx.alpha), None, None
 
 
 def relu(x: Tensor) -> Tensor:
@@ -682,14 +705,16 @@ def gelu(x: Tensor, approximate: bool = False) -> Tensor:
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis, log):
-        out = cpu.log_softmax(x, axis) if log else cpu.softmax(x, axis)
+        kernels = kernels_for(x)
+        out = kernels.log_softmax(x, axis) if log else kernels.softmax(x, axis)
         if ctx.requires_grad:
             ctx.out, ctx.axis, ctx.log = out, axis, log
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        backward = cpu.log_softmax_backward if ctx.log else cpu.softmax_backward
+        kernels = kernels_for(grad)
+        backward = kernels.log_softmax_backward if ctx.log else kernels.softmax_backward
         return backward(grad, ctx.out, ctx.axis), None, None
 
 
@@ -707,11 +732,12 @@ class SoftmaxCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, logits, labels):
+        kernels = kernels_for(logits)
         if ctx.requires_grad:
-            loss, ctx.dlogits = cpu.softmax_cross_entropy_with_grad(logits, labels)
+            loss, ctx.dlogits = kernels.softmax_cross_entropy_with_grad(logits, labels)
         else:
-            loss = cpu.softmax_cross_entropy(logits, labels)
-        return np.asarray(loss, dtype=logits.dtype)
+            loss = kernels.softmax_cross_entropy(logits, labels)
+        return array_module(logits).asarray(loss, dtype=logits.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -738,7 +764,7 @@ class _Pool2d(Function):
     @staticmethod
     def forward(ctx, x, pool_size, strides, padding, data_format):
         ctx.window = (pool_size, strides, padding)
-        ctx.first = cpu.channels_first_image(ctx.op, data_format, np.ndim(x))
+        ctx.first = cpu.channels_first_image(ctx.op, data_format, x.ndim)
         if ctx.first:
             x = x.transpose(_NCHW_TO_NHWC)
         ctx.x_shape = x.shape
@@ -762,12 +788,12 @@ class MaxPool2d(_Pool2d):
 
     def pool(self, x):
         if not self.requires_grad:
-            return cpu.max_pool2d(x, *self.window)
-        y, self.argmax = cpu.max_pool2d_with_argmax(x, *self.window)
+            return kernels_for(x).max_pool2d(x, *self.window)
+        y, self.argmax = kernels_for(x).max_pool2d_with_argmax(x, *self.window)
         return y
 
     def unpool(self, grad):
-        return cpu.max_pool2d_backward(grad, self.argmax, self.x_shape, *self.window)
+        return kernels_for(grad).max_pool2d_backward(grad, self.argmax, self.x_shape, *self.window)
 
 
 class AvgPool2d(_Pool2d):
@@ -777,10 +803,10 @@ class AvgPool2d(_Pool2d):
     op = "avg_pool2d"
 
     def pool(self, x):
-        return cpu.avg_pool2d(x, *self.window)
+        return kernels_for(x).avg_pool2d(x, *self.window)
 
     def unpool(self, grad):
-        return cpu.avg_pool2d_backward(grad, self.x_shape, *self.window)
+        return kernels_for(grad).avg_pool2d_backward(grad, self.x_shape, *self.window)
 
 
 def _image_axes(data_format: str) -> tuple[int, int]:
@@ -793,7 +819,7 @@ class GlobalAvgPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, keepdims, data_format):
-        out = cpu.global_avg_pool2d(x, keepdims, data_format)
+        out = kernels_for(x).global_avg_pool2d(x, keepdims, data_format)
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, _image_axes(data_format), keepdims
         return out
 
@@ -810,7 +836,7 @@ class GlobalMaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, keepdims, data_format):
-        out = cpu.global_max_pool2d(x, keepdims, data_format)
+        out = kernels_for(x).global_max_pool2d(x, keepdims, data_format)
         if ctx.requires_grad:
             ctx.x, ctx.axes, ctx.keepdims = x, _image_axes(data_format), keepdims
         return out
@@ -823,8 +849,9 @@ class GlobalMaxPool2d(Function):
         flat = x.reshape(flat_shape)
         first = np.expand_dims(np.argmax(flat, axis=axes[0]), axes[0])
         g = grad.reshape(first.shape)
-        dx = np.zeros(flat.shape, np.result_type(grad, x))
-        np.put_along_axis(dx, first, g, axis=axes[0])
+        positions = array_module(x).arange(flat.shape[axes[0]]).reshape(
+            (-1,) + (1,) * (flat.ndim - axes[0] - 1))
+        dx = (positions == first) * g.astype(np.result_type(grad, x), copy=False)
         return dx.reshape(x.shape)
 
 
@@ -855,13 +882,14 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx, x, p, generator):
-        out, ctx.keep = _C.dropout_forward(x, p, generator.bit_generator.random_raw())
+        seed = generator.bit_generator.random_raw()
+        out, ctx.keep = kernels_for(x).dropout_forward(x, p, seed)
         ctx.p = p
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        return _C.dropout_backward(grad, ctx.keep, ctx.p), None, None
+        return kernels_for(grad).dropout_backward(grad, ctx.keep, ctx.p), None, None
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True,

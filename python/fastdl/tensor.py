@@ -11,6 +11,7 @@ import numpy as np
 
 from fastdl import _C
 from fastdl import autograd as _autograd
+from fastdl import backend as _backend
 
 
 class Tensor:
@@ -33,7 +34,8 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
-        data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        if not isinstance(data, np.ndarray) and not _backend.is_gpu_array(data):
+            data = np.asarray(data)
         if requires_grad and data.dtype.kind != "f":
             raise TypeError(
                 f"Tensor: only floating tensors can require grad; got dtype {data.dtype}"
@@ -63,7 +65,20 @@ class Tensor:
 
     @property
     def device(self) -> str:
-        return "cpu"
+        """``'cpu'`` (the data is a NumPy array) or ``'cuda'`` (a CuPy array)."""
+        return "cpu" if isinstance(self.data, np.ndarray) else "cuda"
+
+    @property
+    def is_cuda(self) -> bool:
+        return not isinstance(self.data, np.ndarray)
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        """The GPU array's interface, so that CuPy, PyTorch and Numba read a GPU tensor
+        without a copy; absent (AttributeError) on the CPU."""
+        if isinstance(self.data, np.ndarray):
+            raise AttributeError("__cuda_array_interface__: the tensor is on the CPU")
+        return self.data.__cuda_array_interface__
 
     @property
     def is_leaf(self) -> bool:
@@ -78,8 +93,9 @@ class Tensor:
         return len(self.data)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
-        extras = ""
+        host = self.data if isinstance(self.data, np.ndarray) else self.data.get()
+        body = np.array2string(host, separator=", ", prefix="tensor(")
+        extras = "" if isinstance(self.data, np.ndarray) else ", device='cuda'"
         if self.data.dtype not in (np.float32, np.int64, np.bool_):
             extras += f", dtype={self.data.dtype}"
         if self.requires_grad:
@@ -88,8 +104,33 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversion
     def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied)."""
+        """The underlying NumPy array (shared, not copied). A GPU tensor must be copied to the
+        CPU first, with :meth:`cpu`."""
+        if not isinstance(self.data, np.ndarray):
+            raise TypeError("numpy: the tensor is on cuda; copy it to the CPU first with "
+                            ".cpu().numpy()")
         return self.data
+
+    def to(self, device: str) -> "Tensor":
+        """This tensor on ``device`` (``'cpu'`` or ``'cuda'``): itself when it is there
+        already, else a copy that gradients flow back through.
+
+        >>> import fastdl
+        >>> fastdl.ones(2).to("cpu").device
+        'cpu'
+        """
+        device = _backend.parse_device("to", device)
+        if device == self.device:
+            return self
+        return _ops.ToDevice.apply(self, device=device)
+
+    def cuda(self) -> "Tensor":
+        """``self.to('cuda')``."""
+        return self.to("cuda")
+
+    def cpu(self) -> "Tensor":
+        """``self.to('cpu')``."""
+        return self.to("cpu")
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python scalar."""
@@ -104,7 +145,8 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        data = self.numpy()  # a GPU tensor is refused: nothing moves implicitly
+        return data if dtype is None else data.astype(dtype)
 
     def __dlpack__(self, *args, **kwargs):
         return self.data.__dlpack__(*args, **kwargs)
@@ -167,7 +209,17 @@ class Tensor:
                 "add_: a tensor that requires grad cannot be changed in place while the graph "
                 "is recorded; update it under fastdl.no_grad()"
             )
-        x = other.data if isinstance(other, Tensor) else np.asarray(other, self.data.dtype)
+        x = other.data if isinstance(other, Tensor) else other
+        if isinstance(x, np.ndarray) or _backend.is_gpu_array(x):
+            other_device = _backend.device_of(x)
+            if other_device != self.device:
+                raise RuntimeError(
+                    f"add_: the tensor is on {self.device} but other is on {other_device}; "
+                    f"move it with .to('{self.device}') first")
+        if self.device == "cuda":
+            self.data += alpha * x
+            return self
+        x = x if isinstance(x, np.ndarray) else np.asarray(x, self.data.dtype)
         try:
             _C.axpy(alpha, x, self.data)  # one pass: same shape and floating dtype
         except (TypeError, ValueError):

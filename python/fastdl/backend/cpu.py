@@ -16,7 +16,7 @@ from fastdl.backend.geometry import pair, resolve_padding
 _FLOATS = (np.float32, np.float64)
 
 
-def _as_float_arrays(op: str, *arrays):
+def as_float_arrays(op: str, *arrays):
     """NumPy arrays with one floating dtype: float32 stays float32, anything mixed with float64
     becomes float64. Non-floating inputs raise TypeError naming `op`."""
     out = [a if isinstance(a, np.ndarray) else np.asarray(a) for a in arrays]
@@ -47,7 +47,7 @@ def matmul(a, b) -> np.ndarray:
             and a.dtype == b.dtype):
         # The common case goes straight to the kernel, which checks the dtype itself.
         return _C.gemm(a, b, None, "none", 1.0, 0.0, "matmul")
-    a, b = _as_float_arrays("matmul", a, b)
+    a, b = as_float_arrays("matmul", a, b)
     if a.ndim == 2 and b.ndim == 2:
         return _C.gemm(a, b, None, "none", 1.0, 0.0, "matmul")
     if a.ndim == 0 or b.ndim == 0:
@@ -111,7 +111,7 @@ def linear(x, w, b=None, activation: Optional[str] = None) -> np.ndarray:
         raise ValueError(
             f"linear: unknown activation {activation!r}; expected None, 'relu', 'sigmoid' or 'tanh'"
         )
-    arrays = _as_float_arrays("linear", x, w) if b is None else _as_float_arrays("linear", x, w, b)
+    arrays = as_float_arrays("linear", x, w) if b is None else as_float_arrays("linear", x, w, b)
     x, w = arrays[0], arrays[1]
     b = arrays[2] if b is not None else None
     if w.ndim != 2:
@@ -127,10 +127,18 @@ def linear(x, w, b=None, activation: Optional[str] = None) -> np.ndarray:
     return out.reshape(x.shape[:-1] + (w.shape[1],))
 
 
+def linear_backward(grad, x, w, out, activation: str, need_x: bool, need_w: bool,
+                    need_b: bool) -> tuple:
+    """The gradients ``(dx, dw, db)`` of ``activation(x @ w + b)`` for 2-D ``grad`` and ``x``
+    of one dtype, each None unless asked for. ``out`` is the forward output, read when there is
+    an activation (relu, sigmoid and tanh differentiate from it)."""
+    return _C.linear_backward(grad, x, w, out, activation, need_x, need_w, need_b)
+
+
 # ---------------------------------------------------------------- activations
 
 def _activation(op: str, name: str, x, alpha: float = 0.0) -> np.ndarray:
-    (x,) = _as_float_arrays(op, x)
+    (x,) = as_float_arrays(op, x)
     return _C.activation_forward(name, x, float(alpha))
 
 
@@ -224,7 +232,7 @@ def activation_backward(name: str, grad, saved, alpha: float = 0.0) -> np.ndarra
     >>> fastdl.backend.cpu.activation_backward("sigmoid", np.ones(1), y)
     array([0.25])
     """
-    grad, saved = _as_float_arrays(f"{name}_backward", grad, saved)
+    grad, saved = as_float_arrays(f"{name}_backward", grad, saved)
     return _C.activation_backward(name, grad, saved, float(alpha))
 
 
@@ -261,7 +269,7 @@ def softmax(x, axis: int = -1) -> np.ndarray:
     >>> fastdl.softmax(np.array([1e4, -1e4], np.float32))
     array([1., 0.], dtype=float32)
     """
-    (x,) = _as_float_arrays("softmax", x)
+    (x,) = as_float_arrays("softmax", x)
     return _along_axis("softmax", lambda a: _C.softmax(a, False), (x,), axis)
 
 
@@ -272,7 +280,7 @@ def log_softmax(x, axis: int = -1) -> np.ndarray:
     >>> np.round(fastdl.log_softmax(np.array([0.0, 0.0])), 4)
     array([-0.6931, -0.6931])
     """
-    (x,) = _as_float_arrays("log_softmax", x)
+    (x,) = as_float_arrays("log_softmax", x)
     return _along_axis("log_softmax", lambda a: _C.softmax(a, True), (x,), axis)
 
 
@@ -301,7 +309,7 @@ def log_softmax_backward(grad, y, axis: int = -1) -> np.ndarray:
 
 
 def _softmax_family_backward(op: str, log: bool, grad, y, axis: int) -> np.ndarray:
-    grad, y = _as_float_arrays(op, grad, y)
+    grad, y = as_float_arrays(op, grad, y)
     return _along_axis(op, lambda g, s: _C.softmax_backward(g, s, log), (grad, y), axis)
 
 
@@ -309,7 +317,7 @@ def _cross_entropy(logits, labels, with_grad: bool):
     if type(logits) is np.ndarray and type(labels) is np.ndarray:
         # The common case goes straight to the kernel, which validates dtypes and shapes.
         return _C.softmax_cross_entropy(logits, labels, with_grad)
-    (logits,) = _as_float_arrays("softmax_cross_entropy", logits)
+    (logits,) = as_float_arrays("softmax_cross_entropy", logits)
     labels = labels if isinstance(labels, np.ndarray) else np.asarray(labels)
     return _C.softmax_cross_entropy(logits, labels, with_grad)
 
@@ -479,7 +487,7 @@ def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1,
     >>> fastdl.conv2d(x, w, padding="same").shape
     (1, 4, 4, 1)
     """
-    arrays = _as_float_arrays("conv2d", x, w) if b is None else _as_float_arrays("conv2d", x, w, b)
+    arrays = as_float_arrays("conv2d", x, w) if b is None else as_float_arrays("conv2d", x, w, b)
     x, w = arrays[0], arrays[1]
     b = arrays[2] if b is not None else None
     return in_nhwc("conv2d", data_format, x, lambda v: conv2d_nhwc(
@@ -534,7 +542,7 @@ def conv1d(x, w, b=None, strides=1, padding="valid", dilation=1,
     >>> fastdl.conv1d(x, np.ones((2, 1, 1), np.float32), padding="causal")[0, :, 0]
     array([0., 1., 3., 5., 7.], dtype=float32)
     """
-    arrays = _as_float_arrays("conv1d", x, w) if b is None else _as_float_arrays("conv1d", x, w, b)
+    arrays = as_float_arrays("conv1d", x, w) if b is None else as_float_arrays("conv1d", x, w, b)
     x, w = arrays[0], arrays[1]
     b = arrays[2] if b is not None else None
     nct = channels_first("conv1d", data_format)
@@ -668,7 +676,7 @@ def global_avg_pool2d(x, keepdims: bool = False,
     >>> fastdl.global_avg_pool2d(x)
     array([[3., 4.]], dtype=float32)
     """
-    (x,) = _as_float_arrays("global_avg_pool2d", x)
+    (x,) = as_float_arrays("global_avg_pool2d", x)
     axes = _global_pool_axes("global_avg_pool2d", x, data_format)
     return x.mean(axis=axes, keepdims=keepdims)
 
@@ -686,6 +694,24 @@ def global_max_pool2d(x, keepdims: bool = False,
     >>> fastdl.global_max_pool2d(x)
     array([[6., 7.]], dtype=float32)
     """
-    (x,) = _as_float_arrays("global_max_pool2d", x)
+    (x,) = as_float_arrays("global_max_pool2d", x)
     axes = _global_pool_axes("global_max_pool2d", x, data_format)
     return x.max(axis=axes, keepdims=keepdims)
+
+
+# ---------------------------------------------------------------- dropout and indexing
+
+def dropout_forward(x, p: float, seed: int) -> tuple:
+    """``(y, keep)``: inverted dropout of ``x`` with drop probability ``p``; ``keep`` is the
+    uint8 mask, drawn from a counter-based stream keyed by ``seed``."""
+    return _C.dropout_forward(x, p, seed)
+
+
+def dropout_backward(grad, keep, p: float) -> np.ndarray:
+    """The gradient of :func:`dropout_forward` given its mask."""
+    return _C.dropout_backward(grad, keep, p)
+
+
+def index_add(out: np.ndarray, index, values) -> None:
+    """``out[index] += values`` in place, with repeated indices adding up."""
+    np.add.at(out, index, values)
