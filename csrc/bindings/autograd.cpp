@@ -282,7 +282,8 @@ Device device_of(PyObject* array, bool from_tensor) {
 [[noreturn]] void mixed_devices(const ApplyObject* self, Device first, Py_ssize_t first_arg,
                                 Device other, Py_ssize_t other_arg) {
   throw std::runtime_error(
-      py::str(self->qualname).cast<std::string>() + ": expected all operands on one device, " +
+      py::str(py::handle(self->cls).attr("__name__")).cast<std::string>() +
+      ": expected all operands on one device, " +
       "but argument " + std::to_string(first_arg) + " is on " + device_name(first) +
       " and argument " + std::to_string(other_arg) + " on " + device_name(other) +
       "; move them with .to('" + device_name(first) + "') or .to('" + device_name(other) + "')");

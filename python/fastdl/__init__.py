@@ -76,6 +76,7 @@ from fastdl.functional import (
     where,
 )
 from fastdl.random import manual_seed
+from fastdl import cuda  # noqa: E402
 from fastdl import (  # noqa: E402  (the Keras-style API, built on everything above)
     activations,
     callbacks,
@@ -104,5 +105,5 @@ __all__ = [
     "squeeze", "unsqueeze", "concatenate", "stack", "pad", "dropout", "conv2d", "conv1d",
     "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
     "activations", "callbacks", "datasets", "initializers", "layers", "losses", "metrics",
-    "models", "optimizers", "utils", "keras",
+    "models", "optimizers", "utils", "keras", "cuda",
 ]

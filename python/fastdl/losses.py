@@ -23,6 +23,7 @@ import numpy as np
 
 from fastdl import ops
 from fastdl.autograd import Function
+from fastdl.backend import array_module, device_of, is_gpu_array
 from fastdl.tensor import Tensor
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
@@ -38,14 +39,26 @@ EPSILON = 1e-7
 def _as_tensor(y: Any, dtype: Any = None) -> Tensor:
     if isinstance(y, Tensor):
         return y
+    if is_gpu_array(y):
+        return Tensor(y if dtype is None else y.astype(dtype, copy=False))
     return Tensor(np.asarray(y, dtype=dtype))
+
+
+def _target_array(op: str, y_true: Any, y_pred: Tensor, dtype: Any = None):
+    """y_true as an array on y_pred's device. Targets already in an array must be there:
+    nothing moves between devices implicitly."""
+    t = y_true.data if isinstance(y_true, Tensor) else y_true
+    if isinstance(t, np.ndarray) or is_gpu_array(t):
+        if device_of(t) != y_pred.device:
+            raise RuntimeError(f"{op}: y_true is on {device_of(t)} but y_pred is on "
+                               f"{y_pred.device}; move y_true with .to('{y_pred.device}')")
+    return array_module(y_pred.data).asarray(t, dtype=dtype)
 
 
 def _matching_target(op: str, y_true: Any, y_pred: Tensor) -> np.ndarray:
     """y_true as an array of y_pred's dtype and shape; (N,) targets for (N, 1) predictions
     get their axis back, as in Keras."""
-    t = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true,
-                   dtype=y_pred.data.dtype)
+    t = _target_array(op, y_true, y_pred, y_pred.data.dtype)
     if t.shape != y_pred.shape and t.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
         t = t[..., None]
     if t.shape != y_pred.shape:
@@ -56,7 +69,7 @@ def _matching_target(op: str, y_true: Any, y_pred: Tensor) -> np.ndarray:
 
 def _labels(op: str, y_true: Any, y_pred: Tensor) -> np.ndarray:
     """Integer class labels of shape y_pred.shape[:-1] ((N, 1) is accepted for (N,))."""
-    labels = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
+    labels = _target_array(op, y_true, y_pred)
     if labels.shape == tuple(y_pred.shape[:-1]) + (1,):
         labels = labels.reshape(labels.shape[:-1])
     if labels.shape != tuple(y_pred.shape[:-1]):
@@ -162,7 +175,7 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any,
     y_pred = _as_tensor(y_pred)
     labels = _labels("sparse_categorical_crossentropy", y_true, y_pred)
     logits = y_pred if from_logits else _softmax_logits(y_pred)
-    rows = np.arange(labels.size).reshape(labels.shape)
+    rows = array_module(labels).arange(labels.size).reshape(labels.shape)
     if logits is not None:
         return -ops.log_softmax(logits)[rows, labels]
     return -y_pred.clip(EPSILON, 1.0 - EPSILON)[rows, labels].log()
@@ -260,7 +273,7 @@ class SparseCategoricalCrossentropy(_FunctionLoss):
             logits = y_pred if self.from_logits else _softmax_logits(y_pred)
             if logits is not None and logits.ndim == 2:
                 labels = y_true.data if isinstance(y_true, Tensor) else y_true
-                if not (type(labels) is np.ndarray and labels.dtype.kind in "iu"
+                if not (labels.__class__ is logits.data.__class__ and labels.dtype.kind in "iu"
                         and labels.shape == logits.shape[:1]):
                     labels = _labels("sparse_categorical_crossentropy", y_true, y_pred)
                 try:  # the kernel checks integer labels itself (a training loop's case)

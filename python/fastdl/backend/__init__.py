@@ -38,6 +38,14 @@ def array_module(a: Any) -> ModuleType:
     return runtime.cupy()
 
 
+def array_library(device: str) -> ModuleType:
+    """``numpy`` for ``'cpu'``, ``cupy`` for ``'cuda'`` (a parsed device name)."""
+    if device == "cpu":
+        return np
+    from fastdl.backend.cuda import runtime
+    return runtime.cupy()
+
+
 DEVICES = ("cpu", "cuda")
 
 

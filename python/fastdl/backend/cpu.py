@@ -715,3 +715,11 @@ def dropout_backward(grad, keep, p: float) -> np.ndarray:
 def index_add(out: np.ndarray, index, values) -> None:
     """``out[index] += values`` in place, with repeated indices adding up."""
     np.add.at(out, index, values)
+
+
+# ---------------------------------------------------------------- optimizer steps
+# One call updates every parameter of a model (see fastdl/optim.h for the formulas); the
+# optimizers call them through the backend of their parameters' device.
+sgd_step = _C.sgd_step
+adam_step = _C.adam_step
+rmsprop_step = _C.rmsprop_step

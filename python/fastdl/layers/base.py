@@ -14,6 +14,7 @@ import numpy as np
 
 from fastdl import initializers
 from fastdl.autograd import no_grad
+from fastdl.backend import array_library, array_module, is_gpu_array, parse_device, to_device
 from fastdl.layers.symbolic import call_symbolic, is_symbolic
 from fastdl.tensor import Tensor
 
@@ -32,17 +33,21 @@ class Variable(Tensor):
     __slots__ = ("name", "trainable")
 
     def __init__(self, data: np.ndarray, name: str, trainable: bool = True) -> None:
-        super().__init__(np.ascontiguousarray(data), requires_grad=trainable)
+        data = data if is_gpu_array(data) else np.ascontiguousarray(data)
+        super().__init__(data, requires_grad=trainable)
         self.name = name
         self.trainable = bool(trainable)
 
     def assign(self, value: Any) -> None:
-        """Copies ``value`` into the variable (same shape), keeping the same array."""
-        value = np.asarray(value.data if isinstance(value, Tensor) else value)
+        """Copies ``value`` (from any device) into the variable (same shape), keeping the
+        same array."""
+        value = value.data if isinstance(value, Tensor) else value
+        value = value if is_gpu_array(value) else np.asarray(value)
         if value.shape != self.data.shape:
             raise ValueError(f"variable {self.name!r}: cannot assign a value of shape "
                              f"{value.shape}; expected {self.data.shape}")
-        np.copyto(self.data, value, casting="same_kind")
+        xp = array_module(self.data)
+        xp.copyto(self.data, to_device(value, self.device), casting="same_kind")
 
     def __repr__(self) -> str:
         return (f"<Variable {self.name!r} shape={self.data.shape} dtype={self.data.dtype}, "
@@ -138,6 +143,7 @@ class Layer:
         if self.dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}: dtype must be floating, got {self.dtype}")
         self._trainable = bool(trainable)
+        self._device: Optional[str] = None  # set by to(), else by the first inputs
         self._own_weights: list[Variable] = []
         self.built = False
         self.input_spec: Optional[InputSpec] = None
@@ -167,8 +173,9 @@ class Layer:
         """Creates a weight of ``shape``, initialized by ``initializer`` (a name, an
         Initializer, or a callable ``f(shape, dtype)``)."""
         dtype = np.dtype(dtype or self.dtype)
-        value = initializers.get(initializer)(tuple(shape), dtype)
-        variable = Variable(np.asarray(value, dtype=dtype), name=name, trainable=trainable)
+        value = np.asarray(initializers.get(initializer)(tuple(shape), dtype), dtype=dtype)
+        value = to_device(value, self._device or "cpu")
+        variable = Variable(value, name=name, trainable=trainable)
         variable.requires_grad = trainable and self._trainable
         self._own_weights.append(variable)
         return variable
@@ -216,8 +223,44 @@ class Layer:
         return self.weights
 
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of the weights' values, in the order of :attr:`weights`."""
-        return [v.data.copy() for v in self.weights]
+        """Copies of the weights' values as NumPy arrays (from any device), in the order of
+        :attr:`weights`."""
+        return [np.array(to_device(v.data, "cpu")) for v in self.weights]
+
+    def to(self, device: str) -> "Layer":
+        """Moves the weights of this layer and of the layers it holds to ``device``
+        (``'cpu'`` or ``'cuda'``), in place, and returns the layer. Weights built later are
+        made there too. Inputs must then be on that device: nothing moves implicitly.
+
+        >>> import fastdl
+        >>> layer = fastdl.layers.Dense(2).to("cpu")
+        >>> layer(fastdl.ones(1, 3)).device
+        'cpu'
+        """
+        device = parse_device(f"{type(self).__name__}.to", device)
+        for layer in self._walk():
+            layer._device = device
+            for v in layer._own_weights:
+                if v.device != device:
+                    v.data = to_device(v.data, device)
+                    v.grad = None
+        return self
+
+    @property
+    def device(self) -> str:
+        """Where the layer's weights are (or will be made): ``'cpu'`` or ``'cuda'``."""
+        weights = self.weights
+        return weights[0].device if weights else self._device or "cpu"
+
+    def _walk(self) -> list:
+        """This layer and every layer it holds, each once."""
+        found, stack = [], [self]
+        while stack:
+            layer = stack.pop()
+            if all(layer is not f for f in found):
+                found.append(layer)
+                stack.extend(layer._sublayers)
+        return found
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets the weights from arrays in the order of :attr:`weights` (shapes must match)."""
@@ -254,6 +297,9 @@ class Layer:
                 return call_symbolic(self, inputs, kwargs)
             inputs = self._as_inputs(inputs)
             if not self.built:
+                if self._device is None:  # weights are made where the first inputs are
+                    first = inputs[0] if isinstance(inputs, list) else inputs
+                    self._device = first.device
                 self._build_for(_shapes_of(inputs))
         if self.input_spec is not None:
             self.input_spec.check(self, inputs.shape)
@@ -270,6 +316,8 @@ class Layer:
                 return inputs.astype(self.dtype) if inputs.requires_grad else \
                     Tensor(inputs.data.astype(self.dtype))
             return inputs
+        if is_gpu_array(inputs):
+            return Tensor(inputs.astype(self.dtype, copy=False))
         return Tensor(np.asarray(inputs, dtype=self.dtype))
 
     def _build_for(self, input_shape: Any) -> None:
@@ -281,7 +329,8 @@ class Layer:
         the layer on one zero sample."""
         if not self.built:
             self._build_for(input_shape)
-        batch = [np.zeros((1,) + tuple(1 if d is None else d for d in s[1:]), self.dtype)
+        xp = array_library(self._device or "cpu")
+        batch = [xp.zeros((1,) + tuple(1 if d is None else d for d in s[1:]), self.dtype)
                  for s in (input_shape if isinstance(input_shape, list) else [input_shape])]
         with no_grad():
             out = self(batch if isinstance(input_shape, list) else batch[0], training=False)

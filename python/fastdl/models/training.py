@@ -11,6 +11,7 @@ from fastdl import metrics as _metrics
 from fastdl import optimizers as _optimizers
 from fastdl import random as _random
 from fastdl.autograd import no_grad
+from fastdl.backend import to_device
 from fastdl.callbacks import Callback, CallbackList, History, ProgbarLogger
 from fastdl.models import data as _data
 from fastdl.tensor import Tensor
@@ -28,12 +29,17 @@ def _verbosity(verbose: Any) -> int:
     return int(verbose)
 
 
-def _model_input(xs: list) -> Any:
-    return [Tensor(a) for a in xs] if len(xs) > 1 else Tensor(xs[0])
+def _model_input(xs: list, device: str) -> Any:
+    """The batch's arrays as Tensors on the model's device: each batch moves once."""
+    inputs = [Tensor(to_device(a, device)) for a in xs]
+    return inputs if len(inputs) > 1 else inputs[0]
 
 
 def _output_array(out: Any) -> Any:
-    return [o.data for o in out] if isinstance(out, (list, tuple)) else out.data
+    """The outputs as NumPy arrays (what metrics and predict work on, from any device)."""
+    if isinstance(out, (list, tuple)):
+        return [to_device(o.data, "cpu") for o in out]
+    return to_device(out.data, "cpu")
 
 
 class TrainingMixin:
@@ -68,7 +74,7 @@ class TrainingMixin:
         if self._trainable_snapshot is None:
             # Compiled before its layers had weights: a call on one sample creates them.
             with no_grad():
-                self(_model_input([a[:1] for a in xs]), training=False)
+                self(_model_input([a[:1] for a in xs], self.device), training=False)
             self._trainable_snapshot = self.trainable_weights
         train = self._trainable_snapshot
         if getattr(self, "_grad_flags_for", None) is not train:
@@ -94,8 +100,9 @@ class TrainingMixin:
     def _train_batch(self, xs: list, y: np.ndarray) -> float:
         """One optimizer step on one batch; returns the loss (not applied if not finite)."""
         train = self._trainable_for_step(xs)
-        pred = self(_model_input(xs), training=True)
-        loss = self.loss(y, pred)
+        device = train[0].device if train else self.device
+        pred = self(_model_input(xs, device), training=True)
+        loss = self.loss(to_device(y, device), pred)
         value = float(loss.data)
         if not math.isfinite(value):
             return value
@@ -110,8 +117,9 @@ class TrainingMixin:
 
     def _test_batch(self, xs: list, y: np.ndarray) -> float:
         with no_grad():
-            pred = self(_model_input(xs), training=False)
-            value = float(self.loss(y, pred).data)
+            device = self.device
+            pred = self(_model_input(xs, device), training=False)
+            value = float(self.loss(to_device(y, device), pred).data)
         out = _output_array(pred)
         for m in self._metrics_for(y, out):
             m.update_state(y, out)
@@ -226,9 +234,10 @@ class TrainingMixin:
         xs = _data.as_inputs("predict", x, self.dtype)
         batch_size = _data.batch_size_or_default("predict", batch_size)
         outputs = []
+        device = self.device
         with no_grad():
             for bx, _ in _data.batches(xs, None, batch_size):
-                outputs.append(_output_array(self(_model_input(bx), training=False)))
+                outputs.append(_output_array(self(_model_input(bx, device), training=False)))
         if not outputs:
             raise ValueError("predict: x holds no samples")
         if isinstance(outputs[0], list):
@@ -260,7 +269,7 @@ class TrainingMixin:
         """The outputs for one batch, at inference."""
         xs = _data.as_inputs("predict_on_batch", x, self.dtype)
         with no_grad():
-            return _output_array(self(_model_input(xs), training=False))
+            return _output_array(self(_model_input(xs, self.device), training=False))
 
 
 def _result(logs: dict, return_dict: bool) -> Any:

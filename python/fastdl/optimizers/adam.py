@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastdl import _C
+from fastdl.backend import kernels_for
 from fastdl.optimizers.base import Optimizer, _number
 
 
@@ -55,7 +55,7 @@ class Adam(Optimizer):
 
     def _update(self, plan, grads, learning_rate):
         states = plan.states
-        _C.adam_step(plan.params, grads, states["momentum"], states["velocity"],
+        kernels_for(plan.params[0]).adam_step(plan.params, grads, states["momentum"], states["velocity"],
                      states.get("velocity_hat"), self.iterations + 1, learning_rate,
                      self.beta_1, self.beta_2, self.epsilon, self.weight_decay, self.clipvalue,
                      self.clipnorm, self.global_clipnorm)

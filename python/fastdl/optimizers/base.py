@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from fastdl.backend import array_module, device_of, is_gpu_array, to_device
 from fastdl.optimizers import schedules
 from fastdl.tensor import Tensor
 
@@ -191,7 +192,9 @@ class Optimizer:
             for name in names:
                 state = arrays.get(name)
                 if state is None or state.shape != data.shape or state.dtype != data.dtype:
-                    state = arrays[name] = np.zeros(data.shape, data.dtype)
+                    state = arrays[name] = array_module(data).zeros(data.shape, data.dtype)
+                elif device_of(state) != device_of(data):  # the model moved: so do its moments
+                    state = arrays[name] = to_device(state, device_of(data))
                 states[name].append(state)
             params.append(data)
         return _Plan(list(variables), params, states, names)
@@ -230,7 +233,7 @@ class Optimizer:
             if g is None:
                 continue
             if type(g) is not np.ndarray:
-                g = g.data if isinstance(g, Tensor) else np.asarray(g)
+                g = g.data if isinstance(g, Tensor) else g if is_gpu_array(g) else np.asarray(g)
             grads.append(g)
             variables.append(v)
         if not variables:

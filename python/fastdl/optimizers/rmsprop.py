@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastdl import _C
+from fastdl.backend import kernels_for
 from fastdl.optimizers.base import Optimizer, _number
 
 
@@ -57,7 +57,7 @@ class RMSprop(Optimizer):
 
     def _update(self, plan, grads, learning_rate):
         states = plan.states
-        _C.rmsprop_step(plan.params, grads, states["velocity"], states.get("momentum"),
+        kernels_for(plan.params[0]).rmsprop_step(plan.params, grads, states["velocity"], states.get("momentum"),
                         states.get("average_gradient"), learning_rate, self.rho, self.momentum,
                         self.epsilon, self.weight_decay, self.clipvalue, self.clipnorm,
                         self.global_clipnorm)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastdl import _C
+from fastdl.backend import kernels_for
 from fastdl.optimizers.base import Optimizer, _number
 
 
@@ -50,7 +50,7 @@ class SGD(Optimizer):
         return ("momentum",) if self.momentum != 0 else ()
 
     def _update(self, plan, grads, learning_rate):
-        _C.sgd_step(plan.params, grads, plan.states.get("momentum"), learning_rate,
+        kernels_for(plan.params[0]).sgd_step(plan.params, grads, plan.states.get("momentum"), learning_rate,
                     self.momentum, self.nesterov, self.weight_decay, self.clipvalue,
                     self.clipnorm, self.global_clipnorm)
 
