@@ -3,6 +3,7 @@ Keras when TensorFlow is installed) on the same model, data, batch size and opti
 process, the libraries interleaved, median of repeats after one warm-up epoch each.
 
     python benchmarks/train.py [mlp] [cnn] [--repeats 5] [--threads 2] [--json FILE]
+    python benchmarks/train.py --device cuda [--json FILE]   # on a GPU, against PyTorch CUDA
 
 The data are Fashion-MNIST (MNIST when present; the packaged sample, repeated to the epoch's
 size, when neither is), as float32 in [0, 1]. The models are the examples' (examples/
@@ -10,6 +11,10 @@ mnist_mlp.py, examples/mnist_cnn.py): Adam (lr 1e-3, epsilon 1e-7), batch 64, sh
 epoch. PyTorch's loss is CrossEntropyLoss on the logits; ``torch`` takes its batches by
 indexing with a fresh permutation, its fastest plain form, and ``torch DataLoader`` iterates a
 shuffling DataLoader over a TensorDataset, as PyTorch's tutorials do.
+
+With ``--device cuda`` both libraries train on the GPU: fastdl's model is moved there and its
+``fit`` copies each NumPy batch over once; PyTorch keeps the whole dataset on the GPU and indexes
+it (its fastest form). Each epoch ends with a device synchronization before the clock stops.
 """
 from __future__ import annotations
 
@@ -46,15 +51,21 @@ def fastdl_model(kind: str) -> keras.Model:
     return model
 
 
-def fastdl_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
-    model = fastdl_model(kind)
-    return lambda: model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+def fastdl_epoch(kind: str, x: np.ndarray, y: np.ndarray,
+                 device: str = "cpu") -> Callable[[], None]:
+    model = fastdl_model(kind).to(device)
+
+    def epoch() -> None:
+        model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+        if device == "cuda":
+            fastdl.cuda.synchronize()
+    return epoch
 
 
 # --------------------------------------------------------------------------- PyTorch
 
-def torch_epoch(kind: str, x: np.ndarray, y: np.ndarray,
-                data_loader: bool = False) -> Callable[[], None]:
+def torch_epoch(kind: str, x: np.ndarray, y: np.ndarray, data_loader: bool = False,
+                device: str = "cpu") -> Callable[[], None]:
     import torch
     from torch import nn
 
@@ -68,6 +79,7 @@ def torch_epoch(kind: str, x: np.ndarray, y: np.ndarray,
                               nn.Linear(64, 10))
         xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
     yt = torch.from_numpy(y.astype(np.int64))
+    model, xt, yt = model.to(device), xt.to(device), yt.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -82,10 +94,12 @@ def torch_epoch(kind: str, x: np.ndarray, y: np.ndarray,
             for xb, yb in loader:
                 step(xb, yb)
             return
-        order = torch.randperm(len(xt))
+        order = torch.randperm(len(xt), device=device)
         for lo in range(0, len(xt), BATCH):
             idx = order[lo:lo + BATCH]
             step(xt[idx], yt[idx])
+        if device == "cuda":
+            torch.cuda.synchronize()
 
     loader = None
     if data_loader:  # the tutorials' form: a DataLoader over a TensorDataset
@@ -130,7 +144,11 @@ def load(kind: str, samples: int) -> tuple[str, np.ndarray, np.ndarray]:
     return name, (x.reshape(shape) / np.float32(255)).astype(np.float32), y
 
 
-def implementations(threads: int) -> dict[str, Callable]:
+def implementations(threads: int, device: str) -> dict[str, Callable]:
+    if device == "cuda":  # GPU against GPU: PyTorch's fastest loop (Keras here is CPU-only)
+        import torch
+        return {"fastdl": lambda *data: fastdl_epoch(*data, device="cuda"),
+                "torch": lambda *data: torch_epoch(*data, device="cuda")}
     impls = {"fastdl": fastdl_epoch}
     fastdl.set_num_threads(threads)
     try:
@@ -159,10 +177,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=60000, help="samples per epoch (MLP)")
     parser.add_argument("--cnn-samples", type=int, default=12800,
                         help="samples per timed CNN epoch")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     args.models = args.models or ["mlp", "cnn"]
-    impls = implementations(args.threads)
+    impls = implementations(args.threads, args.device)
     fastdl.utils.set_random_seed(0)
     results = []
     for kind in args.models:
@@ -180,8 +199,10 @@ def main() -> None:
                 start = time.perf_counter()
                 run()
                 times[name].append(time.perf_counter() - start)
-        print(f"{kind}: {samples} {data_name} samples per epoch, batch {BATCH}, "
-              f"{args.threads} threads, median of {args.repeats}")
+        where = fastdl.cuda.get_device_name() if args.device == "cuda" else \
+            f"{args.threads} threads"
+        print(f"{kind}: {samples} {data_name} samples per epoch, batch {BATCH}, {where}, "
+              f"median of {args.repeats}")
         ours = statistics.median(times["fastdl"])
         for name, samples_s in times.items():
             median = statistics.median(samples_s)
@@ -193,6 +214,8 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": platform.processor() or platform.machine(),
+                       "device": (fastdl.cuda.get_device_name() if args.device == "cuda"
+                                  else "cpu"),
                        "threads": args.threads, "batch": BATCH, "repeats": args.repeats,
                        "versions": _versions(), "results": results}, f, indent=1)
 

@@ -261,3 +261,13 @@ def test_cli_end_to_end_json(tmp_path):
     for key in ("shape", "threads", "median_ms", "min_ms", "gflops", "ratio_vs_numpy", "status"):
         assert ours[key] is not None, key
     assert ours["status"] == "ok" and impls["numpy"]["ratio_vs_numpy"] == 1.0
+
+
+def test_gpu_benchmark_without_a_gpu_says_what_it_needs(capsys):
+    import fastdl
+    from fastdl.bench import cli
+    if fastdl.cuda.is_available():
+        pytest.skip("a GPU is visible here")
+    assert cli.main(["--device", "cuda"]) == 2
+    assert "--device cuda needs a GPU, CuPy and fastdl built with its CUDA kernels" in \
+        capsys.readouterr().err

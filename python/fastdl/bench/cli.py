@@ -3,6 +3,7 @@
     python -m fastdl.bench                         # every family, 1 and 2 threads
     python -m fastdl.bench matmul --quick          # a fast look, well under a minute
     python -m fastdl.bench softmax --threads 1 --json out.json --plot out.png
+    python -m fastdl.bench --device cuda           # the CUDA kernels against cuBLAS/cuDNN
 
 The parent process starts one worker per thread count (see :mod:`fastdl.bench.worker`), then
 prints a table per family. The exit status is 1 when a fastdl result disagreed with NumPy or
@@ -57,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeats", type=int, metavar="N",
                         help=f"timing samples per implementation (default {FULL[0]}, "
                              f"{QUICK[0]} with --quick)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="cuda: the GPU kernels against CuPy and PyTorch CUDA (families "
+                             "matmul, conv, memory; see fastdl.bench.gpu)")
     parser.add_argument("--filter", default="", metavar="TEXT",
                         help="only cases whose name or shape contains TEXT "
                              "(e.g. 'square', '64x64')")
@@ -87,6 +91,9 @@ def _method(repeats: int, min_sample_s: float, threads: Sequence[int]) -> dict[s
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.device == "cuda":
+        from fastdl.bench import gpu
+        return gpu.main(args.families or list(gpu.FAMILIES), args.quick, args.json)
     families = args.families or list(FAMILIES)
     unknown = [f for f in families if f not in FAMILIES]
     if unknown:

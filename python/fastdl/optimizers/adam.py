@@ -55,10 +55,11 @@ class Adam(Optimizer):
 
     def _update(self, plan, grads, learning_rate):
         states = plan.states
-        kernels_for(plan.params[0]).adam_step(plan.params, grads, states["momentum"], states["velocity"],
-                     states.get("velocity_hat"), self.iterations + 1, learning_rate,
-                     self.beta_1, self.beta_2, self.epsilon, self.weight_decay, self.clipvalue,
-                     self.clipnorm, self.global_clipnorm)
+        step = kernels_for(plan.params[0]).adam_step
+        step(plan.params, grads, states["momentum"], states["velocity"], states.get("velocity_hat"),
+             self.iterations + 1, learning_rate, self.beta_1, self.beta_2,
+             self.epsilon, self.weight_decay, self.clipvalue, self.clipnorm,
+             self.global_clipnorm)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

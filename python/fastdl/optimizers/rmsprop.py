@@ -57,10 +57,11 @@ class RMSprop(Optimizer):
 
     def _update(self, plan, grads, learning_rate):
         states = plan.states
-        kernels_for(plan.params[0]).rmsprop_step(plan.params, grads, states["velocity"], states.get("momentum"),
-                        states.get("average_gradient"), learning_rate, self.rho, self.momentum,
-                        self.epsilon, self.weight_decay, self.clipvalue, self.clipnorm,
-                        self.global_clipnorm)
+        step = kernels_for(plan.params[0]).rmsprop_step
+        step(plan.params, grads, states["velocity"], states.get("momentum"),
+             states.get("average_gradient"), learning_rate, self.rho, self.momentum,
+             self.epsilon, self.weight_decay, self.clipvalue, self.clipnorm,
+             self.global_clipnorm)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,

@@ -50,9 +50,10 @@ class SGD(Optimizer):
         return ("momentum",) if self.momentum != 0 else ()
 
     def _update(self, plan, grads, learning_rate):
-        kernels_for(plan.params[0]).sgd_step(plan.params, grads, plan.states.get("momentum"), learning_rate,
-                    self.momentum, self.nesterov, self.weight_decay, self.clipvalue,
-                    self.clipnorm, self.global_clipnorm)
+        step = kernels_for(plan.params[0]).sgd_step
+        step(plan.params, grads, plan.states.get("momentum"), learning_rate, self.momentum,
+             self.nesterov, self.weight_decay, self.clipvalue, self.clipnorm,
+             self.global_clipnorm)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

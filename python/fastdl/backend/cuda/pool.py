@@ -4,9 +4,18 @@ with the CPU's own code, so a bad argument raises the CPU's error, word for word
 """
 from __future__ import annotations
 
+import numpy as np
+
 from fastdl.backend.cpu import _global_pool_axes, in_nhwc
 from fastdl.backend.cuda import runtime
-from fastdl.backend.geometry import pair
+
+
+def _pair(v) -> tuple[int, int]:
+    """An int, or a pair of them, as (height, width); anything else raises."""
+    if np.ndim(v) == 0:
+        return int(v), int(v)
+    a, b = v
+    return int(a), int(b)
 
 
 def _output_shape(x_shape, pool_size, strides, padding) -> tuple:
@@ -14,8 +23,8 @@ def _output_shape(x_shape, pool_size, strides, padding) -> tuple:
     empty shape for arguments the kernel entry point will reject, naming the problem."""
     try:
         n, h, w, c = x_shape
-        ph, pw = pair("pool_size", pool_size)
-        sh, sw = (ph, pw) if strides is None else pair("strides", strides)
+        ph, pw = _pair(pool_size)
+        sh, sw = (ph, pw) if strides is None else _pair(strides)
         if padding.lower() == "same":
             oh, ow = -(-h // sh), -(-w // sw)
         else:

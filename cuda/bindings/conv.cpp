@@ -1,0 +1,231 @@
+// _cuda.conv2d_forward, _cuda.conv2d_backward_input, _cuda.conv2d_backward_weight: NHWC
+// images, HWIO weights, float32 GPU arrays, outputs passed in. The geometry arrives resolved,
+// as for the CPU's entry points (padding as top, bottom, left, right amounts; Python turns
+// 'same' and 'valid' into numbers), and is checked here with the CPU's messages.
+#include <pybind11/stl.h>
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "activation_names.h"
+#include "common.h"
+#include "conv.h"
+#include "device_array.h"
+
+namespace fastdl::cuda::bindings {
+namespace {
+
+using Pair = std::array<int64_t, 2>;
+using Padding = std::array<int64_t, 4>;  // top, bottom, left, right
+using Dims = std::array<int64_t, 4>;
+
+std::string str(const int64_t* v, size_t n) { return dims_string(std::vector<int64_t>(v, v + n)); }
+
+Dims dims(const DeviceArray& a) { return {a.shape[0], a.shape[1], a.shape[2], a.shape[3]}; }
+
+void require_image(const std::string& op, const char* name, const DeviceArray& a) {
+  if (a.ndim() == 4) return;
+  std::string hint;
+  if (a.ndim() == 3) {
+    hint = "; a 3-D array is one image or a batch without a channel axis: add the missing axis "
+           "(x[None] or x[..., None])";
+  }
+  throw py::value_error(op + ": " + name + " has shape " + a.shape_str() +
+                        "; expected 4 dimensions (batch, height, width, channels)" + hint);
+}
+
+void require_kernel(const std::string& op, const char* name, const DeviceArray& a) {
+  if (a.ndim() == 4) return;
+  throw py::value_error(op + ": " + name + " has shape " + a.shape_str() +
+                        "; expected 4 dimensions (kernel_h, kernel_w, in_channels, "
+                        "out_channels)");
+}
+
+// The geometry of x (N, H, W, C) under a kernel (KH, KW, C, CO), checked.
+ConvShape make_shape(const std::string& op, const Dims& x, const Dims& w, const Pair& strides,
+                     const Padding& padding, const Pair& dilation) {
+  const std::string shapes = "x has shape " + str(x.data(), 4) + ", w has shape " + str(w.data(), 4);
+  if (x[3] != w[2]) {
+    throw py::value_error(op + ": " + shapes + "; x has " + std::to_string(x[3]) +
+                          " channels but w expects " + std::to_string(w[2]) +
+                          " (w is (kernel_h, kernel_w, in_channels, out_channels))");
+  }
+  if (strides[0] < 1 || strides[1] < 1) {
+    throw py::value_error(op + ": strides must be positive, got " + str(strides.data(), 2));
+  }
+  if (dilation[0] < 1 || dilation[1] < 1) {
+    throw py::value_error(op + ": dilation must be positive, got " + str(dilation.data(), 2));
+  }
+  for (int64_t p : padding) {
+    if (p < 0) {
+      throw py::value_error(op + ": padding must be >= 0, got " + str(padding.data(), 4) +
+                            " (top, bottom, left, right)");
+    }
+  }
+  if (w[0] < 1 || w[1] < 1) throw py::value_error(op + ": empty kernel; " + shapes);
+  const int64_t span_h = dilation[0] * (w[0] - 1) + 1, span_w = dilation[1] * (w[1] - 1) + 1;
+  const int64_t padded_h = x[1] + padding[0] + padding[1];
+  const int64_t padded_w = x[2] + padding[2] + padding[3];
+  if (padded_h < span_h || padded_w < span_w) {
+    throw py::value_error(op + ": the kernel (" + std::to_string(span_h) + " x " +
+                          std::to_string(span_w) + " with dilation) is larger than the padded "
+                          "input (" + std::to_string(padded_h) + " x " + std::to_string(padded_w) +
+                          "); " + shapes + ", padding " + str(padding.data(), 4));
+  }
+  ConvShape s{};
+  s.N = x[0];
+  s.H = x[1];
+  s.W = x[2];
+  s.C = x[3];
+  s.KH = w[0];
+  s.KW = w[1];
+  s.CO = w[3];
+  s.stride_h = strides[0];
+  s.stride_w = strides[1];
+  s.dilation_h = dilation[0];
+  s.dilation_w = dilation[1];
+  s.pad_top = padding[0];
+  s.pad_left = padding[2];
+  s.OH = (padded_h - span_h) / strides[0] + 1;
+  s.OW = (padded_w - span_w) / strides[1] + 1;
+  // The kernels index pixels, patches and the padded image in 32 bits.
+  for (int64_t v : {s.pixels(), s.N * s.H * s.W, s.patch(), s.KH * s.KW * s.CO, padded_h,
+                    padded_w, strides[0], strides[1], dilation[0], dilation[1]}) {
+    if (v > std::numeric_limits<int32_t>::max()) {
+      throw py::value_error(op + ": " + shapes + " with strides " + str(strides.data(), 2) +
+                            ", padding " + str(padding.data(), 4) + " and dilation " +
+                            str(dilation.data(), 2) + " is beyond the CUDA kernels, which " +
+                            "count pixels, patch positions and padded rows in 32 bits");
+    }
+  }
+  return s;
+}
+
+// x and w of a forward (both float32 and 4-D) and their geometry.
+ConvShape forward_shape(const std::string& op, const DeviceArray& x, const DeviceArray& w,
+                        const Pair& strides, const Padding& padding, const Pair& dilation) {
+  require_image(op, "x", x);
+  require_kernel(op, "w", w);
+  require_dtype(op, "x", x, DType::float32);
+  require_dtype(op, "w", w, DType::float32);
+  return make_shape(op, dims(x), dims(w), strides, padding, dilation);
+}
+
+std::string conv_str(const ConvShape& s) {
+  const Dims x{s.N, s.H, s.W, s.C}, w{s.KH, s.KW, s.C, s.CO};
+  return "x of shape " + str(x.data(), 4) + " and w of shape " + str(w.data(), 4);
+}
+
+void require_dy(const std::string& op, const DeviceArray& dy, const ConvShape& s) {
+  const std::vector<int64_t> want{s.N, s.OH, s.OW, s.CO};
+  if (dy.shape == want) return;
+  throw py::value_error(op + ": dy has shape " + dy.shape_str() + "; expected " +
+                        dims_string(want));
+}
+
+// A float32 output of shape `shape`.
+void require_output(const std::string& op, const char* name, const DeviceArray& a,
+                    const std::vector<int64_t>& shape, const ConvShape& s) {
+  require_dtype(op, name, a, DType::float32);
+  require_shape(op, name, a, shape, conv_str(s));
+}
+
+void forward_entry(const py::handle& x, const py::handle& w, const py::handle& bias,
+                   const py::handle& out, const Pair& strides, const Padding& padding,
+                   const Pair& dilation, const std::string& activation, std::uintptr_t stream) {
+  const std::string op = "conv2d";
+  const DeviceArray xa = device_array(op, "x", x), wa = device_array(op, "w", w);
+  const ConvShape s = forward_shape(op, xa, wa, strides, padding, dilation);
+  const DeviceArray ba = optional_device_array(op, "b", bias);
+  if (!bias.is_none()) {
+    if (ba.shape != std::vector<int64_t>{s.CO}) {
+      throw py::value_error(op + ": b has shape " + ba.shape_str() + "; expected (" +
+                            std::to_string(s.CO) + ",), one per output channel");
+    }
+    require_dtype(op, "b", ba, DType::float32);
+  }
+  const Activation act = fastdl::bindings::parse_activation(op.c_str(), activation);
+  const DeviceArray ya = device_array(op, "out", out);
+  require_output(op, "out", ya, {s.N, s.OH, s.OW, s.CO}, s);
+  py::gil_scoped_release release;
+  conv2d_forward(s, xa.data<float>(), wa.data<float>(), ba.data<float>(), act, ya.data<float>(),
+                 as_stream(stream));
+}
+
+void backward_input_entry(const py::handle& dy, const py::handle& w, const py::handle& dx,
+                          const Pair& strides, const Padding& padding, const Pair& dilation,
+                          std::uintptr_t stream) {
+  const std::string op = "conv2d_backward_input";
+  const DeviceArray dya = device_array(op, "dy", dy), wa = device_array(op, "w", w);
+  const DeviceArray dxa = device_array(op, "dx", dx);
+  require_image(op, "dy", dya);
+  require_kernel(op, "w", wa);
+  require_image(op, "dx", dxa);
+  require_dtype(op, "dy", dya, DType::float32);
+  require_dtype(op, "w", wa, DType::float32);
+  require_dtype(op, "dx", dxa, DType::float32);
+  const ConvShape s = make_shape(op, dims(dxa), dims(wa), strides, padding, dilation);
+  require_dy(op, dya, s);
+  py::gil_scoped_release release;
+  conv2d_backward_input(s, dya.data<float>(), wa.data<float>(), dxa.data<float>(),
+                        as_stream(stream));
+}
+
+void backward_weight_entry(const py::handle& x, const py::handle& dy, const py::handle& dw,
+                           const py::handle& db, const Pair& strides, const Padding& padding,
+                           const Pair& dilation, const std::string& activation,
+                           const py::handle& out, std::uintptr_t stream) {
+  const std::string op = "conv2d_backward_weight";
+  const DeviceArray xa = device_array(op, "x", x), dya = device_array(op, "dy", dy);
+  const DeviceArray dwa = device_array(op, "dw", dw);
+  require_image(op, "x", xa);
+  require_image(op, "dy", dya);
+  require_kernel(op, "dw", dwa);
+  require_dtype(op, "x", xa, DType::float32);
+  require_dtype(op, "dy", dya, DType::float32);
+  const ConvShape s = make_shape(op, dims(xa), {dwa.dim(0), dwa.dim(1), xa.dim(3), dya.dim(3)},
+                                 strides, padding, dilation);
+  require_dy(op, dya, s);
+  const Activation act = fastdl::bindings::parse_activation(op.c_str(), activation);
+  const DeviceArray outa = optional_device_array(op, "out", out);
+  if (act != Activation::none) {
+    if (out.is_none()) {
+      throw py::value_error(op + ": activation '" + activation +
+                            "' needs out, the activation's output");
+    }
+    require_dtype(op, "out", outa, DType::float32);
+    require_same_shape(op, "dy", dya, "out", outa);
+  }
+  require_output(op, "dw", dwa, {s.KH, s.KW, s.C, s.CO}, s);
+  const DeviceArray dba = optional_device_array(op, "db", db);
+  if (!db.is_none()) require_output(op, "db", dba, {s.CO}, s);
+  py::gil_scoped_release release;
+  conv2d_backward_weight(s, xa.data<float>(), dya.data<float>(), dwa.data<float>(),
+                         dba.data<float>(), act,
+                         act == Activation::none ? nullptr : outa.data<float>(),
+                         as_stream(stream));
+}
+
+}  // namespace
+
+void bind_conv(py::module_& m) {
+  m.def("conv2d_forward", &forward_entry, py::arg("x"), py::arg("w"), py::arg("bias"),
+        py::arg("out"), py::arg("strides"), py::arg("padding"), py::arg("dilation"),
+        py::arg("activation"), py::arg("stream"),
+        R"(out = act(conv(x, w) + bias) for NHWC x and HWIO w, float32 GPU arrays. padding is
+(top, bottom, left, right); bias may be None; out is (N, OH, OW, CO).)");
+  m.def("conv2d_backward_input", &backward_input_entry, py::arg("dy"), py::arg("w"),
+        py::arg("dx"), py::arg("strides"), py::arg("padding"), py::arg("dilation"),
+        py::arg("stream"),
+        "dx = the gradient of conv2d_forward with respect to its input (of dx's shape).");
+  m.def("conv2d_backward_weight", &backward_weight_entry, py::arg("x"), py::arg("dy"),
+        py::arg("dw"), py::arg("db"), py::arg("strides"), py::arg("padding"),
+        py::arg("dilation"), py::arg("activation"), py::arg("out"), py::arg("stream"),
+        R"(dw (and db unless None) = the gradients with respect to the weights and the bias. With
+an activation, dy is the gradient of act(conv + bias) and out that output: act' is applied here.)");
+}
+
+}  // namespace fastdl::cuda::bindings

@@ -1,0 +1,263 @@
+// _cuda.axpy and the fused optimizer steps _cuda.sgd_step / adam_step / rmsprop_step on float32
+// GPU arrays: the arguments of fastdl._C's, in the same order and with the same checks and
+// messages where they apply, plus the stream.
+#include "optim.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "common.h"
+#include "device_array.h"
+
+namespace fastdl::cuda::bindings {
+namespace {
+
+std::string type_name(const py::handle& obj) {
+  return py::str(py::type::of(obj).attr("__name__")).cast<std::string>();
+}
+
+void axpy_entry(double alpha, const py::handle& x, const py::handle& y, std::uintptr_t stream) {
+  const std::string op = "axpy";
+  const DeviceArray xa = device_array(op, "x", x), ya = device_array(op, "y", y);
+  require_dtype(op, "x", xa, DType::float32);
+  require_dtype(op, "y", ya, DType::float32);
+  require_same_shape(op, "x", xa, "y", ya);
+  py::gil_scoped_release release;
+  axpy(ya.size(), static_cast<float>(alpha), xa.data<float>(), ya.data<float>(),
+       as_stream(stream));
+}
+
+// ---------------------------------------------------------------- fused optimizer steps
+
+// A list or tuple, as a sequence we can index without copying; anything else is a TypeError
+// (an array is a sequence too, but passing one where a list of arrays belongs is a mistake).
+py::sequence items(const std::string& op, const char* what, const py::handle& obj) {
+  if (!py::isinstance<py::list>(obj) && !py::isinstance<py::tuple>(obj)) {
+    throw py::type_error(op + ": " + what + " must be a list or tuple of arrays, got " +
+                         type_name(obj));
+  }
+  return py::reinterpret_borrow<py::sequence>(obj);
+}
+
+// Item i of a list: a float32 GPU array (the gradients arrive converted by the Python layer).
+DeviceArray float32_item(const std::string& op, const std::string& what, size_t i,
+                         const py::handle& obj) {
+  const std::string name = what + " " + std::to_string(i);
+  DeviceArray a = device_array(op, name.c_str(), obj);
+  require_dtype(op, name.c_str(), a, DType::float32);
+  return a;
+}
+
+// A state list: a name for messages, and the list (None: the slot is unused).
+struct StateArg {
+  const char* name;
+  py::handle list;
+};
+
+std::vector<OptimTensor> gather(const std::string& op, const py::handle& params_obj,
+                                const py::handle& grads_obj, const std::vector<StateArg>& states) {
+  const py::sequence params = items(op, "params", params_obj);
+  const py::sequence grads = items(op, "grads", grads_obj);
+  const size_t n = params.size();
+  if (grads.size() != n) {
+    throw py::value_error(op + ": got " + std::to_string(n) + " parameters but " +
+                          std::to_string(grads.size()) + " gradients; they must pair up");
+  }
+  std::vector<py::sequence> state_lists;
+  for (const StateArg& s : states) {
+    if (s.list.is_none()) {
+      state_lists.emplace_back();
+      continue;
+    }
+    state_lists.push_back(items(op, s.name, s.list));
+    if (state_lists.back().size() != n) {
+      throw py::value_error(op + ": got " + std::to_string(n) + " parameters but " +
+                            std::to_string(state_lists.back().size()) + " '" + s.name +
+                            "' state arrays; there must be one per parameter");
+    }
+  }
+
+  std::vector<OptimTensor> tensors(n);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string param_name = "parameter " + std::to_string(i);
+    const DeviceArray p = float32_item(op, "parameter", i, params[i]);
+    const DeviceArray g = float32_item(op, "gradient", i, grads[i]);
+    const std::string grad_name = "gradient " + std::to_string(i);
+    require_same_shape(op, grad_name.c_str(), g, param_name.c_str(), p);
+    OptimTensor& t = tensors[i];
+    t.param = p.ptr;
+    t.grad = g.ptr;
+    t.size = p.size();
+    t.is_double = false;
+    for (size_t k = 0; k < 3; ++k) {
+      t.state[k] = nullptr;
+      if (k >= states.size() || !state_lists[k]) continue;
+      const std::string what = std::string("'") + states[k].name + "' state";
+      const DeviceArray s = float32_item(op, what, i, state_lists[k][i]);
+      const std::string state_name = what + " " + std::to_string(i);
+      require_same_shape(op, state_name.c_str(), s, param_name.c_str(), p);
+      t.state[k] = s.ptr;
+    }
+  }
+  return tensors;
+}
+
+double number(const std::string& op, const char* name, const py::handle& obj) {
+  try {
+    return py::cast<double>(obj);
+  } catch (const py::cast_error&) {
+    throw py::type_error(op + ": " + name + " must be None or a number, got " + type_name(obj));
+  }
+}
+
+// The clipping arguments: None, 0 and inf all mean no clipping; at most one may clip.
+GradClip parse_clip(const std::string& op, const py::handle& clipvalue, const py::handle& clipnorm,
+                    const py::handle& global_clipnorm) {
+  auto limit = [&](const char* name, const py::handle& obj) {
+    if (obj.is_none()) return 0.0;
+    const double x = number(op, name, obj);
+    if (std::isnan(x) || x < 0) {
+      throw py::value_error(op + ": " + name + " must be None or a number >= 0, got " +
+                            py::str(obj).cast<std::string>());
+    }
+    return std::isinf(x) ? 0.0 : x;
+  };
+  GradClip clip;
+  clip.value = limit("clipvalue", clipvalue);
+  clip.norm = limit("clipnorm", clipnorm);
+  clip.global_norm = limit("global_clipnorm", global_clipnorm);
+  if ((clip.value > 0) + (clip.norm > 0) + (clip.global_norm > 0) > 1) {
+    throw py::value_error(op + ": only one of clipvalue, clipnorm and global_clipnorm can be set");
+  }
+  return clip;
+}
+
+double weight_decay_of(const std::string& op, const py::handle& obj) {
+  if (obj.is_none()) return 0.0;
+  const double x = number(op, "weight_decay", obj);
+  if (!std::isfinite(x)) {
+    throw py::value_error(op + ": weight_decay must be None or a finite number, got " +
+                          py::str(obj).cast<std::string>());
+  }
+  return x;
+}
+
+void sgd_entry(const py::object& params, const py::object& grads, const py::object& momentums,
+               double learning_rate, double momentum, bool nesterov,
+               const py::object& weight_decay, const py::object& clipvalue,
+               const py::object& clipnorm, const py::object& global_clipnorm,
+               std::uintptr_t stream) {
+  const std::string op = "sgd";
+  SgdOptions o;
+  o.learning_rate = learning_rate;
+  o.momentum = momentum;
+  o.nesterov = nesterov;
+  o.weight_decay = weight_decay_of(op, weight_decay);
+  const GradClip clip = parse_clip(op, clipvalue, clipnorm, global_clipnorm);
+  if ((momentum != 0) != !momentums.is_none()) {
+    throw py::value_error(op + ": momentums must be a list of state arrays when momentum != 0 "
+                          "and None when momentum == 0");
+  }
+  const std::vector<OptimTensor> tensors = gather(op, params, grads, {{"momentum", momentums}});
+  py::gil_scoped_release release;
+  sgd_step(tensors, o, clip, as_stream(stream));
+}
+
+void adam_entry(const py::object& params, const py::object& grads, const py::object& m,
+                const py::object& v, const py::object& v_hat, int64_t step, double learning_rate,
+                double beta_1, double beta_2, double epsilon, const py::object& weight_decay,
+                const py::object& clipvalue, const py::object& clipnorm,
+                const py::object& global_clipnorm, std::uintptr_t stream) {
+  const std::string op = "adam";
+  if (step < 1) throw py::value_error(op + ": step must be >= 1, got " + std::to_string(step));
+  AdamOptions o;
+  o.learning_rate = learning_rate;
+  o.beta_1 = beta_1;
+  o.beta_2 = beta_2;
+  o.epsilon = epsilon;
+  o.amsgrad = !v_hat.is_none();
+  o.step = step;
+  o.weight_decay = weight_decay_of(op, weight_decay);
+  const GradClip clip = parse_clip(op, clipvalue, clipnorm, global_clipnorm);
+  if (m.is_none() || v.is_none()) throw py::value_error(op + ": m and v are required");
+  const std::vector<OptimTensor> tensors =
+      gather(op, params, grads, {{"m", m}, {"v", v}, {"v_hat", v_hat}});
+  py::gil_scoped_release release;
+  adam_step(tensors, o, clip, as_stream(stream));
+}
+
+void rmsprop_entry(const py::object& params, const py::object& grads,
+                   const py::object& velocities, const py::object& momentums,
+                   const py::object& average_grads, double learning_rate, double rho,
+                   double momentum, double epsilon, const py::object& weight_decay,
+                   const py::object& clipvalue, const py::object& clipnorm,
+                   const py::object& global_clipnorm, std::uintptr_t stream) {
+  const std::string op = "rmsprop";
+  RmspropOptions o;
+  o.learning_rate = learning_rate;
+  o.rho = rho;
+  o.momentum = momentum;
+  o.epsilon = epsilon;
+  o.centered = !average_grads.is_none();
+  o.weight_decay = weight_decay_of(op, weight_decay);
+  const GradClip clip = parse_clip(op, clipvalue, clipnorm, global_clipnorm);
+  if (velocities.is_none()) throw py::value_error(op + ": velocities are required");
+  if ((momentum > 0) != !momentums.is_none()) {
+    throw py::value_error(op + ": momentums must be a list of state arrays when momentum > 0 "
+                          "and None otherwise");
+  }
+  const std::vector<OptimTensor> tensors = gather(
+      op, params, grads,
+      {{"velocity", velocities}, {"momentum", momentums}, {"average_gradient", average_grads}});
+  py::gil_scoped_release release;
+  rmsprop_step(tensors, o, clip, as_stream(stream));
+}
+
+}  // namespace
+
+void bind_optim(py::module_& m) {
+  m.def("axpy", &axpy_entry, py::arg("alpha"), py::arg("x"), py::arg("y"), py::arg("stream"),
+        "y += alpha * x in place on float32 GPU arrays of one shape (y C-contiguous).");
+
+  const std::string common =
+      "\n\nparams: list of float32 C-contiguous GPU arrays, updated in place; grads: float32 "
+      "arrays of the same shapes, never modified. State lists hold one array per parameter of "
+      "its shape, updated in place. weight_decay: None or p -= lr * weight_decay * p before the "
+      "update. clipvalue, clipnorm, global_clipnorm: None/0/inf for no clipping, at most one "
+      "set (Keras semantics; a gradient whose norm is infinite clips to the direction of its "
+      "infinite elements, a NaN makes what its norm scales NaN). Everything is validated before "
+      "anything is launched; nothing waits for the GPU.";
+  m.def("sgd_step", &sgd_entry, py::arg("params"), py::arg("grads"), py::arg("momentums"),
+        py::arg("learning_rate"), py::arg("momentum"), py::arg("nesterov"),
+        py::arg("weight_decay"), py::arg("clipvalue"), py::arg("clipnorm"),
+        py::arg("global_clipnorm"), py::arg("stream"),
+        ("One SGD step over all parameters (Keras 3's formula): m = momentum * m - lr * g; "
+         "p += m, or p += momentum * m - lr * g with nesterov; p -= lr * g when momentum == 0 "
+         "(momentums None)." +
+         common)
+            .c_str());
+  m.def("adam_step", &adam_entry, py::arg("params"), py::arg("grads"), py::arg("m"),
+        py::arg("v"), py::arg("v_hat"), py::arg("step"), py::arg("learning_rate"),
+        py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"), py::arg("weight_decay"),
+        py::arg("clipvalue"), py::arg("clipnorm"), py::arg("global_clipnorm"), py::arg("stream"),
+        ("One Adam/AdamW step over all parameters (Keras 3's formula), step t >= 1: alpha = "
+         "lr * sqrt(1 - beta_2^t) / (1 - beta_1^t); m += (g - m) * (1 - beta_1); v += (g^2 - v) "
+         "* (1 - beta_2); p -= alpha * m / (sqrt(v) + epsilon). v_hat: None, or AMSGrad's "
+         "running max of v, used in its place." +
+         common)
+            .c_str());
+  m.def("rmsprop_step", &rmsprop_entry, py::arg("params"), py::arg("grads"),
+        py::arg("velocities"), py::arg("momentums"), py::arg("average_grads"),
+        py::arg("learning_rate"), py::arg("rho"), py::arg("momentum"), py::arg("epsilon"),
+        py::arg("weight_decay"), py::arg("clipvalue"), py::arg("clipnorm"),
+        py::arg("global_clipnorm"), py::arg("stream"),
+        ("One RMSprop step over all parameters (Keras 3's formula): v = rho * v + (1 - rho) * "
+         "g^2; centered (average_grads given): a = rho * a + (1 - rho) * g, d = v - a^2 + "
+         "epsilon, else d = v + epsilon; inc = lr * g / sqrt(d); momentums given (momentum > 0): "
+         "mom = momentum * mom + inc, p -= mom; else p -= inc." +
+         common)
+            .c_str());
+}
+
+}  // namespace fastdl::cuda::bindings
