@@ -264,8 +264,6 @@ def test_cli_end_to_end_json(tmp_path):
 
 
 def test_gpu_benchmark_without_a_gpu_says_what_it_needs(capsys):
-    import fastdl
-    from fastdl.bench import cli
     if fastdl.cuda.is_available():
         pytest.skip("a GPU is visible here")
     assert cli.main(["--device", "cuda"]) == 2

@@ -20,7 +20,7 @@ def cupy():
     except ImportError as e:
         raise RuntimeError(
             "fastdl's GPU tensors are CuPy arrays, and CuPy is not installed: "
-            "pip install 'fastdl[cuda]' (or the cupy-cudaXXx wheel matching your CUDA)"
+            "pip install 'fastdl[cuda]' (CUDA 13 drivers) or 'fastdl[cuda12]' (CUDA 12)"
         ) from e
     return cp
 
