@@ -97,50 +97,83 @@ __device__ inline void store_four(const GemmArgs& p, float* c, int row, int col,
 // How `Threads` threads split an MN x BK tile of one operand into groups of W elements that are
 // consecutive along the operand's contiguous dimension (W = 4: one 16-byte access). Group g of a
 // thread is number threadIdx.x + g * Threads, counted along the contiguous dimension first, so
-// that neighbouring threads access neighbouring addresses.
+// that neighbouring threads access neighbouring addresses. A line (a row of the stored tile)
+// holds a whole number of groups per thread block, so a thread's groups all sit at the same
+// position along their lines, kLineStep lines apart.
 template <int MN, int BK, int Threads, bool kContigK, int W>
 struct TileGroups {
-  static constexpr int kPerLine = (kContigK ? BK : MN) / W;
+  static constexpr int kLineLength = kContigK ? BK : MN;
+  static constexpr int kPerLine = kLineLength / W;
+  static constexpr int kLineStep = Threads / kPerLine;
   static constexpr int kCount = MN * BK / (W * Threads);
-  static_assert((kContigK ? BK : MN) % W == 0 && MN * BK % (W * Threads) == 0,
+  static_assert(kLineLength % W == 0 && Threads % kPerLine == 0 &&
+                    MN * BK % (W * Threads) == 0,
                 "the tile must split evenly into groups and threads");
 
+  // Group 0's line and its position along the line (group g is on line line0() + g * kLineStep).
+  __device__ static int line0() { return threadIdx.x / kPerLine; }
+  __device__ static int pos() { return threadIdx.x % kPerLine * W; }
   // The group's first element, relative to the tile.
-  __device__ static int mn(int g) {
-    const int id = threadIdx.x + g * Threads;
-    return kContigK ? id / kPerLine : id % kPerLine * W;
+  __device__ static int mn(int g) { return kContigK ? line0() + g * kLineStep : pos(); }
+  __device__ static int k(int g) { return kContigK ? pos() : line0() + g * kLineStep; }
+};
+
+// Where a thread's groups of one operand's tiles are in global memory, and whether they are
+// inside the matrix. Only a pointer and two bounds are kept, which matters at 128 registers per
+// thread.
+template <int MN, int BK, int Threads, bool kContigK, int W>
+class TileSource {
+ public:
+  using Groups = TileGroups<MN, BK, Threads, kContigK, W>;
+
+  // The tiles of rows (or columns) mn0 .. mn0 + MN - 1; mn_end and k_end bound the matrix.
+  __device__ TileSource(const float* data, int64_t ld, int mn0, int mn_end, int k_end)
+      : first_(data + element_offset<kContigK>(mn0 + Groups::mn(0), Groups::k(0), ld)),
+        ld_(ld),
+        line_room_(kContigK ? mn_end - mn0 - Groups::line0() : k_end - Groups::line0()),
+        pos_room_(kContigK ? k_end - Groups::pos() : mn_end - mn0 - Groups::pos()) {}
+
+  // Group g of the tile whose first k is k0. A group of 4 is wholly inside or outside: the host
+  // takes the W = 4 path only when the contiguous extent is a multiple of 4.
+  __device__ bool inside(int g, int k0) const {
+    const int line = g * Groups::kLineStep;
+    return kContigK ? line < line_room_ && k0 < pos_room_ : pos_room_ > 0 && k0 + line < line_room_;
   }
-  __device__ static int k(int g) {
-    const int id = threadIdx.x + g * Threads;
-    return kContigK ? id % kPerLine * W : id / kPerLine;
+  __device__ const float* address(int g, int k0) const {
+    const int line = g * Groups::kLineStep;
+    return first_ + (kContigK ? k0 + line * ld_ : (k0 + line) * ld_);
   }
+
+ private:
+  const float* first_;  // group 0's first element at k = 0
+  int64_t ld_;
+  // Contiguous k: group g is inside when g * kLineStep < line_room_ and k0 < pos_room_.
+  // Contiguous mn: when pos_room_ > 0 and k0 + g * kLineStep < line_room_.
+  int line_room_, pos_room_;
 };
 
 // One operand's MN x BK tiles, copied to shared memory through registers, where they are stored
 // k-major (s[k * kLd + mn]) whatever the layout in global memory: a thread then finds the values
 // it multiplies at one k side by side. Tiles stored with k contiguous are transposed on the way;
-// the padding of kLd spreads those scattered stores over more banks.
+// the padding of kLd spreads those scattered stores over the banks.
 template <int MN, int BK, int Threads, bool kContigK, int W>
 class StagedTileLoader {
-  using Groups = TileGroups<MN, BK, Threads, kContigK, W>;
+  using Source = TileSource<MN, BK, Threads, kContigK, W>;
+  using Groups = typename Source::Groups;
 
  public:
   static constexpr int kLd = MN + 4;
   static constexpr int kFloats = BK * kLd;
 
-  // The tiles of rows (or columns) mn0 .. mn0 + MN - 1; mn_end and k_end bound the matrix.
   __device__ StagedTileLoader(const float* data, int64_t ld, int mn0, int mn_end, int k_end)
-      : data_(data), ld_(ld), mn0_(mn0), mn_end_(mn_end), k_end_(k_end) {}
+      : source_(data, ld, mn0, mn_end, k_end) {}
 
   // Reads the tile whose first k is k0 into registers; elements outside the matrix read as 0.
-  // A group of 4 is wholly inside or outside: the host takes this path only when the contiguous
-  // extent is a multiple of 4.
   __device__ void load(int k0) {
 #pragma unroll
     for (int g = 0; g < Groups::kCount; ++g) {
-      const int mn = mn0_ + Groups::mn(g), k = k0 + Groups::k(g);
-      const bool inside = mn < mn_end_ && k < k_end_;
-      const float* src = data_ + element_offset<kContigK>(mn, k, ld_);
+      const bool inside = source_.inside(g, k0);
+      const float* src = source_.address(g, k0);
       if constexpr (W == 4) {
         const float4 v = inside ? __ldg(reinterpret_cast<const float4*>(src))
                                 : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
@@ -172,9 +205,7 @@ class StagedTileLoader {
   }
 
  private:
-  const float* data_;
-  int64_t ld_;
-  int mn0_, mn_end_, k_end_;
+  Source source_;
   float values_[Groups::kCount][W];
 };
 

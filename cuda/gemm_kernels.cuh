@@ -133,7 +133,7 @@ __global__ void __launch_bounds__(256) gemm_vectorized(GemmArgs p) {
 // and the load latency hides behind the arithmetic.
 template <bool TA, bool TB, bool kVec>
 __global__ void __launch_bounds__(256, 2) gemm_warptiling(GemmArgs p) {
-  constexpr int BM = 128, BN = 128, BK = 16, Threads = 256, W = kVec ? 4 : 1;
+  constexpr int BM = 128, BN = 128, BK = 8, Threads = 256, W = kVec ? 4 : 1;
   constexpr int WM = 64, WN = 32;         // warp tile
   constexpr int SubM = 32, SubN = 16;     // distance between a lane's sub-tiles
   using ALoader = StagedTileLoader<BM, BK, Threads, !TA, W>;

@@ -20,8 +20,8 @@ struct Tf32TileLayout {
   __device__ static int index(int mn, int k) { return kContigK ? mn * kLd + k : k * kLd + mn; }
 };
 
-// Copies of W * 4 bytes from global to shared memory that do not wait for the data; the bytes of
-// a copy that is not `valid` are zeros (and nothing is read from `src`).
+// Copies of W * 4 bytes from global to shared memory that do not wait for the data. A copy that
+// is not `valid` reads nothing (src may then point outside the matrix) and writes zeros.
 template <int W>
 __device__ inline void cp_async_or_zero(float* dst, const float* src, bool valid) {
   const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(dst));
@@ -62,28 +62,26 @@ __device__ inline void mma_tf32(float (&d)[4], const uint32_t (&a)[4], const uin
 // the host found the operand aligned, single elements otherwise).
 template <int MN, int BK, int Threads, bool kContigK, int W>
 class AsyncTileLoader {
-  using Groups = TileGroups<MN, BK, Threads, kContigK, W>;
+  using Source = TileSource<MN, BK, Threads, kContigK, W>;
+  using Groups = typename Source::Groups;
   using Layout = Tf32TileLayout<MN, BK, kContigK>;
 
  public:
   __device__ AsyncTileLoader(const float* data, int64_t ld, int mn0, int mn_end, int k_end)
-      : data_(data), ld_(ld), mn0_(mn0), mn_end_(mn_end), k_end_(k_end) {}
+      : source_(data, ld, mn0, mn_end, k_end) {}
 
   // Starts copying the tile whose first k is k0 into s; elements outside the matrix become 0.
+  // (The scalar path has 32 groups per thread: unrolling them all would hold 32 addresses.)
   __device__ void issue(int k0, float* s) const {
-#pragma unroll
+#pragma unroll(W == 4 ? Groups::kCount : 4)
     for (int g = 0; g < Groups::kCount; ++g) {
-      const int mn = Groups::mn(g), k = Groups::k(g);
-      const bool inside = mn0_ + mn < mn_end_ && k0 + k < k_end_;
-      const float* src = inside ? data_ + element_offset<kContigK>(mn0_ + mn, k0 + k, ld_) : data_;
-      cp_async_or_zero<W>(s + Layout::index(mn, k), src, inside);
+      cp_async_or_zero<W>(s + Layout::index(Groups::mn(g), Groups::k(g)), source_.address(g, k0),
+                          source_.inside(g, k0));
     }
   }
 
  private:
-  const float* data_;
-  int64_t ld_;
-  int mn0_, mn_end_, k_end_;
+  Source source_;
 };
 
 struct Tf32Config {

@@ -16,19 +16,23 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from fastdl import ops
-from fastdl.backend import cpu
+from fastdl.backend import cpu, is_gpu_array
 from fastdl.tensor import Tensor
 
 
 def _tensor_or_array(array_fn: Callable, tensor_fn: Callable) -> Callable:
     """One public function: ``tensor_fn`` when a positional argument is a Tensor, else the
-    array kernel ``array_fn`` (whose docstring it carries)."""
+    CPU array kernel ``array_fn`` (whose docstring it carries). GPU arrays go through
+    ``tensor_fn`` too, wrapped and unwrapped, so that they reach the CUDA kernels."""
 
     @functools.wraps(array_fn)
     def fn(*args, **kwargs):
         for a in args:
             if a.__class__ is Tensor:
                 return tensor_fn(*args, **kwargs)
+        if args and is_gpu_array(args[0]):
+            wrapped = [Tensor(a) if is_gpu_array(a) else a for a in args]
+            return tensor_fn(*wrapped, **kwargs).data
         return array_fn(*args, **kwargs)
 
     return fn

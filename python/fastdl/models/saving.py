@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from fastdl.backend import to_device
+
 
 def _named_weights(model: Any) -> list[tuple[str, str, Any]]:
     """(layer name, weight name, variable) for every weight, in saving order."""
@@ -25,7 +27,7 @@ def save_weights(model: Any, filepath: Any) -> None:
         raise ValueError(f"save_weights: model {model.name!r} has no weights yet; build it "
                          f"(give the first layer an input_shape, or call it on data) first")
     path = os.fspath(filepath)
-    arrays = {f"{i:04d}/{layer}/{weight}": v.data
+    arrays = {f"{i:04d}/{layer}/{weight}": to_device(v.data, "cpu")
               for i, (layer, weight, v) in enumerate(_named_weights(model))}
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".weights-", suffix=".tmp", dir=directory)
@@ -61,4 +63,4 @@ def load_weights(model: Any, filepath: Any) -> None:
                              f"shape {v.data.shape} ({v.data.dtype}), received "
                              f"{value.shape} ({value.dtype}) from {key!r} in {path}")
     for key, (_, _, v) in zip(keys, mine):
-        np.copyto(v.data, stored[key])
+        v.assign(stored[key])  # onto the weight's device
