@@ -97,9 +97,9 @@ __device__ inline void store_four(const GemmArgs& p, float* c, int row, int col,
 // How `Threads` threads split an MN x BK tile of one operand into groups of W elements that are
 // consecutive along the operand's contiguous dimension (W = 4: one 16-byte access). Group g of a
 // thread is number threadIdx.x + g * Threads, counted along the contiguous dimension first, so
-// that neighbouring threads access neighbouring addresses. A line (a row of the stored tile)
-// holds a whole number of groups per thread block, so a thread's groups all sit at the same
-// position along their lines, kLineStep lines apart.
+// that neighbouring threads access neighbouring addresses. A line (the tile's extent along the
+// contiguous dimension) holds a number of groups that divides Threads, so a thread's groups all
+// sit at the same position along their lines, kLineStep lines apart.
 template <int MN, int BK, int Threads, bool kContigK, int W>
 struct TileGroups {
   static constexpr int kLineLength = kContigK ? BK : MN;

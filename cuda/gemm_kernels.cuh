@@ -130,7 +130,8 @@ __global__ void __launch_bounds__(256) gemm_vectorized(GemmArgs p) {
 // bank conflicts, unlike version 3's 8x8 blocks whose lanes read 32-byte-strided addresses. The
 // shared tiles are double-buffered: the next tile's global loads are issued before the FMAs on
 // the current one and written to the other buffer after them, so one barrier per tile suffices
-// and the load latency hides behind the arithmetic.
+// and the load latency hides behind the arithmetic. BK = 8 keeps the prefetched tiles (8 floats
+// a thread) within the 128 registers a thread may use when two blocks share a multiprocessor.
 template <bool TA, bool TB, bool kVec>
 __global__ void __launch_bounds__(256, 2) gemm_warptiling(GemmArgs p) {
   constexpr int BM = 128, BN = 128, BK = 8, Threads = 256, W = kVec ? 4 : 1;
