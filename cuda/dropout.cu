@@ -18,7 +18,7 @@ constexpr int kThreads = 256;
 // Philox4x32-10: ten rounds of two 32x32 -> 64-bit multiplications, the key bumped by the Weyl
 // constants between rounds. Known answers (Random123's kat_vectors) are checked by the tests
 // through the mask.
-__host__ __device__ inline uint4 philox4x32_10(uint4 counter, uint2 key) {
+__device__ __forceinline__ uint4 philox4x32_10(uint4 counter, uint2 key) {
   constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
   constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
   for (int round = 0; round < 10; ++round) {

@@ -218,7 +218,8 @@ struct PrepSource {
 
 template <class Update>
 __global__ void __launch_bounds__(kThreads)
-    update_kernel(const __grid_constant__ Batch batch, const Update update, const PrepSource source) {
+    update_kernel(const __grid_constant__ Batch batch, const Update update,
+                  const PrepSource source) {
   const Chunk c = chunk_of_block(batch);
   const int t = c.tensor;
   const GradPrep prep = source.get(batch.first_tensor + t);
@@ -426,7 +427,9 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip,
     const GradPrep fixed = clip.value > 0
                                ? GradPrep{ClipMode::clamp, static_cast<float>(clip.value)}
                                : GradPrep{ClipMode::none, 0.0f};
-    for (const Batch& b : batches) launch_update(b, update, PrepSource{fixed, nullptr, false}, stream);
+    for (const Batch& b : batches) {
+      launch_update(b, update, PrepSource{fixed, nullptr, false}, stream);
+    }
     return;
   }
 

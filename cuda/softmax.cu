@@ -2,9 +2,9 @@
 // memory bus once each way.
 //
 // Rows of up to kWarpMaxCols columns live in registers: a group of lanes of one warp holds a
-// row (the whole warp for wide rows, 32 / k lanes each for narrow ones, so that a warp still
-// reads 128 contiguous bytes), reduces it with shuffles and writes the result: one read and one
-// write per element.
+// row (the whole warp beyond 32 columns; below, the fewest lanes with one element each, several
+// rows to a warp, so that a warp still reads contiguous memory), reduces it with shuffles and
+// writes the result: one read and one write per element.
 //
 // Wider rows get a block each. A first pass computes the row's maximum and sum of exponentials
 // together (the online softmax: the sum is rescaled whenever the maximum grows) and keeps the
@@ -262,9 +262,8 @@ __device__ __forceinline__ void write_block_sum(float value, float* partial) {
   if (threadIdx.x == 0) partial[blockIdx.x] = total;
 }
 
-template <class Label>
-__device__ __forceinline__ bool label_in_range(Label label, int64_t cols) {
-  return label >= 0 && static_cast<int64_t>(label) < cols;
+__device__ __forceinline__ bool label_in_range(int64_t label, int64_t cols) {
+  return label >= 0 && label < cols;
 }
 
 template <class L, class Label>
@@ -277,12 +276,14 @@ __global__ void __launch_bounds__(kWarpKernelThreads)
     const int64_t offset = valid ? row * cols : 0;
     float v[L::kPerLane];
     load_row<L>(logits + offset, n, lane, v, -INFINITY);
+    const int64_t label = valid ? static_cast<int64_t>(labels[row]) : 0;
+    const bool in_range = label_in_range(label, cols);
+    const bool leader = valid && lane == 0;
+    const float picked = leader && in_range ? logits[offset + label] : 0.0f;
     float max = -INFINITY;
 #pragma unroll
     for (int i = 0; i < L::kPerLane; ++i) max = fmaxf(max, v[i]);
     max = group_reduce<L::kLanes>(max, Max{});
-    const int64_t label = valid ? static_cast<int64_t>(labels[row]) : 0;
-    const bool in_range = label_in_range(label, cols);
     float sum = 0.0f;
     if (dlogits) {
 #pragma unroll
@@ -298,9 +299,7 @@ __global__ void __launch_bounds__(kWarpKernelThreads)
       for (int i = 0; i < L::kPerLane; ++i) sum += expf(v[i] - max);
       sum = group_reduce<L::kLanes>(sum, Add{});
     }
-    if (valid && lane == 0) {
-      loss += in_range ? (max - logits[offset + label]) + logf(sum) : NAN;
-    }
+    if (leader) loss += in_range ? (max - picked) + logf(sum) : NAN;
   });
   write_block_sum(loss, partial);
 }
@@ -395,6 +394,10 @@ __global__ void __launch_bounds__(kRowKernelThreads)
   float loss = 0.0f;  // thread 0: the losses of this block's rows
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
     const float* xr = logits + row * cols;
+    const int64_t label = static_cast<int64_t>(labels[row]);
+    const bool in_range = label_in_range(label, cols);
+    // Loaded first, so that its latency hides behind the pass over the row.
+    const float picked = threadIdx.x == 0 && in_range ? xr[label] : 0.0f;
     MaxSum acc{-INFINITY, 0.0f};
     for_each_column<N>(cols, [&](int64_t c) {
       const Pack<N> p = load<N>(xr + c);
@@ -402,9 +405,7 @@ __global__ void __launch_bounds__(kRowKernelThreads)
       acc = accumulate(acc, p);
     });
     acc = block_reduce(acc, Merge{}, MaxSum{-INFINITY, 0.0f});
-    const int64_t label = static_cast<int64_t>(labels[row]);
-    const bool in_range = label_in_range(label, cols);
-    if (threadIdx.x == 0) loss += in_range ? (acc.max - xr[label]) + logf(acc.sum) : NAN;
+    if (threadIdx.x == 0) loss += in_range ? (acc.max - picked) + logf(acc.sum) : NAN;
     if (!dlogits) continue;
     const float factor = grad_scale / acc.sum;
     float* dr = dlogits + row * cols;
@@ -427,7 +428,9 @@ __global__ void __launch_bounds__(kMeanThreads)
   double sum = 0.0;
   for (unsigned i = threadIdx.x; i < n; i += blockDim.x) sum += partial[i];
   sum = block_reduce(sum, Add{}, 0.0);
-  if (threadIdx.x == 0) *loss = rows > 0 ? static_cast<float>(sum / static_cast<double>(rows)) : NAN;
+  if (threadIdx.x == 0) {
+    *loss = rows > 0 ? static_cast<float>(sum / static_cast<double>(rows)) : NAN;
+  }
 }
 
 // ---------------------------------------------------------------- launch helpers
@@ -468,7 +471,7 @@ void with_warp_layout(int64_t cols, bool vec, F&& f) {
                  try_layout<WarpLayout<32, 8, 1>>(cols, f) ||
                  try_layout<WarpLayout<32, 16, 1>>(cols, f) ||
                  try_layout<WarpLayout<32, 32, 1>>(cols, f));
-  (void)found;  // always: the caller passes cols <= kWarpMaxCols
+  (void)found;  // always true: the widest layout takes any cols <= kWarpMaxCols
 }
 
 template <class F>
@@ -572,8 +575,8 @@ void softmax_backward(const float* dy, const float* y, float* dx, int64_t rows, 
   } else {
     with_vec(vec, [&](auto width) {
       auto* kernel = softmax_backward_row_kernel<decltype(width)::value>;
-      const int64_t cached_rows = log ? 1 : 2;
-      const size_t cache = row_cache_bytes(kernel, cached_rows * cols * int64_t(sizeof(float)));
+      const int64_t cached_arrays = log ? 1 : 2;  // dy, and y for softmax
+      const size_t cache = row_cache_bytes(kernel, cached_arrays * cols * int64_t(sizeof(float)));
       kernel<<<row_grid(rows), kRowKernelThreads, cache, stream>>>(dy, y, dx, rows, cols, log,
                                                                    cache > 0);
     });

@@ -6,3 +6,8 @@ CuPy's current stream. Importing this module needs neither CuPy nor a GPU; calli
 from fastdl.backend.cuda.activation import (  # noqa: F401
     activation_backward, activation_forward, gelu, leaky_relu, relu, sigmoid, step, tanh)
 from fastdl.backend.cuda.glue import as_float_arrays, index_add  # noqa: F401
+from fastdl.backend.cuda.dropout import dropout_backward, dropout_forward  # noqa: F401
+from fastdl.backend.cuda.optim import adam_step, axpy, rmsprop_step, sgd_step  # noqa: F401
+from fastdl.backend.cuda.softmax import (  # noqa: F401
+    log_softmax, log_softmax_backward, softmax, softmax_backward, softmax_cross_entropy,
+    softmax_cross_entropy_with_grad)

@@ -17,8 +17,11 @@ from fastdl.backend.cuda import runtime
 
 
 def _along_axis(op: str, kernel, arrays, axis: int):
-    """Runs `kernel` (which works along the last axis) along `axis` of every array."""
-    ax = _last_axis(op, arrays[0].ndim, axis)
+    """Runs `kernel` (which works along the last axis) along `axis` of every array, after making
+    them C-contiguous float32 GPU arrays. The rank is checked first: the conversion would turn a
+    0-d array into a 1-d one."""
+    ax = _last_axis(op, np.ndim(arrays[0]), axis)
+    arrays = runtime.float32_operands(op, *arrays)
     if ax == arrays[0].ndim - 1:
         return kernel(*arrays)
     cp = runtime.cupy()
@@ -34,19 +37,15 @@ def _forward(x, log: bool):
 
 def softmax(x, axis: int = -1):
     """``exp(x) / sum(exp(x))`` along ``axis``, as :func:`fastdl.backend.cpu.softmax`."""
-    (x,) = runtime.float32_operands("softmax", x)
     return _along_axis("softmax", lambda a: _forward(a, False), (x,), axis)
 
 
 def log_softmax(x, axis: int = -1):
     """``x - log(sum(exp(x)))`` along ``axis``, as :func:`fastdl.backend.cpu.log_softmax`."""
-    (x,) = runtime.float32_operands("log_softmax", x)
     return _along_axis("log_softmax", lambda a: _forward(a, True), (x,), axis)
 
 
 def _backward(op: str, log: bool, grad, y, axis: int):
-    grad, y = runtime.float32_operands(op, grad, y)
-
     def kernel(g, s):
         out = runtime.empty(g.shape)
         runtime.kernels().softmax_backward(g, s, out, log, runtime.stream())
@@ -71,10 +70,10 @@ def _labels(op: str, labels):
     """The labels as a C-contiguous int64 or int32 CuPy array."""
     cp = runtime.cupy()
     if not isinstance(labels, cp.ndarray):
-        where = "the CPU" if isinstance(labels, np.ndarray) else type(labels).__name__
+        got = "on the CPU" if isinstance(labels, np.ndarray) else f"as a {type(labels).__name__}"
         raise RuntimeError(
-            f"{op}: expected the labels on the GPU, got them on {where} (shape "
-            f"{np.shape(labels)}); move them with cupy.asarray first"
+            f"{op}: expected the labels on the GPU, got them {got} (shape {np.shape(labels)}); "
+            "move them with cupy.asarray first"
         )
     if labels.dtype.kind not in "iu":
         raise TypeError(
@@ -89,6 +88,7 @@ def _labels(op: str, labels):
 
 def _cross_entropy(logits, labels, with_grad: bool):
     op = "softmax_cross_entropy"
+    _last_axis(op, np.ndim(logits), -1)  # rank >= 1, before the conversion makes 0-d 1-d
     (logits,) = runtime.float32_operands(op, logits)
     labels = _labels(op, labels)
     loss = runtime.empty(())
