@@ -14,6 +14,8 @@ void bind_activation(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_dropout(py::module_& m);
 void bind_optim(py::module_& m);
+void bind_conv(py::module_& m);
+void bind_pool(py::module_& m);
 }  // namespace fastdl::cuda::bindings
 
 PYBIND11_MODULE(_cuda, m) {
@@ -32,4 +34,6 @@ PYBIND11_MODULE(_cuda, m) {
   bindings::bind_softmax(m);
   bindings::bind_dropout(m);
   bindings::bind_optim(m);
+  bindings::bind_conv(m);
+  bindings::bind_pool(m);
 }

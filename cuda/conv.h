@@ -3,9 +3,10 @@
 // fastdl::ConvShape (csrc/include/fastdl/conv.h) and the names and argument order of the CPU
 // kernels, plus the stream to launch on.
 //
-// Every index of one output row, input row or weight fits in int32: the launchers assume
-// N * OH * OW, N * H * W, KH * KW * C and each dimension below 2^31 (the bindings check it);
-// element offsets are computed in 64 bits.
+// Pixels and reduction positions are counted in 32 bits: the launchers assume N * OH * OW,
+// N * H * W, KH * KW * C, KH * KW * CO, the padded height and width, the strides and the
+// dilations below 2^30 (the bindings check it), which leaves room for a tile's overhang; element
+// offsets are computed in 64 bits.
 #include <cuda_runtime.h>
 
 #include "fastdl/activation.h"

@@ -8,8 +8,11 @@
 //   oh = (ih + pad_top - kh * dilation_h) / stride_h   (when exact and in range; else zeros)
 //
 // and likewise ow. Every input pixel is a row of the product, so every element of dx is
-// written, once, without atomics. With strides above 1 most taps of a row are zeros, which the
-// product still multiplies.
+// written: stored, or, when a short product splits its reduction across blocks (grid.z) to
+// occupy the GPU, added with atomics into a zeroed dx. With strides above 1 most taps of a row
+// are zeros, which the product still multiplies. Fewer than 4 input channels (an image's first
+// layer, when its gradient is wanted) would leave most columns of a tile idle: a direct kernel
+// takes them.
 #include "conv.h"
 #include "conv_tiles.cuh"
 
@@ -32,45 +35,25 @@ class OutputGradRows {
  public:
   static constexpr int kQuads = quads_per_thread<T, T::BM>();
 
-  __device__ OutputGradRows(const ConvDims& d, const float* __restrict__ dy, int m0)
-      : d_(d), dy_(dy), kq_(threadIdx.x % 4), taps_(d.KH * d.KW * d.CO) {
+  __device__ OutputGradRows(const ConvDims& d, const float* __restrict__ dy, int m0, int first)
+      : d_(d), dy_(dy), first_(first), kq_(threadIdx.x % 4), taps_(d.KH * d.KW * d.CO) {
 #pragma unroll
     for (int j = 0; j < kQuads; ++j) {
       const int m = m0 + row(j);
       image_[j] = -1;
       if (m < d.in_pixels) {
-        const int plane = d.H * d.W, n = m / plane, r = m - n * plane;
-        const int ih = r / d.W, iw = r - ih * d.W;
-        hp_[j] = ih + d.pad_top;
-        wp_[j] = iw + d.pad_left;
-        image_[j] = int64_t(n) * d.OH * d.OW * d.CO;
+        const InputPixel p = input_pixel(d, m);
+        hp_[j] = p.h + d.pad_top;
+        wp_[j] = p.w + d.pad_left;
+        image_[j] = int64_t(p.n) * d.OH * d.OW * d.CO;
       }
     }
   }
 
   __device__ void load(int slab) {
-    const int k = slab * kBK + 4 * kq_;
-    Tap t = tap_of(k, d_.CO, d_.KW);
-    if constexpr (kVec) {
-#pragma unroll
-      for (int j = 0; j < kQuads; ++j) {
-        const int64_t at = offset(j, t, k);
-        v_[j] = at >= 0 ? *reinterpret_cast<const float4*>(dy_ + at) : float4{0, 0, 0, 0};
-      }
-    } else {
-      float q[kQuads][4];
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-#pragma unroll
-        for (int j = 0; j < kQuads; ++j) {
-          const int64_t at = offset(j, t, k + e);
-          q[j][e] = at >= 0 ? dy_[at] : 0.0f;
-        }
-        advance(t, d_.CO, d_.KW);
-      }
-#pragma unroll
-      for (int j = 0; j < kQuads; ++j) v_[j] = {q[j][0], q[j][1], q[j][2], q[j][3]};
-    }
+    const int k = (first_ + slab) * kBK + 4 * kq_;
+    fetch_along_k<kVec>(dy_, k, tap_of(k, d_.CO, d_.KW), d_.CO, d_.KW,
+                        [&](int j, const Tap& t, int kk) { return offset(j, t, kk); }, v_);
   }
 
   __device__ void store(float (&slab)[kBK][T::kLdA]) const {
@@ -92,7 +75,7 @@ class OutputGradRows {
 
   const ConvDims& d_;
   const float* __restrict__ dy_;
-  const int kq_, taps_;
+  const int first_, kq_, taps_;
   int hp_[kQuads], wp_[kQuads];  // the pixel's position in the padded input
   int64_t image_[kQuads];
   float4 v_[kQuads];
@@ -105,32 +88,13 @@ class WeightColumns {
  public:
   static constexpr int kQuads = quads_per_thread<T, T::BN>();
 
-  __device__ WeightColumns(const ConvDims& d, const float* __restrict__ w, int n0)
-      : d_(d), w_(w), n0_(n0), kq_(threadIdx.x % 4), taps_(d.KH * d.KW * d.CO) {}
+  __device__ WeightColumns(const ConvDims& d, const float* __restrict__ w, int n0, int first)
+      : d_(d), w_(w), n0_(n0), first_(first), kq_(threadIdx.x % 4), taps_(d.KH * d.KW * d.CO) {}
 
   __device__ void load(int slab) {
-    const int k = slab * kBK + 4 * kq_;
-    Tap t = tap_of(k, d_.CO, d_.KW);
-    if constexpr (kVec) {
-#pragma unroll
-      for (int j = 0; j < kQuads; ++j) {
-        const int64_t at = offset(j, t, k);
-        v_[j] = at >= 0 ? *reinterpret_cast<const float4*>(w_ + at) : float4{0, 0, 0, 0};
-      }
-    } else {
-      float q[kQuads][4];
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-#pragma unroll
-        for (int j = 0; j < kQuads; ++j) {
-          const int64_t at = offset(j, t, k + e);
-          q[j][e] = at >= 0 ? w_[at] : 0.0f;
-        }
-        advance(t, d_.CO, d_.KW);
-      }
-#pragma unroll
-      for (int j = 0; j < kQuads; ++j) v_[j] = {q[j][0], q[j][1], q[j][2], q[j][3]};
-    }
+    const int k = (first_ + slab) * kBK + 4 * kq_;
+    fetch_along_k<kVec>(w_, k, tap_of(k, d_.CO, d_.KW), d_.CO, d_.KW,
+                        [&](int j, const Tap& t, int kk) { return offset(j, t, kk); }, v_);
   }
 
   __device__ void store(float (&slab)[kBK][T::kLdB]) const {
@@ -149,36 +113,69 @@ class WeightColumns {
 
   const ConvDims& d_;
   const float* __restrict__ w_;
-  const int n0_, kq_, taps_;
+  const int n0_, first_, kq_, taps_;
   float4 v_[kQuads];
 };
 
+// Block (x, y, z) multiplies rows m0.. by columns n0.. over its split of the reduction: the
+// slabs [z * slabs_per_split, ...).
 template <class T, bool kVec>
 __global__ void __launch_bounds__(T::kThreads)
     backward_input_gemm(const __grid_constant__ ConvDims d, const float* __restrict__ dy,
-                        const float* __restrict__ w, float* __restrict__ dx) {
+                        const float* __restrict__ w, float* __restrict__ dx,
+                        int slabs_per_split) {
   __shared__ Slabs<T> s;
   const int m0 = blockIdx.x * T::BM, n0 = blockIdx.y * T::BN;
-  OutputGradRows<T, kVec> taps(d, dy, m0);
-  WeightColumns<T, kVec> weights(d, w, n0);
+  const int first = blockIdx.z * slabs_per_split;
+  const int slabs = min(slabs_per_split, int(ceil_div(d.KH * d.KW * d.CO, kBK)) - first);
+  OutputGradRows<T, kVec> taps(d, dy, m0, first);
+  WeightColumns<T, kVec> weights(d, w, n0, first);
   float acc[4][4] = {};
-  multiply<T>(taps, weights, static_cast<int>(ceil_div(d.KH * d.KW * d.CO, kBK)), s, acc);
+  multiply<T>(taps, weights, slabs, s, acc);
+  add_tile<T>(acc, s, dx, d.in_pixels, d.C, m0, n0, gridDim.z == 1);
+}
 
-  const Cell c = cell<T>();
-  const int col = n0 + 4 * c.col;
+constexpr int kDirectThreads = 256;
+
+// One input pixel's kC (< 4) channels per thread: the sum, over the taps (kh, kw) that reach it
+// from an output pixel, of that pixel's dy row times w[kh, kw, c, :] (both contiguous along the
+// output channels; float4s when CO % 4 == 0). Threads of a warp read neighbouring dy rows, and
+// the same weights.
+template <int kC, bool kVec>
+__global__ void __launch_bounds__(kDirectThreads)
+    backward_input_direct(const __grid_constant__ ConvDims d, const float* __restrict__ dy,
+                          const float* __restrict__ w, float* __restrict__ dx) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < d.in_pixels;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const InputPixel p = input_pixel(d, int(i));
+    float acc[kC] = {};
+    for (int kh = 0; kh < d.KH; ++kh) {
+      const int oh = exact_quotient(p.h + d.pad_top - kh * d.dilation_h, d.stride_h);
+      if (unsigned(oh) >= unsigned(d.OH)) continue;
+      for (int kw = 0; kw < d.KW; ++kw) {
+        const int ow = exact_quotient(p.w + d.pad_left - kw * d.dilation_w, d.stride_w);
+        if (unsigned(ow) >= unsigned(d.OW)) continue;
+        const float* g = dy + (int64_t(p.n * d.OH + oh) * d.OW + ow) * d.CO;
+        const float* f = w + int64_t((kh * d.KW + kw) * kC) * d.CO;
+        if constexpr (kVec) {
+          for (int co = 0; co < d.CO; co += 4) {
+            const float4 a = *reinterpret_cast<const float4*>(g + co);
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const int m = m0 + 4 * c.row + i;
-    if (m >= d.in_pixels) break;
-    float* out = dx + int64_t(m) * d.C + col;
-    if constexpr (kVec) {
-      if (col < d.C) *reinterpret_cast<float4*>(out) = {acc[i][0], acc[i][1], acc[i][2], acc[i][3]};
-    } else {
+            for (int c = 0; c < kC; ++c) {
+              const float4 b = *reinterpret_cast<const float4*>(f + c * d.CO + co);
+              acc[c] = fmaf(a.x, b.x, fmaf(a.y, b.y, fmaf(a.z, b.z, fmaf(a.w, b.w, acc[c]))));
+            }
+          }
+        } else {
+          for (int co = 0; co < d.CO; ++co) {
 #pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        if (col + j < d.C) out[j] = acc[i][j];
+            for (int c = 0; c < kC; ++c) acc[c] = fmaf(g[co], f[c * d.CO + co], acc[c]);
+          }
+        }
       }
     }
+#pragma unroll
+    for (int c = 0; c < kC; ++c) dx[i * kC + c] = acc[c];
   }
 }
 
@@ -194,13 +191,36 @@ void conv2d_backward_input(const ConvShape& shape, const float* dy, const float*
     CUDA_CHECK(cudaMemsetAsync(dx, 0, sizeof(float) * size_t(d.in_pixels) * d.C, stream));
     return;
   }
-  with_tile(d.in_pixels, d.C, [&](auto tile) {
-    using T = decltype(tile);
-    const dim3 grid(unsigned(ceil_div(d.in_pixels, T::BM)), unsigned(ceil_div(d.C, T::BN)));
-    with_vector_path(vector_path(d, {dy, w, dx}), [&](auto vec) {
-      backward_input_gemm<T, decltype(vec)::value><<<grid, T::kThreads, 0, stream>>>(d, dy, w, dx);
+  if (d.C < 4) {
+    const bool vec = d.CO % 4 == 0 && aligned16(dy) && aligned16(w);
+    const unsigned blocks = grid_for(d.in_pixels, kDirectThreads);
+    const auto launch = [&](auto channels) {
+      with_vector_path(vec, [&](auto v) {
+        backward_input_direct<decltype(channels)::value, decltype(v)::value>
+            <<<blocks, kDirectThreads, 0, stream>>>(d, dy, w, dx);
+      });
+    };
+    switch (d.C) {
+      case 1: launch(std::integral_constant<int, 1>{}); break;
+      case 2: launch(std::integral_constant<int, 2>{}); break;
+      default: launch(std::integral_constant<int, 3>{});
+    }
+  } else {
+    with_tile(d.in_pixels, d.C, [&](auto tile) {
+      using T = decltype(tile);
+      const int64_t rows = ceil_div(d.in_pixels, T::BM), cols = ceil_div(d.C, T::BN);
+      const int64_t slabs = ceil_div(int64_t(d.KH) * d.KW * d.CO, kBK);
+      const int64_t per_split = slabs_per_split<T>(rows * cols, slabs);
+      const dim3 grid(unsigned(rows), unsigned(cols), unsigned(ceil_div(slabs, per_split)));
+      if (grid.z > 1) {
+        CUDA_CHECK(cudaMemsetAsync(dx, 0, sizeof(float) * size_t(d.in_pixels) * d.C, stream));
+      }
+      with_vector_path(vector_path(d, {dy, w}), [&](auto vec) {
+        backward_input_gemm<T, decltype(vec)::value><<<grid, T::kThreads, 0, stream>>>(
+            d, dy, w, dx, int(per_split));
+      });
     });
-  });
+  }
   CUDA_CHECK_LAUNCH();
 }
 

@@ -1,6 +1,7 @@
 // The convolution's weight and bias gradients:
 //
-//   dw (KH*KW*C x CO) = patches(x)^T (KH*KW*C x pixels) @ dy' (pixels x CO),  db = column sums of dy'
+//   dw (KH*KW*C x CO) = patches(x)^T (KH*KW*C x pixels) @ dy' (pixels x CO)
+//   db (CO)           = the column sums of dy'
 //
 // with dy' = act'(dy) when the forward had an activation, applied as dy is read (`out` holds
 // the forward's output, from which relu, sigmoid and tanh differentiate). The reduction runs
@@ -15,10 +16,6 @@
 namespace fastdl::cuda {
 namespace conv {
 namespace {
-
-// Slabs of the reduction a split takes at least: fewer would make the atomic additions of its
-// partial products cost more than the products.
-constexpr int kMinSlabsPerSplit = 16;
 
 // The left operand, patches^T: reduction row p is output pixel begin + p, column m the patch
 // position (kh, kw, c). A thread fetches the quad of columns [m, m + 4) in kQuads rows per slab:
@@ -49,16 +46,13 @@ class PatchColumns {
       const int p = slab * kBK + prow(j);
       float q[4] = {0, 0, 0, 0};
       if (p < count_) {
-        const int pixel = begin_ + p, plane = d_.OH * d_.OW;
-        const int n = pixel / plane, r = pixel - n * plane;
-        const int oh = r / d_.OW, ow = r - oh * d_.OW;
-        const int h0 = oh * d_.stride_h - d_.pad_top, w0 = ow * d_.stride_w - d_.pad_left;
-        const float* image = x_ + int64_t(n) * d_.H * d_.W * d_.C;
+        const Window win = window_of(d_, begin_ + p);
+        const float* image = x_ + win.image;
         // C % 4 == 0 on the vector path: the quad shares its tap and lies in the patch together.
         constexpr int kTaps = kVec ? 1 : 4;
 #pragma unroll
         for (int e = 0; e < kTaps; ++e) {
-          const int ih = h0 + tap_h_[e], iw = w0 + tap_w_[e];
+          const int ih = win.h0 + tap_h_[e], iw = win.w0 + tap_w_[e];
           if (tap_c_[e] < 0 || unsigned(ih) >= unsigned(d_.H) || unsigned(iw) >= unsigned(d_.W)) {
             continue;
           }
@@ -158,15 +152,6 @@ class OutputGradColumns {
   float4 v_[kQuads];
 };
 
-// Adds v to *p, or stores it when the block is the only one contributing.
-__device__ inline void contribute(float* p, float v, bool alone) {
-  if (alone) {
-    *p = v;
-  } else {
-    atomicAdd(p, v);
-  }
-}
-
 template <class T, bool kVec>
 __global__ void __launch_bounds__(T::kThreads)
     weight_grad_gemm(const __grid_constant__ ConvDims d, const float* __restrict__ x,
@@ -182,21 +167,12 @@ __global__ void __launch_bounds__(T::kThreads)
   multiply<T>(patches, grads, static_cast<int>(ceil_div(count, kBK)), s, acc);
 
   const bool alone = gridDim.z == 1;
-  const Cell c = cell<T>();
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const int m = m0 + 4 * c.row + i;
-    if (m >= d.K) break;
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const int n = n0 + 4 * c.col + j;
-      if (n < d.CO) contribute(dw + int64_t(m) * d.CO + n, acc[i][j], alone);
-    }
-  }
+  add_tile<T>(acc, s, dw, d.K, d.CO, m0, n0, alone);
   if (db == nullptr || blockIdx.x != 0) return;
   // The first row of tiles read each dy' of its columns once: their sums, gathered in shared
-  // memory (free after multiply's last barrier), are the block's share of db.
-  float* sums = &s.b[0][0][0];
+  // memory, are the block's share of db.
+  __syncthreads();  // add_tile is done with the shared memory
+  float* sums = &s.a[0][0][0];
   if (threadIdx.x < T::BN) sums[threadIdx.x] = 0.0f;
   __syncthreads();
 #pragma unroll
@@ -286,14 +262,10 @@ void conv2d_backward_weight(const ConvShape& shape, const float* x, const float*
   }
   const auto launch = [&](auto tile) {
     using T = decltype(tile);
-    const int64_t tiles = ceil_div(d.K, T::BM) * ceil_div(d.CO, T::BN);
+    const int64_t rows = ceil_div(d.K, T::BM), cols = ceil_div(d.CO, T::BN);
     const int64_t slabs = ceil_div(d.out_pixels, kBK);
-    // Splits enough for about two blocks per multiprocessor, each of kMinSlabsPerSplit or more.
-    const int64_t wanted = ceil_div(2 * int64_t(multiprocessors()), tiles);
-    const int64_t splits = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, slabs / kMinSlabsPerSplit));
-    const int64_t per_split = ceil_div(slabs, splits);
-    const dim3 grid(unsigned(ceil_div(d.K, T::BM)), unsigned(ceil_div(d.CO, T::BN)),
-                    unsigned(ceil_div(slabs, per_split)));
+    const int64_t per_split = slabs_per_split<T>(rows * cols, slabs);
+    const dim3 grid(unsigned(rows), unsigned(cols), unsigned(ceil_div(slabs, per_split)));
     if (grid.z > 1) zero();
     with_vector_path(vector_path(d, {x, dy, out}), [&](auto vec) {
       weight_grad_gemm<T, decltype(vec)::value><<<grid, T::kThreads, 0, stream>>>(

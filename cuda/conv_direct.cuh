@@ -56,22 +56,17 @@ template <int KP>
 struct PatchStage {
   alignas(16) float patch[kDirectPixels][KP];
   int tap_h[KP], tap_w[KP], tap_c[KP];  // kh * dilation_h, kw * dilation_w, c; c -1 past K
-  int pixel_h[kDirectPixels], pixel_w[kDirectPixels];  // the window's top-left (maybe outside)
-  int64_t pixel_image[kDirectPixels];  // offset of the pixel's image in x; -1 past the last
+  Window window[kDirectPixels];  // image -1 past the last pixel
 };
 
-// Once per block; visible after the barrier of the first stage_pixels.
+// Once per block; visible after the first barrier of stage_patches.
 template <int KP>
 __device__ void stage_taps(const ConvDims& d, PatchStage<KP>& s) {
   for (int k = threadIdx.x; k < KP; k += kDirectThreads) {
-    if (k < d.K) {
-      const Tap t = tap_of(k, d.C, d.KW);
-      s.tap_h[k] = t.kh * d.dilation_h;
-      s.tap_w[k] = t.kw * d.dilation_w;
-      s.tap_c[k] = t.i;
-    } else {
-      s.tap_c[k] = -1;
-    }
+    const Tap t = k < d.K ? tap_of(k, d.C, d.KW) : Tap{0, 0, -1};
+    s.tap_h[k] = t.kh * d.dilation_h;
+    s.tap_w[k] = t.kw * d.dilation_w;
+    s.tap_c[k] = t.i;
   }
 }
 
@@ -82,30 +77,17 @@ template <int KP>
 __device__ void stage_patches(const ConvDims& d, const float* __restrict__ x, int64_t p0,
                               PatchStage<KP>& s) {
   for (int p = threadIdx.x; p < kDirectPixels; p += kDirectThreads) {
-    if (p < d.out_pixels - p0) {
-      const int pixel = int(p0) + p, plane = d.OH * d.OW;
-      const int n = pixel / plane, r = pixel - n * plane;
-      const int oh = r / d.OW, ow = r - oh * d.OW;
-      s.pixel_h[p] = oh * d.stride_h - d.pad_top;
-      s.pixel_w[p] = ow * d.stride_w - d.pad_left;
-      s.pixel_image[p] = int64_t(n) * d.H * d.W * d.C;
-    } else {
-      s.pixel_image[p] = -1;
-    }
+    s.window[p] = p < d.out_pixels - p0 ? window_of(d, int(p0) + p) : Window{0, 0, -1};
   }
   __syncthreads();
   for (int e = threadIdx.x; e < kDirectPixels * KP; e += kDirectThreads) {
     const int p = e / KP, k = e % KP;
-    const int64_t image = s.pixel_image[p];
+    const Window& win = s.window[p];
     const int c = s.tap_c[k];
-    float v = 0.0f;
-    if (image >= 0 && c >= 0) {
-      const int ih = s.pixel_h[p] + s.tap_h[k], iw = s.pixel_w[p] + s.tap_w[k];
-      if (unsigned(ih) < unsigned(d.H) && unsigned(iw) < unsigned(d.W)) {
-        v = x[image + (int64_t(ih) * d.W + iw) * d.C + c];
-      }
-    }
-    s.patch[p][k] = v;
+    const int ih = win.h0 + s.tap_h[k], iw = win.w0 + s.tap_w[k];
+    const bool inside = unsigned(ih) < unsigned(d.H) && unsigned(iw) < unsigned(d.W);
+    const bool valid = win.image >= 0 && c >= 0 && inside;
+    s.patch[p][k] = valid ? x[win.image + (int64_t(ih) * d.W + iw) * d.C + c] : 0.0f;
   }
   __syncthreads();
 }

@@ -27,41 +27,14 @@ class PatchRows {
 #pragma unroll
     for (int j = 0; j < kQuads; ++j) {
       const int m = m0 + row(j);
-      image_[j] = -1;
-      if (m < d.out_pixels) {
-        const int plane = d.OH * d.OW, n = m / plane, r = m - n * plane;
-        const int oh = r / d.OW, ow = r - oh * d.OW;
-        h0_[j] = oh * d.stride_h - d.pad_top;
-        w0_[j] = ow * d.stride_w - d.pad_left;
-        image_[j] = int64_t(n) * d.H * d.W * d.C;
-      }
+      window_[j] = m < d.out_pixels ? window_of(d, m) : Window{0, 0, -1};
     }
   }
 
   __device__ void load(int slab) {
     const int k = slab * kBK + 4 * kq_;
-    Tap t = tap_of(k, d_.C, d_.KW);
-    if constexpr (kVec) {
-      // C % 4 == 0: the quad's 4 positions share (kh, kw) and lie in the patch together.
-#pragma unroll
-      for (int j = 0; j < kQuads; ++j) {
-        const int64_t at = offset(j, t, k);
-        v_[j] = at >= 0 ? *reinterpret_cast<const float4*>(x_ + at) : float4{0, 0, 0, 0};
-      }
-    } else {
-      float q[kQuads][4];
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-#pragma unroll
-        for (int j = 0; j < kQuads; ++j) {
-          const int64_t at = offset(j, t, k + e);
-          q[j][e] = at >= 0 ? x_[at] : 0.0f;
-        }
-        advance(t, d_.C, d_.KW);
-      }
-#pragma unroll
-      for (int j = 0; j < kQuads; ++j) v_[j] = {q[j][0], q[j][1], q[j][2], q[j][3]};
-    }
+    fetch_along_k<kVec>(x_, k, tap_of(k, d_.C, d_.KW), d_.C, d_.KW,
+                        [&](int j, const Tap& t, int kk) { return offset(j, t, kk); }, v_);
   }
 
   __device__ void store(float (&slab)[kBK][T::kLdA]) const {
@@ -75,19 +48,19 @@ class PatchRows {
   // The offset in x of patch position k (at tap t) of row j; -1 for a zero (padding, or past
   // the patch or the last pixel).
   __device__ int64_t offset(int j, const Tap& t, int k) const {
-    const int ih = h0_[j] + t.kh * d_.dilation_h, iw = w0_[j] + t.kw * d_.dilation_w;
-    if (k >= d_.K || image_[j] < 0 || unsigned(ih) >= unsigned(d_.H) ||
+    const Window& win = window_[j];
+    const int ih = win.h0 + t.kh * d_.dilation_h, iw = win.w0 + t.kw * d_.dilation_w;
+    if (k >= d_.K || win.image < 0 || unsigned(ih) >= unsigned(d_.H) ||
         unsigned(iw) >= unsigned(d_.W)) {
       return -1;
     }
-    return image_[j] + (int64_t(ih) * d_.W + iw) * d_.C + t.i;
+    return win.image + (int64_t(ih) * d_.W + iw) * d_.C + t.i;
   }
 
   const ConvDims& d_;
   const float* __restrict__ x_;
   const int kq_;  // which quad of a slab's 16 positions
-  int h0_[kQuads], w0_[kQuads];
-  int64_t image_[kQuads];
+  Window window_[kQuads];  // image -1 past the last pixel
   float4 v_[kQuads];
 };
 

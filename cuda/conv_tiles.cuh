@@ -37,6 +37,31 @@ inline ConvDims dims_of(const ConvShape& s) {
           i(s.patch()),  i(s.pixels()), i(s.N * s.H * s.W)};
 }
 
+// Output pixel `pixel`'s window: its top-left corner in the input (maybe in the padding) and the
+// offset of its image in x.
+struct Window {
+  int h0, w0;
+  int64_t image;
+};
+
+__device__ inline Window window_of(const ConvDims& d, int pixel) {
+  const int plane = d.OH * d.OW, n = pixel / plane, r = pixel - n * plane;
+  const int oh = r / d.OW, ow = r - oh * d.OW;
+  return {oh * d.stride_h - d.pad_top, ow * d.stride_w - d.pad_left,
+          int64_t(n) * d.H * d.W * d.C};
+}
+
+// Input pixel `pixel` as (image, row, column).
+struct InputPixel {
+  int n, h, w;
+};
+
+__device__ inline InputPixel input_pixel(const ConvDims& d, int pixel) {
+  const int plane = d.H * d.W, n = pixel / plane, r = pixel - n * plane;
+  const int h = r / d.W;
+  return {n, h, r - h * d.W};
+}
+
 // A position (kh, kw, i) in a reduction ordered like HWIO weights: kh, then kw, then the
 // innermost index i (the input channel of a patch, or the output channel in the input
 // gradient's reduction over (kh, kw, co)).
@@ -107,6 +132,35 @@ __device__ inline void put_along_cols(float (&slab)[kBK][LD], int k, int col, fl
   *reinterpret_cast<float4*>(&slab[k][col]) = v;
 }
 
+// Fetches, for each of a thread's kQuads lines j, the quad of reduction positions [k, k + 4)
+// starting at tap t of a reduction ordered (kh, kw, i < inner). offset(j, t, k) is the offset
+// of an element in src, or -1 for a zero. With kVec the quad's positions share their tap
+// (inner % 4 == 0) and lie together, one float4; else 4 scalars, the tap advancing between them.
+template <bool kVec, int kQuads, class Offset>
+__device__ inline void fetch_along_k(const float* __restrict__ src, int k, Tap t, int inner,
+                                     int KW, const Offset& offset, float4 (&v)[kQuads]) {
+  if constexpr (kVec) {
+#pragma unroll
+    for (int j = 0; j < kQuads; ++j) {
+      const int64_t at = offset(j, t, k);
+      v[j] = at >= 0 ? *reinterpret_cast<const float4*>(src + at) : float4{0, 0, 0, 0};
+    }
+  } else {
+    float q[kQuads][4];
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+#pragma unroll
+      for (int j = 0; j < kQuads; ++j) {
+        const int64_t at = offset(j, t, k + e);
+        q[j][e] = at >= 0 ? src[at] : 0.0f;
+      }
+      advance(t, inner, KW);
+    }
+#pragma unroll
+    for (int j = 0; j < kQuads; ++j) v[j] = {q[j][0], q[j][1], q[j][2], q[j][3]};
+  }
+}
+
 // Quads of a slab that each thread fetches, for an operand of `cols` columns.
 template <class T, int cols>
 constexpr int quads_per_thread() {
@@ -151,6 +205,40 @@ __device__ void multiply(LoadA& a, LoadB& b, int slabs, Slabs<T>& s, float (&acc
   }
 }
 
+// Adds v to *p atomically, or stores it when the block is the only contributor.
+__device__ inline void contribute(float* p, float v, bool alone) {
+  if (alone) {
+    *p = v;
+  } else {
+    atomicAdd(p, v);
+  }
+}
+
+// Adds the block's product (rows m0.., columns n0.. of the rows x cols row-major matrix c) into c
+// with atomics, or stores it when `alone` (no other block contributes). The block goes through
+// shared memory (free after multiply) so that each warp then covers 32 consecutive columns: an
+// atomic addition costs the memory system per 32-byte sector, and this packs 8 floats into each.
+template <class T>
+__device__ void add_tile(const float (&acc)[4][4], Slabs<T>& s, float* c, int rows, int cols,
+                         int m0, int n0, bool alone) {
+  constexpr int kLd = T::BN + 4;
+  static_assert(sizeof(float) * T::BM * kLd <= sizeof(Slabs<T>), "the tile fits in the slabs");
+  float(*tile)[kLd] = reinterpret_cast<float(*)[kLd]>(&s);
+  const Cell cl = cell<T>();
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    *reinterpret_cast<float4*>(&tile[4 * cl.row + i][4 * cl.col]) = {acc[i][0], acc[i][1],
+                                                                       acc[i][2], acc[i][3]};
+  }
+  __syncthreads();
+  for (int e = threadIdx.x; e < T::BM * T::BN; e += T::kThreads) {
+    const int m = e / T::BN, n = e % T::BN;
+    if (m0 + m < rows && n0 + n < cols) {
+      contribute(c + int64_t(m0 + m) * cols + n0 + n, tile[m][n], alone);
+    }
+  }
+}
+
 // ---------------------------------------------------------------- launch choices
 
 inline int multiprocessors() {
@@ -172,6 +260,18 @@ template <class F>
 void with_vector_path(bool vec, F&& f) {
   if (vec) return f(std::true_type{});
   return f(std::false_type{});
+}
+
+// Slabs per split of a reduction of `slabs` slabs shared by `blocks` blocks of T, the splits
+// adding their products with atomics: splits enough for about 16 warps per multiprocessor
+// (fewer leave it waiting on memory), each of at least kMinSlabsPerSplit (their atomic
+// additions then cost little beside their products).
+template <class T>
+int64_t slabs_per_split(int64_t blocks, int64_t slabs) {
+  constexpr int64_t kWarpsPerBlock = T::kThreads / 32, kMinSlabsPerSplit = 8;
+  const int64_t wanted = ceil_div(16 * int64_t(multiprocessors()), blocks * kWarpsPerBlock);
+  const int64_t most = std::max<int64_t>(1, slabs / kMinSlabsPerSplit);
+  return ceil_div(slabs, std::clamp<int64_t>(wanted, 1, most));
 }
 
 // Calls f(Tile<...>{}) with the block shape for a product of rows x cols: 64 x 32 for narrow

@@ -227,14 +227,14 @@ __global__ void __launch_bounds__(kThreads)
 
 // Calls f(std::integral_constant<int, V>{}, count) for `elements` elements handled V channels
 // per thread: V = 4 when the channels and every array allow float4s, else 1; count (the
-// threads' work items) an int32_t when every flat index fits one, else an int64_t.
+// threads' work items) an int32_t when every flat index, and a grid-stride step past the last,
+// fits one, else an int64_t.
 template <class F>
 void for_elements(const Pool2dShape& s, int64_t elements, std::initializer_list<const void*> arrays,
                   F&& f) {
   bool vec = s.channels % 4 == 0;
   for (const void* p : arrays) vec = vec && aligned16(p);
-  const bool narrow =
-      std::max(s.input_size(), s.output_size()) <= std::numeric_limits<int32_t>::max();
+  const bool narrow = std::max(s.input_size(), s.output_size()) < (int64_t(1) << 30);
   const auto with_index = [&](auto v) {
     constexpr int V = decltype(v)::value;
     if (narrow) return f(v, static_cast<int32_t>(elements / V));

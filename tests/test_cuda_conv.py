@@ -31,6 +31,8 @@ GPU_CASES = [
     (2, 16, 16, 96, 1, 1, 40, 1, "valid", 1),
     (2, 20, 20, 1, 7, 7, 16, 1, "same", 1),
     (4, 32, 32, 3, 3, 3, 96, 1, "same", 1),
+    # two input channels with float4 loads of dy and w in the direct input gradient
+    (2, 11, 9, 2, 3, 3, 8, (1, 2), "same", 1),
 ]
 ACTIVATIONS = ["relu", "sigmoid", "tanh"]
 
@@ -159,7 +161,7 @@ def test_convolution_with_max_pooling_matches_cpu(rng, case, activation):
     pooling = case[10:]
     y, argmax = _cuda().conv2d_max_pool2d(*_gpu(x, k, b), *geometry, activation, *pooling)
     want, _ = cpu.conv2d_max_pool2d(*_f64(x, k, b), *geometry, activation, *pooling)
-    forward, backward_x, backward_w = _reductions(k, want.shape)
+    forward, backward_x, _ = _reductions(k, want.shape)
     _close(y, want, forward)
     # The pooling of the GPU's convolution, exactly: the same maxima at the same positions.
     conv = to_cpu(_cuda().conv2d_nhwc(*_gpu(x, k, b), *geometry, activation))
@@ -216,17 +218,29 @@ def test_forward_errors_read_as_the_cpu_s(x_shape, w_shape, b_shape, kwargs):
                 lambda: _cuda().conv2d_nhwc(*_gpu(x, w, b), *geometry, activation))
 
 
-def test_backward_errors_read_as_the_cpu_s(rng):
+@pytest.mark.parametrize("need_x,activation,wrong_dy", [
+    (True, None, True),    # the input gradient's dy check
+    (False, None, True),   # the weight gradient's
+    (False, "relu", False),  # an activation without its output
+])
+def test_backward_errors_read_as_the_cpu_s(rng, need_x, activation, wrong_dy):
     x, k, _ = _arrays(rng, CASES[0])
     geometry = cpu.conv2d_geometry(x.shape, k.shape, *CASES[0][7:])
-    y = cpu.conv2d_nhwc(x, k, None, *geometry)
-    wrong = np.zeros((y.shape[0], y.shape[1] - 1) + y.shape[2:], np.float32)
-    for need_x, activation, dy, out in ((True, None, wrong, None), (False, None, wrong, None),
-                                        (False, "relu", y, None)):
-        _same_error(
-            lambda: cpu.conv2d_backward(dy, x, k, *geometry, need_x, True, True, activation, out),
-            lambda: _cuda().conv2d_backward(*_gpu(dy, x, k), *geometry, need_x, True, True,
-                                            activation, out))
+    dy = cpu.conv2d_nhwc(x, k, None, *geometry)
+    if wrong_dy:
+        dy = dy[:, 1:].copy()
+    _same_error(
+        lambda: cpu.conv2d_backward(dy, x, k, *geometry, need_x, True, True, activation, None),
+        lambda: _cuda().conv2d_backward(*_gpu(dy, x, k), *geometry, need_x, True, True,
+                                        activation, None))
+
+
+def test_geometry_beyond_32_bit_counts_is_refused():
+    x, w = np.ones((1, 4, 4, 1), np.float32), np.ones((1, 1, 1, 1), np.float32)
+    geometry = cpu.conv2d_geometry(x.shape, w.shape, (2**30, 1), "valid", 1)
+    assert cpu.conv2d_nhwc(x, w, None, *geometry).shape == (1, 1, 4, 1)
+    with pytest.raises(ValueError, match="conv2d: .* is beyond the CUDA kernels"):
+        _cuda().conv2d_nhwc(*_gpu(x, w), None, *geometry)
 
 
 def test_cpu_arrays_and_float64_are_refused(rng):

@@ -196,22 +196,31 @@ def test_errors_read_as_the_cpu_s(fn, view, args, kwargs):
                 lambda: getattr(_cuda(), fn)(view(to_gpu(x)), *args, **kwargs))
 
 
-def test_backward_errors_read_as_the_cpu_s():
-    x_shape = (1, 4, 4, 3)
-    y, argmax = cpu.max_pool2d_with_argmax(np.zeros(x_shape, np.float32), 2)
-    cases = [
-        ((np.zeros((1, 3, 3, 3), np.float32), argmax, x_shape, 2), "max_pool2d_backward"),
-        ((y, argmax[..., 0], x_shape, 2), "max_pool2d_backward"),
-        ((y, argmax.astype(np.int64), x_shape, 2), "max_pool2d_backward"),
-        ((y, argmax, x_shape[1:], 2), "max_pool2d_backward"),
-        ((y, argmax, x_shape, 2, (1, 0)), "max_pool2d_backward"),
-        ((y, (1, 4, -4, 3), 2), "avg_pool2d_backward"),
-        ((y, x_shape, 3, 1, "same"), "avg_pool2d_backward"),
-        ((y, (1, 4, 4), 2), "avg_pool2d_backward"),
-    ]
-    for args, fn in cases:
-        gpu_args = tuple(to_gpu(a) if isinstance(a, np.ndarray) else a for a in args)
-        _same_error(lambda: getattr(cpu, fn)(*args), lambda: getattr(_cuda(), fn)(*gpu_args))
+_X_SHAPE = (1, 4, 4, 3)
+_Y, _ARGMAX = np.zeros((1, 2, 2, 3), np.float32), np.zeros((1, 2, 2, 3), np.int32)
+
+
+@pytest.mark.parametrize("fn,args", [
+    ("max_pool2d_backward", (np.zeros((1, 3, 3, 3), np.float32), _ARGMAX, _X_SHAPE, 2)),
+    ("max_pool2d_backward", (_Y, _ARGMAX[..., 0], _X_SHAPE, 2)),
+    ("max_pool2d_backward", (_Y, _ARGMAX.astype(np.int64), _X_SHAPE, 2)),
+    ("max_pool2d_backward", (_Y, _ARGMAX, _X_SHAPE[1:], 2)),
+    ("max_pool2d_backward", (_Y, _ARGMAX, _X_SHAPE, 2, (1, 0))),
+    ("avg_pool2d_backward", (_Y, (1, 4, -4, 3), 2)),
+    ("avg_pool2d_backward", (_Y, _X_SHAPE, 3, 1, "same")),
+    ("avg_pool2d_backward", (_Y, (1, 4, 4), 2)),
+])
+def test_backward_errors_read_as_the_cpu_s(fn, args):
+    gpu_args = tuple(to_gpu(a) if isinstance(a, np.ndarray) else a for a in args)
+    _same_error(lambda: getattr(cpu, fn)(*args), lambda: getattr(_cuda(), fn)(*gpu_args))
+
+
+def test_windows_beyond_32_bit_arithmetic_are_refused():
+    x = np.ones((1, 4, 4, 1), np.float32)
+    assert cpu.max_pool2d(x, (2**30, 1), 1, "same").shape == x.shape
+    with pytest.raises(ValueError, match=r"max_pool2d: an input of shape \(1, 4, 4, 1\) with "
+                                         r"pool_size \(1073741824, 1\).* is beyond the CUDA"):
+        _cuda().max_pool2d(to_gpu(x), (2**30, 1), 1, "same")
 
 
 def test_cpu_arrays_and_float64_are_refused():

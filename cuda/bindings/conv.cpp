@@ -6,7 +6,6 @@
 
 #include <array>
 #include <cstdint>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -47,7 +46,8 @@ void require_kernel(const std::string& op, const char* name, const DeviceArray& 
 // The geometry of x (N, H, W, C) under a kernel (KH, KW, C, CO), checked.
 ConvShape make_shape(const std::string& op, const Dims& x, const Dims& w, const Pair& strides,
                      const Padding& padding, const Pair& dilation) {
-  const std::string shapes = "x has shape " + str(x.data(), 4) + ", w has shape " + str(w.data(), 4);
+  const std::string shapes =
+      "x has shape " + str(x.data(), 4) + ", w has shape " + str(w.data(), 4);
   if (x[3] != w[2]) {
     throw py::value_error(op + ": " + shapes + "; x has " + std::to_string(x[3]) +
                           " channels but w expects " + std::to_string(w[2]) +
@@ -91,14 +91,15 @@ ConvShape make_shape(const std::string& op, const Dims& x, const Dims& w, const 
   s.pad_left = padding[2];
   s.OH = (padded_h - span_h) / strides[0] + 1;
   s.OW = (padded_w - span_w) / strides[1] + 1;
-  // The kernels index pixels, patches and the padded image in 32 bits.
+  // The kernels count pixels, patch positions and padded rows in 32 bits, with room for a
+  // tile's overhang.
   for (int64_t v : {s.pixels(), s.N * s.H * s.W, s.patch(), s.KH * s.KW * s.CO, padded_h,
                     padded_w, strides[0], strides[1], dilation[0], dilation[1]}) {
-    if (v > std::numeric_limits<int32_t>::max()) {
+    if (v >= int64_t(1) << 30) {
       throw py::value_error(op + ": " + shapes + " with strides " + str(strides.data(), 2) +
                             ", padding " + str(padding.data(), 4) + " and dilation " +
                             str(dilation.data(), 2) + " is beyond the CUDA kernels, which " +
-                            "count pixels, patch positions and padded rows in 32 bits");
+                            "take fewer than 2^30 pixels, patch positions and padded rows");
     }
   }
   return s;

@@ -26,7 +26,8 @@ std::vector<int64_t> output_dims(const Pool2dShape& s) {
 // kernels' 32-bit window arithmetic.
 struct Geometry {
   Pool2dShape shape;
-  std::string why;  // "an input of shape (...) with pool_size (...), strides (...) and padding '...'"
+  // "an input of shape (...) with pool_size (...), strides (...) and padding '...'"
+  std::string why;
 };
 
 Geometry checked_geometry(const std::string& op, const std::string& what,

@@ -179,6 +179,7 @@ def conv_rows(quick: bool) -> list[Row]:
             errors = {}
             if torch is not None:
                 torch.backends.cudnn.benchmark = True
+                torch.backends.cudnn.allow_tf32 = False  # exact float32, as fastdl's kernels
                 for layout, fmt in (("NCHW", torch.contiguous_format),
                                     ("NHWC", torch.channels_last)):
                     tx = torch.as_tensor(x, device="cuda").permute(0, 3, 1, 2).contiguous(

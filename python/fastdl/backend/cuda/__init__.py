@@ -11,3 +11,8 @@ from fastdl.backend.cuda.optim import adam_step, axpy, rmsprop_step, sgd_step  #
 from fastdl.backend.cuda.softmax import (  # noqa: F401
     log_softmax, log_softmax_backward, softmax, softmax_backward, softmax_cross_entropy,
     softmax_cross_entropy_with_grad)
+from fastdl.backend.cuda.conv import (  # noqa: F401
+    conv2d_backward, conv2d_max_pool2d, conv2d_max_pool2d_backward, conv2d_nhwc)
+from fastdl.backend.cuda.pool import (  # noqa: F401
+    avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_max_pool2d, max_pool2d,
+    max_pool2d_backward, max_pool2d_with_argmax)
