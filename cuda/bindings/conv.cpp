@@ -12,14 +12,15 @@
 #include "activation_names.h"
 #include "common.h"
 #include "conv.h"
+#include "conv_shape.h"
 #include "device_array.h"
 
 namespace fastdl::cuda::bindings {
 namespace {
 
-using Pair = std::array<int64_t, 2>;
-using Padding = std::array<int64_t, 4>;  // top, bottom, left, right
-using Dims = std::array<int64_t, 4>;
+using Pair = fastdl::bindings::ConvPair;
+using Padding = fastdl::bindings::ConvPadding;  // top, bottom, left, right
+using Dims = fastdl::bindings::ConvDims;
 
 std::string str(const int64_t* v, size_t n) { return dims_string(std::vector<int64_t>(v, v + n)); }
 
@@ -43,63 +44,22 @@ void require_kernel(const std::string& op, const char* name, const DeviceArray& 
                         "out_channels)");
 }
 
-// The geometry of x (N, H, W, C) under a kernel (KH, KW, C, CO), checked.
+// The geometry of x (N, H, W, C) under a kernel (KH, KW, C, CO), checked as on the CPU, and
+// within the kernels' 32-bit counts.
 ConvShape make_shape(const std::string& op, const Dims& x, const Dims& w, const Pair& strides,
                      const Padding& padding, const Pair& dilation) {
-  const std::string shapes =
-      "x has shape " + str(x.data(), 4) + ", w has shape " + str(w.data(), 4);
-  if (x[3] != w[2]) {
-    throw py::value_error(op + ": " + shapes + "; x has " + std::to_string(x[3]) +
-                          " channels but w expects " + std::to_string(w[2]) +
-                          " (w is (kernel_h, kernel_w, in_channels, out_channels))");
-  }
-  if (strides[0] < 1 || strides[1] < 1) {
-    throw py::value_error(op + ": strides must be positive, got " + str(strides.data(), 2));
-  }
-  if (dilation[0] < 1 || dilation[1] < 1) {
-    throw py::value_error(op + ": dilation must be positive, got " + str(dilation.data(), 2));
-  }
-  for (int64_t p : padding) {
-    if (p < 0) {
-      throw py::value_error(op + ": padding must be >= 0, got " + str(padding.data(), 4) +
-                            " (top, bottom, left, right)");
-    }
-  }
-  if (w[0] < 1 || w[1] < 1) throw py::value_error(op + ": empty kernel; " + shapes);
-  const int64_t span_h = dilation[0] * (w[0] - 1) + 1, span_w = dilation[1] * (w[1] - 1) + 1;
-  const int64_t padded_h = x[1] + padding[0] + padding[1];
-  const int64_t padded_w = x[2] + padding[2] + padding[3];
-  if (padded_h < span_h || padded_w < span_w) {
-    throw py::value_error(op + ": the kernel (" + std::to_string(span_h) + " x " +
-                          std::to_string(span_w) + " with dilation) is larger than the padded "
-                          "input (" + std::to_string(padded_h) + " x " + std::to_string(padded_w) +
-                          "); " + shapes + ", padding " + str(padding.data(), 4));
-  }
-  ConvShape s{};
-  s.N = x[0];
-  s.H = x[1];
-  s.W = x[2];
-  s.C = x[3];
-  s.KH = w[0];
-  s.KW = w[1];
-  s.CO = w[3];
-  s.stride_h = strides[0];
-  s.stride_w = strides[1];
-  s.dilation_h = dilation[0];
-  s.dilation_w = dilation[1];
-  s.pad_top = padding[0];
-  s.pad_left = padding[2];
-  s.OH = (padded_h - span_h) / strides[0] + 1;
-  s.OW = (padded_w - span_w) / strides[1] + 1;
+  const ConvShape s = fastdl::bindings::make_shape(op, x, w, strides, padding, dilation);
+  const int64_t padded_h = s.H + padding[0] + padding[1], padded_w = s.W + padding[2] + padding[3];
   // The kernels count pixels, patch positions and padded rows in 32 bits, with room for a
   // tile's overhang.
   for (int64_t v : {s.pixels(), s.N * s.H * s.W, s.patch(), s.KH * s.KW * s.CO, padded_h,
                     padded_w, strides[0], strides[1], dilation[0], dilation[1]}) {
     if (v >= int64_t(1) << 30) {
-      throw py::value_error(op + ": " + shapes + " with strides " + str(strides.data(), 2) +
-                            ", padding " + str(padding.data(), 4) + " and dilation " +
-                            str(dilation.data(), 2) + " is beyond the CUDA kernels, which " +
-                            "take fewer than 2^30 pixels, patch positions and padded rows");
+      throw py::value_error(op + ": " + fastdl::bindings::conv_geometry_str(x, w) +
+                            " with strides " + str(strides.data(), 2) + ", padding " +
+                            str(padding.data(), 4) + " and dilation " + str(dilation.data(), 2) +
+                            " is beyond the CUDA kernels, which take fewer than 2^30 pixels, " +
+                            "patch positions and padded rows");
     }
   }
   return s;
