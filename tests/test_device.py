@@ -151,3 +151,16 @@ def test_cuda_entry_points_check_dtype_shape_and_layout():
         _cuda.activation_forward("relu", FakeGpuArray((4, 3), strides=(4, 16)), out, 0.0, 0)
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         _cuda.activation_forward("swish", x, out, 0.0, 0)
+
+
+@cuda_kernels
+def test_cuda_convolution_geometry_errors_are_the_cpus():
+    from fastdl import _C, _cuda
+    x, w = np.zeros((1, 5, 5, 3), np.float32), np.zeros((3, 3, 2, 4), np.float32)
+    with pytest.raises(ValueError) as on_cpu:
+        _C.conv2d_forward(x, w, None, (1, 1), (0, 0, 0, 0), (1, 1), "none")
+    with pytest.raises(ValueError) as on_gpu:
+        _cuda.conv2d_forward(FakeGpuArray(x.shape), FakeGpuArray(w.shape), None,
+                             FakeGpuArray((1, 3, 3, 4)), (1, 1), (0, 0, 0, 0), (1, 1), "none", 0)
+    assert str(on_gpu.value) == str(on_cpu.value)
+    assert "x has 3 channels but w expects 2" in str(on_gpu.value)
