@@ -28,4 +28,30 @@ __host__ __device__ inline bool aligned16(const void* p) {
   return (reinterpret_cast<std::uintptr_t>(p) & 15u) == 0;
 }
 
+// N consecutive floats, moved with one 16-byte access when N == 4.
+template <int N>
+struct Pack {
+  float v[N];
+};
+
+template <int N>
+__device__ __forceinline__ Pack<N> load(const float* p) {
+  static_assert(N == 1 || N == 4, "a Pack is one float or one float4");
+  if constexpr (N == 4) {
+    const float4 q = *reinterpret_cast<const float4*>(p);
+    return {{q.x, q.y, q.z, q.w}};
+  } else {
+    return {{*p}};
+  }
+}
+
+template <int N>
+__device__ __forceinline__ void store(float* p, const Pack<N>& a) {
+  if constexpr (N == 4) {
+    *reinterpret_cast<float4*>(p) = make_float4(a.v[0], a.v[1], a.v[2], a.v[3]);
+  } else {
+    *p = a.v[0];
+  }
+}
+
 }  // namespace fastdl::cuda

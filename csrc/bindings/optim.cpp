@@ -1,11 +1,11 @@
 // _C.axpy, the in-place parameter update on NumPy arrays, and the fused optimizer steps
 // _C.sgd_step, _C.adam_step and _C.rmsprop_step: one call updates every parameter of a model.
-#include <cmath>
 #include <string>
 #include <vector>
 
 #include "common.h"
 #include "fastdl/optim.h"
+#include "optim_options.h"
 
 namespace fastdl::bindings {
 namespace {
@@ -173,68 +173,13 @@ StepArrays gather(const std::string& op, const py::handle& params_obj,
   return out;
 }
 
-double number(const std::string& op, const char* name, const py::handle& obj) {
-  try {
-    return py::cast<double>(obj);
-  } catch (const py::cast_error&) {
-    throw py::type_error(op + ": " + name + " must be None or a number, got " +
-                         py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
-  }
-}
-
-// An optional non-negative number: None -> 0 (off).
-double optional_number(const std::string& op, const char* name, const py::handle& obj) {
-  if (obj.is_none()) return 0.0;
-  const double x = number(op, name, obj);
-  if (std::isnan(x) || x < 0) {
-    throw py::value_error(op + ": " + name + " must be None or a number >= 0, got " +
-                          py::str(obj).cast<std::string>());
-  }
-  return x;
-}
-
-// The clipping arguments: None, 0 and inf all mean no clipping; at most one may clip.
-GradClip parse_clip(const std::string& op, const py::handle& clipvalue, const py::handle& clipnorm,
-                    const py::handle& global_clipnorm) {
-  auto limit = [&](const char* name, const py::handle& obj) {
-    const double x = optional_number(op, name, obj);
-    return std::isinf(x) ? 0.0 : x;
-  };
-  GradClip clip;
-  clip.value = limit("clipvalue", clipvalue);
-  clip.norm = limit("clipnorm", clipnorm);
-  clip.global_norm = limit("global_clipnorm", global_clipnorm);
-  if ((clip.value > 0) + (clip.norm > 0) + (clip.global_norm > 0) > 1) {
-    throw py::value_error(op + ": only one of clipvalue, clipnorm and global_clipnorm can be set");
-  }
-  return clip;
-}
-
-double weight_decay_of(const std::string& op, const py::handle& obj) {
-  if (obj.is_none()) return 0.0;
-  const double x = number(op, "weight_decay", obj);
-  if (!std::isfinite(x)) {
-    throw py::value_error(op + ": weight_decay must be None or a finite number, got " +
-                          py::str(obj).cast<std::string>());
-  }
-  return x;
-}
-
 void sgd_entry(const py::object& params, const py::object& grads, const py::object& momentums,
                double learning_rate, double momentum, bool nesterov,
                const py::object& weight_decay, const py::object& clipvalue,
                const py::object& clipnorm, const py::object& global_clipnorm) {
   const std::string op = "sgd";
-  SgdOptions o;
-  o.learning_rate = learning_rate;
-  o.momentum = momentum;
-  o.nesterov = nesterov;
-  o.weight_decay = weight_decay_of(op, weight_decay);
+  const SgdOptions o = sgd_options(op, learning_rate, momentum, nesterov, weight_decay, momentums);
   const GradClip clip = parse_clip(op, clipvalue, clipnorm, global_clipnorm);
-  if ((momentum != 0) != !momentums.is_none()) {
-    throw py::value_error(op + ": momentums must be a list of state arrays when momentum != 0 "
-                          "and None when momentum == 0");
-  }
   const StepArrays arrays = gather(op, params, grads, {{"momentum", momentums}});
   py::gil_scoped_release release;
   sgd_step(arrays.tensors, o, clip);
@@ -246,17 +191,9 @@ void adam_entry(const py::object& params, const py::object& grads, const py::obj
                 const py::object& clipvalue, const py::object& clipnorm,
                 const py::object& global_clipnorm) {
   const std::string op = "adam";
-  if (step < 1) throw py::value_error(op + ": step must be >= 1, got " + std::to_string(step));
-  AdamOptions o;
-  o.learning_rate = learning_rate;
-  o.beta_1 = beta_1;
-  o.beta_2 = beta_2;
-  o.epsilon = epsilon;
-  o.amsgrad = !v_hat.is_none();
-  o.step = step;
-  o.weight_decay = weight_decay_of(op, weight_decay);
+  const AdamOptions o = adam_options(op, step, learning_rate, beta_1, beta_2, epsilon,
+                                     weight_decay, m, v, v_hat);
   const GradClip clip = parse_clip(op, clipvalue, clipnorm, global_clipnorm);
-  if (m.is_none() || v.is_none()) throw py::value_error(op + ": m and v are required");
   const StepArrays arrays = gather(op, params, grads, {{"m", m}, {"v", v}, {"v_hat", v_hat}});
   py::gil_scoped_release release;
   adam_step(arrays.tensors, o, clip);
@@ -269,19 +206,9 @@ void rmsprop_entry(const py::object& params, const py::object& grads,
                    const py::object& clipvalue, const py::object& clipnorm,
                    const py::object& global_clipnorm) {
   const std::string op = "rmsprop";
-  RmspropOptions o;
-  o.learning_rate = learning_rate;
-  o.rho = rho;
-  o.momentum = momentum;
-  o.epsilon = epsilon;
-  o.centered = !average_grads.is_none();
-  o.weight_decay = weight_decay_of(op, weight_decay);
+  const RmspropOptions o = rmsprop_options(op, learning_rate, rho, momentum, epsilon,
+                                           weight_decay, velocities, momentums, average_grads);
   const GradClip clip = parse_clip(op, clipvalue, clipnorm, global_clipnorm);
-  if (velocities.is_none()) throw py::value_error(op + ": velocities are required");
-  if ((momentum > 0) != !momentums.is_none()) {
-    throw py::value_error(op + ": momentums must be a list of state arrays when momentum > 0 "
-                          "and None otherwise");
-  }
   const StepArrays arrays = gather(
       op, params, grads,
       {{"velocity", velocities}, {"momentum", momentums}, {"average_gradient", average_grads}});

@@ -1,0 +1,35 @@
+#pragma once
+// The scalar arguments of the fused optimizer steps, parsed and checked once for both
+// extensions: the options structs of fastdl/optim.h and the gradient clipping, with the same
+// errors on the CPU and on the GPU. Which state lists are given is checked here too; the arrays
+// themselves are each extension's business.
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+
+#include "fastdl/optim.h"
+
+namespace fastdl::bindings {
+
+namespace py = pybind11;
+
+// clipvalue, clipnorm, global_clipnorm: None, 0 and inf all mean no clipping; at most one may
+// clip. TypeError / ValueError naming `op` otherwise.
+GradClip parse_clip(const std::string& op, const py::handle& clipvalue, const py::handle& clipnorm,
+                    const py::handle& global_clipnorm);
+
+SgdOptions sgd_options(const std::string& op, double learning_rate, double momentum,
+                       bool nesterov, const py::handle& weight_decay, const py::handle& momentums);
+
+AdamOptions adam_options(const std::string& op, int64_t step, double learning_rate,
+                         double beta_1, double beta_2, double epsilon,
+                         const py::handle& weight_decay, const py::handle& m,
+                         const py::handle& v, const py::handle& v_hat);
+
+RmspropOptions rmsprop_options(const std::string& op, double learning_rate, double rho,
+                               double momentum, double epsilon, const py::handle& weight_decay,
+                               const py::handle& velocities, const py::handle& momentums,
+                               const py::handle& average_grads);
+
+}  // namespace fastdl::bindings
