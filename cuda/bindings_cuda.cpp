@@ -11,6 +11,7 @@ namespace py = pybind11;
 
 namespace fastdl::cuda::bindings {
 void bind_activation(py::module_& m);
+void bind_gemm(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_dropout(py::module_& m);
 void bind_optim(py::module_& m);
@@ -31,6 +32,7 @@ PYBIND11_MODULE(_cuda, m) {
   }, "Wait for all work on the current device.");
 
   bindings::bind_activation(m);
+  bindings::bind_gemm(m);
   bindings::bind_softmax(m);
   bindings::bind_dropout(m);
   bindings::bind_optim(m);

@@ -64,12 +64,11 @@ void with_instance(bool trans_a, bool trans_b, bool vec, F&& f) {
   else with_b(std::false_type{});
 }
 
-// Launches `kernel` over the BM x BN output tiles of every matrix of the batch, in slices of at
-// most 65535 matrices (the limit of gridDim.z).
-template <class Kernel>
-void launch(Kernel kernel, int bm, int bn, int threads, size_t smem, GemmArgs args, int64_t batch,
-            cudaStream_t stream) {
-  const int64_t tiles_m = ceil_div(args.M, bm), tiles_n = ceil_div(args.N, bn);
+// Launches `kernel`, whose blocks have the BlockShape `Shape`, over the output tiles of every
+// matrix of the batch, in slices of at most 65535 matrices (the limit of gridDim.z).
+template <class Shape, class Kernel>
+void launch(Kernel kernel, size_t smem, GemmArgs args, int64_t batch, cudaStream_t stream) {
+  const int64_t tiles_m = ceil_div(args.M, Shape::BM), tiles_n = ceil_div(args.N, Shape::BN);
   if (tiles_m * tiles_n > INT_MAX) {
     throw std::invalid_argument("gemm: " + std::to_string(args.M) + " x " +
                                 std::to_string(args.N) + " is too large an output for one grid");
@@ -82,7 +81,7 @@ void launch(Kernel kernel, int bm, int bn, int threads, size_t smem, GemmArgs ar
     slice.c += first * args.batch_stride_c;
     const dim3 grid(static_cast<unsigned>(tiles_m * tiles_n), 1,
                     static_cast<unsigned>(std::min(batch - first, kMaxGridZ)));
-    kernel<<<grid, threads, smem, stream>>>(slice);
+    kernel<<<grid, Shape::Threads, smem, stream>>>(slice);
     CUDA_CHECK_LAUNCH();
   }
 }
@@ -106,24 +105,26 @@ void launch_version(GemmVersion version, const GemmArgs& args, const Layout& la,
     case GemmVersion::shared_tiling:
       return with_instance(la.trans, lb.trans, vec, [&](auto i) {
         using I = decltype(i);
-        launch(gemm_shared_tiling<I::trans_a, I::trans_b>, 32, 32, 1024, 0, args, batch, stream);
+        launch<SharedTilingShape>(gemm_shared_tiling<I::trans_a, I::trans_b>, 0, args, batch,
+                                  stream);
       });
     case GemmVersion::register_blocking:
       return with_instance(la.trans, lb.trans, vec, [&](auto i) {
         using I = decltype(i);
-        launch(gemm_register_blocking<I::trans_a, I::trans_b>, 64, 64, 256, 0, args, batch, stream);
+        launch<RegisterBlockingShape>(gemm_register_blocking<I::trans_a, I::trans_b>, 0, args,
+                                      batch, stream);
       });
     case GemmVersion::vectorized:
       return with_instance(la.trans, lb.trans, vec, [&](auto i) {
         using I = decltype(i);
-        launch(gemm_vectorized<I::trans_a, I::trans_b, I::vec>, 128, 128, 256, 0, args, batch,
-               stream);
+        launch<VectorizedShape>(gemm_vectorized<I::trans_a, I::trans_b, I::vec>, 0, args, batch,
+                                stream);
       });
     case GemmVersion::warptiling:
       return with_instance(la.trans, lb.trans, vec, [&](auto i) {
         using I = decltype(i);
-        launch(gemm_warptiling<I::trans_a, I::trans_b, I::vec>, 128, 128, 256, 0, args, batch,
-               stream);
+        launch<WarptilingShape>(gemm_warptiling<I::trans_a, I::trans_b, I::vec>, 0, args, batch,
+                                stream);
       });
     case GemmVersion::tf32:
       require_tensor_cores();
@@ -133,11 +134,11 @@ void launch_version(GemmVersion version, const GemmArgs& args, const Layout& la,
         const auto kernel = gemm_tf32<I::trans_a, I::trans_b, I::vec>;
         // Above the default 48 KiB of shared memory per block; two blocks per multiprocessor
         // need the largest shared-memory carveout.
-        CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+        CUDA_CHECK(
+            cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
         CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
                                         cudaSharedmemCarveoutMaxShared));
-        launch(kernel, Tf32Config::BM, Tf32Config::BN, Tf32Config::Threads, smem, args, batch,
-               stream);
+        launch<Tf32Config>(kernel, smem, args, batch, stream);
       });
   }
   throw std::invalid_argument("gemm: unknown kernel version " +
@@ -205,7 +206,8 @@ void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, StridedMatrix<
   args.vec_store = N % 4 == 0 && ldc % 4 == 0 && aligned16(C);
   // A is M x K: K runs along its rows unless transposed. B is K x N: N runs along its rows
   // unless transposed.
-  const bool vec = vectorizable(args.a, la.trans ? M : K) && vectorizable(args.b, lb.trans ? K : N);
+  const bool vec =
+      vectorizable(args.a, la.trans ? M : K) && vectorizable(args.b, lb.trans ? K : N);
   launch_version(version, args, la, lb, vec, batch, stream);
 }
 

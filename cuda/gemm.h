@@ -1,6 +1,7 @@
 #pragma once
 // Matrix products on the GPU, float32: the operation of csrc/include/fastdl/gemm.h,
-//   C[M, N] = act(alpha * A[M, K] @ B[K, N] + bias[N])   (C + alpha * A @ B + ... when accumulating)
+//   C[M, N] = act(alpha * A[M, K] @ B[K, N] + bias[N])
+// (act(C + alpha * A @ B + bias) when accumulating)
 // with the CPU's operand and epilogue types, plus the kernel version and the stream.
 //
 // Each operand must have unit stride along one of its dimensions: col_stride 1 (a row-major

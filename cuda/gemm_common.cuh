@@ -37,6 +37,12 @@ struct GemmArgs {
   int tiles_n;     // output tiles along N; block x handles tile (x / tiles_n, x % tiles_n)
 };
 
+// A kernel's output tile per block and its threads per block, read by the kernel and its launch.
+template <int BM_, int BN_, int Threads_>
+struct BlockShape {
+  static constexpr int BM = BM_, BN = BN_, Threads = Threads_;
+};
+
 template <bool kContigK>
 __device__ inline int64_t element_offset(int64_t mn, int64_t k, int64_t ld) {
   return kContigK ? mn * ld + k : k * ld + mn;

@@ -6,13 +6,18 @@
 
 namespace fastdl::cuda::gemm_detail {
 
+using SharedTilingShape = BlockShape<32, 32, 1024>;
+using RegisterBlockingShape = BlockShape<64, 64, 256>;
+using VectorizedShape = BlockShape<128, 128, 256>;
+using WarptilingShape = BlockShape<128, 128, 256>;
+
 // Version 1: a 32x32 tile of C per block of 1024 threads, one element per thread, through 32x32
 // tiles of A and B staged in shared memory: each value read from global memory serves 32 FMAs.
 // When loading, the thread index that runs fastest follows the operand's contiguous dimension, so
 // that a warp's loads coalesce whether or not the operand is transposed.
 template <bool TA, bool TB>
-__global__ void __launch_bounds__(1024) gemm_shared_tiling(GemmArgs p) {
-  constexpr int T = 32;
+__global__ void __launch_bounds__(SharedTilingShape::Threads) gemm_shared_tiling(GemmArgs p) {
+  constexpr int T = SharedTilingShape::BM;
   __shared__ float As[T][T + 1];  // As[m][k]; the padding keeps column accesses conflict-free
   __shared__ float Bs[T][T + 1];  // Bs[k][n]
   const auto [m0, n0] = tile_origin(p, T, T);
@@ -40,8 +45,10 @@ __global__ void __launch_bounds__(1024) gemm_shared_tiling(GemmArgs p) {
 // (version 1: 2 reads per FMA). Thread (tx, ty) owns rows ty + 16 i and columns tx + 16 j, so
 // that a warp's shared-memory reads and global stores touch consecutive addresses.
 template <bool TA, bool TB>
-__global__ void __launch_bounds__(256) gemm_register_blocking(GemmArgs p) {
-  constexpr int BM = 64, BN = 64, BK = 16, Threads = 256, R = 4;
+__global__ void __launch_bounds__(RegisterBlockingShape::Threads)
+    gemm_register_blocking(GemmArgs p) {
+  using S = RegisterBlockingShape;
+  constexpr int BM = S::BM, BN = S::BN, BK = 16, Threads = S::Threads, R = 4;
   using ALoader = StagedTileLoader<BM, BK, Threads, !TA, 1>;
   using BLoader = StagedTileLoader<BN, BK, Threads, TB, 1>;
   __shared__ float As[ALoader::kFloats];
@@ -84,8 +91,9 @@ __global__ void __launch_bounds__(256) gemm_register_blocking(GemmArgs p) {
 // float4 reads of shared memory (both tiles are k-major, so a thread's 8 rows of A at one k are
 // contiguous, like its 8 columns of B) and float4 stores to C.
 template <bool TA, bool TB, bool kVec>
-__global__ void __launch_bounds__(256) gemm_vectorized(GemmArgs p) {
-  constexpr int BM = 128, BN = 128, BK = 8, Threads = 256, W = kVec ? 4 : 1;
+__global__ void __launch_bounds__(VectorizedShape::Threads) gemm_vectorized(GemmArgs p) {
+  using S = VectorizedShape;
+  constexpr int BM = S::BM, BN = S::BN, BK = 8, Threads = S::Threads, W = kVec ? 4 : 1;
   using ALoader = StagedTileLoader<BM, BK, Threads, !TA, W>;
   using BLoader = StagedTileLoader<BN, BK, Threads, TB, W>;
   __shared__ __align__(16) float As[ALoader::kFloats];
@@ -118,7 +126,8 @@ __global__ void __launch_bounds__(256) gemm_vectorized(GemmArgs p) {
   float* c = batch_output(p);
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
-    store_four(p, c, m0 + row + i, n0 + col, make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
+    store_four(p, c, m0 + row + i, n0 + col,
+               make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
     store_four(p, c, m0 + row + i, n0 + col + 4,
                make_float4(acc[i][4], acc[i][5], acc[i][6], acc[i][7]));
   }
@@ -133,8 +142,9 @@ __global__ void __launch_bounds__(256) gemm_vectorized(GemmArgs p) {
 // and the load latency hides behind the arithmetic. BK = 8 keeps the prefetched tiles (8 floats
 // a thread) within the 128 registers a thread may use when two blocks share a multiprocessor.
 template <bool TA, bool TB, bool kVec>
-__global__ void __launch_bounds__(256, 2) gemm_warptiling(GemmArgs p) {
-  constexpr int BM = 128, BN = 128, BK = 8, Threads = 256, W = kVec ? 4 : 1;
+__global__ void __launch_bounds__(WarptilingShape::Threads, 2) gemm_warptiling(GemmArgs p) {
+  using S = WarptilingShape;
+  constexpr int BM = S::BM, BN = S::BN, BK = 8, Threads = S::Threads, W = kVec ? 4 : 1;
   constexpr int WM = 64, WN = 32;         // warp tile
   constexpr int SubM = 32, SubN = 16;     // distance between a lane's sub-tiles
   using ALoader = StagedTileLoader<BM, BK, Threads, !TA, W>;
@@ -191,8 +201,8 @@ __global__ void __launch_bounds__(256, 2) gemm_warptiling(GemmArgs p) {
     const int r = m0 + row + (i / 4) * SubM + i % 4;
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
-      store_four(p, c, r, n0 + col + j * SubN,
-                 make_float4(acc[i][4 * j], acc[i][4 * j + 1], acc[i][4 * j + 2], acc[i][4 * j + 3]));
+      const float* v = acc[i] + 4 * j;
+      store_four(p, c, r, n0 + col + j * SubN, make_float4(v[0], v[1], v[2], v[3]));
     }
   }
 }

@@ -16,3 +16,4 @@ from fastdl.backend.cuda.conv import (  # noqa: F401
 from fastdl.backend.cuda.pool import (  # noqa: F401
     avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_max_pool2d, max_pool2d,
     max_pool2d_backward, max_pool2d_with_argmax)
+from fastdl.backend.cuda.gemm import gemm_versions, linear, linear_backward, matmul  # noqa: F401
