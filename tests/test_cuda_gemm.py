@@ -299,8 +299,8 @@ def test_gemm_binding_validates_its_arguments():
     with pytest.raises(ValueError, match=r"gemm: a has shape \(3, 4\), used transposed but b has "
                                          r"shape \(4, 6\); inner dimensions 3 and 4 differ"):
         call(a, b, out, trans_a=True)
-    with pytest.raises(ValueError, match=r"gemm: a has shape \(2, 3, 4\) but b has shape \(3, 4, 6\); "
-                                         r"batch sizes 2 and 3 differ"):
+    with pytest.raises(ValueError, match=r"gemm: a has shape \(2, 3, 4\) but b has shape "
+                                         r"\(3, 4, 6\); batch sizes 2 and 3 differ"):
         call(cupy.ones((2, 3, 4), f32), cupy.ones((3, 4, 6), f32), cupy.empty((2, 3, 6), f32))
     with pytest.raises(ValueError, match=r"gemm: out has shape \(3, 5\) but a product of 3 x 4 "
                                          r"and 4 x 6 matrices needs shape \(3, 6\)"):

@@ -213,7 +213,7 @@ MEMORY_ELEMENTS = 1 << 26  # 256 MiB of float32: far beyond the L2 cache
 
 
 def memory_rows(quick: bool) -> list[Row]:
-    from fastdl.backend import cpu, cuda
+    from fastdl.backend import cuda
     cp = _cupy()
     n = MEMORY_ELEMENTS >> 2 if quick else MEMORY_ELEMENTS
     rng = np.random.default_rng(2)
