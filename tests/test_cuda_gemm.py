@@ -214,7 +214,7 @@ LINEAR_SHAPES = [(1, 1, 1), (5, 3, 1), (13, 29, 31), (64, 128, 10), (64, 784, 12
 def test_linear_matches_cpu(activation, m, k, n):
     rng = np.random.default_rng(m * k * n)
     x, w, b = randn(rng, (m, k)), randn(rng, (k, n)), randn(rng, n)
-    tol = dict(rtol=1e-4, atol=1e-5 * np.sqrt(k))
+    tol = {"rtol": 1e-4, "atol": 1e-5 * np.sqrt(k)}
     assert_matches_cpu(_gemm().linear(to_gpu(x), to_gpu(w), to_gpu(b), activation),
                        cpu.linear(x, w, b, activation), **tol)
     assert_matches_cpu(_gemm().linear(to_gpu(x), gpu_matrix(w, True), None, activation),

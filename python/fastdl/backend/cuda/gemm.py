@@ -16,6 +16,7 @@ from fastdl.backend.cpu import _LINEAR_ACTIVATIONS
 from fastdl.backend.cuda import runtime
 from fastdl.backend.cuda.activation import activation_backward
 
+
 def gemm_versions() -> dict:
     """The GEMM kernels ``matmul(..., version=)`` can run: ``{number: description}``, from the
     textbook shared-memory tiling (1) to the warptiling kernel (4) and TF32 tensor cores (5)."""
