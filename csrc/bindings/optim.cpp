@@ -45,16 +45,6 @@ bool same_shape(const py::array& a, const py::array& b) {
 
 std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
 
-// A list or tuple, as a sequence we can index without copying; anything else is a TypeError
-// (a NumPy array is a sequence too, but passing one where a list of arrays belongs is a mistake).
-py::sequence items(const std::string& op, const char* what, const py::handle& obj) {
-  if (!py::isinstance<py::list>(obj) && !py::isinstance<py::tuple>(obj)) {
-    throw py::type_error(op + ": " + what + " must be a list or tuple of arrays, got " +
-                         py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
-  }
-  return py::reinterpret_borrow<py::sequence>(obj);
-}
-
 py::array array_item(const std::string& op, const char* what, size_t i, const py::handle& obj) {
   if (!py::isinstance<py::array>(obj)) {
     throw py::type_error(op + ": " + what + " " + std::to_string(i) + " is a " +
@@ -72,12 +62,6 @@ void require_updatable(const std::string& op, const std::string& what, size_t i,
                           ") must be a writeable C-contiguous array: it is updated in place");
   }
 }
-
-// A state list: a name for messages, and the list (None: the slot is unused).
-struct StateArg {
-  const char* name;
-  py::handle list;
-};
 
 // The arrays of one step, validated, with the gradients converted where needed (kept alive
 // here until the step is done).
@@ -105,26 +89,11 @@ const void* gradient_data(const std::string& op, size_t i, const py::array& g,
 
 StepArrays gather(const std::string& op, const py::handle& params_obj,
                   const py::handle& grads_obj, const std::vector<StateArg>& states) {
-  const py::sequence params = items(op, "params", params_obj);
-  const py::sequence grads = items(op, "grads", grads_obj);
-  const size_t n = params.size();
-  if (grads.size() != n) {
-    throw py::value_error(op + ": got " + std::to_string(n) + " parameters but " +
-                          std::to_string(grads.size()) + " gradients; they must pair up");
-  }
-  std::vector<py::sequence> state_lists;
-  for (const StateArg& s : states) {
-    if (s.list.is_none()) {
-      state_lists.emplace_back();
-      continue;
-    }
-    state_lists.push_back(items(op, s.name, s.list));
-    if (state_lists.back().size() != n) {
-      throw py::value_error(op + ": got " + std::to_string(n) + " parameters but " +
-                            std::to_string(state_lists.back().size()) + " '" + s.name +
-                            "' state arrays; there must be one per parameter");
-    }
-  }
+  const StepLists lists = step_lists(op, params_obj, grads_obj, states);
+  const py::sequence& params = lists.params;
+  const py::sequence& grads = lists.grads;
+  const std::vector<py::sequence>& state_lists = lists.states;
+  const size_t n = lists.size;
 
   StepArrays out;
   out.tensors.resize(n);

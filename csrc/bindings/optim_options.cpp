@@ -35,7 +35,43 @@ double weight_decay_of(const std::string& op, const py::handle& obj) {
   return x;
 }
 
+// A list or tuple, as a sequence we can index without copying; anything else is a TypeError
+// (an array is a sequence too, but passing one where a list of arrays belongs is a mistake).
+py::sequence items(const std::string& op, const char* what, const py::handle& obj) {
+  if (!py::isinstance<py::list>(obj) && !py::isinstance<py::tuple>(obj)) {
+    throw py::type_error(op + ": " + what + " must be a list or tuple of arrays, got " +
+                         py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
+  }
+  return py::reinterpret_borrow<py::sequence>(obj);
+}
+
 }  // namespace
+
+StepLists step_lists(const std::string& op, const py::handle& params, const py::handle& grads,
+                     const std::vector<StateArg>& states) {
+  StepLists lists;
+  lists.params = items(op, "params", params);
+  lists.grads = items(op, "grads", grads);
+  lists.size = lists.params.size();
+  const size_t n = lists.size;
+  if (lists.grads.size() != n) {
+    throw py::value_error(op + ": got " + std::to_string(n) + " parameters but " +
+                          std::to_string(lists.grads.size()) + " gradients; they must pair up");
+  }
+  for (const StateArg& s : states) {
+    if (s.list.is_none()) {
+      lists.states.emplace_back();
+      continue;
+    }
+    lists.states.push_back(items(op, s.name, s.list));
+    if (lists.states.back().size() != n) {
+      throw py::value_error(op + ": got " + std::to_string(n) + " parameters but " +
+                            std::to_string(lists.states.back().size()) + " '" + s.name +
+                            "' state arrays; there must be one per parameter");
+    }
+  }
+  return lists;
+}
 
 GradClip parse_clip(const std::string& op, const py::handle& clipvalue, const py::handle& clipnorm,
                     const py::handle& global_clipnorm) {

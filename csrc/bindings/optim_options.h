@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "fastdl/optim.h"
 
@@ -31,5 +32,22 @@ RmspropOptions rmsprop_options(const std::string& op, double learning_rate, doub
                                double momentum, double epsilon, const py::handle& weight_decay,
                                const py::handle& velocities, const py::handle& momentums,
                                const py::handle& average_grads);
+
+// A state list: a name for messages, and the list (None: the slot is unused).
+struct StateArg {
+  const char* name;
+  py::handle list;
+};
+
+// The lists of one step, their structure checked: params and grads are lists or tuples of the
+// same length, and so is every state list given (an unused one stays an empty sequence). The
+// arrays in them are checked by each extension.
+struct StepLists {
+  py::sequence params, grads;
+  std::vector<py::sequence> states;  // in the order of the StateArgs
+  size_t size = 0;
+};
+StepLists step_lists(const std::string& op, const py::handle& params, const py::handle& grads,
+                     const std::vector<StateArg>& states);
 
 }  // namespace fastdl::bindings

@@ -17,10 +17,9 @@ using fastdl::bindings::adam_options;
 using fastdl::bindings::parse_clip;
 using fastdl::bindings::rmsprop_options;
 using fastdl::bindings::sgd_options;
-
-std::string type_name(const py::handle& obj) {
-  return py::str(py::type::of(obj).attr("__name__")).cast<std::string>();
-}
+using fastdl::bindings::StateArg;
+using fastdl::bindings::step_lists;
+using fastdl::bindings::StepLists;
 
 void axpy_entry(double alpha, const py::handle& x, const py::handle& y, std::uintptr_t stream) {
   const std::string op = "axpy";
@@ -35,16 +34,6 @@ void axpy_entry(double alpha, const py::handle& x, const py::handle& y, std::uin
 
 // ---------------------------------------------------------------- fused optimizer steps
 
-// A list or tuple, as a sequence we can index without copying; anything else is a TypeError
-// (an array is a sequence too, but passing one where a list of arrays belongs is a mistake).
-py::sequence items(const std::string& op, const char* what, const py::handle& obj) {
-  if (!py::isinstance<py::list>(obj) && !py::isinstance<py::tuple>(obj)) {
-    throw py::type_error(op + ": " + what + " must be a list or tuple of arrays, got " +
-                         type_name(obj));
-  }
-  return py::reinterpret_borrow<py::sequence>(obj);
-}
-
 // Item i of a list: a float32 GPU array (the gradients arrive converted by the Python layer).
 DeviceArray float32_item(const std::string& op, const std::string& what, size_t i,
                          const py::handle& obj) {
@@ -54,34 +43,13 @@ DeviceArray float32_item(const std::string& op, const std::string& what, size_t 
   return a;
 }
 
-// A state list: a name for messages, and the list (None: the slot is unused).
-struct StateArg {
-  const char* name;
-  py::handle list;
-};
-
 std::vector<OptimTensor> gather(const std::string& op, const py::handle& params_obj,
                                 const py::handle& grads_obj, const std::vector<StateArg>& states) {
-  const py::sequence params = items(op, "params", params_obj);
-  const py::sequence grads = items(op, "grads", grads_obj);
-  const size_t n = params.size();
-  if (grads.size() != n) {
-    throw py::value_error(op + ": got " + std::to_string(n) + " parameters but " +
-                          std::to_string(grads.size()) + " gradients; they must pair up");
-  }
-  std::vector<py::sequence> state_lists;
-  for (const StateArg& s : states) {
-    if (s.list.is_none()) {
-      state_lists.emplace_back();
-      continue;
-    }
-    state_lists.push_back(items(op, s.name, s.list));
-    if (state_lists.back().size() != n) {
-      throw py::value_error(op + ": got " + std::to_string(n) + " parameters but " +
-                            std::to_string(state_lists.back().size()) + " '" + s.name +
-                            "' state arrays; there must be one per parameter");
-    }
-  }
+  const StepLists lists = step_lists(op, params_obj, grads_obj, states);
+  const py::sequence& params = lists.params;
+  const py::sequence& grads = lists.grads;
+  const std::vector<py::sequence>& state_lists = lists.states;
+  const size_t n = lists.size;
 
   std::vector<OptimTensor> tensors(n);
   for (size_t i = 0; i < n; ++i) {
