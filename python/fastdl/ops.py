@@ -12,7 +12,7 @@ import numpy as np
 
 from fastdl import random as _random
 from fastdl.autograd import Function
-from fastdl.backend import array_module, cpu, device_of, kernels_for, to_device
+from fastdl.backend import array_module, cpu, device_of, is_gpu_array, kernels_for, to_device
 from fastdl.tensor import Tensor
 
 
@@ -28,9 +28,9 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 def _xp(*values: Any):
-    """The array library (numpy or cupy) of the first array among ``values``."""
+    """cupy when one of ``values`` is a GPU array, else numpy."""
     for v in values:
-        if hasattr(v, "__array_priority__") or hasattr(v, "__cuda_array_interface__"):
+        if is_gpu_array(v):
             return array_module(v)
     return np
 

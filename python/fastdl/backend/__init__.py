@@ -24,7 +24,7 @@ def device_of(a: Any) -> str:
 
 def kernels_for(a: Any) -> ModuleType:
     """The backend module for the device of array ``a``."""
-    if isinstance(a, np.ndarray) or not hasattr(a, "__cuda_array_interface__"):
+    if not is_gpu_array(a):
         return cpu
     from fastdl.backend import cuda
     return cuda
@@ -32,7 +32,7 @@ def kernels_for(a: Any) -> ModuleType:
 
 def array_module(a: Any) -> ModuleType:
     """``numpy`` or ``cupy``: the array library of ``a``, for glue such as ``zeros``."""
-    if isinstance(a, np.ndarray) or not hasattr(a, "__cuda_array_interface__"):
+    if not is_gpu_array(a):
         return np
     from fastdl.backend.cuda import runtime
     return runtime.cupy()
