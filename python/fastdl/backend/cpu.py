@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 
 from fastdl import _C
-from fastdl.backend.geometry import pair, resolve_padding
+from fastdl.backend.geometry import matmul_batch, pair, resolve_padding
 
 _FLOATS = (np.float32, np.float64)
 
@@ -57,18 +57,8 @@ def matmul(a, b) -> np.ndarray:
         )
     a2 = a[np.newaxis, :] if a.ndim == 1 else a
     b2 = b[:, np.newaxis] if b.ndim == 1 else b
-    if a2.shape[-1] != b2.shape[-2]:
-        raise ValueError(
-            f"matmul: inner dimensions do not match: a has shape {a.shape}, b has shape "
-            f"{b.shape} ({a2.shape[-1]} != {b2.shape[-2]})"
-        )
-    try:
-        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-    except ValueError:
-        raise ValueError(
-            f"matmul: batch dimensions do not broadcast: a has shape {a.shape}, "
-            f"b has shape {b.shape}"
-        ) from None
+    batch = matmul_batch(a.shape, b.shape, a2.shape[-1], b2.shape[-2], a2.shape[:-2],
+                         b2.shape[:-2])
     m, k, n = a2.shape[-2], a2.shape[-1], b2.shape[-1]
     if b2.ndim == 2:
         # One weight matrix for every row of every batch item: a single tall GEMM.

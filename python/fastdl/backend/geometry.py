@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 Pair = tuple[int, int]
 Padding = tuple[int, int, int, int]  # top, bottom, left, right
 
@@ -66,4 +68,24 @@ def resolve_padding(padding: Any, size: Sequence[int], kernel: Sequence[int],
         raise ValueError(
             f"{op}: padding must be 'valid', 'same', an int, (pad_h, pad_w) or "
             f"((top, bottom), (left, right)); got {padding!r}"
+        ) from None
+
+
+def matmul_batch(shape_a: tuple, shape_b: tuple, k_a: int, k_b: int, batch_a: tuple,
+                 batch_b: tuple) -> tuple:
+    """The broadcast batch shape of ``a @ b`` for operands of ``shape_a`` and ``shape_b`` (as
+    the user gave them) whose inner sizes are ``k_a`` and ``k_b`` and batch shapes
+    ``batch_a`` and ``batch_b``; ValueError naming matmul when they do not fit. Both devices'
+    matmul call it, so the errors read the same."""
+    if k_a != k_b:
+        raise ValueError(
+            f"matmul: inner dimensions do not match: a has shape {shape_a}, b has shape "
+            f"{shape_b} ({k_a} != {k_b})"
+        )
+    try:
+        return np.broadcast_shapes(batch_a, batch_b)
+    except ValueError:
+        raise ValueError(
+            f"matmul: batch dimensions do not broadcast: a has shape {shape_a}, "
+            f"b has shape {shape_b}"
         ) from None

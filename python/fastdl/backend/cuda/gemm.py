@@ -13,6 +13,7 @@ from typing import Optional
 import numpy as np
 
 from fastdl.backend.cpu import _LINEAR_ACTIVATIONS
+from fastdl.backend.geometry import matmul_batch
 from fastdl.backend.cuda import runtime
 from fastdl.backend.cuda.activation import activation_backward
 
@@ -97,18 +98,7 @@ def matmul(a, b, version: Optional[int] = None):
     if len(shape_b) == 1:
         sb = sb[:, np.newaxis]
     (m, k), (k_b, n) = _matrix_shape(sa, ta), _matrix_shape(sb, tb)
-    if k != k_b:
-        raise ValueError(
-            f"matmul: inner dimensions do not match: a has shape {shape_a}, b has shape "
-            f"{shape_b} ({k} != {k_b})"
-        )
-    try:
-        batch = np.broadcast_shapes(sa.shape[:-2], sb.shape[:-2])
-    except ValueError:
-        raise ValueError(
-            f"matmul: batch dimensions do not broadcast: a has shape {shape_a}, "
-            f"b has shape {shape_b}"
-        ) from None
+    batch = matmul_batch(shape_a, shape_b, k, k_b, sa.shape[:-2], sb.shape[:-2])
     if not batch:
         out = _product("matmul", sa, ta, sb, tb, (m, n), version=version)
     elif sb.ndim == 2 and not ta:
