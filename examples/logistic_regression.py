@@ -56,7 +56,7 @@ def train(theta0, steps: int = 5000, lr: float = 0.1, log_every: int = 0):
 
 def predict(theta) -> np.ndarray:
     """The neuron's outputs sigmoid(X @ theta) for the four points: probabilities of a 1."""
-    return fastdl.sigmoid(X @ np.asarray(theta))
+    return fastdl.sigmoid(X @ np.asarray(theta)).numpy()
 
 
 def main() -> None:

@@ -157,7 +157,10 @@ def test_python_functions():
                                rtol=1e-6)
     np.testing.assert_allclose(fastdl.gelu(x32, approximate=True),
                                ref.activation("gelu_tanh", x32), rtol=1e-4, atol=1e-5)
-    assert fastdl.relu([1.0, -1.0]).dtype == np.float64  # lists become float64 arrays
+    # The array kernels take lists as NumPy does (float64); the public ops as fastdl.tensor
+    # does (float32).
+    assert cpu.activation_forward("relu", [1.0, -1.0]).dtype == np.float64
+    assert fastdl.relu([1.0, -1.0]).dtype == np.float32
 
 
 def test_python_backward_promotes_mixed_dtypes():

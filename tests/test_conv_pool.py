@@ -8,6 +8,7 @@ import reference
 import fastdl
 from fastdl import keras, ops
 from fastdl.backend import cpu
+from fastdl.backend.geometry import conv2d_geometry
 
 # (batch, height, width, in_channels, kernel_h, kernel_w, out_channels, strides, padding,
 #  dilation, pool_size, pool_strides, pool_padding)
@@ -38,7 +39,7 @@ def _pool_pair(v):
 
 def _reference(x, k, b, case, activation):
     """(pooled, argmax, conv output) from the direct loops."""
-    geometry = cpu.conv2d_geometry(x.shape, k.shape, *case[7:10])
+    geometry = conv2d_geometry(x.shape, k.shape, *case[7:10])
     z = reference.conv2d(x, k, b, *geometry)
     out = z if activation is None else reference.ACTIVATIONS[activation](z)
     pool = _pool_pair(case[10])
@@ -57,7 +58,7 @@ def test_matches_direct_loops_and_the_two_operations(isa, rng, case, activation,
     tol = 1e-4 if dtype == np.float32 else 1e-11
     np.testing.assert_allclose(y, want_y, rtol=tol, atol=tol)
     # The two operations in sequence give the very same values and positions.
-    conv = cpu.conv2d_nhwc(x, k, b, *geometry, activation)
+    conv = cpu.conv2d_forward(x, k, b, *geometry, activation)
     y2, argmax2 = cpu.max_pool2d_with_argmax(conv, *case[10:])
     np.testing.assert_array_equal(y, y2)
     np.testing.assert_array_equal(argmax, argmax2)
@@ -107,7 +108,7 @@ def test_gradcheck(case, activation):
 
 def test_shapes_and_dtypes_are_checked(rng):
     x, k, b = _arrays(rng, CASES[0], np.float32)
-    geometry = cpu.conv2d_geometry(x.shape, k.shape, 1, "valid", 1)
+    geometry = conv2d_geometry(x.shape, k.shape, 1, "valid", 1)
     y, argmax = cpu.conv2d_max_pool2d(x, k, b, *geometry, "relu", 2)
     with pytest.raises(ValueError, match=r"conv2d_max_pool2d_backward: dy has shape "
                                          r"\(3, 4, 4, 32\); expected \(3, 5, 5, 32\)"):

@@ -6,6 +6,8 @@ import pytest
 
 from cuda_support import requires_gpu, to_cpu, to_gpu
 from fastdl.backend import cpu
+from fastdl.backend.geometry import conv2d_geometry
+from fastdl.ops.conv import conv2d_gradients
 from test_conv import CASES
 from test_conv_pool import CASES as CONV_POOL_CASES
 
@@ -74,11 +76,11 @@ def _reductions(k, y_shape):
 @pytest.mark.parametrize("case", CASES + GPU_CASES)
 def test_forward_and_gradients_match_cpu(rng, case):
     x, k, b = _arrays(rng, case)
-    geometry = cpu.conv2d_geometry(x.shape, k.shape, *case[7:])
-    want = cpu.conv2d_nhwc(*_f64(x, k, b), *geometry)
+    geometry = conv2d_geometry(x.shape, k.shape, *case[7:])
+    want = cpu.conv2d_forward(*_f64(x, k, b), *geometry)
     forward, backward_x, backward_w = _reductions(k, want.shape)
-    _close(_cuda().conv2d_nhwc(*_gpu(x, k, b), *geometry), want, forward)
-    _close(_cuda().conv2d_nhwc(*_gpu(x, k), None, *geometry), want - b, forward)
+    _close(_cuda().conv2d_forward(*_gpu(x, k, b), *geometry), want, forward)
+    _close(_cuda().conv2d_forward(*_gpu(x, k), None, *geometry), want - b, forward)
     dy = rng.standard_normal(want.shape).astype(np.float32)
     dx, dw, db = _cuda().conv2d_backward(*_gpu(dy, x, k), *geometry)
     want_dx, want_dw, want_db = cpu.conv2d_backward(*_f64(dy, x, k), *geometry)
@@ -93,18 +95,18 @@ def test_forward_and_gradients_match_cpu(rng, case):
 @pytest.mark.parametrize("need_x", [True, False], ids=["with dx", "first layer"])
 def test_fused_activation(rng, case, activation, need_x):
     x, k, b = _arrays(rng, case)
-    geometry = cpu.conv2d_geometry(x.shape, k.shape, *case[7:])
-    y = _cuda().conv2d_nhwc(*_gpu(x, k, b), *geometry, activation)
-    want = cpu.conv2d_nhwc(*_f64(x, k, b), *geometry, activation)
+    geometry = conv2d_geometry(x.shape, k.shape, *case[7:])
+    y = _cuda().conv2d_forward(*_gpu(x, k, b), *geometry, activation)
+    want = cpu.conv2d_forward(*_f64(x, k, b), *geometry, activation)
     forward, backward_x, backward_w = _reductions(k, want.shape)
     _close(y, want, forward)
     # Both sides differentiate from the GPU's output, so that a value at relu's kink cannot
     # fall on different sides of it.
     dy = rng.standard_normal(want.shape).astype(np.float32)
-    got = _cuda().conv2d_backward(to_gpu(dy), *_gpu(x, k), *geometry, need_x, True, True,
-                                  activation, y)
-    want = cpu.conv2d_backward(*_f64(dy, x, k), *geometry, need_x, True, True, activation,
-                               to_cpu(y).astype(np.float64))
+    got = conv2d_gradients(_cuda(), to_gpu(dy), *_gpu(x, k), geometry, (need_x, True, True),
+                           activation, y)
+    want = conv2d_gradients(cpu, *_f64(dy, x, k), geometry, (need_x, True, True), activation,
+                            to_cpu(y).astype(np.float64))
     if need_x:
         _close(got[0], want[0], backward_x)
     else:
@@ -116,13 +118,13 @@ def test_fused_activation(rng, case, activation, need_x):
 def test_gradients_asked_for_alone(rng):
     case = GPU_CASES[1]
     x, k, _ = _arrays(rng, case)
-    geometry = cpu.conv2d_geometry(x.shape, k.shape, *case[7:])
-    y = _cuda().conv2d_nhwc(*_gpu(x, k), None, *geometry, "relu")
+    geometry = conv2d_geometry(x.shape, k.shape, *case[7:])
+    y = _cuda().conv2d_forward(*_gpu(x, k), None, *geometry, "relu")
     dy = rng.standard_normal(y.shape).astype(np.float32)
     out = to_cpu(y).astype(np.float64)
     for need in ([True, False, False], [False, True, False], [False, False, True]):
-        got = _cuda().conv2d_backward(to_gpu(dy), *_gpu(x, k), *geometry, *need, "relu", y)
-        want = cpu.conv2d_backward(*_f64(dy, x, k), *geometry, *need, "relu", out)
+        got = conv2d_gradients(_cuda(), to_gpu(dy), *_gpu(x, k), geometry, need, "relu", y)
+        want = conv2d_gradients(cpu, *_f64(dy, x, k), geometry, need, "relu", out)
         for g, w, r in zip(got, want, _reductions(k, y.shape)[1:] + (y[..., 0].size,)):
             if w is None:
                 assert g is None
@@ -134,8 +136,8 @@ def test_unaligned_and_non_contiguous_operands(rng):
     import cupy
     case = GPU_CASES[5]
     x, k, b = _arrays(rng, case)
-    geometry = cpu.conv2d_geometry(x.shape, k.shape, *case[7:])
-    want = cpu.conv2d_nhwc(*_f64(x, k, b), *geometry)
+    geometry = conv2d_geometry(x.shape, k.shape, *case[7:])
+    want = cpu.conv2d_forward(*_f64(x, k, b), *geometry)
 
     def unaligned(a):  # contiguous, 4 bytes past a 16-byte boundary: the scalar path
         flat = cupy.empty(a.size + 1, np.float32)[1:]
@@ -143,9 +145,9 @@ def test_unaligned_and_non_contiguous_operands(rng):
         return flat.reshape(a.shape)
 
     forward, backward_x, backward_w = _reductions(k, want.shape)
-    _close(_cuda().conv2d_nhwc(unaligned(x), unaligned(k), to_gpu(b), *geometry), want, forward)
+    _close(_cuda().conv2d_forward(unaligned(x), unaligned(k), to_gpu(b), *geometry), want, forward)
     transposed = cupy.asarray(np.ascontiguousarray(x.transpose(0, 2, 1, 3))).transpose(0, 2, 1, 3)
-    _close(_cuda().conv2d_nhwc(transposed, to_gpu(k), to_gpu(b), *geometry), want, forward)
+    _close(_cuda().conv2d_forward(transposed, to_gpu(k), to_gpu(b), *geometry), want, forward)
     dy = rng.standard_normal(want.shape).astype(np.float32)
     got = _cuda().conv2d_backward(unaligned(dy), unaligned(x), unaligned(k), *geometry)
     for g, w, r in zip(got, cpu.conv2d_backward(*_f64(dy, x, k), *geometry),
@@ -157,14 +159,14 @@ def test_unaligned_and_non_contiguous_operands(rng):
 @pytest.mark.parametrize("activation", [None, "relu", "tanh"])
 def test_convolution_with_max_pooling_matches_cpu(rng, case, activation):
     x, k, b = _arrays(rng, case)
-    geometry = cpu.conv2d_geometry(x.shape, k.shape, *case[7:10])
+    geometry = conv2d_geometry(x.shape, k.shape, *case[7:10])
     pooling = case[10:]
     y, argmax = _cuda().conv2d_max_pool2d(*_gpu(x, k, b), *geometry, activation, *pooling)
     want, _ = cpu.conv2d_max_pool2d(*_f64(x, k, b), *geometry, activation, *pooling)
     forward, backward_x, _ = _reductions(k, want.shape)
     _close(y, want, forward)
     # The pooling of the GPU's convolution, exactly: the same maxima at the same positions.
-    conv = to_cpu(_cuda().conv2d_nhwc(*_gpu(x, k, b), *geometry, activation))
+    conv = to_cpu(_cuda().conv2d_forward(*_gpu(x, k, b), *geometry, activation))
     want_y, want_argmax = cpu.max_pool2d_with_argmax(conv, *pooling)
     np.testing.assert_array_equal(to_cpu(y), want_y)
     np.testing.assert_array_equal(to_cpu(argmax), want_argmax)
@@ -209,13 +211,13 @@ def _same_error(cpu_call, gpu_call):
     ((1, 8, 8, 3), (3, 3, 3, 8), None, {"activation": "softplus"}),
 ])
 def test_forward_errors_read_as_the_cpu_s(x_shape, w_shape, b_shape, kwargs):
-    geometry = cpu.conv2d_geometry(x_shape, w_shape, kwargs.get("strides", 1),
+    geometry = conv2d_geometry(x_shape, w_shape, kwargs.get("strides", 1),
                                    kwargs.get("padding", "valid"), kwargs.get("dilation", 1))
     x, w = np.zeros(x_shape, np.float32), np.zeros(w_shape, np.float32)
     b = None if b_shape is None else np.zeros(b_shape, np.float32)
     activation = kwargs.get("activation")
-    _same_error(lambda: cpu.conv2d_nhwc(x, w, b, *geometry, activation),
-                lambda: _cuda().conv2d_nhwc(*_gpu(x, w, b), *geometry, activation))
+    _same_error(lambda: cpu.conv2d_forward(x, w, b, *geometry, activation),
+                lambda: _cuda().conv2d_forward(*_gpu(x, w, b), *geometry, activation))
 
 
 @pytest.mark.parametrize("need_x,activation,wrong_dy", [
@@ -225,8 +227,8 @@ def test_forward_errors_read_as_the_cpu_s(x_shape, w_shape, b_shape, kwargs):
 ])
 def test_backward_errors_read_as_the_cpu_s(rng, need_x, activation, wrong_dy):
     x, k, _ = _arrays(rng, CASES[0])
-    geometry = cpu.conv2d_geometry(x.shape, k.shape, *CASES[0][7:])
-    dy = cpu.conv2d_nhwc(x, k, None, *geometry)
+    geometry = conv2d_geometry(x.shape, k.shape, *CASES[0][7:])
+    dy = cpu.conv2d_forward(x, k, None, *geometry)
     if wrong_dy:
         dy = dy[:, 1:].copy()
     _same_error(
@@ -237,17 +239,17 @@ def test_backward_errors_read_as_the_cpu_s(rng, need_x, activation, wrong_dy):
 
 def test_geometry_beyond_32_bit_counts_is_refused():
     x, w = np.ones((1, 4, 4, 1), np.float32), np.ones((1, 1, 1, 1), np.float32)
-    geometry = cpu.conv2d_geometry(x.shape, w.shape, (2**30, 1), "valid", 1)
-    assert cpu.conv2d_nhwc(x, w, None, *geometry).shape == (1, 1, 4, 1)
+    geometry = conv2d_geometry(x.shape, w.shape, (2**30, 1), "valid", 1)
+    assert cpu.conv2d_forward(x, w, None, *geometry).shape == (1, 1, 4, 1)
     with pytest.raises(ValueError, match="conv2d: .* is beyond the CUDA kernels"):
-        _cuda().conv2d_nhwc(*_gpu(x, w), None, *geometry)
+        _cuda().conv2d_forward(*_gpu(x, w), None, *geometry)
 
 
 def test_cpu_arrays_and_float64_are_refused(rng):
     import cupy
     x, k, _ = _arrays(rng, CASES[0])
-    geometry = cpu.conv2d_geometry(x.shape, k.shape, 1, "valid", 1)
+    geometry = conv2d_geometry(x.shape, k.shape, 1, "valid", 1)
     with pytest.raises(RuntimeError, match="conv2d: expected every operand on the GPU"):
-        _cuda().conv2d_nhwc(x, to_gpu(k), None, *geometry)
+        _cuda().conv2d_forward(x, to_gpu(k), None, *geometry)
     with pytest.raises(TypeError, match="conv2d: the CUDA kernels take float32"):
-        _cuda().conv2d_nhwc(cupy.asarray(x, np.float64), to_gpu(k), None, *geometry)
+        _cuda().conv2d_forward(cupy.asarray(x, np.float64), to_gpu(k), None, *geometry)

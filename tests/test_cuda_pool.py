@@ -4,6 +4,8 @@ tests' windows, paddings and channel counts, ties, NaN, large and empty inputs, 
 import numpy as np
 import pytest
 
+import fastdl
+
 from cuda_support import assert_matches_cpu, requires_gpu, to_cpu, to_gpu
 from fastdl.backend import cpu
 from test_pool import CHANNELS, IMAGES, WINDOWS
@@ -135,9 +137,10 @@ def test_empty_batch_or_channels(shape):
 @pytest.mark.parametrize("fn", ["max_pool2d", "avg_pool2d"])
 def test_channels_first_is_the_transposed_channels_last(rng, fn):
     x = rng.standard_normal((2, 5, 7, 6)).astype(np.float32)
-    got = getattr(_cuda(), fn)(to_gpu(x), 3, 2, "same", data_format="channels_first")
-    want = getattr(cpu, fn)(x, 3, 2, "same", data_format="channels_first")
-    assert_matches_cpu(got, want, rtol=1e-6, atol=1e-7)
+    gpu_x = fastdl.tensor(x, device="cuda")
+    got = getattr(fastdl, fn)(gpu_x, 3, 2, "same", data_format="channels_first")
+    want = getattr(fastdl, fn)(x, 3, 2, "same", data_format="channels_first")
+    assert_matches_cpu(got.data, want.numpy(), rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("keepdims", [False, True])
@@ -145,9 +148,10 @@ def test_channels_first_is_the_transposed_channels_last(rng, fn):
 def test_global_pools_match_cpu(rng, keepdims, data_format):
     x = rng.standard_normal((3, 5, 4, 6)).astype(np.float32)
     for fn in ("global_avg_pool2d", "global_max_pool2d"):
-        got = getattr(_cuda(), fn)(to_gpu(x), keepdims, data_format)
-        assert got.dtype == np.float32
-        assert_matches_cpu(got, getattr(cpu, fn)(x, keepdims, data_format), rtol=1e-6, atol=1e-6)
+        got = getattr(fastdl, fn)(fastdl.tensor(x, device="cuda"), keepdims, data_format)
+        assert got.dtype == np.float32 and got.device == "cuda"
+        assert_matches_cpu(got.data, getattr(fastdl, fn)(x, keepdims, data_format).numpy(),
+                           rtol=1e-6, atol=1e-6)
 
 
 # ---------------------------------------------------------------- errors

@@ -4,8 +4,15 @@ import importlib
 
 import pytest
 
-MODULES = ["fastdl", "fastdl._config", "fastdl.backend.cpu", "fastdl.tensor", "fastdl.autograd",
-           "fastdl.creation", "fastdl.random", "fastdl.functional", "fastdl.backend.geometry",
+MODULES = ["fastdl", "fastdl._config", "fastdl.tensor", "fastdl.autograd",
+           "fastdl.creation", "fastdl.random", "fastdl.backend.geometry",
+           "fastdl.backend.cpu.activation", "fastdl.backend.cpu.conv", "fastdl.backend.cpu.gemm",
+           "fastdl.backend.cpu.glue", "fastdl.backend.cpu.pool", "fastdl.backend.cpu.softmax",
+           "fastdl.ops", "fastdl.ops.activation", "fastdl.ops.arithmetic", "fastdl.ops.common",
+           "fastdl.ops.conv", "fastdl.ops.conversion", "fastdl.ops.dropout",
+           "fastdl.ops.elementwise", "fastdl.ops.matmul", "fastdl.ops.normalization",
+           "fastdl.ops.pool", "fastdl.ops.reduction", "fastdl.ops.shape", "fastdl.ops.softmax",
+           "fastdl.ops.tensor_methods",
            "fastdl.datasets", "fastdl.datasets.idx", "fastdl.datasets.storage",
            "fastdl.datasets.mnist", "fastdl.datasets.fashion_mnist", "fastdl.datasets.sample",
            "fastdl.optimizers", "fastdl.optimizers.base", "fastdl.optimizers.sgd",

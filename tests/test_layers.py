@@ -6,6 +6,7 @@ import pytest
 import fastdl
 import reference as ref
 from fastdl import initializers, layers
+from fastdl.backend.geometry import conv2d_geometry
 
 
 def f64_layer(cls, *args, **kwargs):
@@ -101,7 +102,7 @@ def test_conv2d_forward_matches_direct_loops(padding, strides, dilation, rng):
                       dilation_rate=dilation, activation="relu")
     x = rng.standard_normal((2, 9, 8, 3))
     out = layer(x).numpy()
-    geometry = fastdl.backend.cpu.conv2d_geometry(x.shape, layer.kernel.shape, strides,
+    geometry = conv2d_geometry(x.shape, layer.kernel.shape, strides,
                                                  padding, dilation)
     expected = np.maximum(ref.conv2d(x, layer.kernel.numpy(), layer.bias.numpy(), *geometry),
                           0)

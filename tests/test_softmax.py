@@ -59,7 +59,7 @@ def test_nan_poisons_only_its_row(isa):
         assert np.isnan(y[[0, 2]]).all()
         np.testing.assert_allclose(y[1], (ref.log_softmax if log else ref.softmax)(x[1]),
                                    rtol=1e-5)
-    assert np.isnan(fastdl.softmax_cross_entropy(x, [0, 1, 2]))
+    assert np.isnan(fastdl.softmax_cross_entropy(x, [0, 1, 2]).item())
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -169,9 +169,12 @@ def test_python_cross_entropy(rng):
     x = logits(rng, (16, 10), np.float32)
     labels = labels_for(rng, x)
     expected_loss, expected_grad = ref.softmax_cross_entropy(x, labels)
-    loss = fastdl.softmax_cross_entropy(x, labels)
+    loss = cpu.softmax_cross_entropy(x, labels)
     assert isinstance(loss, float)
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-5)
+    tensor_loss = fastdl.softmax_cross_entropy(x, labels)  # the public op: a 0-d Tensor
+    assert isinstance(tensor_loss, fastdl.Tensor) and tensor_loss.shape == ()
+    assert tensor_loss.item() == np.float32(loss)
     loss2, grad = cpu.softmax_cross_entropy_with_grad(x.astype(np.float64), labels)
     assert grad.dtype == np.float64
     np.testing.assert_allclose(loss2, expected_loss, rtol=1e-12)

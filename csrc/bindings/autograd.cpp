@@ -10,13 +10,19 @@
 //
 // Recording (Function.apply): grad mode on and a Tensor argument that requires grad make the
 // result require grad; the Function instance is then its node, with the arguments as `parents`.
+// A forward that returns a tuple of arrays makes a tuple of Tensors, each knowing its position
+// (`_output_index`); the node keeps their shapes and dtypes (`_outputs`), and outputs that are
+// not floating are left out of the graph.
 //
 // Backward (fastdl/autograd.py documents it for users):
-// * a node runs once every consumer of its output reachable from the root has passed its
+// * a node runs once every consumer of its outputs reachable from the root has passed its
 //   gradient on; a node that received nothing passes nothing;
-// * `node.backward(node, grad)` returns one gradient per positional input (a bare array for a
-//   single input; fewer than the inputs means None for the rest); a gradient for an input that
-//   does not require grad is ignored; each must have its input's shape and is cast to its dtype;
+// * `node.backward(node, *grads)` gets one gradient per output: the sum of what the output's
+//   consumers passed on; for an output that received nothing, zeros of its shape and dtype, or
+//   None when the Function sets `materialize_grads = False`;
+// * it returns one gradient per positional input (a bare array for a single input; fewer than
+//   the inputs means None for the rest); a gradient for an input that does not require grad is
+//   ignored; each must have its input's shape and is cast to its dtype;
 // * a leaf's first gradient is stored as a new Tensor around the array when nothing else can
 //   hold it (a fresh array, not a view, not the gradient the node received, not given to
 //   another leaf), else around a copy; later gradients are added to it;
@@ -25,6 +31,7 @@
 #include <pybind11/pybind11.h>
 #include <structmember.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -43,15 +50,19 @@ bool grad_enabled = true;
 PyTypeObject* tensor_type = nullptr;  // fastdl.Tensor, registered by fastdl.autograd
 PyTypeObject* ndarray_type = nullptr;
 PyObject* numpy_asarray = nullptr;
+PyObject* zeros_factory = nullptr;  // fastdl.autograd's zeros(shape, dtype, like), registered
 
 // Attribute names, interned once.
 struct Names {
   py::str parents{"parents"}, node{"_node"}, data{"data"}, grad{"grad"},
       requires_grad{"requires_grad"}, backward{"backward"}, shape{"shape"}, dtype{"dtype"},
-      base{"base"}, astype{"astype"}, copy{"copy"};
+      base{"base"}, astype{"astype"}, copy{"copy"}, output_index{"_output_index"},
+      keras_mask{"_keras_mask"}, outputs{"_outputs"}, materialize_grads{"materialize_grads"},
+      kind{"kind"};
   Names() {
     for (py::str* s : {&parents, &node, &data, &grad, &requires_grad, &backward, &shape, &dtype,
-                       &base, &astype, &copy}) {
+                       &base, &astype, &copy, &output_index, &keras_mask, &outputs,
+                       &materialize_grads, &kind}) {
       PyObject* p = s->release().ptr();
       PyUnicode_InternInPlace(&p);
       *s = py::reinterpret_steal<py::str>(p);
@@ -98,8 +109,9 @@ std::string type_name(const py::handle& obj) {
   return py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>();
 }
 
-// A Tensor around `data` with no gradient and no node.
-py::object new_tensor(const py::handle& data, bool requires_grad, const py::handle& node) {
+// A Tensor around `data` with no gradient, made by output `index` of `node` (None for a leaf).
+py::object new_tensor(const py::handle& data, bool requires_grad, const py::handle& node,
+                      int index = 0) {
   const Names& n = names();
   PyTypeObject* type = registered_tensor_type();
   PyObject* t = type->tp_alloc(type, 0);
@@ -109,6 +121,8 @@ py::object new_tensor(const py::handle& data, bool requires_grad, const py::hand
   set(tensor, n.grad, py::none());
   set(tensor, n.requires_grad, py::bool_(requires_grad));
   set(tensor, n.node, node);
+  set(tensor, n.output_index, py::int_(index));
+  set(tensor, n.keras_mask, py::none());
   return tensor;
 }
 
@@ -120,28 +134,42 @@ class Engine {
     registered_tensor_type();
   }
 
-  void run(const py::object& root_node, const py::object& grad) {
+  void run(const py::object& root_node, int root_index, const py::object& grad) {
     count_consumers(root_node);
-    nodes_.at(root_node.ptr()).grad = grad;
+    add_gradient(nodes_.at(root_node.ptr()), root_index, grad);
     std::vector<PyObject*> ready{root_node.ptr()};
     while (!ready.empty()) {
       Entry& entry = nodes_.at(ready.back());
       ready.pop_back();
       const py::object node = entry.node;
-      const py::object grad_in = std::move(entry.grad);
-      step(node, grad_in, ready);
+      std::vector<py::object> grads = std::move(entry.grads);
+      step(node, entry.multi, grads, ready);
     }
   }
 
  private:
   struct Entry {
-    py::object node;  // a strong reference: freeing saved tensors must not free the node
-    py::object grad;  // the sum of what its consumers passed on so far
-    int pending = 0;  // consumers that have not passed their gradient on yet
+    py::object node;                 // a strong reference: freeing saved tensors must not free it
+    std::vector<py::object> grads;   // per output, the sum of what its consumers passed on
+    int pending = 0;                 // consumers that have not passed their gradient on yet
+    bool multi = false;              // the node has several outputs (a tuple from forward)
   };
 
+  // The entry of `node`, made on first sight with one gradient slot per output.
+  std::pair<Entry*, bool> entry_for(const py::object& node) {
+    auto [it, inserted] = nodes_.try_emplace(node.ptr());
+    Entry& e = it->second;
+    if (inserted) {
+      e.node = node;
+      const py::object outputs = get(node, n_.outputs);  // None (the class default) for one
+      e.multi = !outputs.is_none();
+      e.grads.resize(e.multi ? static_cast<size_t>(py::len(outputs)) : 1);
+    }
+    return {&e, inserted};
+  }
+
   void count_consumers(const py::object& root) {
-    nodes_[root.ptr()].node = root;
+    entry_for(root);
     std::vector<py::object> stack{root};
     while (!stack.empty()) {
       const py::object node = std::move(stack.back());
@@ -152,17 +180,67 @@ class Engine {
         if (!is_tensor(p.ptr())) continue;
         py::object parent = get(p, n_.node);
         if (parent.is_none()) continue;
-        auto [it, inserted] = nodes_.try_emplace(parent.ptr());
-        ++it->second.pending;
-        if (inserted) {
-          it->second.node = parent;
-          stack.push_back(std::move(parent));
-        }
+        auto [entry, inserted] = entry_for(parent);
+        ++entry->pending;
+        if (inserted) stack.push_back(std::move(parent));
       }
     }
   }
 
-  void step(const py::object& node, const py::object& grad, std::vector<PyObject*>& ready) {
+  // grads[index] += grad (a freed node may have lost the count of its outputs: grow).
+  static void add_gradient(Entry& e, int index, py::object grad) {
+    const size_t i = static_cast<size_t>(index);
+    if (i >= e.grads.size()) e.grads.resize(i + 1);
+    py::object& slot = e.grads[i];
+    if (!slot) {
+      slot = std::move(grad);
+      return;
+    }
+    PyObject* sum = PyNumber_Add(slot.ptr(), grad.ptr());
+    if (!sum) throw py::error_already_set();
+    slot = py::reinterpret_steal<py::object>(sum);
+  }
+
+  // The gradient tuple node.backward returned (an empty one when nothing flowed in).
+  py::tuple call_backward(const py::object& node, bool multi, std::vector<py::object>& grads) {
+    const bool received = std::any_of(grads.begin(), grads.end(),
+                                      [](const py::object& g) { return bool(g); });
+    if (!received) return py::tuple();  // nothing flowed into this node: its inputs get nothing
+    if (multi) fill_missing(node, grads);
+    const py::object backward = get(node, n_.backward);
+    std::vector<PyObject*> call{node.ptr()};
+    for (const py::object& g : grads) call.push_back(g.ptr());
+    PyObject* r = PyObject_Vectorcall(backward.ptr(), call.data(), call.size(), nullptr);
+    if (!r) throw py::error_already_set();
+    py::object result = py::reinterpret_steal<py::object>(r);
+    return PyTuple_Check(result.ptr()) ? py::reinterpret_steal<py::tuple>(result.release())
+                                       : py::make_tuple(result);
+  }
+
+  // Outputs that received no gradient get zeros of their shape and dtype, on the device of one
+  // that did, or None when the Function asks for that (materialize_grads = False).
+  void fill_missing(const py::object& node, std::vector<py::object>& grads) const {
+    const py::object outputs = get(node, n_.outputs);
+    const bool materialize = get(node, n_.materialize_grads).ptr() == Py_True;
+    const py::object like = *std::find_if(grads.begin(), grads.end(),
+                                          [](const py::object& g) { return bool(g); });
+    for (size_t i = 0; i < grads.size(); ++i) {
+      if (grads[i]) continue;
+      if (!materialize || outputs.is_none()) {
+        grads[i] = py::none();
+        continue;
+      }
+      if (!zeros_factory) throw std::runtime_error("autograd: no zeros factory registered");
+      const py::tuple spec = py::reinterpret_borrow<py::tuple>(outputs)[i];
+      PyObject* z = PyObject_CallFunctionObjArgs(zeros_factory, spec[0].ptr(), spec[1].ptr(),
+                                                 like.ptr(), nullptr);
+      if (!z) throw py::error_already_set();
+      grads[i] = py::reinterpret_steal<py::object>(z);
+    }
+  }
+
+  void step(const py::object& node, bool multi, std::vector<py::object>& grads,
+            std::vector<PyObject*>& ready) {
     const py::object parents_obj = get(node, n_.parents);
     if (parents_obj.is_none()) {
       throw std::runtime_error("backward: the graph through " + type_name(node) +
@@ -170,41 +248,24 @@ class Engine {
                                "retain_graph=True to the first call to go through it twice");
     }
     const auto parents = py::reinterpret_borrow<py::tuple>(parents_obj);
-    py::tuple in_grads;
-    if (grad) {  // else nothing flowed into this node: its inputs get nothing from it
-      const py::object backward = get(node, n_.backward);
-      PyObject* call[] = {node.ptr(), grad.ptr()};
-      PyObject* r = PyObject_Vectorcall(backward.ptr(), call, 2, nullptr);
-      if (!r) throw py::error_already_set();
-      py::object result = py::reinterpret_steal<py::object>(r);
-      in_grads = PyTuple_Check(result.ptr()) ? py::reinterpret_steal<py::tuple>(result.release())
-                                              : py::make_tuple(result);
-    }
-    const py::ssize_t given = in_grads ? static_cast<py::ssize_t>(in_grads.size()) : 0;
+    const py::tuple in_grads = call_backward(node, multi, grads);
+    const py::ssize_t given = static_cast<py::ssize_t>(in_grads.size());
     for (py::ssize_t i = 0; i < static_cast<py::ssize_t>(parents.size()); ++i) {
       const py::handle parent = parents[i];
       if (!is_tensor(parent.ptr())) continue;
       const py::object parent_node = get(parent, n_.node);
       py::object pg = i < given ? py::reinterpret_borrow<py::object>(in_grads[i]) : py::none();
+      Entry* e = parent_node.is_none() ? nullptr : &nodes_.at(parent_node.ptr());
       if (!pg.is_none() && get(parent, n_.requires_grad).ptr() == Py_True) {
         pg = conform(node, parent, std::move(pg));
-        if (parent_node.is_none()) {
-          accumulate_leaf(parent, pg, grad);
+        if (!e) {
+          accumulate_leaf(parent, pg, grads);
           continue;
         }
-        Entry& e = nodes_.at(parent_node.ptr());
-        if (!e.grad) {
-          e.grad = std::move(pg);
-        } else {
-          PyObject* sum = PyNumber_Add(e.grad.ptr(), pg.ptr());
-          if (!sum) throw py::error_already_set();
-          e.grad = py::reinterpret_steal<py::object>(sum);
-        }
+        const int index = e->multi ? get(parent, n_.output_index).cast<int>() : 0;
+        add_gradient(*e, index, std::move(pg));
       }
-      if (!parent_node.is_none()) {
-        Entry& e = nodes_.at(parent_node.ptr());
-        if (--e.pending == 0) ready.push_back(parent_node.ptr());
-      }
+      if (e && --e->pending == 0) ready.push_back(parent_node.ptr());
     }
     if (!retain_graph_) {
       PyObject* dict = PyObject_GenericGetDict(node.ptr(), nullptr);
@@ -229,12 +290,15 @@ class Engine {
     return pg;
   }
 
-  void accumulate_leaf(const py::handle& leaf, const py::object& pg, const py::object& received) {
+  void accumulate_leaf(const py::handle& leaf, const py::object& pg,
+                       const std::vector<py::object>& received) {
     const py::object existing = get(leaf, n_.grad);
     if (existing.is_none()) {
       // The gradient is handed to the user, who may change it in place: it must not share
       // memory with an array still in use elsewhere.
-      const bool owned = pg.ptr() != received.ptr() && get(pg, n_.base).is_none() &&
+      const bool passed_through = std::any_of(
+          received.begin(), received.end(), [&](const py::object& g) { return g.ptr() == pg.ptr(); });
+      const bool owned = !passed_through && get(pg, n_.base).is_none() &&
                          given_to_leaves_.count(pg.ptr()) == 0;
       given_to_leaves_.insert(pg.ptr());
       set(leaf, n_.grad, new_tensor(owned ? pg : get(pg, n_.copy)(), false, py::none()));
@@ -326,6 +390,34 @@ py::object call_forward(const ApplyObject* self, const py::handle& ctx, PyObject
   return py::reinterpret_steal<py::object>(r);
 }
 
+// An output of forward as an array: NumPy gives scalars for 0-d operands; GPU arrays are kept as
+// they are.
+py::object as_array(py::object data) {
+  if (Py_TYPE(data.ptr()) == ndarray_type || is_gpu_array(data)) return data;
+  PyObject* a = PyObject_CallOneArg(numpy_asarray, data.ptr());
+  if (!a) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(a);
+}
+
+// The outputs of a forward that returned a tuple: a tuple of Tensors. Floating outputs of a
+// recorded node are its outputs in the graph (the node keeps their shapes and dtypes, to make
+// zero gradients for those the loss does not reach); the others are plain tensors.
+py::object multi_output(const py::object& ctx, const py::tuple& arrays, bool requires) {
+  const Names& n = names();
+  const py::ssize_t count = static_cast<py::ssize_t>(arrays.size());
+  py::tuple tensors(count), specs(count);
+  for (py::ssize_t i = 0; i < count; ++i) {
+    const py::object data = as_array(py::reinterpret_borrow<py::object>(arrays[i]));
+    const py::object dtype = get(data, n.dtype);
+    const bool differentiable = requires && equal(get(dtype, n.kind), py::str("f"));
+    tensors[i] = new_tensor(data, differentiable, differentiable ? ctx : py::none(),
+                            static_cast<int>(i));
+    specs[i] = py::make_tuple(get(data, n.shape), dtype);
+  }
+  if (requires) set(ctx, n.outputs, specs);
+  return std::move(tensors);
+}
+
 py::object apply(const ApplyObject* self, PyObject* const* args, Py_ssize_t nargs,
                  PyObject* kwnames) {
   const Names& n = names();
@@ -344,22 +436,20 @@ py::object apply(const ApplyObject* self, PyObject* const* args, Py_ssize_t narg
   set(ctx, n.requires_grad, py::bool_(requires));
 
   py::object data = call_forward(self, ctx, args, nargs, kwnames);
-  // NumPy gives scalars for 0-d operands; GPU arrays are kept as they are.
-  if (Py_TYPE(data.ptr()) != ndarray_type && !is_gpu_array(data)) {
-    PyObject* a = PyObject_CallOneArg(numpy_asarray, data.ptr());
-    if (!a) throw py::error_already_set();
-    data = py::reinterpret_steal<py::object>(a);
+  if (requires) {
+    PyObject* parents = PyTuple_New(nargs);
+    if (!parents) throw py::error_already_set();
+    const py::object parents_obj = py::reinterpret_steal<py::object>(parents);
+    for (Py_ssize_t i = 0; i < nargs; ++i) {
+      Py_INCREF(args[i]);
+      PyTuple_SET_ITEM(parents, i, args[i]);
+    }
+    set(ctx, n.parents, parents_obj);
   }
-  if (!requires) return new_tensor(data, false, py::none());
-  PyObject* parents = PyTuple_New(nargs);
-  if (!parents) throw py::error_already_set();
-  const py::object parents_obj = py::reinterpret_steal<py::object>(parents);
-  for (Py_ssize_t i = 0; i < nargs; ++i) {
-    Py_INCREF(args[i]);
-    PyTuple_SET_ITEM(parents, i, args[i]);
+  if (PyTuple_Check(data.ptr())) {
+    return multi_output(ctx, py::reinterpret_borrow<py::tuple>(data), requires);
   }
-  set(ctx, n.parents, parents_obj);
-  return new_tensor(data, true, ctx);
+  return new_tensor(as_array(std::move(data)), requires, requires ? ctx : py::none());
 }
 
 PyObject* apply_vectorcall(PyObject* self, PyObject* const* args, size_t nargsf,
@@ -481,6 +571,12 @@ void bind_autograd(py::module_& m) {
         tensor_type = reinterpret_cast<PyTypeObject*>(type.inc_ref().ptr());
       },
       py::arg("type"), "Tells the autograd core which class is fastdl.Tensor.");
+  m.def(
+      "register_zeros_factory",
+      [](const py::object& factory) { zeros_factory = factory.inc_ref().ptr(); },
+      py::arg("factory"),
+      "Tells the autograd core how to make zero gradients: factory(shape, dtype, like) returns "
+      "zeros on the device of the array `like`.");
   m.def("is_grad_enabled", [] { return grad_enabled; },
         "Whether operations record the graph.");
   m.def(
@@ -496,11 +592,11 @@ void bind_autograd(py::module_& m) {
         "the result in a Tensor, recording the node when gradients are wanted.");
   m.def(
       "run_backward",
-      [](const py::object& root_node, const py::object& grad, bool retain_graph) {
-        Engine(retain_graph).run(root_node, grad);
-      },
-      py::arg("root_node"), py::arg("grad"), py::arg("retain_graph"),
-      "Backpropagates `grad` from the graph node `root_node` (see fastdl.autograd.backward).");
+      [](const py::object& root_node, int output_index, const py::object& grad,
+         bool retain_graph) { Engine(retain_graph).run(root_node, output_index, grad); },
+      py::arg("root_node"), py::arg("output_index"), py::arg("grad"), py::arg("retain_graph"),
+      "Backpropagates `grad` from output `output_index` of the graph node `root_node` (see "
+      "fastdl.autograd).");
 }
 
 }  // namespace fastdl::bindings

@@ -1,7 +1,8 @@
 """fastdl: a small, fast deep-learning library.
 
 Hand-written C++ (OpenMP, AVX2/FMA) kernels under a NumPy-friendly Python API, with a Tensor
-that records operations for reverse-mode autograd.
+that records operations for reverse-mode autograd. The operations live in :mod:`fastdl.ops`
+(Tensors, arrays and numbers in, Tensors out); the most used are also here.
 
 >>> import numpy as np, fastdl
 >>> fastdl.matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32)).shape
@@ -11,7 +12,8 @@ that records operations for reverse-mode autograd.
 tensor([2., 4.])
 """
 from fastdl._config import build_info, get_num_threads, set_num_threads
-from fastdl import autograd  # noqa: F401  (first: tensor.py and autograd.py import each other)
+from fastdl.tensor import Tensor
+from fastdl import autograd
 from fastdl.autograd import (
     Function,
     GradcheckError,
@@ -20,7 +22,7 @@ from fastdl.autograd import (
     no_grad,
     set_grad_enabled,
 )
-from fastdl.tensor import Tensor
+from fastdl import ops
 from fastdl.creation import (
     arange,
     from_dlpack,
@@ -34,7 +36,8 @@ from fastdl.creation import (
     zeros,
     zeros_like,
 )
-from fastdl.functional import (
+# The operations most used directly, also at the top level (fastdl.relu is fastdl.ops.relu).
+from fastdl.ops import (
     abs,
     avg_pool2d,
     clip,
@@ -105,5 +108,5 @@ __all__ = [
     "squeeze", "unsqueeze", "concatenate", "stack", "pad", "dropout", "conv2d", "conv1d",
     "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
     "activations", "callbacks", "datasets", "initializers", "layers", "losses", "metrics",
-    "models", "optimizers", "utils", "keras", "cuda",
+    "models", "optimizers", "utils", "keras", "cuda", "ops", "autograd",
 ]

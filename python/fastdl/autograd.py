@@ -1,11 +1,12 @@
 """Reverse-mode automatic differentiation.
 
-A :class:`Function` is one differentiable operation on arrays. ``Function.apply`` runs its
-``forward`` on the inputs' arrays and, when gradients are wanted, records the inputs on the
-Function instance, which then serves as the node of the graph and as the ``ctx`` its
-``backward`` receives. :func:`backward` walks the nodes in an iterative topological order (no
-recursion limit), adds up gradients where a tensor is used more than once, and frees what the
-nodes saved unless asked to keep the graph.
+A :class:`Function` is one differentiable operation on arrays, with one or several outputs.
+``Function.apply`` runs its ``forward`` on the inputs' arrays and, when gradients are wanted,
+records the inputs on the Function instance, which then serves as the node of the graph and as
+the ``ctx`` its ``backward`` receives. :meth:`Tensor.backward` walks the nodes in an iterative
+topological order (no recursion limit): a node runs once every consumer of its outputs has
+passed its gradient on, gradients add up where a tensor is used more than once, and what the
+nodes saved is freed afterwards unless asked to keep the graph (``retain_graph=True``).
 
 >>> import fastdl
 >>> x = fastdl.tensor([1.0, 2.0, 3.0], requires_grad=True)
@@ -21,7 +22,8 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from fastdl import _C
-from fastdl.backend import array_module, device_of
+from fastdl.backend import array_module
+from fastdl.tensor import Tensor
 
 
 def is_grad_enabled() -> bool:
@@ -89,17 +91,47 @@ class set_grad_enabled(_GradMode):
 
 
 class Function:
-    """One differentiable operation.
+    """One differentiable operation: subclass it to add one.
 
-    Subclasses define ``forward(ctx, *args, **kwargs) -> ndarray`` on arrays (Tensor arguments
-    arrive as their arrays, anything else as it is) and ``backward(ctx, grad) -> gradients``,
-    one per positional argument (None where there is none), each with that argument's shape.
+    ``forward(ctx, *args, **kwargs)`` works on arrays (Tensor arguments arrive as their arrays,
+    anything else as it is) and returns an array, or a tuple of arrays for several outputs;
+    ``apply`` then returns a Tensor, or a tuple of Tensors. Outputs that are not floating
+    (indices, masks) are plain tensors outside the graph.
+
+    ``backward(ctx, *grads)`` receives one gradient per output and returns one gradient per
+    positional argument of ``forward`` (None where there is none, or for an argument that needs
+    none: see :meth:`needs_grad`), each with that argument's shape. An output that did not reach
+    the loss gets zeros of its shape and dtype, so that ``backward`` can always compute; a
+    Function that can skip the work instead sets ``materialize_grads = False`` and receives None
+    for it. A node whose outputs received nothing at all is not run.
+
     ``ctx`` is the Function instance: attributes set on it in ``forward`` are there in
     ``backward``. ``ctx.requires_grad`` tells ``forward`` whether anything will be kept.
+
+    A custom operation with two outputs, the sine and the cosine, used once each:
+
+    >>> import numpy as np, fastdl
+    >>> class SinCos(fastdl.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.x = x
+    ...         return np.sin(x), np.cos(x)
+    ...     @staticmethod
+    ...     def backward(ctx, grad_sin, grad_cos):
+    ...         return grad_sin * np.cos(ctx.x) - grad_cos * np.sin(ctx.x)
+    >>> x = fastdl.tensor([0.0, 1.0], dtype="float64", requires_grad=True)
+    >>> s, c = SinCos.apply(x)
+    >>> (s * 2).sum().backward()     # c does not reach the loss: grad_cos arrives as zeros
+    >>> x.grad.numpy().round(6)
+    array([2.      , 1.080605])
     """
 
     parents: Optional[tuple]
     requires_grad: bool
+    #: Whether outputs that did not reach the loss get zeros (True) or None in ``backward``.
+    materialize_grads = True
+    #: For a node with several outputs, their (shape, dtype); set by ``apply``.
+    _outputs: Optional[tuple] = None
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -109,10 +141,10 @@ class Function:
 
     @staticmethod
     def apply(*args, **kwargs) -> "Tensor":
-        """Runs the operation on Tensors (or other values) and returns a Tensor; records the
-        graph when grad mode is on and a Tensor argument requires grad. Each subclass gets its
-        own ``apply``, which also serves directly as a Tensor method (``Tensor.__mul__ =
-        Mul.apply``)."""
+        """Runs the operation on Tensors (or other values) and returns a Tensor (a tuple of
+        them for several outputs); records the graph when grad mode is on and a Tensor argument
+        requires grad. Each subclass gets its own ``apply``, which also serves directly as a
+        Tensor method (``Tensor.__mul__ = Mul.apply``)."""
         raise TypeError("apply: call it on a subclass of Function")
 
     @staticmethod
@@ -120,8 +152,8 @@ class Function:
         raise NotImplementedError(f"{type(ctx).__name__} must define forward(ctx, ...)")
 
     @staticmethod
-    def backward(ctx, grad: np.ndarray):
-        raise NotImplementedError(f"{type(ctx).__name__} must define backward(ctx, grad)")
+    def backward(ctx, *grads: np.ndarray):
+        raise NotImplementedError(f"{type(ctx).__name__} must define backward(ctx, *grads)")
 
     def needs_grad(self, i: int) -> bool:
         """Whether positional argument ``i`` is a Tensor that wants a gradient."""
@@ -129,47 +161,10 @@ class Function:
         return isinstance(p, Tensor) and p.requires_grad
 
 
-def _accumulate_leaf(leaf: "Tensor", grad: np.ndarray) -> None:
-    """``leaf.grad += grad`` for backward() called on a leaf itself."""
-    if leaf.grad is None:
-        leaf.grad = Tensor(grad.copy())  # the user may change it in place: never shared
-    else:
-        leaf.grad.data = leaf.grad.data + grad
-
-
-def backward(root: "Tensor", grad=None, retain_graph: bool = False) -> None:
-    """Accumulates d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
-    See :meth:`Tensor.backward`."""
-    if not root.requires_grad:
-        raise RuntimeError(
-            "backward: the tensor does not require grad; create its inputs with "
-            "requires_grad=True (and outside fastdl.no_grad()) to differentiate it"
-        )
-    if grad is None:
-        if root.data.size != 1:
-            raise RuntimeError(
-                f"backward: a gradient can be created implicitly only for a single-element "
-                f"tensor; this one has shape {root.data.shape}: pass grad= of that shape"
-            )
-        grad = array_module(root.data).ones(root.data.shape, root.data.dtype)
-    else:
-        given = grad.data if isinstance(grad, Tensor) else grad
-        if device_of(given) != device_of(root.data) and not np.isscalar(given):
-            raise RuntimeError(
-                f"backward: grad is on {device_of(given)} but the tensor is on "
-                f"{device_of(root.data)}; move it with .to('{device_of(root.data)}')")
-        grad = array_module(root.data).asarray(given, dtype=root.data.dtype)
-        if grad.shape != root.data.shape:
-            raise ValueError(
-                f"backward: grad has shape {grad.shape} but the tensor has shape "
-                f"{root.data.shape}"
-            )
-    if root._node is None:
-        _accumulate_leaf(root, grad)
-        return
-    # Kahn's order from the root, in C++ (csrc/bindings/autograd.cpp): a node runs once every
-    # consumer of its output has passed its gradient on.
-    _C.run_backward(root._node, grad, retain_graph)
+def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
+    """Accumulates d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad: the
+    same as ``root.backward(grad, retain_graph)`` (see :meth:`Tensor.backward`)."""
+    root.backward(grad, retain_graph)
 
 
 def gradcheck(fn: Callable[..., "Tensor"], inputs: Sequence["Tensor"], eps: float = 1e-6,
@@ -229,6 +224,10 @@ class GradcheckError(RuntimeError):
     """An analytic gradient disagrees with central differences."""
 
 
-from fastdl.tensor import Tensor  # noqa: E402  (tensor.py imports this module first)
+def _zeros(shape: tuple, dtype: np.dtype, like) -> object:
+    """Zeros of ``shape`` and ``dtype`` on the device of the array ``like``: the gradient of an
+    output that did not reach the loss."""
+    return array_module(like).zeros(shape, dtype)
 
-_C.register_tensor_type(Tensor)
+
+_C.register_zeros_factory(_zeros)

@@ -1,7 +1,11 @@
-"""The Tensor: one NumPy array, plus what reverse-mode autograd needs.
+"""The Tensor: one array (NumPy's on the CPU, CuPy's on the GPU), plus what reverse-mode
+autograd needs.
 
-Arithmetic follows NumPy (broadcasting, dtype promotion with Python scalars kept weak);
-operations that are differentiable record the graph when an input requires grad.
+This module imports nothing above the array backends: the operators and methods that are
+operations (``+``, ``@``, ``sum``, ``reshape``, ``to``, ...) are bound to the class by
+:mod:`fastdl.ops`, which defines them. Arithmetic follows NumPy (broadcasting, dtype promotion
+with Python scalars kept weak); operations that are differentiable record the graph when an
+input requires grad.
 """
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from typing import Any, Optional
 import numpy as np
 
 from fastdl import _C
-from fastdl import autograd as _autograd
 from fastdl import backend as _backend
 
 
@@ -28,7 +31,10 @@ class Tensor:
     tensor([[3., 4.]])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "__weakref__")
+    # _node: the recorded operation that made the tensor (None for a leaf); _output_index: which
+    # of that operation's outputs it is; _keras_mask: the mask Keras layers attach to it.
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_output_index", "_keras_mask",
+                 "__weakref__")
     # ndarray (op) Tensor must defer to Tensor's reflected operators.
     __array_priority__ = 1000
     __array_ufunc__ = None
@@ -44,6 +50,8 @@ class Tensor:
         self.grad: Optional[Tensor] = None
         self.requires_grad = bool(requires_grad)
         self._node = None
+        self._output_index = 0
+        self._keras_mask = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -85,12 +93,28 @@ class Tensor:
         """True for tensors not produced by a recorded operation."""
         return self._node is None
 
-    @property
-    def T(self) -> "Tensor":
-        return _ops.Transpose.apply(self, axes=None)
-
     def __len__(self) -> int:
         return len(self.data)
+
+    def __bool__(self) -> bool:
+        """The truth of a one-element tensor (NumPy's rule: others are ambiguous)."""
+        if self.data.size != 1:
+            raise ValueError(f"bool: the truth value of a tensor of shape {self.data.shape} is "
+                             f"ambiguous; use .any() or .all() on its array")
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """A one-element tensor formats as its value (``f"{loss:.4f}"``); others as their
+        repr."""
+        if spec and self.data.size == 1:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    def __int__(self) -> int:
+        return int(self.item())
 
     def __repr__(self) -> str:
         host = self.data if isinstance(self.data, np.ndarray) else self.data.get()
@@ -110,27 +134,6 @@ class Tensor:
             raise TypeError("numpy: the tensor is on cuda; copy it to the CPU first with "
                             ".cpu().numpy()")
         return self.data
-
-    def to(self, device: str) -> "Tensor":
-        """This tensor on ``device`` (``'cpu'`` or ``'cuda'``): itself when it is there
-        already, else a copy that gradients flow back through.
-
-        >>> import fastdl
-        >>> fastdl.ones(2).to("cpu").device
-        'cpu'
-        """
-        device = _backend.parse_device("to", device)
-        if device == self.device:
-            return self
-        return _ops.ToDevice.apply(self, device=device)
-
-    def cuda(self) -> "Tensor":
-        """``self.to('cuda')``."""
-        return self.to("cuda")
-
-    def cpu(self) -> "Tensor":
-        """``self.to('cpu')``."""
-        return self.to("cpu")
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python scalar."""
@@ -154,25 +157,56 @@ class Tensor:
     def __dlpack_device__(self) -> tuple:
         return self.data.__dlpack_device__()
 
-    def astype(self, dtype) -> "Tensor":
-        """A copy with another dtype; differentiable between floating dtypes."""
-        return _ops.Cast.apply(self, dtype=np.dtype(dtype))
-
-    def float(self) -> "Tensor":
-        return self.astype(np.float32)
-
-    def double(self) -> "Tensor":
-        return self.astype(np.float64)
-
     # ------------------------------------------------------------------ autograd
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Accumulates the gradient of this tensor into ``.grad`` of every leaf it depends on.
 
         ``grad`` is the gradient of some scalar with respect to this tensor; it may be omitted
         for a one-element tensor. The graph's saved arrays are freed afterwards unless
-        ``retain_graph=True``.
+        ``retain_graph=True``. :mod:`fastdl.autograd` documents how the graph is walked.
         """
-        _autograd.backward(self, grad, retain_graph)
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: the tensor does not require grad; create its inputs with "
+                "requires_grad=True (and outside fastdl.no_grad()) to differentiate it"
+            )
+        grad = self._seed_gradient(grad)
+        if self._node is None:
+            self._accumulate(grad)
+            return
+        # Kahn's order from this tensor's node, in C++ (csrc/bindings/autograd.cpp): a node
+        # runs once every consumer of its outputs has passed its gradient on.
+        _C.run_backward(self._node, self._output_index, grad, retain_graph)
+
+    def _seed_gradient(self, grad: Any) -> Any:
+        """The gradient a backward pass starts from, as an array of this tensor's shape,
+        dtype and device (ones for a one-element tensor when ``grad`` is None)."""
+        data = self.data
+        if grad is None:
+            if data.size != 1:
+                raise RuntimeError(
+                    f"backward: a gradient can be created implicitly only for a single-element "
+                    f"tensor; this one has shape {data.shape}: pass grad= of that shape"
+                )
+            return _backend.array_module(data).ones(data.shape, data.dtype)
+        given = grad.data if isinstance(grad, Tensor) else grad
+        if _backend.device_of(given) != self.device and not np.isscalar(given):
+            raise RuntimeError(
+                f"backward: grad is on {_backend.device_of(given)} but the tensor is on "
+                f"{self.device}; move it with .to('{self.device}')")
+        grad = _backend.array_module(data).asarray(given, dtype=data.dtype)
+        if grad.shape != data.shape:
+            raise ValueError(
+                f"backward: grad has shape {grad.shape} but the tensor has shape {data.shape}"
+            )
+        return grad
+
+    def _accumulate(self, grad: Any) -> None:
+        """``self.grad += grad`` for backward() called on a leaf itself."""
+        if self.grad is None:
+            self.grad = Tensor(grad.copy())  # the user may change it in place: never shared
+        else:
+            self.grad.data = self.grad.data + grad
 
     def detach(self) -> "Tensor":
         """The same data (shared), cut off from the graph."""
@@ -230,33 +264,7 @@ class Tensor:
         """Drops the accumulated gradient."""
         self.grad = None
 
-    # ------------------------------------------------------------------ arithmetic
-    # The forward operators (+ - * / ** @, unary -, abs, exp, log, sqrt) are the Functions'
-    # apply methods themselves, bound at the end of this module: no wrapper frame per call.
-    def __radd__(self, other):
-        return _ops.Add.apply(other, self)
-
-    def __rsub__(self, other):
-        return _ops.Sub.apply(other, self)
-
-    def __rmul__(self, other):
-        return _ops.Mul.apply(other, self)
-
-    def __rtruediv__(self, other):
-        return _ops.Div.apply(other, self)
-
-    def __rpow__(self, other):
-        return _ops.Pow.apply(other, self)
-
-    def __rmatmul__(self, other):
-        return _ops.MatMul.apply(other, self)
-
-    def __pos__(self):
-        return self
-
-    def __getitem__(self, index):
-        return _ops.GetItem.apply(self, index=_ops.as_index(index))
-
+    # ------------------------------------------------------------------ comparisons
     # Comparisons give boolean tensors and have no gradient.
     def __lt__(self, other):
         return Tensor(self.data < _data(other))
@@ -278,76 +286,10 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    # ------------------------------------------------------------------ methods
-    def clip(self, min=None, max=None):
-        return _ops.Clip.apply(self, lo=min, hi=max)
-
-    def sum(self, axis=None, keepdims=False):
-        return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return _ops.Min.apply(self, axis=axis, keepdims=keepdims)
-
-    def var(self, axis=None, keepdims=False, ddof=0):
-        return _ops.Var.apply(self, axis=axis, keepdims=keepdims, ddof=ddof)
-
-    def reshape(self, *shape):
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return _ops.Reshape.apply(self, shape=tuple(shape))
-
-    def transpose(self, *axes):
-        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return _ops.Transpose.apply(self, axes=tuple(axes) if axes else None)
-
-    def permute(self, *axes):
-        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return _ops.Transpose.apply(self, axes=tuple(axes))
-
-    def squeeze(self, axis=None):
-        return _ops.squeeze(self, axis)
-
-    def unsqueeze(self, axis):
-        return _ops.unsqueeze(self, axis)
-
-    def flatten(self):
-        return _ops.Reshape.apply(self, shape=(-1,))
-
-    def relu(self):
-        return _ops.relu(self)
-
-    def sigmoid(self):
-        return _ops.sigmoid(self)
-
-    def tanh(self):
-        return _ops.tanh(self)
-
-    def softmax(self, axis=-1):
-        return _ops.softmax(self, axis)
-
-    def log_softmax(self, axis=-1):
-        return _ops.log_softmax(self, axis)
-
 
 def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
-from fastdl import ops as _ops  # noqa: E402  (ops.py needs Tensor defined)
-
-Tensor.__add__ = _ops.Add.apply
-Tensor.__sub__ = _ops.Sub.apply
-Tensor.__mul__ = _ops.Mul.apply
-Tensor.__truediv__ = _ops.Div.apply
-Tensor.__pow__ = _ops.Pow.apply
-Tensor.__matmul__ = _ops.MatMul.apply
-Tensor.__neg__ = _ops.Neg.apply
-Tensor.__abs__ = Tensor.abs = _ops.Abs.apply
-Tensor.exp = _ops.Exp.apply
-Tensor.log = _ops.Log.apply
-Tensor.sqrt = _ops.Sqrt.apply
+# The autograd core (csrc/bindings/autograd.cpp) makes the Tensors that operations return.
+_C.register_tensor_type(Tensor)

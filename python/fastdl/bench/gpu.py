@@ -156,7 +156,9 @@ CONV_BATCHES = (64, 256)
 
 
 def conv_rows(quick: bool) -> list[Row]:
-    from fastdl.backend import cpu, cuda
+    from fastdl.backend import cuda
+    from fastdl.backend.geometry import conv2d_geometry
+    from fastdl.ops.conv import conv2d_gradients
     cp, torch = _cupy(), _torch()
     rows = []
     for batch in CONV_BATCHES[:1] if quick else CONV_BATCHES:
@@ -165,15 +167,16 @@ def conv_rows(quick: bool) -> list[Row]:
             x = cp.asarray(rng.standard_normal((batch, h, w_, c), dtype=np.float32))
             w = cp.asarray(rng.standard_normal((3, 3, c, co), dtype=np.float32) * 0.2)
             b = cp.asarray(rng.standard_normal(co, dtype=np.float32))
-            geometry = cpu.conv2d_geometry(x.shape, w.shape, 1, "valid", 1)
-            y = cuda.conv2d_nhwc(x, w, b, *geometry, act)
+            geometry = conv2d_geometry(x.shape, w.shape, 1, "valid", 1)
+            y = cuda.conv2d_forward(x, w, b, *geometry, act)
             dy = cp.asarray(rng.standard_normal(y.shape, dtype=np.float32))
             label = f"{name}, batch {batch}"
             flops = 2.0 * y.size * 9 * c * (3 if need_dx else 2)  # forward, dW (and dX)
 
             def ours(x=x, w=w, b=b, dy=dy, geometry=geometry, act=act, need_dx=need_dx):
-                out = cuda.conv2d_nhwc(x, w, b, *geometry, act)
-                return cuda.conv2d_backward(dy, x, w, *geometry, need_dx, True, True, act, out)
+                out = cuda.conv2d_forward(x, w, b, *geometry, act)
+                return conv2d_gradients(cuda, dy, x, w, geometry, (need_dx, True, True),
+                                        act, out)
 
             impls: dict[str, Callable] = {"fastdl": ours}
             errors = {}
@@ -236,7 +239,7 @@ def memory_rows(quick: bool) -> list[Row]:
     # name -> (call, bytes moved, reference result or None)
     cases: dict[str, tuple] = {
         "copy (cudaMemcpy D2D)": (lambda: copy_dst.__setitem__(Ellipsis, x), 2 * n * f4, None),
-        "relu forward": (lambda: cuda.relu(x), 2 * n * f4, cp.maximum(x, 0)),
+        "relu forward": (lambda: cuda.activation_forward("relu", x), 2 * n * f4, cp.maximum(x, 0)),
         "sigmoid backward": (lambda: cuda.activation_backward("sigmoid", g, x),
                              3 * n * f4, g * (x - x * x)),
         "softmax rows of 1000": (lambda: cuda.softmax(logits, -1), 2 * logits.size * f4, None),

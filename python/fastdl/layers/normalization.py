@@ -5,8 +5,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from fastdl import ops
 from fastdl.layers.base import InputSpec, Layer
+from fastdl.ops.normalization import BatchNorm
 from fastdl.tensor import Tensor
 
 __all__ = ["BatchNormalization"]
@@ -62,11 +62,9 @@ class BatchNormalization(Layer):
         gamma = self._per_channel(self.gamma, 1.0)
         beta = self._per_channel(self.beta, 0.0)
         if training and self.trainable:
-            out = ops.BatchNorm.apply(inputs, gamma, beta, self._reduce_axes, self.epsilon)
-            node = out._node  # None when no graph is recorded
-            mean, var = (node.mean, node.var) if node is not None else _moments(
-                inputs.data, self._reduce_axes)
-            self._update_moving(mean, var)
+            out, mean, var = BatchNorm.apply(inputs, gamma, beta, self._reduce_axes,
+                                             self.epsilon)
+            self._update_moving(mean.data, var.data)
             return out
         mean = self.moving_mean.data.reshape(self._broadcast_shape)
         inv_std = 1.0 / np.sqrt(self.moving_variance.data.reshape(self._broadcast_shape)
@@ -77,12 +75,9 @@ class BatchNormalization(Layer):
         m = self.dtype.type(self.momentum)
         for moving, batch in ((self.moving_mean, mean), (self.moving_variance, var)):
             moving.data *= m
-            moving.data += (1 - m) * batch.reshape(-1)
+            moving.data += (1 - m) * batch
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale}
 
-
-def _moments(x: np.ndarray, axes: tuple) -> tuple[np.ndarray, np.ndarray]:
-    return x.mean(axis=axes), x.var(axis=axes)

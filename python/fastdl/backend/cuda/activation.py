@@ -19,27 +19,3 @@ def activation_backward(name: str, grad, saved, alpha: float = 0.0):
     out = runtime.empty(grad.shape)
     runtime.kernels().activation_backward(name, grad, saved, out, float(alpha), runtime.stream())
     return out
-
-
-def relu(x):
-    return activation_forward("relu", x)
-
-
-def leaky_relu(x, alpha: float = 0.2):
-    return activation_forward("leaky_relu", x, alpha)
-
-
-def sigmoid(x):
-    return activation_forward("sigmoid", x)
-
-
-def tanh(x):
-    return activation_forward("tanh", x)
-
-
-def step(x):
-    return activation_forward("step", x)
-
-
-def gelu(x, approximate: bool = False):
-    return activation_forward("gelu_tanh" if approximate else "gelu", x)

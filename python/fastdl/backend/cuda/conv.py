@@ -1,41 +1,25 @@
 """2-D convolution on the GPU (``fastdl._cuda``), with the names, signatures and results of
-:mod:`fastdl.backend.cpu`'s: NHWC images, HWIO weights, the geometry resolved beforehand by the
-device-agnostic :func:`fastdl.backend.cpu.conv2d_geometry`. The convolution fused with max
-pooling runs here as the two kernels one after the other, with the same results.
+:mod:`fastdl.backend.cpu`'s: NHWC images, HWIO weights, the geometry resolved beforehand
+(:func:`fastdl.backend.geometry.conv2d_geometry`). The convolution fused with max pooling runs
+here as the two kernels one after the other, with the same results.
 """
 from __future__ import annotations
 
 from typing import Optional
 
-from fastdl.backend.cpu import _CONV_ACTIVATIONS
 from fastdl.backend.cuda import runtime
 from fastdl.backend.cuda.activation import activation_backward
 from fastdl.backend.cuda.pool import max_pool2d_backward, max_pool2d_with_argmax
+from fastdl.backend.geometry import conv2d_output_shape, epilogue_activation
 
 
-def _output_shape(x_shape, w_shape, strides, padding, dilation) -> tuple:
-    """The (N, OH, OW, CO) output of a well-formed convolution; an empty shape for operands the
-    kernel entry point will reject, naming the problem."""
-    try:
-        (n, h, w, _), (kh, kw, _, co) = x_shape, w_shape
-        oh = (h + padding[0] + padding[1] - dilation[0] * (kh - 1) - 1) // strides[0] + 1
-        ow = (w + padding[2] + padding[3] - dilation[1] * (kw - 1) - 1) // strides[1] + 1
-    except (TypeError, ValueError, ZeroDivisionError):
-        return (0,)
-    return (n, max(oh, 0), max(ow, 0), co)
-
-
-def conv2d_nhwc(x, w, b, strides: tuple, padding: tuple, dilation: tuple,
-                activation: Optional[str] = None):
-    """:func:`fastdl.backend.cpu.conv2d_nhwc`: ``activation(conv(x, w) + b)`` with the bias and
-    the activation applied in the kernel."""
-    act = "none" if activation is None else activation
-    if act not in _CONV_ACTIVATIONS:
-        raise ValueError(
-            f"conv2d: unknown activation {activation!r}; expected None, 'relu', 'sigmoid' or 'tanh'"
-        )
+def conv2d_forward(x, w, b, strides: tuple, padding: tuple, dilation: tuple,
+                   activation: Optional[str] = None):
+    """:func:`fastdl.backend.cpu.conv2d_forward`: ``activation(conv(x, w) + b)`` with the bias
+    and the activation applied in the kernel."""
+    act = epilogue_activation("conv2d", activation)
     x, w, *bias = runtime.float32_operands("conv2d", x, w, *(() if b is None else (b,)))
-    y = runtime.empty(_output_shape(x.shape, w.shape, strides, padding, dilation))
+    y = runtime.empty(conv2d_output_shape(x.shape, w.shape, strides, padding, dilation))
     runtime.kernels().conv2d_forward(x, w, bias[0] if bias else None, y, strides, padding,
                                      dilation, act, runtime.stream())
     return y
@@ -44,13 +28,10 @@ def conv2d_nhwc(x, w, b, strides: tuple, padding: tuple, dilation: tuple,
 def conv2d_backward(grad, x, w, strides: tuple, padding: tuple, dilation: tuple,
                     need_x: bool = True, need_w: bool = True, need_b: bool = True,
                     activation: Optional[str] = None, out=None) -> tuple:
-    """(dx, dw, db) of :func:`conv2d_nhwc` given the gradient of its output ``out``, as
-    :func:`fastdl.backend.cpu.conv2d_backward`; an entry is None when not needed."""
+    """(dx, dw, db) of :func:`conv2d_forward`, as :func:`fastdl.backend.cpu.conv2d_backward`
+    (whose docstring says when ``activation`` and ``out`` may be given); an entry is None when
+    not needed."""
     grad, x, w = runtime.float32_operands("conv2d_backward", grad, x, w)
-    if activation and (need_x or not need_w):
-        # dx (or db alone) needs the activation's derivative applied once, up front; the
-        # weight gradient alone applies it itself, as it reads grad.
-        grad, activation = activation_backward(activation, grad, out), None
     kernels, stream = runtime.kernels(), runtime.stream()
     dx = dw = db = None
     if need_x:
@@ -71,9 +52,10 @@ def conv2d_backward(grad, x, w, strides: tuple, padding: tuple, dilation: tuple,
 def conv2d_max_pool2d(x, w, b, strides: tuple, padding: tuple, dilation: tuple,
                       activation: Optional[str], pool_size, pool_strides=None,
                       pool_padding: str = "valid") -> tuple:
-    """``max_pool2d(conv2d_nhwc(x, w, b, ...), pool_size, pool_strides, pool_padding)`` and its
+    """``max_pool2d(conv2d_forward(x, w, b, ...), pool_size, pool_strides, pool_padding)`` and its
     argmax, as :func:`fastdl.backend.cpu.conv2d_max_pool2d`."""
-    return max_pool2d_with_argmax(conv2d_nhwc(x, w, b, strides, padding, dilation, activation),
+    return max_pool2d_with_argmax(conv2d_forward(x, w, b, strides, padding, dilation,
+                                                 activation),
                                   pool_size, pool_strides, pool_padding)
 
 
@@ -87,6 +69,6 @@ def conv2d_max_pool2d_backward(grad, x, w, pooled, argmax, strides: tuple, paddi
     derivative is taken from the pooled values: where the gradient flows they are its outputs."""
     if activation is not None and activation != "none":
         grad = activation_backward(activation, grad, pooled)
-    conv_shape = _output_shape(x.shape, w.shape, strides, padding, dilation)
+    conv_shape = conv2d_output_shape(x.shape, w.shape, strides, padding, dilation)
     grad = max_pool2d_backward(grad, argmax, conv_shape, pool_size, pool_strides, pool_padding)
     return conv2d_backward(grad, x, w, strides, padding, dilation, need_x, need_w, need_b)

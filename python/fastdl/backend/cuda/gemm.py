@@ -12,10 +12,9 @@ from typing import Optional
 
 import numpy as np
 
-from fastdl.backend.cpu import _LINEAR_ACTIVATIONS
-from fastdl.backend.geometry import matmul_batch
 from fastdl.backend.cuda import runtime
 from fastdl.backend.cuda.activation import activation_backward
+from fastdl.backend.geometry import EPILOGUE_ACTIVATIONS, epilogue_activation, matmul_batch
 
 
 def gemm_versions() -> dict:
@@ -120,11 +119,7 @@ def linear(x, w, b=None, activation: Optional[str] = None):
     """``activation(x @ w + b)`` in one kernel (the bias and the activation applied as the
     product is stored), as :func:`fastdl.backend.cpu.linear`: ``x`` is ``(..., in)``, ``w``
     ``(in, out)``, ``b`` ``(out,)`` or None, ``activation`` None, 'relu', 'sigmoid' or 'tanh'."""
-    act = "none" if activation is None else activation
-    if act not in _LINEAR_ACTIVATIONS:
-        raise ValueError(
-            f"linear: unknown activation {activation!r}; expected None, 'relu', 'sigmoid' or 'tanh'"
-        )
+    act = epilogue_activation("linear", activation)
     stored, (tx, tw) = _stored("linear", x, w)
     sx, sw = stored
     bias = None if b is None else runtime.float32_operands("linear", b)[0]
@@ -155,7 +150,7 @@ def linear_backward(grad, x, w, out, activation: str, need_x: bool, need_w: bool
     columns."""
     op = "linear_backward"
     act = "none" if activation is None else activation
-    if act not in _LINEAR_ACTIVATIONS:
+    if act not in EPILOGUE_ACTIVATIONS:
         raise ValueError(
             f"{op}: activation {act!r} does not differentiate from its output; expected none, "
             "relu, sigmoid or tanh"

@@ -4,34 +4,8 @@ with the CPU's own code, so a bad argument raises the CPU's error, word for word
 """
 from __future__ import annotations
 
-import numpy as np
-
-from fastdl.backend.cpu import _global_pool_axes, in_nhwc
 from fastdl.backend.cuda import runtime
-
-
-def _pair(v) -> tuple[int, int]:
-    """An int, or a pair of them, as (height, width); anything else raises."""
-    if np.ndim(v) == 0:
-        return int(v), int(v)
-    a, b = v
-    return int(a), int(b)
-
-
-def _output_shape(x_shape, pool_size, strides, padding) -> tuple:
-    """The (batch, height, width, channels) output of pooling a well-formed ``x_shape``; an
-    empty shape for arguments the kernel entry point will reject, naming the problem."""
-    try:
-        n, h, w, c = x_shape
-        ph, pw = _pair(pool_size)
-        sh, sw = (ph, pw) if strides is None else _pair(strides)
-        if padding.lower() == "same":
-            oh, ow = -(-h // sh), -(-w // sw)
-        else:
-            oh, ow = (h - ph) // sh + 1, (w - pw) // sw + 1
-    except (AttributeError, TypeError, ValueError, ZeroDivisionError):
-        return (0,)
-    return (n, max(oh, 0), max(ow, 0), c)
+from fastdl.backend.geometry import pool2d_output_shape
 
 
 def _input_shape(x_shape) -> tuple:
@@ -55,7 +29,7 @@ def _indices(op: str, argmax):
 
 def _max_pool(x, pool_size, strides, padding, with_argmax: bool):
     (x,) = runtime.float32_operands("max_pool2d", x)
-    shape = _output_shape(x.shape, pool_size, strides, padding)
+    shape = pool2d_output_shape(x.shape, pool_size, strides, padding)
     y = runtime.empty(shape)
     argmax = runtime.empty(shape, "int32") if with_argmax else None
     runtime.kernels().max_pool2d_forward(x, y, argmax, pool_size, strides, padding,
@@ -63,11 +37,9 @@ def _max_pool(x, pool_size, strides, padding, with_argmax: bool):
     return y, argmax
 
 
-def max_pool2d(x, pool_size=2, strides=None, padding: str = "valid",
-               data_format: str = "channels_last"):
-    """2-D max pooling, as :func:`fastdl.backend.cpu.max_pool2d`."""
-    return in_nhwc("max_pool2d", data_format, x,
-                   lambda v: _max_pool(v, pool_size, strides, padding, False)[0])
+def max_pool2d(x, pool_size=2, strides=None, padding: str = "valid"):
+    """2-D max pooling of NHWC ``x``, as :func:`fastdl.backend.cpu.max_pool2d`."""
+    return _max_pool(x, pool_size, strides, padding, False)[0]
 
 
 def max_pool2d_with_argmax(x, pool_size=2, strides=None, padding: str = "valid"):
@@ -87,16 +59,12 @@ def max_pool2d_backward(grad, argmax, x_shape, pool_size=2, strides=None,
     return dx
 
 
-def avg_pool2d(x, pool_size=2, strides=None, padding: str = "valid",
-               data_format: str = "channels_last"):
-    """2-D average pooling, as :func:`fastdl.backend.cpu.avg_pool2d`."""
-    def pool(v):
-        (v,) = runtime.float32_operands("avg_pool2d", v)
-        y = runtime.empty(_output_shape(v.shape, pool_size, strides, padding))
-        runtime.kernels().avg_pool2d_forward(v, y, pool_size, strides, padding, runtime.stream())
-        return y
-
-    return in_nhwc("avg_pool2d", data_format, x, pool)
+def avg_pool2d(x, pool_size=2, strides=None, padding: str = "valid"):
+    """2-D average pooling of NHWC ``x``, as :func:`fastdl.backend.cpu.avg_pool2d`."""
+    (x,) = runtime.float32_operands("avg_pool2d", x)
+    y = runtime.empty(pool2d_output_shape(x.shape, pool_size, strides, padding))
+    runtime.kernels().avg_pool2d_forward(x, y, pool_size, strides, padding, runtime.stream())
+    return y
 
 
 def avg_pool2d_backward(grad, x_shape, pool_size=2, strides=None, padding: str = "valid"):
@@ -106,17 +74,3 @@ def avg_pool2d_backward(grad, x_shape, pool_size=2, strides=None, padding: str =
     runtime.kernels().avg_pool2d_backward(grad, tuple(x_shape), dx, pool_size, strides, padding,
                                           runtime.stream())
     return dx
-
-
-def global_avg_pool2d(x, keepdims: bool = False, data_format: str = "channels_last"):
-    """The mean of each channel over the whole image, as
-    :func:`fastdl.backend.cpu.global_avg_pool2d` (a CuPy reduction)."""
-    (x,) = runtime.float32_operands("global_avg_pool2d", x)
-    return x.mean(axis=_global_pool_axes("global_avg_pool2d", x, data_format), keepdims=keepdims)
-
-
-def global_max_pool2d(x, keepdims: bool = False, data_format: str = "channels_last"):
-    """The maximum of each channel over the whole image, as
-    :func:`fastdl.backend.cpu.global_max_pool2d` (a CuPy reduction)."""
-    (x,) = runtime.float32_operands("global_max_pool2d", x)
-    return x.max(axis=_global_pool_axes("global_max_pool2d", x, data_format), keepdims=keepdims)

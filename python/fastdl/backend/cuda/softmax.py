@@ -12,15 +12,15 @@ import math
 
 import numpy as np
 
-from fastdl.backend.cpu import _last_axis
 from fastdl.backend.cuda import runtime
+from fastdl.backend.geometry import axis_index
 
 
 def _along_axis(op: str, kernel, arrays, axis: int):
     """Runs `kernel` (which works along the last axis) along `axis` of every array, after making
     them C-contiguous float32 GPU arrays. The rank is checked first: the conversion would turn a
     0-d array into a 1-d one."""
-    ax = _last_axis(op, np.ndim(arrays[0]), axis)
+    ax = axis_index(op, np.ndim(arrays[0]), axis)
     arrays = runtime.float32_operands(op, *arrays)
     if ax == arrays[0].ndim - 1:
         return kernel(*arrays)
@@ -88,7 +88,7 @@ def _labels(op: str, labels):
 
 def _cross_entropy(logits, labels, with_grad: bool):
     op = "softmax_cross_entropy"
-    _last_axis(op, np.ndim(logits), -1)  # rank >= 1, before the conversion makes 0-d 1-d
+    axis_index(op, np.ndim(logits), -1)  # rank >= 1, before the conversion makes 0-d 1-d
     (logits,) = runtime.float32_operands(op, logits)
     labels = _labels(op, labels)
     loss = runtime.empty(())

@@ -98,7 +98,7 @@ def conv_case(name: str, n: int, h: int, wd: int, c: int, co: int, k: int,
             1 / math.sqrt(k * k * co))
         if backward:
             def ours():
-                cpu.conv2d_nhwc(x, w, b, *geometry)
+                cpu.conv2d_forward(x, w, b, *geometry)
                 return cpu.conv2d_backward(dy, x, w, *geometry)
 
             def reference():
@@ -106,7 +106,7 @@ def conv_case(name: str, n: int, h: int, wd: int, c: int, co: int, k: int,
                 return np_conv_backward(x, w, dy)
         else:
             def ours():
-                return cpu.conv2d_nhwc(x, w, b, *geometry)
+                return cpu.conv2d_forward(x, w, b, *geometry)
 
             def reference():
                 return np_conv_forward(x, w, b)

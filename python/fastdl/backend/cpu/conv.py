@@ -1,0 +1,84 @@
+"""2-D convolution on the CPU (``fastdl._C``): NHWC images, HWIO weights, the geometry resolved
+beforehand (:func:`fastdl.backend.geometry.conv2d_geometry`), and the convolution fused with the
+max pooling that follows it."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from fastdl import _C
+from fastdl.backend.geometry import epilogue_activation
+
+
+def conv2d_forward(x: np.ndarray, w: np.ndarray, b, strides: tuple, padding: tuple,
+                   dilation: tuple, activation: Optional[str] = None) -> np.ndarray:
+    """``activation(conv(x, w) + b)`` on NHWC ``x`` and HWIO ``w`` with the geometry resolved:
+    strides and dilation as (height, width), padding as (top, bottom, left, right).
+
+    >>> import numpy as np
+    >>> from fastdl.backend import cpu, geometry
+    >>> x, w = np.ones((1, 4, 4, 1), np.float32), np.ones((3, 3, 1, 2), np.float32)
+    >>> y = cpu.conv2d_forward(x, w, None, *geometry.conv2d_geometry(x.shape, w.shape, 1,
+    ...                                                              "same", 1))
+    >>> y.shape, float(y[0, 0, 0, 0]), float(y[0, 1, 1, 0])
+    ((1, 4, 4, 2), 4.0, 9.0)
+    """
+    act = epilogue_activation("conv2d", activation)
+    return _C.conv2d_forward(x, w, b, strides, padding, dilation, act)
+
+
+def conv2d_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, strides: tuple,
+                    padding: tuple, dilation: tuple, need_x: bool = True, need_w: bool = True,
+                    need_b: bool = True, activation: Optional[str] = None,
+                    out: Optional[np.ndarray] = None) -> tuple:
+    """(dx, dw, db) of :func:`conv2d_forward`; an entry is None when not needed.
+
+    ``grad`` is the gradient of the convolution's output, through its activation, except when
+    the weight gradient alone is wanted (no dx): then ``activation`` and the forward output
+    ``out`` may be given, and the weight gradient applies the activation's derivative row by
+    row as it reads ``grad`` (:class:`fastdl.ops.conv.Conv2d` decides)."""
+    dx = _C.conv2d_backward_input(grad, w, x.shape, strides, padding, dilation) if need_x else None
+    dw = db = None
+    if need_w:
+        dw, db = _C.conv2d_backward_weight(x, grad, w.shape[:2], strides, padding, dilation,
+                                           need_b, activation or "none", out)
+    elif need_b:
+        db = grad.sum(axis=(0, 1, 2))
+    return dx, dw, db
+
+
+def conv2d_max_pool2d(x: np.ndarray, w: np.ndarray, b, strides: tuple, padding: tuple,
+                      dilation: tuple, activation: Optional[str], pool_size, pool_strides=None,
+                      pool_padding: str = "valid") -> tuple[np.ndarray, np.ndarray]:
+    """``max_pool2d(conv2d_forward(x, w, b, ...), pool_size, pool_strides, pool_padding)`` and
+    its argmax (see :func:`fastdl.backend.cpu.max_pool2d_with_argmax`), equal to the two calls
+    in sequence. With one input channel the convolution's output is pooled while it is in
+    cache, never stored.
+
+    >>> import numpy as np
+    >>> from fastdl.backend import cpu, geometry
+    >>> x, w = np.ones((1, 6, 6, 1), np.float32), np.ones((3, 3, 1, 2), np.float32)
+    >>> conv = geometry.conv2d_geometry(x.shape, w.shape, 1, "valid", 1)
+    >>> y, argmax = cpu.conv2d_max_pool2d(x, w, None, *conv, "relu", 2)
+    >>> y.shape, float(y[0, 0, 0, 0])
+    ((1, 2, 2, 2), 9.0)
+    """
+    act = "none" if activation is None else activation
+    return _C.conv2d_max_pool2d_forward(x, w, b, strides, padding, dilation, act, pool_size,
+                                        pool_strides, pool_padding)
+
+
+def conv2d_max_pool2d_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray,
+                               pooled: np.ndarray, argmax: np.ndarray, strides: tuple,
+                               padding: tuple, dilation: tuple, activation: Optional[str],
+                               pool_size, pool_strides=None, pool_padding: str = "valid",
+                               need_x: bool = True, need_w: bool = True,
+                               need_b: bool = True) -> tuple:
+    """(dx, dw, db) of :func:`conv2d_max_pool2d` given the gradient of its output ``pooled``
+    and its ``argmax``; an entry is None when not needed. A first layer (no dx) with one input
+    channel builds the convolution's output gradient row by row inside the weight gradient."""
+    act = "none" if activation is None else activation
+    return _C.conv2d_max_pool2d_backward(grad, x, w, pooled, argmax, strides, padding, dilation,
+                                         act, pool_size, pool_strides, pool_padding, need_x,
+                                         need_w, need_b)
