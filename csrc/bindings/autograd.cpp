@@ -30,6 +30,7 @@
 //   None, which a later walk reports as a freed graph.
 #include <pybind11/pybind11.h>
 #include <structmember.h>
+#include <descrobject.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -54,15 +55,13 @@ PyObject* zeros_factory = nullptr;  // fastdl.autograd's zeros(shape, dtype, lik
 
 // Attribute names, interned once.
 struct Names {
-  py::str parents{"parents"}, node{"_node"}, data{"data"}, grad{"grad"},
-      requires_grad{"requires_grad"}, backward{"backward"}, shape{"shape"}, dtype{"dtype"},
-      base{"base"}, astype{"astype"}, copy{"copy"}, output_index{"_output_index"},
-      keras_mask{"_keras_mask"}, outputs{"_outputs"}, materialize_grads{"materialize_grads"},
-      kind{"kind"};
+  py::str parents{"parents"}, data{"data"}, grad{"grad"}, requires_grad{"requires_grad"},
+      backward{"backward"}, shape{"shape"}, dtype{"dtype"}, base{"base"}, astype{"astype"},
+      copy{"copy"}, output_index{"_output_index"}, outputs{"_outputs"},
+      materialize_grads{"materialize_grads"}, kind{"kind"};
   Names() {
-    for (py::str* s : {&parents, &node, &data, &grad, &requires_grad, &backward, &shape, &dtype,
-                       &base, &astype, &copy, &output_index, &keras_mask, &outputs,
-                       &materialize_grads, &kind}) {
+    for (py::str* s : {&parents, &data, &grad, &requires_grad, &backward, &shape, &dtype, &base,
+                       &astype, &copy, &output_index, &outputs, &materialize_grads, &kind}) {
       PyObject* p = s->release().ptr();
       PyUnicode_InternInPlace(&p);
       *s = py::reinterpret_steal<py::str>(p);
@@ -109,20 +108,66 @@ std::string type_name(const py::handle& obj) {
   return py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>();
 }
 
+// Where the Tensor's slots lie in its instances (and its subclasses', which keep the base's
+// layout): reading and writing them directly costs a load and a store, where an attribute
+// lookup per access cost a visible share of a small operation.
+struct TensorSlots {
+  Py_ssize_t data = 0, grad = 0, requires_grad = 0, node = 0, output_index = 0, keras_mask = 0;
+};
+TensorSlots tensor_slots;
+
+Py_ssize_t slot_offset(const py::type& type, const char* name) {
+  PyObject* descr = PyDict_GetItemString(reinterpret_cast<PyTypeObject*>(type.ptr())->tp_dict,
+                                         name);
+  if (!descr || Py_TYPE(descr) != &PyMemberDescr_Type) {
+    throw std::runtime_error(std::string("autograd: the Tensor type has no slot ") + name);
+  }
+  return reinterpret_cast<PyMemberDescrObject*>(descr)->d_member->offset;
+}
+
+// A slot of a Tensor (borrowed; nullptr when it was never set).
+PyObject* slot(PyObject* tensor, Py_ssize_t offset) {
+  return *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(tensor) + offset);
+}
+
+// Sets an empty slot of a Tensor just allocated.
+void init_slot(PyObject* tensor, Py_ssize_t offset, PyObject* value) {
+  Py_INCREF(value);
+  *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(tensor) + offset) = value;
+}
+
+bool requires_grad_of(PyObject* tensor) { return slot(tensor, tensor_slots.requires_grad) == Py_True; }
+
+// The node that made a Tensor (None for a leaf).
+py::object node_of(PyObject* tensor) {
+  PyObject* node = slot(tensor, tensor_slots.node);
+  return py::reinterpret_borrow<py::object>(node ? node : Py_None);
+}
+
+// A Tensor's array (an error for a Tensor whose data was never set).
+py::object data_of(PyObject* tensor) {
+  PyObject* data = slot(tensor, tensor_slots.data);
+  if (!data) throw std::runtime_error("autograd: a Tensor without data");
+  return py::reinterpret_borrow<py::object>(data);
+}
+
 // A Tensor around `data` with no gradient, made by output `index` of `node` (None for a leaf).
 py::object new_tensor(const py::handle& data, bool requires_grad, const py::handle& node,
                       int index = 0) {
-  const Names& n = names();
   PyTypeObject* type = registered_tensor_type();
   PyObject* t = type->tp_alloc(type, 0);
   if (!t) throw py::error_already_set();
   py::object tensor = py::reinterpret_steal<py::object>(t);
-  set(tensor, n.data, data);
-  set(tensor, n.grad, py::none());
-  set(tensor, n.requires_grad, py::bool_(requires_grad));
-  set(tensor, n.node, node);
-  set(tensor, n.output_index, py::int_(index));
-  set(tensor, n.keras_mask, py::none());
+  const TensorSlots& s = tensor_slots;
+  init_slot(t, s.data, data.ptr());
+  init_slot(t, s.grad, Py_None);
+  init_slot(t, s.requires_grad, requires_grad ? Py_True : Py_False);
+  init_slot(t, s.node, node.ptr());
+  PyObject* i = PyLong_FromLong(index);
+  if (!i) throw py::error_already_set();
+  init_slot(t, s.output_index, i);
+  Py_DECREF(i);
+  init_slot(t, s.keras_mask, Py_None);
   return tensor;
 }
 
@@ -178,7 +223,7 @@ class Engine {
       if (parents.is_none()) continue;  // freed: reported when the walk reaches it
       for (const py::handle p : py::reinterpret_borrow<py::tuple>(parents)) {
         if (!is_tensor(p.ptr())) continue;
-        py::object parent = get(p, n_.node);
+        py::object parent = node_of(p.ptr());
         if (parent.is_none()) continue;
         auto [entry, inserted] = entry_for(parent);
         ++entry->pending;
@@ -253,10 +298,10 @@ class Engine {
     for (py::ssize_t i = 0; i < static_cast<py::ssize_t>(parents.size()); ++i) {
       const py::handle parent = parents[i];
       if (!is_tensor(parent.ptr())) continue;
-      const py::object parent_node = get(parent, n_.node);
+      const py::object parent_node = node_of(parent.ptr());
       py::object pg = i < given ? py::reinterpret_borrow<py::object>(in_grads[i]) : py::none();
       Entry* e = parent_node.is_none() ? nullptr : &nodes_.at(parent_node.ptr());
-      if (!pg.is_none() && get(parent, n_.requires_grad).ptr() == Py_True) {
+      if (!pg.is_none() && requires_grad_of(parent.ptr())) {
         pg = conform(node, parent, std::move(pg));
         if (!e) {
           accumulate_leaf(parent, pg, grads);
@@ -278,7 +323,7 @@ class Engine {
 
   // The gradient checked against its input's shape and cast to its dtype.
   py::object conform(const py::object& node, const py::handle& parent, py::object pg) const {
-    const py::object data = get(parent, n_.data);
+    const py::object data = data_of(parent.ptr());
     const py::object pg_shape = get(pg, n_.shape), shape = get(data, n_.shape);
     if (!equal(pg_shape, shape)) {
       throw std::runtime_error("backward: " + type_name(node) + " produced a gradient of shape " +
@@ -370,7 +415,7 @@ py::object call_forward(const ApplyObject* self, const py::handle& ctx, PyObject
   for (Py_ssize_t i = 0; i < nargs; ++i) {
     const bool tensor = is_tensor(args[i]);
     if (tensor) {
-      held.push_back(get(args[i], names().data));
+      held.push_back(data_of(args[i]));
       call[1 + i] = held.back().ptr();
     } else {
       call[1 + i] = args[i];
@@ -425,7 +470,7 @@ py::object apply(const ApplyObject* self, PyObject* const* args, Py_ssize_t narg
   bool requires = false;
   if (grad_enabled) {
     for (Py_ssize_t i = 0; i < nargs && !requires; ++i)
-      requires = is_tensor(args[i]) && get(args[i], n.requires_grad).ptr() == Py_True;
+      requires = is_tensor(args[i]) && requires_grad_of(args[i]);
   }
   // The node: an instance of the Function subclass, made as object.__new__(cls) would.
   static PyObject* no_args = PyTuple_New(0);
@@ -568,6 +613,10 @@ void bind_autograd(py::module_& m) {
   m.def(
       "register_tensor_type",
       [](const py::type& type) {
+        tensor_slots = TensorSlots{slot_offset(type, "data"),          slot_offset(type, "grad"),
+                                   slot_offset(type, "requires_grad"), slot_offset(type, "_node"),
+                                   slot_offset(type, "_output_index"),
+                                   slot_offset(type, "_keras_mask")};
         tensor_type = reinterpret_cast<PyTypeObject*>(type.inc_ref().ptr());
       },
       py::arg("type"), "Tells the autograd core which class is fastdl.Tensor.");
