@@ -75,6 +75,33 @@ def resolve_padding(padding: Any, size: Sequence[int], kernel: Sequence[int],
         ) from None
 
 
+def require_matmul_ranks(shape_a: tuple, shape_b: tuple) -> None:
+    """ValueError naming matmul when an operand of ``a @ b`` is 0-d."""
+    if not shape_a or not shape_b:
+        raise ValueError(
+            f"matmul: operands must have at least 1 dimension; a has shape {tuple(shape_a)}, "
+            f"b has shape {tuple(shape_b)}"
+        )
+
+
+def linear_sizes(x_shape: tuple, w_shape: tuple) -> tuple[int, int]:
+    """(in, out) of the dense product ``x @ w`` for ``x`` of shape (..., in) and ``w`` of
+    shape (in, out); ValueError naming linear when they do not fit.
+
+    >>> linear_sizes((64, 784), (784, 128))
+    (784, 128)
+    """
+    if len(w_shape) != 2:
+        raise ValueError(f"linear: w must be 2-D (in, out); got shape {tuple(w_shape)}")
+    n_in, n_out = w_shape
+    if len(x_shape) < 1 or x_shape[-1] != n_in:
+        raise ValueError(
+            f"linear: x has shape {tuple(x_shape)} but w has shape {tuple(w_shape)}; "
+            f"expected x of shape (..., {n_in})"
+        )
+    return n_in, n_out
+
+
 def matmul_batch(shape_a: tuple, shape_b: tuple, k_a: int, k_b: int, batch_a: tuple,
                  batch_b: tuple) -> tuple:
     """The broadcast batch shape of ``a @ b`` for operands of ``shape_a`` and ``shape_b`` (as

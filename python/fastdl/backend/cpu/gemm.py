@@ -8,7 +8,8 @@ import numpy as np
 
 from fastdl import _C
 from fastdl.backend.cpu.glue import as_float_arrays
-from fastdl.backend.geometry import EPILOGUE_ACTIVATIONS, epilogue_activation, matmul_batch
+from fastdl.backend.geometry import (EPILOGUE_ACTIVATIONS, epilogue_activation, linear_sizes,
+                                     matmul_batch, require_matmul_ranks)
 
 
 def matmul(a, b) -> np.ndarray:
@@ -29,11 +30,7 @@ def matmul(a, b) -> np.ndarray:
     a, b = as_float_arrays("matmul", a, b)
     if a.ndim == 2 and b.ndim == 2:
         return _C.gemm(a, b, None, "none", 1.0, 0.0, "matmul")
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(
-            f"matmul: operands must have at least 1 dimension; a has shape {a.shape}, "
-            f"b has shape {b.shape}"
-        )
+    require_matmul_ranks(a.shape, b.shape)
     a2 = a[np.newaxis, :] if a.ndim == 1 else a
     b2 = b[:, np.newaxis] if b.ndim == 1 else b
     batch = matmul_batch(a.shape, b.shape, a2.shape[-1], b2.shape[-2], a2.shape[:-2],
@@ -78,17 +75,11 @@ def linear(x, w, b=None, activation: Optional[str] = None) -> np.ndarray:
     arrays = as_float_arrays("linear", x, w) if b is None else as_float_arrays("linear", x, w, b)
     x, w = arrays[0], arrays[1]
     b = arrays[2] if b is not None else None
-    if w.ndim != 2:
-        raise ValueError(f"linear: w must be 2-D (in, out); got shape {w.shape}")
-    if x.ndim < 1 or x.shape[-1] != w.shape[0]:
-        raise ValueError(
-            f"linear: x has shape {x.shape} but w has shape {w.shape}; "
-            f"expected x of shape (..., {w.shape[0]})"
-        )
+    n_in, n_out = linear_sizes(x.shape, w.shape)
     if x.ndim == 2:
         return _C.gemm(x, w, b, act, 1.0, 0.0, "linear")
-    out = _C.gemm(x.reshape(-1, w.shape[0]), w, b, act, 1.0, 0.0, "linear")
-    return out.reshape(x.shape[:-1] + (w.shape[1],))
+    out = _C.gemm(x.reshape(-1, n_in), w, b, act, 1.0, 0.0, "linear")
+    return out.reshape(x.shape[:-1] + (n_out,))
 
 
 def linear_backward(grad, x, w, out, activation: str, need_x: bool, need_w: bool,

@@ -14,7 +14,8 @@ import numpy as np
 
 from fastdl.backend.cuda import runtime
 from fastdl.backend.cuda.activation import activation_backward
-from fastdl.backend.geometry import EPILOGUE_ACTIVATIONS, epilogue_activation, matmul_batch
+from fastdl.backend.geometry import (EPILOGUE_ACTIVATIONS, epilogue_activation, linear_sizes,
+                                     matmul_batch, require_matmul_ranks)
 
 
 def gemm_versions() -> dict:
@@ -86,11 +87,7 @@ def matmul(a, b, version: Optional[int] = None):
     warptiling kernel, or the TF32 one when :data:`fastdl.cuda.allow_tf32` is set."""
     (sa, sb), (ta, tb) = _stored("matmul", a, b)
     shape_a, shape_b = np.shape(a), np.shape(b)
-    if not shape_a or not shape_b:
-        raise ValueError(
-            f"matmul: operands must have at least 1 dimension; a has shape {shape_a}, "
-            f"b has shape {shape_b}"
-        )
+    require_matmul_ranks(shape_a, shape_b)
     # A 1-D operand is a row on the left, a column on the right (and never a transposed view).
     if len(shape_a) == 1:
         sa = sa[np.newaxis, :]
@@ -123,14 +120,7 @@ def linear(x, w, b=None, activation: Optional[str] = None):
     stored, (tx, tw) = _stored("linear", x, w)
     sx, sw = stored
     bias = None if b is None else runtime.float32_operands("linear", b)[0]
-    if np.ndim(w) != 2:
-        raise ValueError(f"linear: w must be 2-D (in, out); got shape {np.shape(w)}")
-    n_in, n_out = np.shape(w)
-    if np.ndim(x) < 1 or np.shape(x)[-1] != n_in:
-        raise ValueError(
-            f"linear: x has shape {np.shape(x)} but w has shape {np.shape(w)}; "
-            f"expected x of shape (..., {n_in})"
-        )
+    n_in, n_out = linear_sizes(np.shape(x), np.shape(w))
     if np.ndim(x) == 2:
         return _product("linear", sx, tx, sw, tw, (np.shape(x)[0], n_out), bias, act)
     if tx:  # a transposed stack of matrices does not flatten into rows without a copy
