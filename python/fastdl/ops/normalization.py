@@ -47,14 +47,17 @@ class BatchNorm(Function):
             dgamma = dgamma.reshape(np.shape(ctx.gamma))
             dbeta = dbeta.reshape(ctx.beta_shape)
         if grad_mean is not None:  # d mean / dx = 1 / count
-            term = np.expand_dims(grad_mean, axes) / count
-            dx = term + (0 if dx is None else dx)
-        if grad_var is not None:  # d var / dx = 2 (x - mean) / count, and x - mean = x_hat / inv_std
-            term = np.expand_dims(grad_var, axes) * (2.0 / count) * (x_hat / inv_std)
-            dx = term if dx is None else dx + term
-        if dx is not None and dx.shape != x_hat.shape:
+            dx = _plus(dx, np.expand_dims(grad_mean, axes) / count)
+        if grad_var is not None:  # d var / dx = 2 (x - mean) / count; x - mean = x_hat / inv_std
+            dx = _plus(dx, np.expand_dims(grad_var, axes) * (2.0 / count) * (x_hat / inv_std))
+        if dx is not None and dx.shape != x_hat.shape:  # the mean's gradient alone
             dx = np.broadcast_to(dx, x_hat.shape)
         return dx, dgamma, dbeta, None, None
+
+
+def _plus(total: Any, term: Any) -> Any:
+    """``total + term``, where a None total is nothing yet."""
+    return term if total is None else total + term
 
 
 def batch_norm(x: Any, gamma: Any = 1.0, beta: Any = 0.0, axes: Any = (0,),
