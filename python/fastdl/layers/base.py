@@ -1,21 +1,23 @@
 """The Layer base class and the Variable a layer's weights live in.
 
-A layer is built lazily, on its first call, from the shape of its input (``build``); after that
-``call`` computes its output from Tensors. Layers can be called directly on Tensors or arrays,
-or on symbolic tensors (``fastdl.layers.Input``) to define a functional model.
+A layer is built lazily, on its first call, from the shapes of its inputs (``build``); after
+that ``call`` computes its outputs from Tensors. Layers can be called directly on Tensors or
+arrays, or on symbolic tensors (``fastdl.layers.Input``) to define a functional model. How a
+call goes (several inputs, keyword tensors, the training flag, masks) is told in
+:mod:`fastdl.layers.calling`.
 """
 from __future__ import annotations
 
-import inspect
 import re
 from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
 from fastdl import initializers
-from fastdl.autograd import no_grad
-from fastdl.backend import array_library, array_module, is_gpu_array, parse_device, to_device
-from fastdl.layers.symbolic import call_symbolic, is_symbolic
+from fastdl.backend import array_module, is_gpu_array, parse_device, to_device
+from fastdl.layers.calling import call_in_context, call_layer, output_shapes
+from fastdl.layers.masking import set_output_masks
+from fastdl.layers.signature import CallSignature, layer_label
 from fastdl.tensor import Tensor
 
 __all__ = ["Layer", "Variable", "InputSpec"]
@@ -33,10 +35,11 @@ class Variable(Tensor):
     __slots__ = ("name", "trainable")
 
     def __init__(self, data: np.ndarray, name: str, trainable: bool = True) -> None:
-        data = data if is_gpu_array(data) else np.ascontiguousarray(data)
+        data = data if is_gpu_array(data) else np.require(data, requirements="C")  # 0-d too
+        trainable = bool(trainable) and data.dtype.kind == "f"  # no gradient for integers
         super().__init__(data, requires_grad=trainable)
         self.name = name
-        self.trainable = bool(trainable)
+        self.trainable = trainable
 
     def assign(self, value: Any) -> None:
         """Copies ``value`` (from any device) into the variable (same shape), keeping the
@@ -106,14 +109,22 @@ class Layer:
     """Base class of layers and models.
 
     Subclasses define ``build(input_shape)`` (create weights with :meth:`add_weight`) and
-    ``call(inputs, training=None)``. Keyword arguments every layer takes: ``name``,
-    ``trainable``, ``dtype`` (float32 by default), and Keras's ``input_shape`` /
-    ``batch_input_shape`` / ``input_dim`` to declare the input of a model's first layer.
+    ``call(inputs, training=None)``. ``call`` may take several tensors, positional or keyword
+    (``call(self, query, value, attention_mask=None)``): ``build`` then receives their shapes
+    by name if it asks for them (``build(self, query_shape, value_shape)``), else the shape
+    of the first one. It may return a Tensor or a tuple, list or dict of Tensors. Keyword
+    arguments every layer takes: ``name``, ``trainable``, ``dtype`` (float32 by default), and
+    Keras's ``input_shape`` / ``batch_input_shape`` / ``input_dim`` to declare the input of a
+    model's first layer.
+
+    Masks (:mod:`fastdl.layers.masking`): a layer that overrides :meth:`compute_mask` makes
+    or changes masks; one with ``supports_masking = True`` passes the mask of its input on.
 
     >>> import fastdl
     >>> class Scale(fastdl.layers.Layer):
     ...     def build(self, input_shape):
-    ...         self.k = self.add_weight("k", (input_shape[-1],), initializer="ones")
+    ...         self.k = self.add_weight(shape=(input_shape[-1],), initializer="ones",
+    ...                                  name="k")
     ...     def call(self, x):
     ...         return x * self.k
     >>> layer = Scale()
@@ -121,13 +132,15 @@ class Layer:
     ((2, 3), ['k'])
     """
 
-    _call_takes_training = False
+    #: Whether the mask of the inputs is passed on to the outputs (see compute_mask).
+    supports_masking = False
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        params = inspect.signature(cls.call).parameters
-        cls._call_takes_training = "training" in params or any(
-            p.kind is p.VAR_KEYWORD for p in params.values())
+        _read_class_facts(cls)
+        # As in Keras, a layer that computes masks supports them unless it says otherwise.
+        if "compute_mask" in cls.__dict__ and "supports_masking" not in cls.__dict__:
+            cls.supports_masking = True
 
     def __init__(self, trainable: bool = True, name: Optional[str] = None, dtype: Any = None,
                  input_shape: Optional[Sequence] = None,
@@ -168,17 +181,60 @@ class Layer:
             self._sublayers.append(layer)
 
     # ------------------------------------------------------------------ weights
-    def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
-                   trainable: bool = True, dtype: Any = None) -> Variable:
-        """Creates a weight of ``shape``, initialized by ``initializer`` (a name, an
-        Initializer, or a callable ``f(shape, dtype)``)."""
-        dtype = np.dtype(dtype or self.dtype)
-        value = np.asarray(initializers.get(initializer)(tuple(shape), dtype), dtype=dtype)
+    def add_weight(self, *args: Any, shape: Optional[Sequence[int]] = None,
+                   initializer: Any = None, dtype: Any = None, trainable: bool = True,
+                   name: Optional[str] = None) -> Variable:
+        """Creates a weight of ``shape`` (a scalar when None), initialized by ``initializer``
+        (a name, an Initializer, or a callable ``f(shape, dtype)``; None means
+        ``'glorot_uniform'`` for floating dtypes and ``'zeros'`` for others). ``dtype``
+        defaults to the layer's. Weights of integer or boolean dtypes never train.
+
+        Keras's form takes keywords, or ``shape, initializer, dtype`` positionally; fastdl's
+        older positional form starts with the name:
+        ``add_weight(name, shape, initializer, trainable, dtype)``.
+
+        >>> import fastdl
+        >>> layer = fastdl.layers.Layer()
+        >>> step = layer.add_weight(shape=(), dtype="int64", name="step")
+        >>> bias = layer.add_weight("bias", (2,), "ones")
+        >>> step.shape, step.trainable, bias.numpy()
+        ((), False, array([1., 1.], dtype=float32))
+        """
+        given = {"shape": shape, "initializer": initializer, "dtype": dtype, "name": name,
+                 "trainable": trainable}
+        order = _NAME_FIRST if args and isinstance(args[0], str) else _SHAPE_FIRST
+        if len(args) > len(order):
+            raise TypeError(f"{layer_label(self)}: add_weight takes at most {len(order)} "
+                            f"positional arguments in this form, received {len(args)}")
+        for key, value in zip(order, args):
+            if given[key] is not (True if key == "trainable" else None):
+                raise TypeError(f"{layer_label(self)}: add_weight got {key} both positionally "
+                                f"and as a keyword argument")
+            given[key] = value
+        shape = () if given["shape"] is None else tuple(given["shape"])
+        if any(d is None for d in shape):
+            raise ValueError(f"{layer_label(self)}: add_weight needs a fully known shape, "
+                             f"received {shape}")
+        dtype = np.dtype(given["dtype"] or self.dtype)
+        initializer = given["initializer"]
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
+        # reshape: an initializer's array of a scalar shape may come back with one axis
+        value = np.asarray(initializers.get(initializer)(shape, dtype), dtype).reshape(shape)
         value = to_device(value, self._device or "cpu")
-        variable = Variable(value, name=name, trainable=trainable)
-        variable.requires_grad = trainable and self._trainable
+        variable = Variable(value, name=given["name"] or self._unused_weight_name(),
+                            trainable=given["trainable"])
+        variable.requires_grad = variable.trainable and self._trainable
         self._own_weights.append(variable)
         return variable
+
+    def _unused_weight_name(self) -> str:
+        """``variable``, then ``variable_1``... among this layer's weights (Keras's names)."""
+        taken = {v.name for v in self._own_weights}
+        n = 0
+        while (f"variable_{n}" if n else "variable") in taken:
+            n += 1
+        return f"variable_{n}" if n else "variable"
 
     @property
     def trainable(self) -> bool:
@@ -287,59 +343,43 @@ class Layer:
     def call(self, inputs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define call(inputs)")
 
-    def __call__(self, inputs: Any, training: Optional[bool] = None, **kwargs: Any) -> Any:
-        # A built layer given a Tensor of its dtype (every call of a training loop) goes
-        # straight to the checks and call().
-        if inputs.__class__ is not Tensor or not self.built or inputs.data.dtype != self.dtype:
-            if is_symbolic(inputs):
-                if training is not None:
-                    kwargs["training"] = training
-                return call_symbolic(self, inputs, kwargs)
-            inputs = self._as_inputs(inputs)
-            if not self.built:
-                if self._device is None:  # weights are made where the first inputs are
-                    first = inputs[0] if isinstance(inputs, list) else inputs
-                    self._device = first.device
-                self._build_for(_shapes_of(inputs))
-        if self.input_spec is not None:
-            self.input_spec.check(self, inputs.shape)
-        if self._call_takes_training:
-            return self.call(inputs, training=training, **kwargs)
-        return self.call(inputs, **kwargs)
+    def __call__(self, *args: Any, training: Optional[bool] = None, mask: Any = None,
+                 **kwargs: Any) -> Any:
+        """Calls the layer: ``args[0]`` is its ``inputs``; tensors may come positionally or by
+        keyword, nested in lists, tuples and dicts (:mod:`fastdl.layers.calling`)."""
+        # The call of a training loop, kept cheap: a built layer given one Tensor of its
+        # dtype that carries no mask, and no other argument.
+        if len(args) == 1 and not kwargs and mask is None and self.built:
+            inputs = args[0]
+            if (inputs.__class__ is Tensor and inputs._keras_mask is None
+                    and inputs.data.dtype == self.dtype):
+                if self.input_spec is not None:
+                    self.input_spec.check(self, inputs.shape)
+                if training is None and not self._call_takes_training:
+                    outputs = self.call(inputs)  # the enclosing call's flag stays in force
+                else:
+                    outputs = call_in_context(self, args, {}, training)
+                if self._computes_mask:
+                    set_output_masks(self, inputs, outputs, None)
+                return outputs
+        return call_layer(self, args, training, mask, kwargs)
 
-    def _as_inputs(self, inputs: Any) -> Any:
-        """Tensors of the layer's dtype (arrays and other dtypes are converted)."""
-        if isinstance(inputs, (list, tuple)):
-            return [self._as_inputs(x) for x in inputs]
-        if isinstance(inputs, Tensor):
-            if inputs.data.dtype != self.dtype and inputs.data.dtype.kind in "fiub":
-                return inputs.astype(self.dtype) if inputs.requires_grad else \
-                    Tensor(inputs.data.astype(self.dtype))
-            return inputs
-        if is_gpu_array(inputs):
-            return Tensor(inputs.astype(self.dtype, copy=False))
-        return Tensor(np.asarray(inputs, dtype=self.dtype))
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask(s) of the outputs for ``inputs`` whose mask is ``mask``: by default the
+        input mask, unchanged. Used when :attr:`supports_masking` is True; overriding it
+        makes a layer support masking."""
+        return mask
 
-    def _build_for(self, input_shape: Any) -> None:
-        self.build(input_shape)
-        self.built = True
+    def compute_output_shape(self, *input_shapes: Any, **argument_shapes: Any) -> Any:
+        """The output shape for inputs of the given shapes (batch axis None): one shape per
+        positional argument of call, ``<arg>_shape=`` for keyword ones. Layers may override
+        it; this one builds the layer and runs it on one sample of zeros.
 
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        """The output shape for inputs of ``input_shape`` (batch axis None), found by running
-        the layer on one zero sample."""
-        if not self.built:
-            self._build_for(input_shape)
-        xp = array_library(self._device or "cpu")
-        batch = [xp.zeros((1,) + tuple(1 if d is None else d for d in s[1:]), self.dtype)
-                 for s in (input_shape if isinstance(input_shape, list) else [input_shape])]
-        with no_grad():
-            out = self(batch if isinstance(input_shape, list) else batch[0], training=False)
-        if isinstance(out, (list, tuple)):
-            shapes = [(None,) + tuple(o.shape[1:]) for o in out]
-            self.output_shape = shapes
-            return shapes
-        self.output_shape = (None,) + tuple(out.shape[1:])
-        return self.output_shape
+        >>> import fastdl
+        >>> fastdl.layers.Dense(3).compute_output_shape((None, 5))
+        (None, 3)
+        """
+        return output_shapes(self, input_shapes, argument_shapes)
 
     def _rank_hint(self) -> str:
         """Appended to a rank error: what the dimensions mean for this layer."""
@@ -350,12 +390,6 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
-
-
-def _shapes_of(inputs: Any) -> Any:
-    if isinstance(inputs, list):
-        return [tuple(x.shape) for x in inputs]
-    return tuple(inputs.shape)
 
 
 def _unique(variables: Iterable[Variable]) -> list[Variable]:
@@ -381,3 +415,20 @@ def _declared_input_shape(input_shape, batch_input_shape, input_dim, batch_size
         return (batch_size, int(input_dim))
     return None
 
+
+
+_NAME_FIRST = ("name", "shape", "initializer", "trainable", "dtype")
+_SHAPE_FIRST = ("shape", "initializer", "dtype")
+
+
+def _read_class_facts(cls: type) -> None:
+    """What calling an instance of ``cls`` needs, read once per class."""
+    signature = CallSignature(cls.call)
+    cls._call_signature = signature
+    cls._call_takes_training = signature.takes_training
+    cls._default_training = signature.default_training
+    cls._computes_mask = cls.compute_mask is not Layer.compute_mask
+    cls._computes_output_shape = cls.compute_output_shape is not Layer.compute_output_shape
+
+
+_read_class_facts(Layer)

@@ -36,6 +36,8 @@ class Dense(ActivationMixin, Layer):
     ((2, 4), [(3, 4), (4,)])
     """
 
+    supports_masking = True
+
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  **kwargs: Any) -> None:
@@ -76,6 +78,8 @@ class Activation(Layer):
     tensor([0., 1.])
     """
 
+    supports_masking = True
+
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -99,6 +103,8 @@ class Dropout(Layer):
     >>> layer(fastdl.ones(6), training=True).numpy()
     array([2., 0., 0., 2., 0., 2.], dtype=float32)
     """
+
+    supports_masking = True
 
     def __init__(self, rate: float, seed: Optional[int] = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -180,7 +186,10 @@ class Reshape(Layer):
 
 class InputLayer(Layer):
     """Declares a model's input (``shape`` without the batch axis). In a Sequential model it
-    plays the role of ``input_shape=`` on the first layer; it passes its input through."""
+    plays the role of ``input_shape=`` on the first layer; it passes its input through. Its
+    ``dtype`` may be any (integer indices, boolean masks), float32 by default."""
+
+    supports_masking = True  # the identity: a mask on the data stays on it
 
     def __init__(self, shape: Optional[Sequence[int]] = None, batch_size: Optional[int] = None,
                  dtype: Any = None, input_shape: Optional[Sequence[int]] = None,
@@ -188,8 +197,8 @@ class InputLayer(Layer):
         shape = shape if shape is not None else input_shape
         if shape is None and kwargs.get("batch_input_shape") is None:
             raise ValueError("InputLayer: pass shape= (the shape of one sample)")
-        super().__init__(name=name, dtype=dtype, input_shape=shape, batch_size=batch_size,
-                         **kwargs)
+        super().__init__(name=name, input_shape=shape, batch_size=batch_size, **kwargs)
+        self.dtype = np.dtype(dtype or "float32")  # the data's: layers' must be floating
         self.built = True
         self.output_shape = self.batch_input_shape
 
@@ -220,7 +229,5 @@ def Input(shape: Optional[Sequence[int]] = None, batch_size: Optional[int] = Non
     (None, 784)
     """
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
-    node = Node(layer, (), {})
-    tensor = SymbolicTensor(layer.batch_input_shape, layer.dtype, node, name=layer.name)
-    node.outputs = (tensor,)
-    return tensor
+    return Node(layer).set_outputs(SymbolicTensor(layer.batch_input_shape, layer.dtype,
+                                                  name=layer.name))

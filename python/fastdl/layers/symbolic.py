@@ -1,7 +1,15 @@
 """Symbolic tensors: what ``Input(...)`` returns and what calling a layer on one returns.
 
-They carry a shape (batch axis None) and a dtype, and remember the layer call that made them,
-so that ``Model(inputs, outputs)`` can replay the calls on real data.
+They carry a shape (batch axis None), a dtype and, when the data they stand for will carry a
+mask, a symbolic mask; and they remember the layer call that made them (a :class:`Node`),
+so that ``Model(inputs, outputs)`` can replay the calls on real data. A call records all its
+arguments, positional and keyword, nested in lists, tuples and dicts, and all its outputs.
+
+>>> import fastdl
+>>> x = fastdl.layers.Input(shape=(4,))
+>>> y = fastdl.layers.Dense(2)(x, training=False)
+>>> y.node.inputs == (x,), y.node.kwargs, y.shape
+(True, {'training': False}, (None, 2))
 """
 from __future__ import annotations
 
@@ -9,19 +17,60 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from fastdl.layers.nested import flatten, map_structure
+
+__all__ = ["SymbolicTensor", "Node", "is_symbolic"]
+
 
 class Node:
-    """One call of a layer in a functional graph: ``outputs = layer(inputs, **kwargs)``."""
+    """One call of a layer in a functional graph: ``outputs = layer(*args, **kwargs)``.
 
-    __slots__ = ("layer", "inputs", "kwargs", "list_input", "outputs")
+    ``inputs`` are the symbolic tensors found in the arguments, ``outputs`` the symbolic
+    tensors of the result, flat; ``output_structure`` is the result as the layer returned it.
+    """
 
-    def __init__(self, layer: Any, inputs: Sequence["SymbolicTensor"], kwargs: dict,
-                 list_input: bool = False) -> None:
+    __slots__ = ("layer", "args", "kwargs", "inputs", "single_input", "outputs",
+                 "output_structure")
+
+    def __init__(self, layer: Any, args: Sequence = (), kwargs: Optional[dict] = None) -> None:
         self.layer = layer
-        self.inputs = tuple(inputs)
-        self.kwargs = kwargs
-        self.list_input = list_input  # the layer was called on a list, not on one tensor
+        self.args = tuple(args)
+        self.kwargs = dict(kwargs or {})
+        self.inputs = tuple(t for t in flatten([self.args, self.kwargs])
+                            if isinstance(t, SymbolicTensor))
+        # The common call, layer(x) on one tensor, replays without walking structures.
+        single = len(self.args) == 1 and not self.kwargs
+        self.single_input = self.args[0] if single and isinstance(self.args[0],
+                                                                 SymbolicTensor) else None
         self.outputs: tuple = ()
+        self.output_structure: Any = None
+
+    def set_outputs(self, structure: Any) -> Any:
+        """Records the call's result (symbolic tensors, nested) as made by this node."""
+        self.output_structure = structure
+        self.outputs = tuple(t for t in flatten(structure) if isinstance(t, SymbolicTensor))
+        for t in self.outputs:
+            t.node = self
+        return structure
+
+    def arguments_from(self, values: dict) -> tuple:
+        """``(args, kwargs)`` with each symbolic tensor replaced by ``values[id(tensor)]``."""
+        def value(leaf: Any) -> Any:
+            return values[id(leaf)] if isinstance(leaf, SymbolicTensor) else leaf
+        return (map_structure(value, self.args),
+                {key: map_structure(value, v) for key, v in self.kwargs.items()})
+
+    def store_outputs(self, result: Any, values: dict) -> None:
+        """Records in ``values`` the real result of replaying this call."""
+        leaves = flatten(result)
+        symbolic = flatten(self.output_structure)
+        if len(leaves) != len(symbolic):
+            raise ValueError(f"layer {self.layer.name!r} ({type(self.layer).__name__}) "
+                             f"returned {len(leaves)} value(s) where the graph was built with "
+                             f"{len(symbolic)}")
+        for t, leaf in zip(symbolic, leaves):
+            if isinstance(t, SymbolicTensor):
+                values[id(t)] = leaf
 
 
 class SymbolicTensor:
@@ -33,7 +82,7 @@ class SymbolicTensor:
     (None, 784)
     """
 
-    __slots__ = ("shape", "dtype", "node", "name")
+    __slots__ = ("shape", "dtype", "node", "name", "_keras_mask")
 
     def __init__(self, shape: Sequence[Optional[int]], dtype: Any = "float32",
                  node: Optional[Node] = None, name: Optional[str] = None) -> None:
@@ -41,6 +90,7 @@ class SymbolicTensor:
         self.dtype = np.dtype(dtype)
         self.node = node
         self.name = name
+        self._keras_mask: Optional[SymbolicTensor] = None
 
     @property
     def ndim(self) -> int:
@@ -51,27 +101,12 @@ class SymbolicTensor:
         return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}{made_by}>"
 
 
-def is_symbolic(inputs: Any) -> bool:
-    """True for a SymbolicTensor or a list/tuple holding one."""
-    if isinstance(inputs, SymbolicTensor):
-        return True
-    return isinstance(inputs, (list, tuple)) and any(isinstance(t, SymbolicTensor)
-                                                     for t in inputs)
+def is_symbolic(*structures: Any) -> bool:
+    """True when a symbolic tensor is among the leaves of ``structures``.
 
+    >>> import fastdl
+    >>> is_symbolic([fastdl.ones(2), fastdl.layers.Input(shape=(2,))])
+    True
+    """
+    return any(isinstance(leaf, SymbolicTensor) for leaf in flatten(list(structures)))
 
-def call_symbolic(layer: Any, inputs: Any, kwargs: dict) -> Any:
-    """Builds ``layer`` for the symbolic ``inputs`` and returns symbolic outputs of the shape a
-    real call gives (found by running it on one zero sample)."""
-    flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-    if not all(isinstance(t, SymbolicTensor) for t in flat):
-        raise TypeError(f"layer {layer.name!r}: a symbolic call needs every input to come from "
-                        f"fastdl.layers.Input or another layer; got {inputs!r}")
-    shapes = [t.shape for t in flat]
-    out_shapes = layer.compute_output_shape(shapes if isinstance(inputs, (list, tuple))
-                                            else shapes[0])
-    node = Node(layer, flat, kwargs, list_input=isinstance(inputs, (list, tuple)))
-    if isinstance(out_shapes, list):
-        node.outputs = tuple(SymbolicTensor(s, layer.dtype, node) for s in out_shapes)
-        return list(node.outputs)
-    node.outputs = (SymbolicTensor(out_shapes, layer.dtype, node),)
-    return node.outputs[0]

@@ -9,16 +9,14 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from fastdl.layers.base import Layer
+from fastdl.layers.calling import current_training
 from fastdl.layers.core import InputLayer
+from fastdl.layers.nested import flatten, map_structure, pack_like
 from fastdl.layers.symbolic import Node, SymbolicTensor
 from fastdl.models import saving, summary
 from fastdl.models.training import TrainingMixin
 
 __all__ = ["Model"]
-
-
-def _as_list(x: Any) -> list:
-    return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
 def _graph_nodes(inputs: list, outputs: list) -> list[Node]:
@@ -81,16 +79,18 @@ class Model(TrainingMixin, Layer):
         if inputs is None or outputs is None:
             raise ValueError("Model: pass both inputs and outputs (symbolic tensors), or "
                              "neither and define call() in a subclass")
-        self._init_graph(_as_list(inputs), _as_list(outputs), isinstance(outputs, (list,
-                                                                                  tuple)))
+        self._init_graph(inputs, outputs)
 
-    def _init_graph(self, inputs: list, outputs: list, list_output: bool) -> None:
-        for t in inputs + outputs:
+    def _init_graph(self, inputs: Any, outputs: Any) -> None:
+        """``inputs`` and ``outputs``: a symbolic tensor, or a list, tuple or dict of them
+        (nested); the model's call takes and returns the same structures."""
+        flat_inputs, flat_outputs = flatten(inputs), flatten(outputs)
+        for t in flat_inputs + flat_outputs:
             if not isinstance(t, SymbolicTensor):
                 raise TypeError(f"Model: inputs and outputs must be symbolic tensors (from "
                                 f"fastdl.layers.Input and layer calls), got {t!r}")
-        nodes = _graph_nodes(inputs, outputs)
-        self._graph = (inputs, outputs, nodes, list_output)
+        nodes = _graph_nodes(flat_inputs, flat_outputs)
+        self._graph = (flat_inputs, flat_outputs, outputs, nodes)
         self._model_layers = []
         for node in nodes:
             if all(node.layer is not seen for seen in self._model_layers):
@@ -98,7 +98,7 @@ class Model(TrainingMixin, Layer):
                 self._track(node.layer)
         self.inputs, self.outputs = inputs, outputs
         self.built = True
-        self.output_shape = [t.shape for t in outputs] if list_output else outputs[0].shape
+        self.output_shape = map_structure(lambda t: t.shape, outputs)
 
     @property
     def layers(self) -> list[Layer]:
@@ -121,30 +121,36 @@ class Model(TrainingMixin, Layer):
         raise ValueError(f"model {self.name!r}: no layer named {name!r}; layers: "
                          f"{', '.join(layer.name for layer in layers)}")
 
-    def call(self, inputs: Any, training: Optional[bool] = None) -> Any:
+    def call(self, inputs: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
         if self._graph is None:
             raise NotImplementedError(f"{type(self).__name__}: a subclassed Model must define "
                                       f"call(inputs, training=None)")
-        graph_inputs, graph_outputs, nodes, list_output = self._graph
-        values = _as_list(inputs)
+        graph_inputs, graph_outputs, output_structure, nodes = self._graph
+        values = flatten(inputs)
         if len(values) != len(graph_inputs):
             raise ValueError(f"model {self.name!r} expects {len(graph_inputs)} input(s), "
                              f"received {len(values)}")
+        if mask is not None:  # masks given to the model ride on its inputs, as layers read them
+            for value, one in zip(values, flatten(mask)):
+                if one is not None:
+                    value._keras_mask = one
+        # Called by __call__, the layers inherit the flag from the call context; called
+        # directly with another flag, they are given it.
+        given = {} if training is None or training is current_training() else {
+            "training": training}
         computed: dict[int, Any] = {id(t): v for t, v in zip(graph_inputs, values)}
         for node in nodes:
-            if not node.inputs:  # an Input: check what it was given
+            if isinstance(node.layer, InputLayer):  # check what the input was given
                 t = node.outputs[0]
                 computed[id(t)] = node.layer(computed[id(t)])
-                continue
-            args = [computed[id(t)] for t in node.inputs]
-            # A training flag given at the symbolic call wins over the model's.
-            kwargs = node.kwargs if "training" in node.kwargs else {**node.kwargs,
-                                                                     "training": training}
-            out = node.layer(args if node.list_input else args[0], **kwargs)
-            for t, v in zip(node.outputs, _as_list(out)):
-                computed[id(t)] = v
-        results = [computed[id(t)] for t in graph_outputs]
-        return results if list_output else results[0]
+            elif node.single_input is not None:
+                node.store_outputs(node.layer(computed[id(node.single_input)], **given),
+                                   computed)
+            else:
+                args, kwargs = node.arguments_from(computed)
+                # A training flag given at the symbolic call wins over the model's.
+                node.store_outputs(node.layer(*args, **{**given, **kwargs}), computed)
+        return pack_like(output_structure, [computed[id(t)] for t in graph_outputs])
 
     def _walk_layers(self) -> list[Layer]:
         """Every layer that owns weights, depth first, in call order (nested models

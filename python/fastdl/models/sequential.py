@@ -4,8 +4,11 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 from fastdl.layers.base import Layer
+from fastdl.layers.calling import current_training, symbolic_outputs
 from fastdl.layers.convolutional import Conv2D
 from fastdl.layers.core import InputLayer
+from fastdl.layers.nested import map_structure
+from fastdl.layers.symbolic import SymbolicTensor
 from fastdl.models.model import Model
 from fastdl.tensor import Tensor
 
@@ -74,24 +77,28 @@ class Sequential(Model):
                              f"input_shape= to the first layer or call the model on data")
         shape = (None,) + shape[1:]
         self._input_shape = shape
-        for layer in self._stack:
-            shape = layer.compute_output_shape(shape)
-        self.output_shape = shape
+        x = SymbolicTensor(shape, self.dtype)
+        for layer in self._stack:  # each layer built and run symbolically, as a model would
+            x = symbolic_outputs(layer, (x,), {})
+        self.output_shape = map_structure(lambda t: t.shape, x)
         self.built = True
 
-    def _build_for(self, input_shape: Any) -> None:
-        self.build(input_shape)
-
-    def call(self, inputs: Any, training: Optional[bool] = None) -> Any:
+    def call(self, inputs: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
+        if mask is not None and isinstance(inputs, Tensor):
+            inputs._keras_mask = mask  # the first layer reads it from its input
+        # Called by __call__, the layers inherit the flag from the call context (the cheap
+        # call); called directly with another flag, they are given it.
+        given = {} if training is None or training is current_training() else {
+            "training": training}
         x, stack, i = inputs, self._stack, 0
         while i < len(stack):
             layer = stack[i]
             after = stack[i + 1] if i + 1 < len(stack) else None
             if (after is not None and isinstance(layer, Conv2D) and isinstance(x, Tensor)
                     and layer.fuses_max_pool(after)):
-                x = layer(x, training=training, pool=after)  # both layers in one operation
+                x = layer(x, pool=after, **given)  # both layers in one operation
                 i += 2
             else:
-                x = layer(x, training=training)
+                x = layer(x, **given)
                 i += 1
         return x

@@ -4,13 +4,16 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from fastdl.layers.base import Layer
+from fastdl.layers.nested import is_shape
 
 
 def _shape_text(shape: Any) -> str:
+    """One shape, or the shapes of a layer with several outputs (nested), as text."""
     if shape is None:
         return "?"
-    if isinstance(shape, list):
-        return ", ".join(_shape_text(s) for s in shape)
+    if not is_shape(shape):
+        return ", ".join(_shape_text(s) for s in (shape.values() if isinstance(shape, dict)
+                                                  else shape))
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
         ("," if len(shape) == 1 else "") + ")"
 
