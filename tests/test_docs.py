@@ -19,7 +19,9 @@ MODULES = ["fastdl", "fastdl._config", "fastdl.tensor", "fastdl.autograd",
            "fastdl.optimizers.adam", "fastdl.optimizers.rmsprop", "fastdl.optimizers.schedules",
            "fastdl.initializers", "fastdl.activations", "fastdl.layers", "fastdl.layers.base",
            "fastdl.layers.core", "fastdl.layers.convolutional", "fastdl.layers.pooling",
-           "fastdl.layers.normalization", "fastdl.layers.symbolic", "fastdl.losses",
+           "fastdl.layers.normalization", "fastdl.layers.symbolic", "fastdl.layers.calling",
+           "fastdl.layers.masking", "fastdl.layers.merge", "fastdl.layers.nested",
+           "fastdl.layers.signature", "fastdl.losses",
            "fastdl.metrics", "fastdl.callbacks", "fastdl.models.model",
            "fastdl.models.sequential", "fastdl.utils", "fastdl.keras"]
 

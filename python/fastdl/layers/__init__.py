@@ -9,6 +9,24 @@ on Tensors and arrays.
 from fastdl.layers.base import InputSpec, Layer, Variable
 from fastdl.layers.convolutional import Conv1D, Conv2D
 from fastdl.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
+from fastdl.layers.merge import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from fastdl.layers.normalization import BatchNormalization
 from fastdl.layers.pooling import (
     AveragePooling2D,
@@ -30,4 +48,6 @@ __all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activat
            "Flatten", "Reshape", "InputLayer", "Input", "Conv2D", "Conv1D", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
            "BatchNormalization", "Convolution2D", "Convolution1D", "MaxPool2D", "AvgPool2D",
-           "GlobalAvgPool2D", "GlobalMaxPool2D"]
+           "GlobalAvgPool2D", "GlobalMaxPool2D", "Add", "Subtract", "Multiply", "Average",
+           "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract", "multiply", "average",
+           "maximum", "minimum", "concatenate", "dot"]
