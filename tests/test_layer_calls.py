@@ -420,6 +420,42 @@ def test_a_model_given_a_mask_passes_it_to_its_layers():
     np.testing.assert_array_equal(out._keras_mask.numpy(), explicit)
 
 
+def test_batch_normalization_trains_on_the_moments_of_the_kept_steps(rng):
+    x = np.array([[[1., 2.], [0., 0.], [3., -1.]], [[0., 0.], [1., 4.], [2., 2.]]], np.float32)
+    mask = np.array([[True, False, True], [False, True, True]])
+    bn = layers.BatchNormalization(momentum=0.5)
+    masked = fastdl.tensor(x)
+    masked._keras_mask = fastdl.Tensor(mask)
+    out = bn(masked, training=True)
+    # Printed by keras 3.15.1 for the same layer and masked input.
+    np.testing.assert_allclose(
+        out.numpy(),
+        [[[-0.903876781463623, 0.14000606536865234], [-2.10904598236084, -0.9800423383712769],
+          [1.5064616203308105, -1.5400664806365967]],
+         [[-2.10904598236084, -0.9800423383712769], [-0.903876781463623, 1.2600544691085815],
+          [0.30129241943359375, 0.14000606536865234]]], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), [0.875, 0.875], rtol=1e-6)
+    np.testing.assert_allclose(bn.moving_variance.numpy(), [0.84375, 2.09375], rtol=1e-6)
+    np.testing.assert_array_equal(out._keras_mask.numpy(), mask)
+    np.testing.assert_array_equal(bn(masked)._keras_mask.numpy(), mask)  # inference too
+
+    kept = x[mask].astype(np.float64)  # float64 reference: moments over the kept steps
+    mean, var = kept.mean(0), kept.var(0)
+    np.testing.assert_allclose(out.numpy(), (x - mean) / np.sqrt(var + 1e-3), rtol=1e-5,
+                               atol=1e-6)
+    f64 = layers.BatchNormalization(dtype="float64")
+    f64(x.astype(np.float64))
+
+    def normalized(t):
+        t._keras_mask = fastdl.Tensor(mask)
+        return f64(t, training=True)
+
+    assert fastdl.gradcheck(normalized, [fastdl.tensor(rng.standard_normal((2, 3, 2)),
+                                                       requires_grad=True)])
+    with pytest.raises(ValueError, match="one axis less"):
+        bn(x, mask=np.ones((2, 3, 2), bool), training=True)
+
+
 # --------------------------------------------------------------------------- add_weight
 
 def test_add_weight_keras_and_positional_forms():
