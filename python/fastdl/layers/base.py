@@ -359,7 +359,7 @@ class Layer:
                     outputs = self.call(inputs)  # the enclosing call's flag stays in force
                 else:
                     outputs = call_in_context(self, args, {}, training)
-                if self._computes_mask:
+                if self._computes_mask and self.supports_masking:
                     set_output_masks(self, inputs, outputs, None)
                 return outputs
         return call_layer(self, args, training, mask, kwargs)
@@ -414,7 +414,6 @@ def _declared_input_shape(input_shape, batch_input_shape, input_dim, batch_size
     if input_dim is not None:
         return (batch_size, int(input_dim))
     return None
-
 
 
 _NAME_FIRST = ("name", "shape", "initializer", "trainable", "dtype")

@@ -20,15 +20,19 @@ __all__ = ["is_nested", "flatten", "map_structure", "pack_like", "is_shape",
            "map_shape_structure"]
 
 
+# The structure types; everything else is a leaf.
+_NESTED = (list, tuple, dict)
+
+
 def is_nested(value: Any) -> bool:
     """Whether ``value`` is a structure (a list, tuple or dict) rather than a leaf."""
-    return isinstance(value, (list, tuple, dict))
+    return isinstance(value, _NESTED)
 
 
-def _children(value: Any) -> list:
+def _children(value: Any) -> Any:
     if isinstance(value, dict):
         return [value[key] for key in sorted(value)]
-    return list(value)
+    return value
 
 
 def _rebuild(value: Any, children: list) -> Any:
@@ -42,19 +46,29 @@ def _rebuild(value: Any, children: list) -> Any:
 
 def flatten(structure: Any) -> list:
     """The leaves of ``structure``, depth first (a leaf alone gives a list of one)."""
-    if not is_nested(structure):
+    if not isinstance(structure, _NESTED):
         return [structure]
     leaves: list = []
-    for child in _children(structure):
-        leaves.extend(flatten(child))
+    _collect(structure, leaves)
     return leaves
+
+
+def _collect(structure: Any, leaves: list) -> None:
+    # Layers flatten their arguments at every call: one function call per structure, none
+    # per leaf.
+    for child in _children(structure):
+        if isinstance(child, _NESTED):
+            _collect(child, leaves)
+        else:
+            leaves.append(child)
 
 
 def map_structure(fn: Callable[[Any], Any], structure: Any) -> Any:
     """The same structure with ``fn`` applied to every leaf."""
-    if not is_nested(structure):
+    if not isinstance(structure, _NESTED):
         return fn(structure)
-    return _rebuild(structure, [map_structure(fn, child) for child in _children(structure)])
+    return _rebuild(structure, [map_structure(fn, child) if isinstance(child, _NESTED)
+                                else fn(child) for child in _children(structure)])
 
 
 def pack_like(structure: Any, leaves: list) -> Any:

@@ -109,4 +109,3 @@ def is_symbolic(*structures: Any) -> bool:
     True
     """
     return any(isinstance(leaf, SymbolicTensor) for leaf in flatten(list(structures)))
-
