@@ -53,8 +53,10 @@ class _Merge(Layer):
     def _shape_list(self, input_shape: Any) -> list:
         """The input shapes as a list, checked: a list of tensors, as many as needed."""
         if is_shape(input_shape) or not isinstance(input_shape, (list, tuple)):
+            received = (f"one tensor of shape {input_shape}" if is_shape(input_shape)
+                        else repr(input_shape))
             raise ValueError(f"{layer_label(self)} must be called on a list of tensors; "
-                             f"received one tensor of shape {input_shape}")
+                             f"received {received}")
         shapes = [tuple(s) for s in input_shape]
         if not shapes or (self.inputs_needed is not None
                           and len(shapes) != self.inputs_needed):
@@ -67,8 +69,8 @@ class _Merge(Layer):
         self.compute_output_shape(input_shape)  # the shape checks
 
     def call(self, inputs: Sequence[Tensor], mask: Any = None) -> Tensor:
-        if not isinstance(inputs, (list, tuple)):
-            self._shape_list(tuple(inputs.shape))  # raises: one tensor, not a list
+        if not isinstance(inputs, (list, tuple)):  # raises: not a list
+            self._shape_list(tuple(inputs.shape) if isinstance(inputs, Tensor) else inputs)
         # Checked at every call, so that any later mismatch names this layer too.
         self.compute_output_shape([tuple(x.shape) for x in inputs])
         masks = list(mask) if isinstance(mask, (list, tuple)) else [None] * len(inputs)
