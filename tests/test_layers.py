@@ -409,3 +409,17 @@ def test_dropout_gradient_with_a_fixed_mask(rng):
             return super().call(inputs, training)
 
     check_gradients(SeededDropout(0.4, dtype="float64"), rng.standard_normal((4, 5)))
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "glorot_uniform", "he_normal",
+                                  "random_normal", "truncated_normal"])
+def test_initializers_give_scalars_for_the_empty_shape(name):
+    value = fastdl.initializers.get(name)((), "float32")
+    assert value.shape == () and value.dtype == np.float32
+
+
+def test_add_weight_refuses_an_initializer_of_the_wrong_shape():
+    layer = layers.Layer(name="custom")
+    with pytest.raises(ValueError, match=r"'w' returned an array of shape \(6,\); "
+                                         r"expected \(2, 3\)"):
+        layer.add_weight(shape=(2, 3), initializer=lambda shape, dtype: np.zeros(6), name="w")

@@ -42,7 +42,8 @@ class Initializer:
 
     def __call__(self, shape, dtype: Any = "float32") -> np.ndarray:
         shape = tuple(int(n) for n in shape)
-        return np.ascontiguousarray(self.sample(shape), dtype=np.dtype(dtype))
+        # order="C", not ascontiguousarray, which turns a scalar's 0-d array into shape (1,).
+        return np.asarray(self.sample(shape), dtype=np.dtype(dtype), order="C")
 
     def sample(self, shape: tuple) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must define sample(shape)")

@@ -219,8 +219,11 @@ class Layer:
         initializer = given["initializer"]
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
-        # reshape: an initializer's array of a scalar shape may come back with one axis
-        value = np.asarray(initializers.get(initializer)(shape, dtype), dtype).reshape(shape)
+        value = np.asarray(initializers.get(initializer)(shape, dtype), dtype)
+        if value.shape != shape:
+            raise ValueError(f"{layer_label(self)}: the initializer of weight "
+                             f"{given['name'] or 'variable'!r} returned an array of shape "
+                             f"{value.shape}; expected {shape}")
         value = to_device(value, self._device or "cpu")
         variable = Variable(value, name=given["name"] or self._unused_weight_name(),
                             trainable=given["trainable"])
