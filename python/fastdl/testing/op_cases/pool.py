@@ -33,7 +33,8 @@ RECTANGLES = [
     ((3, 3), (3, 3), "valid", (8, 10)),  # trailing rows and columns in no window
     ((2, 2), (3, 3), "valid", (7, 8)),  # gaps between windows
 ]
-# Windows whose gradient is gradchecked, in both data formats: (pool, strides, padding).
+# Windows whose gradient is gradchecked, in both data formats: (pool, strides, padding); the
+# image they are gradchecked at (NHWC, or NCHW with channels first).
 GRADCHECKED = [(2, None, "valid"), (3, 1, "same"), ((2, 3), (1, 2), "same"), (3, 2, "valid")]
 GRADCHECK_IMAGE = (2, 5, 6, 3)
 # The windows compared on the GPU, by (kind, pool, strides, padding): the image there.
@@ -94,15 +95,9 @@ def pool_case(kind: str, pool: Any, strides: Any = None, padding: str = "valid",
                   grad_tolerance=POOL_TOLERANCE, kernel=True, **extra)
 
 
-def _nchw(shape: tuple) -> tuple:
-    n, h, w, c = shape
-    return (n, c, h, w)
-
-
-def _gradchecked(pool: Any, strides: Any, padding: str, data_format: str) -> list:
-    if (pool, strides, padding) not in GRADCHECKED:
-        return []
-    return [[_nchw(GRADCHECK_IMAGE) if data_format == "channels_first" else GRADCHECK_IMAGE]]
+def _gradchecked(pool: Any, strides: Any, padding: str) -> list:
+    """The one image a window is gradchecked at (in either data format), if it is."""
+    return [[GRADCHECK_IMAGE]] if (pool, strides, padding) in GRADCHECKED else []
 
 
 def _on_gpu(kind: str, pool: Any, strides: Any, padding: str) -> list:
@@ -114,19 +109,20 @@ def _kind_cases(kind: str) -> list:
     """Every window of max or average pooling."""
     images = [[(n, h, w, c)] for n, h, w in IMAGES for c in CHANNELS]
     cases = [pool_case(kind, p, s, padding, shapes=images,
-                       gradcheck_shapes=_gradchecked(p, s, padding, "channels_last"),
+                       gradcheck_shapes=_gradchecked(p, s, padding),
                        gpu_shapes=_on_gpu(kind, p, s, padding))
              for p, s in WINDOWS for padding in ("valid", "same")]
     cases += [pool_case(kind, pool, strides, padding, shapes=[[(2, *size, 11)]],
-                        gradcheck_shapes=_gradchecked(pool, strides, padding, "channels_last"))
+                        gradcheck_shapes=_gradchecked(pool, strides, padding))
               for pool, strides, padding, size in RECTANGLES]
     # Strides left to default to the window, as the CNN's pooling layer calls it.
     cases.append(pool_case(kind, 2, shapes=[[GRADCHECK_IMAGE], [(2, 6, 7, 3)]],
                            gradcheck_shapes=[[GRADCHECK_IMAGE]],
                            gpu_shapes=_on_gpu(kind, 2, None, "valid"), bench=BENCH))
+    # Channels first: (batch, channels, height, width).
     cases += [pool_case(kind, pool, strides, padding, "channels_first",
-                        shapes=[[_nchw(GRADCHECK_IMAGE)], [(2, 5, 7, 6)]],
-                        gradcheck_shapes=_gradchecked(pool, strides, padding, "channels_first"))
+                        shapes=[[GRADCHECK_IMAGE], [(2, 5, 7, 6)]],
+                        gradcheck_shapes=_gradchecked(pool, strides, padding))
               for pool, strides, padding in GRADCHECKED + [(3, 2, "same")]]
     return cases
 
