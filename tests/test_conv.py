@@ -1,47 +1,17 @@
-"""conv2d and conv1d (fastdl.conv2d, fastdl.conv1d, _C.conv2d_*) against float64 references
-written with direct loops (tests/reference.py), gradcheck and PyTorch where installed."""
+"""conv2d and conv1d (fastdl.conv2d, fastdl.conv1d, _C.conv2d_*) beyond the table of operation
+cases (which checks their values and gradients against direct loops and by gradcheck,
+tests/test_op_cases.py): exact gradients at relu's kink, the gradients asked of the kernels,
+non-contiguous input, causality, Keras's padding, PyTorch where installed, and bad input."""
 import numpy as np
 import pytest
 
 import fastdl
 from fastdl import _C
-from fastdl.backend import cpu
 from fastdl.backend.geometry import resolve_padding, same_padding
 from fastdl.backend.geometry import conv2d_geometry
-
-import reference
-
-# (batch, height, width, in_channels, kernel_h, kernel_w, out_channels, strides, padding,
-#  dilation): strides 1-3, 'valid', 'same' with odd and even splits, explicit amounts, dilation,
-# odd sizes, batch 1, one and three input channels, kernels from 1x1 to 7x7, output channels
-# around the 16-wide micro-tile.
-CASES = [
-    (2, 7, 9, 3, 3, 3, 5, 1, "valid", 1),
-    (1, 8, 8, 1, 3, 3, 16, 1, "same", 1),
-    # one input channel: the direct kernel, with strides, dilation, uneven padding and output
-    # channels that are not a multiple of 16
-    (2, 11, 10, 1, 3, 2, 33, (2, 1), "same", (1, 2)),
-    (1, 9, 7, 1, 5, 5, 7, 2, ((1, 2), (0, 3)), 1),
-    (3, 11, 10, 3, 3, 2, 33, (2, 1), "same", (1, 2)),
-    (2, 9, 9, 4, 1, 1, 7, 1, "valid", 1),          # pointwise: no patches
-    (2, 9, 9, 4, 1, 1, 7, 2, "valid", 1),          # 1x1 with a stride: patches again
-    (1, 13, 12, 3, 7, 7, 8, 3, "same", 1),
-    (2, 10, 11, 5, 5, 5, 17, 2, ((1, 2), (0, 3)), 1),
-    (2, 12, 12, 2, 3, 3, 6, 1, 2, 2),
-    (1, 6, 6, 3, 4, 4, 5, 2, "same", 1),           # even kernel: the extra padding after
-    (4, 5, 5, 17, 2, 3, 31, 1, "valid", 1),
-    (1, 5, 6, 2, 2, 2, 3, 1, 3, 1),                # padding wider than the kernel
-    (2, 6, 5, 3, 1, 1, 4, 1, 1, 1),                # 1x1 with padding: patches of zeros
-    # 16 input channels or more with unit strides: the input gradient as a forward convolution
-    (2, 12, 12, 16, 3, 3, 8, 1, "same", 1),
-    (1, 20, 19, 18, 3, 3, 5, 1, "valid", (1, 1)),
-    (1, 9, 9, 16, 3, 3, 4, 1, ((3, 0), (0, 3)), 2),
-    # 3x3, unit strides, 16 channels or more in and out: Winograd's F(2x2, 3x3), with odd output
-    # sizes (tiles hanging over the edge), 'same' and uneven explicit padding
-    (2, 9, 10, 16, 3, 3, 17, 1, "same", 1),
-    (1, 12, 11, 20, 3, 3, 16, 1, "valid", 1),
-    (1, 10, 13, 17, 3, 3, 33, 1, ((2, 0), (1, 3)), 1),
-]
+# The table's geometries: (batch, height, width, in_channels, kernel_h, kernel_w,
+# out_channels, strides, padding, dilation).
+from fastdl.testing.op_cases.conv import CONV2D_GEOMETRIES as CASES
 
 
 def _arrays(rng, case, dtype):
@@ -63,70 +33,6 @@ def _close(got, want, dtype, reduction):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5 * scale)
     else:
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12 * scale)
-
-
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request):
-    old = fastdl.get_num_threads()
-    fastdl.set_num_threads(request.param)
-    yield request.param
-    fastdl.set_num_threads(old)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", CASES)
-def test_forward_and_gradients_match_direct_loops(isa, threads, rng, case, dtype):
-    x, k, b = _arrays(rng, case, dtype)
-    strides, padding, dilation = geometry = _geometry(x, k, case)
-    y = fastdl.conv2d(x, k, b, *case[7:])
-    _close(y, reference.conv2d(x, k, b, *geometry), dtype, k[..., 0].size)
-    dy = rng.standard_normal(y.shape).astype(dtype)
-    dx, dw, db = cpu.conv2d_backward(dy, x, k, *geometry)
-    want = reference.conv2d_grads(x, k, dy, *geometry)
-    _close(dx, want[0], dtype, k[0, 0, 0].size * k.shape[0] * k.shape[1])
-    _close(dw, want[1], dtype, y[..., 0].size)
-    _close(db, want[2], dtype, y[..., 0].size)
-
-
-@pytest.mark.parametrize("case", [CASES[2], CASES[4], CASES[-3]],
-                         ids=["one channel", "three channels", "winograd"])
-@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
-def test_fused_activation(isa, rng, activation, case):
-    x, k, b = _arrays(rng, case, np.float64)
-    got = fastdl.conv2d(x, k, b, *case[7:], activation=activation)
-    want = reference.ACTIVATIONS[activation](reference.conv2d(x, k, b, *_geometry(x, k, case)))
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("case", [CASES[0], CASES[2], CASES[4], CASES[6], CASES[8], CASES[-1]])
-@pytest.mark.parametrize("activation", [None, "tanh"])
-def test_gradcheck(case, activation):
-    x, k, b = (fastdl.tensor(a, requires_grad=True)
-               for a in _arrays(np.random.default_rng(5), case, np.float64))
-    assert fastdl.gradcheck(
-        lambda x, k, b: fastdl.conv2d(x, k, b, *case[7:], activation=activation), [x, k, b])
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", [CASES[2], CASES[4], CASES[-3]],
-                         ids=["one channel", "three channels", "winograd"])
-@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
-def test_weight_gradient_through_the_activation_for_a_first_layer(isa, threads, rng, activation,
-                                                                  case, dtype):
-    # x needs no gradient: the weight-gradient kernel applies the activation's derivative
-    # itself (one input channel: row by row inside the direct kernel).
-    x, k, b = _arrays(rng, case, dtype)
-    kt, bt = fastdl.tensor(k, requires_grad=True), fastdl.tensor(b, requires_grad=True)
-    y = fastdl.conv2d(fastdl.tensor(x), kt, bt, *case[7:], activation=activation)
-    upstream = rng.standard_normal(y.shape).astype(dtype)
-    y.backward(upstream)
-    geometry = _geometry(x, k, case)
-    z = reference.conv2d(x, k, b, *geometry)
-    dz = upstream * reference.activation_grad(activation, z)
-    _, dw, db = reference.conv2d_grads(x, k, dz, *geometry)
-    reduction = y.shape[0] * y.shape[1] * y.shape[2]
-    _close(kt.grad.numpy(), dw, dtype, reduction)
-    _close(bt.grad.numpy(), db, dtype, reduction)
 
 
 def test_relu_kink_gradient_is_zero_at_zero():
@@ -165,17 +71,6 @@ def test_non_contiguous_input(rng):
     np.testing.assert_allclose(fastdl.conv2d(wide, k, b), fastdl.conv2d(x, k, b))
 
 
-def test_channels_first_matches_channels_last(rng):
-    x, k, b = _arrays(rng, CASES[2], np.float64)
-    nchw = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-    got = fastdl.conv2d(nchw, k, b, *CASES[2][7:], data_format="channels_first")
-    np.testing.assert_allclose(got, fastdl.conv2d(x, k, b, *CASES[2][7:]).transpose(0, 3, 1, 2))
-    xt = fastdl.tensor(nchw, requires_grad=True)
-    assert fastdl.gradcheck(
-        lambda t: fastdl.conv2d(t, fastdl.tensor(k), None, 2, "same", data_format="channels_first"),
-        [xt])
-
-
 @pytest.mark.parametrize("size,kernel,stride,dilation,want", [
     (28, 3, 1, 1, (1, 1)), (28, 3, 2, 1, (0, 1)), (27, 3, 2, 1, (1, 1)), (6, 4, 1, 1, (1, 2)),
     (10, 3, 1, 2, (2, 2)), (5, 1, 3, 1, (0, 0)), (4, 7, 1, 1, (3, 3)),
@@ -212,35 +107,15 @@ def test_against_pytorch(rng, dtype):
 
 # --------------------------------------------------------------------------- conv1d
 
-@pytest.mark.parametrize("padding", ["valid", "same", "causal", 2, (0, 3)])
-@pytest.mark.parametrize("stride,dilation", [(1, 1), (2, 1), (1, 3)])
-def test_conv1d_is_conv2d_of_height_one(rng, padding, stride, dilation):
-    x = rng.standard_normal((3, 17, 4))
-    k = rng.standard_normal((3, 4, 6))
-    b = rng.standard_normal(6)
-    if padding == "causal":
-        pads = ((0, 0), (2 * dilation, 0))
-    elif isinstance(padding, str):
-        pads = padding
-    else:
-        pads = ((0, 0), (padding, padding) if isinstance(padding, int) else padding)
-    want = fastdl.conv2d(x[:, None], k[None], b, (1, stride), pads, (1, dilation))[:, 0]
-    got = fastdl.conv1d(x, k, b, stride, padding, dilation)
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-
-
-def test_conv1d_gradcheck_and_channels_first(rng):
+def test_conv1d_causal_outputs_never_see_later_steps(rng):
     # (batch, channels, steps)
-    x = fastdl.tensor(rng.standard_normal((2, 4, 9)), requires_grad=True)
-    k = fastdl.tensor(rng.standard_normal((3, 4, 5)), requires_grad=True)
-    assert fastdl.gradcheck(
-        lambda x, k: fastdl.conv1d(x, k, padding="causal", dilation=2,
-                                   data_format="channels_first"), [x, k])
+    x = rng.standard_normal((2, 4, 9))
+    k = rng.standard_normal((3, 4, 5))
     causal = fastdl.conv1d(x, k, padding="causal", data_format="channels_first").numpy()
-    # Causal: changing the last step leaves every earlier output alone.
-    changed = x.numpy().copy()
+    # Changing the last step leaves every earlier output alone.
+    changed = x.copy()
     changed[:, :, -1] += 1
-    again = fastdl.conv1d(changed, k.numpy(), padding="causal", data_format="channels_first")
+    again = fastdl.conv1d(changed, k, padding="causal", data_format="channels_first")
     np.testing.assert_array_equal(again[:, :, :-1], causal[:, :, :-1])
 
 

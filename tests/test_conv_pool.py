@@ -1,28 +1,19 @@
-"""The convolution fused with max pooling (Conv2D then MaxPooling2D as one operation) against
-direct-loop references (tests/reference.py), the two operations run one after the other,
-gradcheck, and its use by Sequential models."""
+"""The convolution fused with max pooling (Conv2D then MaxPooling2D as one operation) beyond
+the table of operation cases (which checks its values and gradients against direct loops and by
+gradcheck, tests/test_op_cases.py): the fused kernel against the two operations run one after
+the other, the gradients asked of it, its checks, and its use by Sequential models."""
 import numpy as np
 import pytest
 import reference
 
 import fastdl
-from fastdl import keras, ops
+from fastdl import keras
 from fastdl.backend import cpu
 from fastdl.backend.geometry import conv2d_geometry
+# The table's geometries: (batch, height, width, in_channels, kernel_h, kernel_w,
+# out_channels, strides, padding, dilation, pool_size, pool_strides, pool_padding).
+from fastdl.testing.op_cases.conv import CONV_POOL_GEOMETRIES as CASES
 
-# (batch, height, width, in_channels, kernel_h, kernel_w, out_channels, strides, padding,
-#  dilation, pool_size, pool_strides, pool_padding)
-CASES = [
-    # one input channel (the fused path): an image's first layer, windows apart (rows that no
-    # window covers), strides and dilation, 'same' pooling, overlapping windows
-    (3, 12, 12, 1, 3, 3, 32, 1, "valid", 1, 2, None, "valid"),
-    (2, 11, 9, 1, 3, 3, 33, 1, "valid", 1, 2, 3, "valid"),
-    (3, 11, 10, 1, 3, 2, 20, (2, 1), "same", (1, 2), (2, 3), None, "same"),
-    (2, 9, 9, 1, 5, 5, 7, 1, "same", 1, 3, 2, "valid"),
-    # several input channels: the convolution then the pooling
-    (2, 12, 12, 3, 3, 3, 8, 1, "same", 1, 2, None, "valid"),
-    (2, 14, 14, 16, 3, 3, 16, 1, "valid", 1, 2, None, "same"),
-]
 ACTIVATIONS = [None, "relu", "sigmoid", "tanh"]
 
 
@@ -51,35 +42,18 @@ def _reference(x, k, b, case, activation):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("case", CASES)
-def test_matches_direct_loops_and_the_two_operations(isa, rng, case, activation, dtype):
+def test_fused_kernel_equals_the_two_operations(isa, rng, case, activation, dtype):
     x, k, b = _arrays(rng, case, dtype)
-    want_y, want_argmax, z, geometry = _reference(x, k, b, case, activation)
+    geometry = conv2d_geometry(x.shape, k.shape, *case[7:10])
     y, argmax = cpu.conv2d_max_pool2d(x, k, b, *geometry, activation, *case[10:])
-    tol = 1e-4 if dtype == np.float32 else 1e-11
-    np.testing.assert_allclose(y, want_y, rtol=tol, atol=tol)
     # The two operations in sequence give the very same values and positions.
     conv = cpu.conv2d_forward(x, k, b, *geometry, activation)
     y2, argmax2 = cpu.max_pool2d_with_argmax(conv, *case[10:])
     np.testing.assert_array_equal(y, y2)
     np.testing.assert_array_equal(argmax, argmax2)
     if dtype == np.float64:
+        _, want_argmax, _, _ = _reference(x, k, b, case, activation)
         np.testing.assert_array_equal(argmax, want_argmax)
-
-    dy = rng.standard_normal(y.shape).astype(dtype)
-    dz = reference.max_pool2d_backward(dy, argmax, z.shape)
-    if activation is not None:
-        dz = dz * reference.activation_grad(activation, z)
-    want = reference.conv2d_grads(x, k, dz, *geometry)
-    for need_x in (True, False):  # without dx, one input channel takes the fused path
-        dx, dw, db = cpu.conv2d_max_pool2d_backward(dy, x, k, y, argmax, *geometry, activation,
-                                                    *case[10:], need_x, True, True)
-        scale = np.sqrt(z[..., 0].size)
-        np.testing.assert_allclose(dw, want[1], rtol=tol, atol=tol * scale)
-        np.testing.assert_allclose(db, want[2], rtol=tol, atol=tol * scale)
-        if need_x:
-            np.testing.assert_allclose(dx, want[0], rtol=tol, atol=tol * scale)
-        else:
-            assert dx is None
 
 
 def test_bias_gradient_alone(rng):
@@ -94,16 +68,6 @@ def test_bias_gradient_alone(rng):
                                                 *case[10:], False, True, True)
     assert dx is None and dw is None
     np.testing.assert_allclose(db, want, rtol=1e-12)
-
-
-@pytest.mark.parametrize("case", [CASES[1], CASES[2], CASES[4]])
-@pytest.mark.parametrize("activation", [None, "tanh"])
-def test_gradcheck(case, activation):
-    x, k, b = (fastdl.tensor(a, requires_grad=True)
-               for a in _arrays(np.random.default_rng(3), case, np.float64))
-    assert fastdl.gradcheck(
-        lambda x, k, b: ops.conv2d_max_pool2d(x, k, b, *case[7:10], activation, *case[10:]),
-        [x, k, b])
 
 
 def test_shapes_and_dtypes_are_checked(rng):

@@ -8,7 +8,7 @@ import fastdl
 
 from cuda_support import assert_matches_cpu, requires_gpu, to_cpu, to_gpu
 from fastdl.backend import cpu
-from test_pool import CHANNELS, IMAGES, WINDOWS
+from fastdl.testing.op_cases.pool import CHANNELS, IMAGES, WINDOWS
 
 pytestmark = requires_gpu
 

@@ -23,7 +23,15 @@ MODULES = ["fastdl", "fastdl._config", "fastdl.tensor", "fastdl.autograd",
            "fastdl.layers.masking", "fastdl.layers.merge", "fastdl.layers.nested",
            "fastdl.layers.signature", "fastdl.losses",
            "fastdl.metrics", "fastdl.callbacks", "fastdl.models.model",
-           "fastdl.models.sequential", "fastdl.utils", "fastdl.keras"]
+           "fastdl.models.sequential", "fastdl.utils", "fastdl.keras",
+           "fastdl.testing", "fastdl.testing.reference", "fastdl.testing.checks",
+           "fastdl.testing.op_cases", "fastdl.testing.op_cases.case",
+           "fastdl.testing.op_cases.arithmetic", "fastdl.testing.op_cases.elementwise",
+           "fastdl.testing.op_cases.reduction", "fastdl.testing.op_cases.shape",
+           "fastdl.testing.op_cases.matmul", "fastdl.testing.op_cases.activation",
+           "fastdl.testing.op_cases.softmax", "fastdl.testing.op_cases.conv",
+           "fastdl.testing.op_cases.pool", "fastdl.testing.op_cases.dropout",
+           "fastdl.testing.op_cases.normalization", "fastdl.testing.op_cases.losses"]
 
 
 @pytest.mark.parametrize("name", MODULES)
