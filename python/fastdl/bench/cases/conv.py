@@ -1,6 +1,7 @@
-"""2-D convolutions at batch 64: the layers of the source documents' CNN (28x28x1 -> 32,
-13x13x32 -> 64, 5x5x64 -> 64, all 3x3 'valid'), a 32 -> 32 layer at 28x28 and a 64 -> 128 one
-at 56x56; forward, and forward plus the three gradients (input, weights, bias).
+"""2-D convolutions at batch 64, the layers the table of operation cases gives ``conv2d``
+(fastdl.testing.op_cases.conv): the source documents' CNN (28x28x1 -> 32, 13x13x32 -> 64,
+5x5x64 -> 64, all 3x3 'valid'), a 32 -> 32 layer at 28x28 and a 64 -> 128 one at 56x56; forward,
+and forward plus the three gradients (input, weights, bias).
 
 The NumPy reference is the textbook one: im2col (a strided view of every patch, copied into one
 matrix) times the weights; the weight gradient is the patches' transpose times the output
@@ -10,23 +11,17 @@ channels_last (its faster layout on CPU); every result is compared in NHWC/HWIO 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from fastdl.backend import cpu
 from fastdl.bench.harness import Case, Context, Impls
+from fastdl.testing import op_cases
 
 FAMILY = "conv"
-
-#: (name, batch, height, width, in_channels, out_channels, kernel)
-LAYERS = (
-    ("cnn conv1", 64, 28, 28, 1, 32, 3),
-    ("cnn conv2", 64, 13, 13, 32, 64, 3),
-    ("cnn conv3", 64, 5, 5, 64, 64, 3),
-    ("conv 32->32", 64, 28, 28, 32, 32, 3),
-    ("conv 64->128", 64, 56, 56, 64, 128, 3),
-)
+#: (name, batch, height, width, in_channels, out_channels, kernel) of a benchmarked layer.
+Layer = tuple[str, int, int, int, int, int, int]
 QUICK_MAX_FLOPS = 2e9  # --quick keeps layers whose forward is at most this many FLOPs
 
 
@@ -127,7 +122,16 @@ def conv_case(name: str, n: int, h: int, wd: int, c: int, co: int, k: int,
                 rtol=1e-3, atol=atol, quick=2.0 * macs <= QUICK_MAX_FLOPS)
 
 
-def cases(layers=LAYERS) -> list[Case]:
-    """Forward, then forward and backward, of every layer."""
-    return [conv_case(*layer, backward=backward) for layer in layers
+def table_layers() -> list[Layer]:
+    """The layers the table benchmarks ``conv2d`` (stride 1, 'valid', square kernels) at."""
+    layers = []
+    for bench in op_cases.case_named("conv2d").bench:
+        (n, h, w, c), (k, _, _, co) = bench.shapes[:2]
+        layers.append((bench.name, n, h, w, c, co, k))
+    return layers
+
+
+def cases(layers: Optional[Sequence[Layer]] = None) -> list[Case]:
+    """Forward, then forward and backward, of every layer (the table's, or ``layers``)."""
+    return [conv_case(*layer, backward=backward) for layer in layers or table_layers()
             for backward in (False, True)]

@@ -1,6 +1,7 @@
-"""Matrix products: square sizes, the MNIST MLP's products (forward and backward, with the
-transposed views autograd hands to the kernel), tall-skinny and odd shapes, and the fused
-Dense layer ``linear(x, w, b, 'relu')``.
+"""Matrix products at the shapes the table of operation cases gives matmul and
+``linear(activation='relu')`` (fastdl.testing.op_cases.matmul): square sizes, the MNIST MLP's
+products (forward and backward, with the transposed views autograd hands to the kernel),
+tall-skinny and odd shapes, and the fused Dense layer ``linear(x, w, b, 'relu')``.
 """
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import numpy as np
 
 import fastdl
 from fastdl.bench.harness import Case, Context, Impls
+from fastdl.testing import op_cases
 
 FAMILY = "matmul"
 
-#: (batch, in, hidden, out) of the MNIST MLP: Dense(784->128)-ReLU-Dense(128->10), batch 64.
-MLP = (64, 784, 128, 10)
+#: --quick leaves out the products of more FLOPs than this (the 2048x2048 square).
+QUICK_MAX_FLOPS = 2.0 * 1024**3
 
 
 def _operand(rng: np.random.Generator, rows: int, cols: int, transposed: bool,
@@ -81,24 +83,12 @@ def linear_relu_case(name: str, m: int, k: int, n: int) -> Case:
 
 def cases() -> list[Case]:
     """Every matmul-family case, in report order; ``quick=False`` marks the largest ones."""
-    batch, d_in, hidden, d_out = MLP
-    mlp: list[tuple[str, int, int, int, bool, bool]] = [
-        # name, m, k, n, a transposed, b transposed
-        ("mlp fwd1 x@W1", batch, d_in, hidden, False, False),
-        ("mlp fwd2 h@W2", batch, hidden, d_out, False, False),
-        ("mlp dW1 x.T@dY", d_in, batch, hidden, True, False),
-        ("mlp dW2 h.T@dY", hidden, batch, d_out, True, False),
-        ("mlp dX2 dY@W2.T", batch, d_out, hidden, False, True),
-        ("mlp dX1 dY@W1.T", batch, hidden, d_in, False, True),
-    ]
-    out = [matmul_case("square", n, n, n, quick=n < 2048) for n in (64, 128, 256, 512, 1024, 2048)]
-    out += [matmul_case(name, m, k, n, ta, tb) for name, m, k, n, ta, tb in mlp]
-    out += [
-        matmul_case("tall-skinny", 10000, 64, 64),
-        matmul_case("short-wide K", 64, 10000, 64),
-        matmul_case("odd", 97, 131, 89),
-        matmul_case("outer K=1", 1000, 1, 1000),
-        linear_relu_case("linear+relu fwd1", batch, d_in, hidden),
-        linear_relu_case("linear+relu fwd2", batch, hidden, d_out),
-    ]
+    out = []
+    for bench in op_cases.case_named("matmul").bench:
+        (m, k), (_, n) = bench.shapes
+        out.append(matmul_case(bench.name, m, k, n, *bench.transposed,
+                               quick=2.0 * m * n * k <= QUICK_MAX_FLOPS))
+    for bench in op_cases.case_named("linear(activation='relu')").bench:
+        (m, k), (_, n) = bench.shapes[:2]
+        out.append(linear_relu_case(bench.name, m, k, n))
     return out

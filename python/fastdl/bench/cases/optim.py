@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 import fastdl
-from fastdl.bench.cases.matmul import MLP
+from fastdl.testing.op_cases.matmul import MLP
 from fastdl.bench.harness import Case, Context, Impls
 
 FAMILY = "optim"

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 import fastdl
-from fastdl.bench.cases.matmul import MLP
+from fastdl.testing.op_cases.matmul import MLP
 from fastdl.bench.cases.softmax import np_softmax_cross_entropy_with_grad
 from fastdl.bench.harness import Case, Context, Impls
 

@@ -1,12 +1,12 @@
 """2-D max and average pooling of NHWC float32 images (forward, forward+backward) with
-non-overlapping windows, against NumPy's reshape trick and PyTorch in both of its layouts.
+non-overlapping windows, against NumPy's reshape trick and PyTorch in both of its layouts, at
+the shapes the table of operation cases gives them (fastdl.testing.op_cases.pool: the CNN's
+pooling layer, 2x2 on 26x26x32 feature maps at batch 64, and a larger, ResNet-sized one).
 
-The first shape is the CNN's pooling layer (2x2 on 26x26x32 feature maps, a batch of 64), the
-second a larger, ResNet-sized one. PyTorch runs on the same data as an NCHW tensor
-(``torch NCHW``, its default layout, copied once outside the timed region) and as a
-channels_last view of the NHWC array (``torch``: the same memory layout as fastdl, and the
-comparison in the ``vs torch`` column). The backward is PyTorch's own kernel called directly,
-without autograd's bookkeeping, as for fastdl.
+PyTorch runs on the same data as an NCHW tensor (``torch NCHW``, its default layout, copied once
+outside the timed region) and as a channels_last view of the NHWC array (``torch``: the same
+memory layout as fastdl, and the comparison in the ``vs torch`` column). The backward is
+PyTorch's own kernel called directly, without autograd's bookkeeping, as for fastdl.
 
 Rates are GB/s of the data each operation must touch at least once: the input and the output
 forward; with the backward also the incoming gradient and the input gradient. Argmax indices
@@ -15,17 +15,16 @@ forward; with the backward also the incoming gradient and the input gradient. Ar
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 import fastdl
 import fastdl.backend.cpu as cpu
 from fastdl.bench.harness import Case, Context, Impls, require
+from fastdl.testing import op_cases
 
 FAMILY = "pool"
-#: (batch, height, width, channels): the CNN's pooling layer and a larger feature map.
-SHAPES = ((64, 26, 26, 32), (64, 56, 56, 64))
 POOL = 2
 QUICK_MAX_ELEMENTS = 2 * 10**6  # --quick keeps shapes up to this many input elements
 _F32 = 4
@@ -188,14 +187,17 @@ def _torch_forward_backward(torch: Any, kind: str, tx: Any, tg: Any,
     return step
 
 
-def cases(shapes: Sequence[Shape] = SHAPES) -> list[Case]:
-    """Every pooling case, in report order; ``--quick`` drops the largest shapes."""
+def cases(shapes: Optional[Sequence[Shape]] = None) -> list[Case]:
+    """Every pooling case, in report order, at the shapes the table gives ``{kind}_pool2d(2)``
+    (or ``shapes``); ``--quick`` drops the largest shapes."""
 
     def quick(shape: Shape) -> bool:
         return int(np.prod(shape)) <= QUICK_MAX_ELEMENTS
 
     out = []
     for kind in ("max", "avg"):
-        out += [forward_case(kind, s, quick(s)) for s in shapes]
-        out += [forward_backward_case(kind, s, quick(s)) for s in shapes]
+        table = op_cases.case_named(f"{kind}_pool2d({POOL})").bench
+        kind_shapes = [bench.shapes[0] for bench in table] if shapes is None else shapes
+        out += [forward_case(kind, s, quick(s)) for s in kind_shapes]
+        out += [forward_backward_case(kind, s, quick(s)) for s in kind_shapes]
     return out

@@ -1,5 +1,6 @@
 """Softmax and log-softmax over the last axis (forward, forward+backward) and the fused
-softmax-cross-entropy (loss and gradient), against NumPy's max-subtract/exp/sum formulas.
+softmax-cross-entropy (loss and gradient), against NumPy's max-subtract/exp/sum formulas, at the
+shapes the table of operation cases gives them (fastdl.testing.op_cases.softmax).
 
 Rates are GB/s of the data each operation must touch at least once; a kernel that makes several
 passes over a row that does not fit in cache moves more than that.
@@ -8,17 +9,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 import fastdl
 import fastdl.backend.cpu as cpu
 from fastdl.bench.harness import Case, Context, Impls, require
+from fastdl.testing import op_cases
 
 FAMILY = "softmax"
-#: (rows, classes): many short rows (a classifier's batch of logits) and a square one.
-SHAPES = ((10**4, 100), (10**5, 100), (1000, 1000))
 QUICK_MAX_ELEMENTS = 10**6  # --quick keeps shapes up to this many elements
 _F32 = 4
 
@@ -165,14 +165,24 @@ def cross_entropy_case(rows: int, cols: int, quick: bool) -> Case:
                 quick=quick)
 
 
-def cases(shapes: Sequence[tuple[int, int]] = SHAPES) -> list[Case]:
-    """Every softmax-family case, in report order; ``--quick`` drops the largest shapes."""
+def _shapes(case_name: str) -> list[tuple[int, int]]:
+    """The (rows, classes) the table benchmarks its case ``case_name`` at."""
+    return [bench.shapes[0] for bench in op_cases.case_named(case_name).bench]
+
+
+def cases(shapes: Optional[Sequence[tuple[int, int]]] = None) -> list[Case]:
+    """Every softmax-family case, in report order, at the table's shapes (or ``shapes``);
+    ``--quick`` drops the largest shapes."""
 
     def quick(rows: int, cols: int) -> bool:
         return rows * cols <= QUICK_MAX_ELEMENTS
 
-    out = [forward_case(log, r, c, quick(r, c)) for log in (False, True) for r, c in shapes]
+    def shapes_of(case_name: str) -> Sequence[tuple[int, int]]:
+        return _shapes(case_name) if shapes is None else shapes
+
+    out = [forward_case(log, r, c, quick(r, c)) for log in (False, True)
+           for r, c in shapes_of("log_softmax" if log else "softmax")]
     out += [forward_backward_case(log, r, c, quick(r, c)) for log in (False, True)
-            for r, c in shapes]
-    out += [cross_entropy_case(r, c, quick(r, c)) for r, c in shapes]
+            for r, c in shapes_of("log_softmax" if log else "softmax")]
+    out += [cross_entropy_case(r, c, quick(r, c)) for r, c in shapes_of("softmax_cross_entropy")]
     return out

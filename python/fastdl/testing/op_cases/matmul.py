@@ -132,8 +132,8 @@ CASES = [
     linear_case(None, True, [SMALL, ((4,), (4, 3), (3,))], LINEAR_SIZES),
     linear_case("relu", True, [SMALL], [((2, 3, 8), (8, 4), (4,))] + LINEAR_SIZES
                 + EPILOGUE_SIZES, gpu_shapes=[_dense(9, 6, 4)],
-                bench=[BenchShape(_dense(64, 784, 128), "linear+relu fwd1"),
-                       BenchShape(_dense(64, 128, 10), "linear+relu fwd2")]),
+                bench=[BenchShape(_dense(*MLP[:3]), "linear+relu fwd1"),
+                       BenchShape(_dense(MLP[0], *MLP[2:]), "linear+relu fwd2")]),
     linear_case("sigmoid", True, [SMALL], LINEAR_SIZES + EPILOGUE_SIZES),
     linear_case("tanh", True, [SMALL, ((2, 5, 4), (4, 3), (3,))], LINEAR_SIZES + EPILOGUE_SIZES,
                 gpu_shapes=[((2, 9, 6), (6, 4), (4,))]),
