@@ -14,16 +14,26 @@ from fastdl.testing.op_cases import shapes_id
 from conftest import ISAS
 
 
-def _value_params(kernel: bool) -> list:
-    """One test per case, shapes, dtype (and thread count) of the kernel cases or of the
-    others."""
-    return [pytest.param(case, shapes, dtype, threads,
-                         id=f"{case.name}-{shapes_id(shapes)}-{dtype}"
-                            + (f"-{threads}threads" if threads else ""))
+def _value_checks(kernel: bool) -> list:
+    """(case, shapes, dtype, thread count or None) of every value check of the kernel cases, or
+    of the others."""
+    return [(case, shapes, dtype, threads)
             for case in op_cases.CASES if case.kernel == kernel
             for shapes in case.shapes
             for dtype in case.dtypes
             for threads in case.threads or (None,)]
+
+
+def _id(case, shapes, dtype, threads=None) -> str:
+    label = f"{case.name}-{shapes_id(shapes)}-{dtype}"
+    return label if threads is None else f"{label}-{threads}thread{'s' * (threads > 1)}"
+
+
+KERNEL_CHECKS = [pytest.param(*check, id=_id(*check)) for check in _value_checks(kernel=True)]
+OTHER_CHECKS = [pytest.param(case, shapes, dtype, id=_id(case, shapes, dtype))
+                for case, shapes, dtype, _ in _value_checks(kernel=False)]
+GRADCHECKS = [pytest.param(case, shapes, id=f"{case.name}-{shapes_id(shapes)}")
+              for case in op_cases.CASES for shapes in case.shapes_to_gradcheck]
 
 
 @contextlib.contextmanager
@@ -42,19 +52,17 @@ def _threads(count):
 
 # The ISA varies fastest, so that each case's inputs and reference results are made once.
 @pytest.mark.parametrize("isa", ISAS, indirect=True)
-@pytest.mark.parametrize("case, shapes, dtype, threads", _value_params(kernel=True))
+@pytest.mark.parametrize("case, shapes, dtype, threads", KERNEL_CHECKS)
 def test_kernel_op_values_and_gradients(case, shapes, dtype, threads, isa):
     with _threads(threads):
         check_values(case, shapes, dtype)
 
 
-@pytest.mark.parametrize("case, shapes, dtype, threads", _value_params(kernel=False))
-def test_op_values(case, shapes, dtype, threads):
+@pytest.mark.parametrize("case, shapes, dtype", OTHER_CHECKS)
+def test_op_values_and_gradients(case, shapes, dtype):
     check_values(case, shapes, dtype)
 
 
-@pytest.mark.parametrize("case, shapes", [
-    pytest.param(case, shapes, id=f"{case.name}-{shapes_id(shapes)}")
-    for case in op_cases.CASES for shapes in case.shapes_to_gradcheck])
+@pytest.mark.parametrize("case, shapes", GRADCHECKS)
 def test_gradcheck(case, shapes):
     check_gradients(case, shapes)

@@ -1,10 +1,13 @@
 """Arithmetic with NumPy's broadcasting: the Tensor operators (``+ - * / ** -x``), with Tensors
-and Python numbers on either side. Their reference is the same expression on float64 NumPy
-arrays.
+and Python numbers on either side, and the functions of fastdl.ops. The operators' reference is
+the same expression on float64 NumPy arrays, the functions' NumPy's functions.
 
 >>> [case.name for case in CASES][:3]
 ['add', 'add_python_scalar', 'radd_python_scalar']
 """
+import numpy as np
+
+from fastdl import ops
 from fastdl.testing.op_cases.case import POSITIVE, OpCase
 
 CASES = [
@@ -36,4 +39,10 @@ CASES = [
            shapes=[[(3, 4), (3, 4)], [(3, 1), (4,)]]),
     OpCase("rpow_python_scalar", lambda a: 2.0 ** a, shapes=[[(3, 4)]]),
     OpCase("neg", lambda a: -a, shapes=[[(3, 4)]], gpu_shapes=[[(7, 3)]]),
+    OpCase("add_function", ops.add, np.add, shapes=[[(3, 4), (4,)]]),
+    OpCase("subtract_function", ops.subtract, np.subtract, shapes=[[(3, 1), (1, 4)]]),
+    OpCase("multiply_function", ops.multiply, np.multiply, shapes=[[(2, 3, 4), (3, 1)]]),
+    OpCase("divide_function", ops.divide, np.divide, values=POSITIVE, shapes=[[(3, 4), (4,)]]),
+    OpCase("power_function", ops.power, np.power, values=POSITIVE, shapes=[[(3, 4), (3, 4)]]),
+    OpCase("negative_function", ops.negative, np.negative, shapes=[[(3, 4)]]),
 ]
