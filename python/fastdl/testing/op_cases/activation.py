@@ -5,6 +5,8 @@ enough to reach the saturated tails, with the kink at 0 (and -0) among them.
 >>> [case.name for case in CASES][:3]
 ['relu', 'leaky_relu', 'sigmoid']
 """
+from typing import Callable
+
 import numpy as np
 
 import fastdl
@@ -35,7 +37,7 @@ FROM_OUTPUT = {FLOAT32: Tolerance(1e-4, 1e-5), FLOAT64: Tolerance(1e-10, 1e-14)}
 ONE_PRODUCT = {FLOAT32: Tolerance(1e-6, 0.0), FLOAT64: Tolerance(1e-12, 1e-14)}
 
 
-def activation_case(name: str, fn, kernel_name: str, alpha: float = 0.0,
+def activation_case(name: str, fn: Callable, kernel_name: str, alpha: float = 0.0,
                     shapes: list = SMALL, gradcheck_shapes: list = SMALL,
                     bench_name: str = "", **extra) -> OpCase:
     """``fn(x)``, fastdl's activation ``kernel_name`` (leaky_relu's slope ``alpha``), benchmarked
@@ -52,7 +54,7 @@ def activation_case(name: str, fn, kernel_name: str, alpha: float = 0.0,
         **extra)
 
 
-def kernel_case(name: str, fn, kernel_name: str, alpha: float = 0.0,
+def kernel_case(name: str, fn: Callable, kernel_name: str, alpha: float = 0.0,
                 bench_name: str = "", **extra) -> OpCase:
     """An activation at every size, gradchecked at (3, 7) and (257,), and benchmarked."""
     return activation_case(name, fn, kernel_name, alpha, shapes=SIZES + SMALL,

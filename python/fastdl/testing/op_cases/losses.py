@@ -8,6 +8,7 @@ differentiable with respect to the predictions.
 """
 import numpy as np
 
+import fastdl
 from fastdl import losses
 from fastdl.testing import reference
 from fastdl.testing.op_cases.case import OpCase, Shape, normal, uniform
@@ -35,7 +36,7 @@ def loss_case(name: str, shapes: list, values: tuple) -> OpCase:
                   values=values, grad_wrt=(1,))
 
 
-def _sparse(p):
+def _sparse(p: fastdl.Tensor) -> fastdl.Tensor:
     return losses.sparse_categorical_crossentropy(class_labels(p), p)
 
 

@@ -6,6 +6,7 @@ cache blocks, long K), and linear (``activation(x @ w + b)`` fused) with every a
 ['matmul', 'matmul_operator']
 """
 import math
+from typing import Optional
 
 import numpy as np
 
@@ -81,7 +82,8 @@ def linear_sums(shapes: Shapes) -> Sums:
     return Sums(outputs=(1,), grads=(w[1], rows, rows))
 
 
-def linear_case(activation, bias: bool, small: list, large: list, **extra) -> OpCase:
+def linear_case(activation: Optional[str], bias: bool, small: list, large: list,
+                **extra) -> OpCase:
     """``linear(x, w, b, activation)`` (``b`` left out without ``bias``), with weights of
     variance 1/fan_in so that no activation saturates; gradchecked at the ``small`` shapes, its
     gradients compared with the reference's there and across three K blocks."""

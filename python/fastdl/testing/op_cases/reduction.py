@@ -4,6 +4,8 @@ several, unordered), with and without ``keepdims``, as methods and functions, ag
 >>> [case.name for case in CASES][:2]
 ['sum_axis=None_keepdims=False', 'sum_axis=None_keepdims=True']
 """
+from typing import Any
+
 import fastdl
 from fastdl.testing.op_cases.case import OpCase
 
@@ -14,7 +16,7 @@ ON_GPU = {("sum", None, False), ("sum", 1, True), ("mean", (0, 2), False), ("max
           ("min", None, False), ("var", -1, False)}
 
 
-def method_case(name: str, axis, keepdims: bool, **kwargs) -> OpCase:
+def method_case(name: str, axis: Any, keepdims: bool, **kwargs: Any) -> OpCase:
     """``a.name(axis=axis, keepdims=keepdims, **kwargs)``, which NumPy arrays share."""
     suffix = "".join(f"_{k}={v}" for k, v in kwargs.items())
     on_gpu = (name, axis, keepdims) in ON_GPU and not kwargs
