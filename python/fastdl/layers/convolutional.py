@@ -107,11 +107,12 @@ class Conv2D(_Conv):
                 and pool.data_format == "channels_last"
                 and all(s >= p for s, p in zip(pool.strides, pool.pool_size)))
 
-    def call(self, inputs: Tensor, pool: Optional[Layer] = None) -> Tensor:
-        """The convolution, or with ``pool`` (a layer for which :meth:`fuses_max_pool` holds)
-        the convolution then that pooling."""
-        if pool is None:
-            return super().call(inputs)
+    def call_with_pool(self, inputs: Tensor, pool: Layer) -> Tensor:
+        """This layer then ``pool`` (a layer for which :meth:`fuses_max_pool` holds) as one
+        operation, on a Tensor of the layer's dtype without a mask: what a model runs for the
+        pair, with the input check of a call and none of the rest of ``__call__``'s work."""
+        if self.input_spec is not None:
+            self.input_spec.check(self, inputs.shape)
         return ops.conv2d_max_pool2d(inputs, self.kernel, self.bias, self.strides,
                                      self.padding, self.dilation_rate, self._fused_activation,
                                      pool.pool_size, pool.strides, pool.padding)

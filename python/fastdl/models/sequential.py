@@ -94,9 +94,10 @@ class Sequential(Model):
         while i < len(stack):
             layer = stack[i]
             after = stack[i + 1] if i + 1 < len(stack) else None
-            if (after is not None and isinstance(layer, Conv2D) and isinstance(x, Tensor)
+            if (after is not None and isinstance(layer, Conv2D) and x.__class__ is Tensor
+                    and x._keras_mask is None and x.data.dtype == layer.dtype
                     and layer.fuses_max_pool(after)):
-                x = layer(x, pool=after, **given)  # both layers in one operation
+                x = layer.call_with_pool(x, after)  # both layers in one operation
                 i += 2
             else:
                 x = layer(x, **given)
