@@ -3,6 +3,8 @@ Tensor module that depends on nothing above the array backends."""
 import ast
 import pathlib
 
+import pytest
+
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "python" / "fastdl"
 MAX_LINES = 600
 
@@ -104,3 +106,23 @@ def test_device_backends_import_no_private_names_of_each_other():
                     continue
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 assert not private, f"{path.name} imports {private} from {node.module}"
+
+
+def test_both_device_backends_offer_the_same_kernels():
+    from fastdl.backend import cpu, cuda
+    assert set(cuda.__all__) - set(cpu.__all__) == {"gemm_versions"}  # the GPU's GEMM ladder
+    assert set(cpu.__all__) <= set(cuda.__all__)
+    for name in cpu.__all__:
+        assert callable(getattr(cpu, name)) and callable(getattr(cuda, name))
+
+
+def test_a_name_offered_by_two_families_is_refused(tmp_path, monkeypatch):
+    from fastdl.backend.families import export_families
+    package = tmp_path / "twice"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for family in ("one", "two"):
+        (package / f"{family}.py").write_text("__all__ = ['kernel']\ndef kernel(): pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ImportError, match="kernel is offered by both one and two"):
+        export_families("twice", [str(package)], {})

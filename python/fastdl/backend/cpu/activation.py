@@ -7,6 +7,8 @@ import numpy as np
 from fastdl import _C
 from fastdl.backend.cpu.glue import as_float_arrays
 
+__all__ = ["activation_forward", "activation_backward"]
+
 
 def activation_forward(name: str, x, alpha: float = 0.0) -> np.ndarray:
     """The activation ``name`` elementwise; ``alpha`` is leaky_relu's slope.

@@ -10,6 +10,8 @@ import numpy as np
 from fastdl import _C
 from fastdl.backend.geometry import epilogue_activation
 
+__all__ = ["conv2d_forward", "conv2d_backward", "conv2d_max_pool2d", "conv2d_max_pool2d_backward"]
+
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b, strides: tuple, padding: tuple,
                    dilation: tuple, activation: Optional[str] = None) -> np.ndarray:

@@ -6,6 +6,8 @@ import numpy as np
 
 from fastdl import _C
 
+__all__ = ["dropout_forward", "dropout_backward"]
+
 
 def dropout_forward(x, p: float, seed: int) -> tuple:
     """``(y, keep)``: ``y = x / (1 - p)`` where ``keep``, else 0, with ``keep`` (uint8) 1 for

@@ -11,6 +11,8 @@ from fastdl.backend.cpu.glue import as_float_arrays
 from fastdl.backend.geometry import (EPILOGUE_ACTIVATIONS, epilogue_activation, linear_sizes,
                                      matmul_batch, require_matmul_ranks)
 
+__all__ = ["matmul", "linear", "linear_backward"]
+
 
 def matmul(a, b) -> np.ndarray:
     """Matrix product with NumPy's ``matmul`` semantics (batch dimensions broadcast, 1-D

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["as_float_arrays", "index_add"]
+
 _FLOATS = (np.float32, np.float64)
 
 

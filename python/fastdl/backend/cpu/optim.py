@@ -3,6 +3,8 @@
 parameters' device."""
 from fastdl import _C
 
+__all__ = ["sgd_step", "adam_step", "rmsprop_step", "axpy"]
+
 sgd_step = _C.sgd_step
 adam_step = _C.adam_step
 rmsprop_step = _C.rmsprop_step

@@ -8,6 +8,9 @@ import numpy as np
 
 from fastdl import _C
 
+__all__ = ["max_pool2d", "max_pool2d_with_argmax", "max_pool2d_backward", "avg_pool2d",
+           "avg_pool2d_backward"]
+
 
 def _array(x) -> np.ndarray:
     return x if isinstance(x, np.ndarray) else np.asarray(x)

@@ -8,6 +8,9 @@ from fastdl import _C
 from fastdl.backend.cpu.glue import as_float_arrays
 from fastdl.backend.geometry import axis_index
 
+__all__ = ["softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
+           "softmax_cross_entropy", "softmax_cross_entropy_with_grad"]
+
 
 def _along_axis(op: str, kernel, arrays, axis: int) -> np.ndarray:
     """Runs ``kernel`` (which works along the last axis) along ``axis`` of every array."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastdl.backend.cuda import runtime
 
+__all__ = ["activation_forward", "activation_backward"]
+
 
 def activation_forward(name: str, x, alpha: float = 0.0):
     """The activation ``name`` elementwise, as :func:`fastdl.backend.cpu.activation_forward`."""

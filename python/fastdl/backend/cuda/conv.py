@@ -12,6 +12,8 @@ from fastdl.backend.cuda.activation import activation_backward
 from fastdl.backend.cuda.pool import max_pool2d_backward, max_pool2d_with_argmax
 from fastdl.backend.geometry import conv2d_output_shape, epilogue_activation
 
+__all__ = ["conv2d_forward", "conv2d_backward", "conv2d_max_pool2d", "conv2d_max_pool2d_backward"]
+
 
 def conv2d_forward(x, w, b, strides: tuple, padding: tuple, dilation: tuple,
                    activation: Optional[str] = None):

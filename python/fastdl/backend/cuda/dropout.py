@@ -11,6 +11,8 @@ import numpy as np
 
 from fastdl.backend.cuda import runtime
 
+__all__ = ["dropout_forward", "dropout_backward"]
+
 
 def dropout_forward(x, p: float, seed: int):
     """``(out, keep)``: ``out = x / (1 - p)`` where ``keep``, else 0, with ``keep`` (uint8) 1

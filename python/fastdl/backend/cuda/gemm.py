@@ -17,6 +17,8 @@ from fastdl.backend.cuda.activation import activation_backward
 from fastdl.backend.geometry import (EPILOGUE_ACTIVATIONS, epilogue_activation, linear_sizes,
                                      matmul_batch, require_matmul_ranks)
 
+__all__ = ["matmul", "linear", "linear_backward", "gemm_versions"]
+
 
 def gemm_versions() -> dict:
     """The GEMM kernels ``matmul(..., version=)`` can run: ``{number: description}``, from the

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastdl.backend.cuda import runtime
 
+__all__ = ["as_float_arrays", "index_add"]
+
 
 def as_float_arrays(op: str, *arrays):
     """The operands as float32 CuPy arrays; TypeError for any other dtype (the CUDA kernels

@@ -11,6 +11,8 @@ import numpy as np
 
 from fastdl.backend.cuda import runtime
 
+__all__ = ["sgd_step", "adam_step", "rmsprop_step", "axpy"]
+
 
 def axpy(alpha: float, x, y) -> None:
     """``y += alpha * x`` in place (float32 arrays of one shape; y C-contiguous)."""

@@ -7,6 +7,9 @@ from __future__ import annotations
 from fastdl.backend.cuda import runtime
 from fastdl.backend.geometry import pool2d_output_shape
 
+__all__ = ["max_pool2d", "max_pool2d_with_argmax", "max_pool2d_backward", "avg_pool2d",
+           "avg_pool2d_backward"]
+
 
 def _input_shape(x_shape) -> tuple:
     """``x_shape`` to allocate an input gradient with; an empty shape for what the kernel entry

@@ -15,6 +15,9 @@ import numpy as np
 from fastdl.backend.cuda import runtime
 from fastdl.backend.geometry import axis_index
 
+__all__ = ["softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
+           "softmax_cross_entropy", "softmax_cross_entropy_with_grad"]
+
 
 def _along_axis(op: str, kernel, arrays, axis: int):
     """Runs `kernel` (which works along the last axis) along `axis` of every array, after making
