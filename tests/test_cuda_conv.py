@@ -7,7 +7,7 @@ import pytest
 from cuda_support import requires_gpu, to_cpu, to_gpu
 from fastdl.backend import cpu
 from fastdl.backend.geometry import conv2d_geometry
-from fastdl.ops.conv import conv2d_gradients
+from fastdl.ops.convolution import conv2d_gradients
 from fastdl.testing.op_cases.conv import CONV2D_GEOMETRIES as CASES
 from fastdl.testing.op_cases.conv import CONV_POOL_GEOMETRIES as CONV_POOL_CASES
 

@@ -126,3 +126,10 @@ def test_a_name_offered_by_two_families_is_refused(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ImportError, match="kernel is offered by both one and two"):
         export_families("twice", [str(package)], {})
+
+
+def test_no_module_of_fastdl_ops_is_named_as_one_of_its_functions():
+    # fastdl.ops.softmax is the function: a module of that name would be hidden behind it.
+    import fastdl.ops
+    modules = {p.stem for p in (PACKAGE / "ops").glob("*.py")}
+    assert modules & set(fastdl.ops.__all__) == set()

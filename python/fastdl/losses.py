@@ -24,6 +24,8 @@ import numpy as np
 from fastdl import ops
 from fastdl.autograd import Function
 from fastdl.backend import array_module, device_of, is_gpu_array
+from fastdl.ops.activation import Activation
+from fastdl.ops.softmax_family import Softmax
 from fastdl.tensor import Tensor
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
@@ -105,14 +107,14 @@ def _recorded_input(y_pred: Tensor, function: type, **attributes: Any) -> Option
 
 
 def _softmax_logits(y_pred: Tensor) -> Optional[Tensor]:
-    logits = _recorded_input(y_pred, ops.Softmax, log=False)
+    logits = _recorded_input(y_pred, Softmax, log=False)
     if logits is None or y_pred._node.axis not in (-1, y_pred.ndim - 1):
         return None
     return logits
 
 
 def _sigmoid_logits(y_pred: Tensor) -> Optional[Tensor]:
-    return _recorded_input(y_pred, ops.Activation, name="sigmoid")
+    return _recorded_input(y_pred, Activation, name="sigmoid")
 
 
 class _SigmoidCrossEntropy(Function):

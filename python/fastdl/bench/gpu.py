@@ -158,7 +158,7 @@ CONV_BATCHES = (64, 256)
 def conv_rows(quick: bool) -> list[Row]:
     from fastdl.backend import cuda
     from fastdl.backend.geometry import conv2d_geometry
-    from fastdl.ops.conv import conv2d_gradients
+    from fastdl.ops.convolution import conv2d_gradients
     cp, torch = _cupy(), _torch()
     rows = []
     for batch in CONV_BATCHES[:1] if quick else CONV_BATCHES:

@@ -6,10 +6,12 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from fastdl import activations, ops
+from fastdl import activations
 from fastdl import random as _random
 from fastdl.layers.base import InputSpec, Layer
 from fastdl.layers.symbolic import Node, SymbolicTensor
+from fastdl.ops.products import Linear
+from fastdl.ops.regularization import Dropout as DropoutFunction
 from fastdl.tensor import Tensor
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "InputLayer", "Input"]
@@ -62,7 +64,7 @@ class Dense(ActivationMixin, Layer):
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
 
     def call(self, inputs: Tensor) -> Tensor:
-        out = ops.Linear.apply(inputs, self.kernel, self.bias, self._fused_activation)
+        out = Linear.apply(inputs, self.kernel, self.bias, self._fused_activation)
         return out if self._after is None else self._after(out)
 
     def get_config(self):
@@ -117,7 +119,7 @@ class Dropout(Layer):
     def call(self, inputs: Tensor, training: Optional[bool] = None) -> Tensor:
         if not training or self.rate == 0.0:
             return inputs
-        return ops.Dropout.apply(inputs, self.rate, self._generator or _random.generator())
+        return DropoutFunction.apply(inputs, self.rate, self._generator or _random.generator())
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}

@@ -14,34 +14,29 @@ tensor([0., 2.])
 tensor([[2., 4.]])
 
 Each family lives in a module of its own, its :class:`~fastdl.autograd.Function` classes beside
-its public functions: :mod:`~fastdl.ops.arithmetic`, :mod:`~fastdl.ops.elementwise`,
-:mod:`~fastdl.ops.reduction`, :mod:`~fastdl.ops.shape`, :mod:`~fastdl.ops.conversion`,
-:mod:`~fastdl.ops.matmul`, :mod:`~fastdl.ops.activation`, :mod:`~fastdl.ops.softmax`,
-:mod:`~fastdl.ops.conv`, :mod:`~fastdl.ops.pool`, :mod:`~fastdl.ops.dropout` and
-:mod:`~fastdl.ops.normalization`. Importing this package also binds the Tensor's operators and
-methods (:mod:`~fastdl.ops.tensor_methods`).
+its public functions (``fastdl.ops.arithmetic.Mul`` is the Function behind ``*``):
+:mod:`~fastdl.ops.arithmetic`, :mod:`~fastdl.ops.elementwise`, :mod:`~fastdl.ops.reduction`,
+:mod:`~fastdl.ops.shaping`, :mod:`~fastdl.ops.conversion`, :mod:`~fastdl.ops.products`,
+:mod:`~fastdl.ops.activation`, :mod:`~fastdl.ops.softmax_family`, :mod:`~fastdl.ops.convolution`,
+:mod:`~fastdl.ops.pooling`, :mod:`~fastdl.ops.regularization` and
+:mod:`~fastdl.ops.normalization`; no module is named as a function, so that both stay
+reachable. Importing this package also binds the Tensor's operators and methods
+(:mod:`~fastdl.ops.tensor_methods`).
 """
-# The Function classes are imported too (fastdl.ops.Mul, ...), for subclassing and for code that
-# looks at recorded nodes; __all__ lists the public functions.
-# flake8: noqa: F401
-from fastdl.ops.activation import Activation, gelu, leaky_relu, relu, sigmoid, step, tanh
-from fastdl.ops.arithmetic import (Add, Div, Mul, Neg, Pow, Sub, add, divide, multiply,
-                                   negative, power, subtract)
-from fastdl.ops.conv import Conv2d, Conv2dMaxPool2d, conv1d, conv2d, conv2d_max_pool2d
-from fastdl.ops.conversion import Cast, ToDevice, cast
-from fastdl.ops.dropout import Dropout, dropout
-from fastdl.ops.elementwise import (Abs, Clip, Exp, Log, Maximum, Minimum, Sqrt, Where, abs,
-                                    clip, exp, log, maximum, minimum, sqrt, where)
-from fastdl.ops.matmul import Linear, MatMul, linear, matmul
-from fastdl.ops.normalization import BatchNorm, batch_norm
-from fastdl.ops.pool import (AvgPool2d, GlobalAvgPool2d, GlobalMaxPool2d, MaxPool2d, avg_pool2d,
-                             global_avg_pool2d, global_max_pool2d, max_pool2d)
-from fastdl.ops.reduction import Max, Mean, Min, Sum, Var, max, mean, min, sum, var
-from fastdl.ops.shape import (Concatenate, GetItem, Pad, Reshape, Stack, Transpose, concatenate,
-                              pad, permute, reshape, squeeze, stack, transpose, unsqueeze)
-from fastdl.ops.softmax import (Softmax, SoftmaxCrossEntropy, log_softmax, softmax,
-                                softmax_cross_entropy)
-from fastdl.ops import tensor_methods  # binds the Tensor's operators and methods
+from fastdl.ops import tensor_methods  # noqa: F401  (binds the Tensor's operators and methods)
+from fastdl.ops.activation import gelu, leaky_relu, relu, sigmoid, step, tanh
+from fastdl.ops.arithmetic import add, divide, multiply, negative, power, subtract
+from fastdl.ops.convolution import conv1d, conv2d, conv2d_max_pool2d
+from fastdl.ops.conversion import cast
+from fastdl.ops.regularization import dropout
+from fastdl.ops.elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
+from fastdl.ops.products import linear, matmul
+from fastdl.ops.normalization import batch_norm
+from fastdl.ops.pooling import avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d
+from fastdl.ops.reduction import max, mean, min, sum, var
+from fastdl.ops.shaping import (concatenate, pad, permute, reshape, squeeze, stack, transpose,
+                              unsqueeze)
+from fastdl.ops.softmax_family import log_softmax, softmax, softmax_cross_entropy
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "power", "negative",

@@ -15,10 +15,10 @@ from fastdl.ops.activation import relu, sigmoid, tanh
 from fastdl.ops.arithmetic import Add, Div, Mul, Neg, Pow, Sub
 from fastdl.ops.conversion import Cast, ToDevice
 from fastdl.ops.elementwise import Abs, Clip, Exp, Log, Sqrt
-from fastdl.ops.matmul import MatMul
+from fastdl.ops.products import MatMul
 from fastdl.ops.reduction import Max, Mean, Min, Sum, Var
-from fastdl.ops.shape import GetItem, Reshape, Transpose, as_index, squeeze, unsqueeze
-from fastdl.ops.softmax import log_softmax, softmax
+from fastdl.ops.shaping import GetItem, Reshape, Transpose, as_index, squeeze, unsqueeze
+from fastdl.ops.softmax_family import log_softmax, softmax
 from fastdl.tensor import Tensor
 
 

@@ -39,7 +39,7 @@ def conv2d_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, strides: tup
     ``grad`` is the gradient of the convolution's output, through its activation, except when
     the weight gradient alone is wanted (no dx): then ``activation`` and the forward output
     ``out`` may be given, and the weight gradient applies the activation's derivative row by
-    row as it reads ``grad`` (:class:`fastdl.ops.conv.Conv2d` decides)."""
+    row as it reads ``grad`` (:class:`fastdl.ops.convolution.Conv2d` decides)."""
     dx = _C.conv2d_backward_input(grad, w, x.shape, strides, padding, dilation) if need_x else None
     dw = db = None
     if need_w:

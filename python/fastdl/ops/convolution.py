@@ -15,7 +15,7 @@ from fastdl.backend.geometry import (NCHW_TO_NHWC, NHWC_TO_NCHW, channels_first,
                                      channels_first_image, conv1d_geometry, conv2d_geometry,
                                      require_rank)
 from fastdl.ops.common import operand
-from fastdl.ops.shape import squeeze, transpose, unsqueeze
+from fastdl.ops.shaping import squeeze, transpose, unsqueeze
 from fastdl.tensor import Tensor
 
 
@@ -67,7 +67,7 @@ def conv2d_gradients(kernels: Any, grad: Any, x: Any, w: Any, geometry: tuple, n
 class Conv2dMaxPool2d(Function):
     """``max_pool2d(activation(conv(x, w) + b))`` on NHWC data in one kernel call (see
     :func:`fastdl.backend.cpu.conv2d_max_pool2d`): the same values and gradients as
-    :class:`Conv2d` then :class:`fastdl.ops.pool.MaxPool2d`."""
+    :class:`Conv2d` then :class:`fastdl.ops.pooling.MaxPool2d`."""
 
     @staticmethod
     def forward(ctx, x, w, b, strides, padding, dilation, activation, window):
