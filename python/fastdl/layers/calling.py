@@ -158,6 +158,20 @@ def build_layer(layer: Any, tensors: dict) -> None:
     layer.built = True
 
 
+def _bind_and_build(layer: Any, args: tuple, kwargs: dict) -> tuple:
+    """The tensor arguments of a call (by name) and its first argument, checked against the
+    layer's input spec, the layer built for them on its first call."""
+    signature = layer._call_signature
+    arguments = signature.bind(layer, args, kwargs)
+    tensors = tensor_arguments(layer, arguments)
+    inputs = signature.first_argument(arguments)
+    check_input_spec(layer, inputs)
+    if not layer.built:
+        build_layer(layer, tensors)
+        check_input_spec(layer, inputs)  # build may have made the spec stricter
+    return tensors, inputs
+
+
 def call_layer(layer: Any, args: tuple, training: Optional[bool], mask: Any,
                kwargs: dict) -> Any:
     """``layer(*args, training=training, mask=mask, **kwargs)``, every case included."""
@@ -173,13 +187,7 @@ def call_layer(layer: Any, args: tuple, training: Optional[bool], mask: Any,
     if mask is not None:
         kwargs["mask"] = map_structure(as_mask, mask)
     signature = layer._call_signature
-    arguments = signature.bind(layer, args, kwargs)
-    tensors = tensor_arguments(layer, arguments)
-    inputs = signature.first_argument(arguments)
-    check_input_spec(layer, inputs)
-    if not layer.built:
-        build_layer(layer, tensors)
-        check_input_spec(layer, inputs)  # build may have made the spec stricter
+    tensors, inputs = _bind_and_build(layer, args, kwargs)
     kwargs.update(mask_arguments(signature, tensors, kwargs))
     previous_mask = kwargs.get("mask")
     if previous_mask is None:
@@ -210,13 +218,7 @@ def symbolic_outputs(layer: Any, args: tuple, kwargs: dict) -> Any:
     the outputs' masks.
     """
     signature = layer._call_signature
-    arguments = signature.bind(layer, args, kwargs)
-    tensors = tensor_arguments(layer, arguments)
-    inputs = signature.first_argument(arguments)
-    check_input_spec(layer, inputs)
-    if not layer.built:
-        build_layer(layer, tensors)
-        check_input_spec(layer, inputs)
+    tensors, _ = _bind_and_build(layer, args, kwargs)
     masked = layer._computes_mask or any(
         isinstance(t, SymbolicTensor) and t._keras_mask is not None
         for t in flatten([args, kwargs]))
