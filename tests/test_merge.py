@@ -6,6 +6,7 @@ import pytest
 
 import fastdl
 from fastdl import keras, layers
+from fastdl.layers import base as layer_base
 
 ELEMENTWISE = {
     "Add": (layers.Add, layers.add, lambda xs: sum(xs)),
@@ -255,3 +256,22 @@ def test_merges_in_a_functional_model_replay_and_train(rng):
     model.compile(optimizer=fastdl.optimizers.Adam(0.05), loss="mse")
     history = model.fit([xa, xb], y, epochs=30, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < 0.05 * history.history["loss"][0]
+
+
+def test_a_built_merge_on_plain_tensors_takes_the_short_call_and_still_checks_shapes(
+        monkeypatch):
+    a, b = fastdl.ones(4, 3), fastdl.full((4, 3), 2.0)
+    add = layers.Add()
+    add([a, b])
+
+    def general_call(*args, **kwargs):
+        raise AssertionError("the general call path was taken")
+
+    monkeypatch.setattr(layer_base, "call_layer", general_call)
+    np.testing.assert_array_equal(add([a, b]).numpy(), np.full((4, 3), 3.0))
+    with pytest.raises(ValueError, match=r"\(4, 3\), \(4, 5\) do not broadcast together"):
+        add([a, fastdl.ones(4, 5)])
+    masked = fastdl.ones(4, 3)
+    masked._keras_mask = fastdl.tensor(np.ones(4, bool))
+    with pytest.raises(AssertionError, match="general call path"):  # masks take the long way
+        add([masked, b])

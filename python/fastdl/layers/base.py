@@ -15,7 +15,8 @@ import numpy as np
 
 from fastdl import initializers
 from fastdl.backend import array_module, is_gpu_array, parse_device, to_device
-from fastdl.layers.calling import call_in_context, call_layer, output_shapes
+from fastdl.layers.calling import (call_in_context, call_layer, check_input_spec,
+                                   output_shapes, plain_tensors)
 from fastdl.layers.masking import set_output_masks
 from fastdl.layers.signature import CallSignature, layer_label
 from fastdl.tensor import Tensor
@@ -350,10 +351,10 @@ class Layer:
                  **kwargs: Any) -> Any:
         """Calls the layer: ``args[0]`` is its ``inputs``; tensors may come positionally or by
         keyword, nested in lists, tuples and dicts (:mod:`fastdl.layers.calling`)."""
-        # The call of a training loop, kept cheap: a built layer given one Tensor of its
-        # dtype that carries no mask, and no other argument.
-        if len(args) == 1 and not kwargs and mask is None and self.built:
-            inputs = args[0]
+        # The calls of a training loop, kept cheap: a built layer given Tensors of its dtype
+        # that carry no mask, and nothing else.
+        if not kwargs and mask is None and self.built:
+            inputs = args[0] if len(args) == 1 else None
             if (inputs.__class__ is Tensor and inputs._keras_mask is None
                     and inputs.data.dtype == self.dtype):
                 if self.input_spec is not None:
@@ -364,6 +365,12 @@ class Layer:
                     outputs = call_in_context(self, args, {}, training)
                 if self._computes_mask and self.supports_masking:
                     set_output_masks(self, inputs, outputs, None)
+                return outputs
+            if args and plain_tensors(self, args):  # several, or a list of them (merges)
+                check_input_spec(self, args[0])
+                outputs = call_in_context(self, args, {}, training)
+                if self._computes_mask and self.supports_masking:
+                    set_output_masks(self, args[0], outputs, None)
                 return outputs
         return call_layer(self, args, training, mask, kwargs)
 

@@ -49,7 +49,7 @@ from fastdl.layers.symbolic import Node, SymbolicTensor, is_symbolic
 from fastdl.tensor import Tensor
 
 __all__ = ["current_training", "call_in_context", "call_layer", "symbolic_outputs",
-           "output_shapes"]
+           "output_shapes", "plain_tensors", "check_input_spec"]
 
 
 class _CallContext(threading.local):
@@ -129,6 +129,16 @@ def _keyword(layer: Any, value: Any) -> Any:
 def _converted(layer: Any, args: tuple, kwargs: dict) -> tuple:
     return (tuple(map_structure(partial(_positional, layer), a) for a in args),
             {key: map_structure(partial(_keyword, layer), v) for key, v in kwargs.items()})
+
+
+def plain_tensors(layer: Any, args: tuple) -> bool:
+    """Whether the positional arguments of a call are Tensors of the layer's dtype that carry
+    no mask, given one by one or as one list or tuple: nothing to convert, bind or pass on, so
+    that the call can go straight to ``call``."""
+    tensors = args[0] if len(args) == 1 and args[0].__class__ in (list, tuple) else args
+    return bool(tensors) and all(
+        t.__class__ is Tensor and t._keras_mask is None and t.data.dtype == layer.dtype
+        for t in tensors)
 
 
 def check_input_spec(layer: Any, inputs: Any) -> None:

@@ -49,6 +49,7 @@ class _Merge(Layer):
     when the count is fixed), shape checks at every call, and an OR of the masks."""
 
     inputs_needed: Optional[int] = None
+    _checked_shapes: Optional[list] = None  # the input shapes of the last call, found valid
 
     def _shape_list(self, input_shape: Any) -> list:
         """The input shapes as a list, checked: a list of tensors, as many as needed."""
@@ -71,8 +72,12 @@ class _Merge(Layer):
     def call(self, inputs: Sequence[Tensor], mask: Any = None) -> Tensor:
         if not isinstance(inputs, (list, tuple)):  # raises: not a list
             self._shape_list(tuple(inputs.shape) if isinstance(inputs, Tensor) else inputs)
-        # Checked at every call, so that any later mismatch names this layer too.
-        self.compute_output_shape([tuple(x.shape) for x in inputs])
+        # Checked at every call with shapes not seen before (each batch of a training loop
+        # repeats the last one's), so that any later mismatch names this layer too.
+        shapes = [x.shape for x in inputs]
+        if shapes != self._checked_shapes:
+            self.compute_output_shape(shapes)
+            self._checked_shapes = shapes
         masks = list(mask) if isinstance(mask, (list, tuple)) else [None] * len(inputs)
         return self._merge(list(inputs), masks)
 
