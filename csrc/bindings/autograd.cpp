@@ -136,7 +136,9 @@ void init_slot(PyObject* tensor, Py_ssize_t offset, PyObject* value) {
   *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(tensor) + offset) = value;
 }
 
-bool requires_grad_of(PyObject* tensor) { return slot(tensor, tensor_slots.requires_grad) == Py_True; }
+bool requires_grad_of(PyObject* tensor) {
+  return slot(tensor, tensor_slots.requires_grad) == Py_True;
+}
 
 // The node that made a Tensor (None for a leaf).
 py::object node_of(PyObject* tensor) {
@@ -173,16 +175,53 @@ py::object new_tensor(const py::handle& data, bool requires_grad, const py::hand
 
 // ----------------------------------------------------------------------------- backward
 
+// Where a backward pass starts: output `index` of `node`, with gradient `grad`.
+struct Seed {
+  py::object node;
+  int index;
+  py::object grad;
+};
+
+int output_index_of(PyObject* tensor) {
+  PyObject* index = slot(tensor, tensor_slots.output_index);
+  return index ? static_cast<int>(PyLong_AsLong(index)) : 0;
+}
+
 class Engine {
  public:
-  explicit Engine(bool retain_graph) : retain_graph_(retain_graph), n_(names()) {
+  // Gradients accumulate into the leaves' .grad; with `capture` (a tuple of Tensors) they are
+  // returned for those tensors instead (see run), and no .grad is touched.
+  Engine(bool retain_graph, const py::object& capture = py::none())
+      : retain_graph_(retain_graph), n_(names()) {
     registered_tensor_type();
+    if (capture.is_none()) return;
+    capturing_ = true;
+    const auto tensors = py::reinterpret_borrow<py::tuple>(capture);
+    results_.resize(tensors.size());
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      PyObject* t = tensors[i].ptr();
+      const py::object node = node_of(t);
+      if (node.is_none()) {
+        captured_leaves_[t].push_back(i);
+      } else {
+        captured_outputs_[{node.ptr(), output_index_of(t)}].push_back(i);
+      }
+    }
   }
 
-  void run(const py::object& root_node, int root_index, const py::object& grad) {
-    count_consumers(root_node);
-    add_gradient(nodes_.at(root_node.ptr()), root_index, grad);
-    std::vector<PyObject*> ready{root_node.ptr()};
+  // Backpropagates from each seed (a node, which of its outputs, the gradient there). A node
+  // runs once every consumer of its outputs reachable from the seeds has passed its gradient on.
+  void run(const std::vector<Seed>& seeds) {
+    for (const Seed& seed : seeds) count_consumers(seed.node);
+    for (const Seed& seed : seeds) add_gradient(nodes_.at(seed.node.ptr()), seed.index, seed.grad);
+    std::vector<PyObject*> ready;
+    for (const Seed& seed : seeds) {
+      Entry& e = nodes_.at(seed.node.ptr());
+      if (e.pending == 0 && !e.queued) {
+        e.queued = true;
+        ready.push_back(seed.node.ptr());
+      }
+    }
     while (!ready.empty()) {
       Entry& entry = nodes_.at(ready.back());
       ready.pop_back();
@@ -192,12 +231,32 @@ class Engine {
     }
   }
 
+  // The captured gradients, in the order of `capture`: None where nothing reached a tensor.
+  // One that is still held elsewhere (a gradient passed through unchanged, a view, one given
+  // twice) is copied, as a leaf's .grad would be: the caller may change it in place.
+  py::list results() {
+    py::list out;
+    std::unordered_set<PyObject*> given;
+    for (py::object& g : results_) {
+      if (!g) {
+        out.append(py::none());
+        continue;
+      }
+      const bool shared = passed_on_.count(g.ptr()) || given.count(g.ptr()) ||
+                          !get(g, n_.base).is_none();
+      given.insert(g.ptr());
+      out.append(shared ? get(g, n_.copy)() : g);
+    }
+    return out;
+  }
+
  private:
   struct Entry {
     py::object node;                 // a strong reference: freeing saved tensors must not free it
     std::vector<py::object> grads;   // per output, the sum of what its consumers passed on
     int pending = 0;                 // consumers that have not passed their gradient on yet
     bool multi = false;              // the node has several outputs (a tuple from forward)
+    bool queued = false;             // put on the ready list (a seed may also be a consumer's)
   };
 
   // The entry of `node`, made on first sight with one gradient slot per output.
@@ -293,6 +352,7 @@ class Engine {
                                "retain_graph=True to the first call to go through it twice");
     }
     const auto parents = py::reinterpret_borrow<py::tuple>(parents_obj);
+    if (capturing_) capture_outputs(node, grads);
     const py::tuple in_grads = call_backward(node, multi, grads);
     const py::ssize_t given = static_cast<py::ssize_t>(in_grads.size());
     for (py::ssize_t i = 0; i < static_cast<py::ssize_t>(parents.size()); ++i) {
@@ -304,13 +364,20 @@ class Engine {
       if (!pg.is_none() && requires_grad_of(parent.ptr())) {
         pg = conform(node, parent, std::move(pg));
         if (!e) {
-          accumulate_leaf(parent, pg, grads);
+          if (capturing_) {
+            capture_leaf(parent, pg);
+          } else {
+            accumulate_leaf(parent, pg, grads);
+          }
           continue;
         }
-        const int index = e->multi ? get(parent, n_.output_index).cast<int>() : 0;
+        const int index = e->multi ? output_index_of(parent.ptr()) : 0;
         add_gradient(*e, index, std::move(pg));
       }
-      if (e && --e->pending == 0) ready.push_back(parent_node.ptr());
+      if (e && --e->pending == 0 && !e->queued) {
+        e->queued = true;
+        ready.push_back(parent_node.ptr());
+      }
     }
     if (!retain_graph_) {
       PyObject* dict = PyObject_GenericGetDict(node.ptr(), nullptr);
@@ -318,6 +385,34 @@ class Engine {
       PyDict_Clear(dict);
       Py_DECREF(dict);
       set(node, n_.parents, py::none());  // after clearing: marks the node as freed
+    }
+  }
+
+  // A captured output of `node` gets the gradient its consumers passed on (before zeros are
+  // filled in for outputs that received none).
+  void capture_outputs(const py::object& node, const std::vector<py::object>& grads) {
+    for (const py::object& g : grads) {
+      if (g) passed_on_.insert(g.ptr());
+    }
+    for (size_t i = 0; i < grads.size(); ++i) {
+      const auto it = captured_outputs_.find({node.ptr(), static_cast<int>(i)});
+      if (it == captured_outputs_.end() || !grads[i]) continue;
+      for (const size_t position : it->second) results_[position] = grads[i];
+    }
+  }
+
+  void capture_leaf(const py::handle& leaf, const py::object& pg) {
+    const auto it = captured_leaves_.find(leaf.ptr());
+    if (it == captured_leaves_.end()) return;  // not asked for: no .grad is touched either
+    for (const size_t position : it->second) {  // a tensor may be asked for twice
+      py::object& slot = results_[position];
+      if (!slot) {
+        slot = pg;
+        continue;
+      }
+      PyObject* sum = PyNumber_Add(slot.ptr(), pg.ptr());
+      if (!sum) throw py::error_already_set();
+      slot = py::reinterpret_steal<py::object>(sum);
     }
   }
 
@@ -341,8 +436,9 @@ class Engine {
     if (existing.is_none()) {
       // The gradient is handed to the user, who may change it in place: it must not share
       // memory with an array still in use elsewhere.
-      const bool passed_through = std::any_of(
-          received.begin(), received.end(), [&](const py::object& g) { return g.ptr() == pg.ptr(); });
+      const bool passed_through =
+          std::any_of(received.begin(), received.end(),
+                      [&](const py::object& g) { return g.ptr() == pg.ptr(); });
       const bool owned = !passed_through && get(pg, n_.base).is_none() &&
                          given_to_leaves_.count(pg.ptr()) == 0;
       given_to_leaves_.insert(pg.ptr());
@@ -354,10 +450,22 @@ class Engine {
     }
   }
 
+  struct PairHash {
+    size_t operator()(const std::pair<PyObject*, int>& p) const {
+      return std::hash<PyObject*>()(p.first) ^ (std::hash<int>()(p.second) << 1);
+    }
+  };
+
   bool retain_graph_;
   const Names& n_;
   std::unordered_map<PyObject*, Entry> nodes_;
   std::unordered_set<PyObject*> given_to_leaves_;
+  // Capturing (fastdl.grad): where each asked-for tensor's gradient goes, and what reached it.
+  bool capturing_ = false;
+  std::unordered_map<PyObject*, std::vector<size_t>> captured_leaves_;
+  std::unordered_map<std::pair<PyObject*, int>, std::vector<size_t>, PairHash> captured_outputs_;
+  std::vector<py::object> results_;
+  std::unordered_set<PyObject*> passed_on_;  // gradients some node received
 };
 
 // ----------------------------------------------------------------------------- apply
@@ -642,10 +750,28 @@ void bind_autograd(py::module_& m) {
   m.def(
       "run_backward",
       [](const py::object& root_node, int output_index, const py::object& grad,
-         bool retain_graph) { Engine(retain_graph).run(root_node, output_index, grad); },
+         bool retain_graph) {
+        Engine(retain_graph).run({Seed{root_node, output_index, grad}});
+      },
       py::arg("root_node"), py::arg("output_index"), py::arg("grad"), py::arg("retain_graph"),
-      "Backpropagates `grad` from output `output_index` of the graph node `root_node` (see "
-      "fastdl.autograd).");
+      "Backpropagates `grad` from output `output_index` of the graph node `root_node` into the "
+      "leaves' .grad (see fastdl.autograd).");
+  m.def(
+      "run_grad",
+      [](const py::list& seeds, const py::tuple& inputs, bool retain_graph) {
+        std::vector<Seed> starts;
+        for (const py::handle s : seeds) {
+          const auto seed = py::reinterpret_borrow<py::tuple>(s);
+          starts.push_back(Seed{py::reinterpret_borrow<py::object>(seed[0]),
+                                seed[1].cast<int>(), py::reinterpret_borrow<py::object>(seed[2])});
+        }
+        Engine engine(retain_graph, inputs);
+        engine.run(starts);
+        return engine.results();
+      },
+      py::arg("seeds"), py::arg("inputs"), py::arg("retain_graph"),
+      "The gradients of the seeds' outputs ((node, output index, gradient) triples) with "
+      "respect to the Tensors `inputs`, without touching any .grad (see fastdl.grad).");
 }
 
 }  // namespace fastdl::bindings

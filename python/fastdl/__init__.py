@@ -17,6 +17,7 @@ from fastdl import autograd
 from fastdl.autograd import (
     Function,
     GradcheckError,
+    grad,
     gradcheck,
     is_grad_enabled,
     no_grad,
@@ -98,7 +99,7 @@ __version__ = build_info()["version"]
 
 __all__ = [
     "build_info", "get_num_threads", "set_num_threads",
-    "Tensor", "Function", "GradcheckError", "gradcheck", "is_grad_enabled", "no_grad",
+    "Tensor", "Function", "GradcheckError", "grad", "gradcheck", "is_grad_enabled", "no_grad",
     "set_grad_enabled", "manual_seed",
     "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "full", "zeros_like", "ones_like",
     "arange", "rand", "randn",

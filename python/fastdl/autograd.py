@@ -17,7 +17,7 @@ tensor([2., 4., 6.])
 from __future__ import annotations
 
 import functools
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -165,6 +165,57 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
     """Accumulates d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad: the
     same as ``root.backward(grad, retain_graph)`` (see :meth:`Tensor.backward`)."""
     root.backward(grad, retain_graph)
+
+
+def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequence[Tensor]],
+         grad_outputs: Any = None, retain_graph: bool = False) -> tuple:
+    """The gradients of ``outputs`` (a Tensor, or several whose gradients add up) with respect
+    to each of ``inputs``, as a tuple of Tensors in the order of ``inputs``: None for an input
+    the outputs do not depend on. Nothing is accumulated into any ``.grad``.
+
+    ``grad_outputs`` gives the gradient at each output (it may be omitted for one-element
+    outputs, as in :meth:`Tensor.backward`). Inputs may be leaves or intermediate results. The
+    graph is freed afterwards unless ``retain_graph=True``.
+
+    >>> import fastdl
+    >>> x = fastdl.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = x * x
+    >>> fastdl.grad(y.sum(), [x, y])
+    (tensor([2., 4.]), tensor([1., 1.]))
+    >>> x.grad is None
+    True
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: inputs[{i}] is a {type(t).__name__}, not a Tensor")
+    seeds_given = [None] * len(outputs) if grad_outputs is None else (
+        [grad_outputs] if len(outputs) == 1 and not isinstance(grad_outputs, (list, tuple))
+        else list(grad_outputs))
+    if len(seeds_given) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(seeds_given)} grad_outputs")
+    if not any(out.requires_grad for out in outputs):
+        raise RuntimeError("grad: no output requires grad; create the inputs with "
+                           "requires_grad=True (and outside fastdl.no_grad()) to differentiate")
+    seeds, direct = [], [None] * len(inputs)
+    for out, given in zip(outputs, seeds_given):
+        if not out.requires_grad:
+            continue
+        seed = out._seed_gradient(given)
+        if out._node is not None:
+            seeds.append((out._node, out._output_index, seed))
+            continue
+        for i, t in enumerate(inputs):  # a leaf output asked for itself
+            if t is out:
+                direct[i] = seed.copy() if direct[i] is None else direct[i] + seed
+    found = _C.run_grad(seeds, inputs, retain_graph) if seeds else [None] * len(inputs)
+    results = []
+    for through_graph, itself in zip(found, direct):
+        total = itself if through_graph is None else (
+            through_graph if itself is None else through_graph + itself)
+        results.append(None if total is None else Tensor(total))
+    return tuple(results)
 
 
 def gradcheck(fn: Callable[..., "Tensor"], inputs: Sequence["Tensor"], eps: float = 1e-6,

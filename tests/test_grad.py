@@ -1,0 +1,103 @@
+"""fastdl.grad: gradients returned for leaves and intermediate results, without touching any
+.grad; several outputs whose gradients add up (one the ancestor of another), outputs of
+multi-output nodes, inputs the outputs do not depend on, retain_graph, and the errors."""
+import numpy as np
+import pytest
+
+import fastdl
+
+
+def leaf(values):
+    return fastdl.tensor(np.asarray(values, np.float64), requires_grad=True)
+
+
+def test_gradients_of_leaves_and_of_an_intermediate_result():
+    x = leaf([1.0, -2.0, 3.0])
+    w = leaf([0.5, 0.25, 2.0])
+    h = x * w
+    y = (h * h).sum()
+    gx, gw, gh = fastdl.grad(y, [x, w, h])
+    np.testing.assert_allclose(gh.numpy(), 2 * h.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(gx.numpy(), 2 * h.numpy() * w.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(gw.numpy(), 2 * h.numpy() * x.numpy(), rtol=1e-15)
+    assert x.grad is None and w.grad is None
+
+
+def test_the_same_gradients_as_backward():
+    rng = np.random.default_rng(0)
+    x = leaf(rng.standard_normal((4, 3)))
+    w = leaf(rng.standard_normal((3, 2)))
+    b = leaf(rng.standard_normal(2))
+    got = fastdl.grad(fastdl.tanh(fastdl.linear(x, w, b)).sum(), [x, w, b])
+    fastdl.tanh(fastdl.linear(x, w, b)).sum().backward()
+    for g, t in zip(got, (x, w, b)):
+        np.testing.assert_array_equal(g.numpy(), t.grad.numpy())
+
+
+def test_an_input_the_outputs_do_not_depend_on_gets_none():
+    x, unused = leaf([1.0, 2.0]), leaf([3.0])
+    assert fastdl.grad((x * 2).sum(), [x, unused])[1] is None
+
+
+def test_several_outputs_add_up_even_when_one_depends_on_another():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    z = y * 3.0  # z depends on y: y's node runs once, after z passed its gradient on
+    (gx,) = fastdl.grad([y, z], [x])
+    np.testing.assert_allclose(gx.numpy(), 4 * 2 * x.numpy(), rtol=1e-15)
+
+
+def test_grad_outputs_weigh_non_scalar_outputs():
+    x = leaf([1.0, 2.0, 3.0])
+    weights = np.array([1.0, 10.0, 100.0])
+    (gx,) = fastdl.grad(x * x, x, grad_outputs=weights)
+    np.testing.assert_allclose(gx.numpy(), 2 * x.numpy() * weights, rtol=1e-15)
+    with pytest.raises(RuntimeError, match="single-element"):
+        fastdl.grad(x * x, x)
+
+
+def test_an_output_of_a_multi_output_node_as_input():
+    x = leaf([[1.0, 2.0], [3.0, 5.0]])
+    y, mean, var = fastdl.ops.batch_norm(x, axes=(0,))
+    gmean, gvar, gx = fastdl.grad((mean * 2.0).sum() + (var * 3.0).sum(), [mean, var, x])
+    np.testing.assert_array_equal(gmean.numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(gvar.numpy(), [3.0, 3.0])
+    # d/dx of 2 mean + 3 var over the batch axis: 2 / n + 3 * 2 (x - mean) / n, n = 2.
+    want = 2.0 / 2 + 3.0 * 2 * (x.numpy() - x.numpy().mean(axis=0)) / 2
+    np.testing.assert_allclose(gx.numpy(), want, rtol=1e-12)
+
+
+def test_an_output_asked_for_itself_gets_its_seed():
+    x = leaf([1.0, 2.0])
+    y = x * 3.0
+    gy, gx = fastdl.grad(y, [y, x], grad_outputs=np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(gy.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(gx.numpy(), [3.0, 6.0])
+    (gx_leaf,) = fastdl.grad(x, [x], grad_outputs=np.array([4.0, 5.0]))
+    np.testing.assert_array_equal(gx_leaf.numpy(), [4.0, 5.0])
+
+
+def test_returned_gradients_share_no_memory_with_what_the_caller_passed():
+    x = leaf([1.0, 2.0])
+    seed = np.array([1.0, 1.0])
+    a, b = fastdl.grad(x + 0.0, [x, x], grad_outputs=seed)
+    assert not np.shares_memory(a.numpy(), seed) and not np.shares_memory(a.numpy(), b.numpy())
+
+
+def test_retain_graph_allows_a_second_call():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    first = fastdl.grad(y, [x], retain_graph=True)[0].numpy()
+    np.testing.assert_array_equal(fastdl.grad(y, [x])[0].numpy(), first)
+    with pytest.raises(RuntimeError, match="already freed"):
+        fastdl.grad(y, [x])
+
+
+def test_errors_name_the_function():
+    x = leaf([1.0])
+    with pytest.raises(TypeError, match=r"grad: inputs\[1\] is a ndarray, not a Tensor"):
+        fastdl.grad((x * 2).sum(), [x, np.ones(1)])
+    with pytest.raises(RuntimeError, match="grad: no output requires grad"):
+        fastdl.grad(fastdl.ones(1), [x])
+    with pytest.raises(ValueError, match="grad: 2 outputs but 1 grad_outputs"):
+        fastdl.grad([x * 2, x * 3], [x], grad_outputs=[np.ones(1)])
