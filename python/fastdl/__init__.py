@@ -94,13 +94,14 @@ from fastdl import (  # noqa: E402  (the Keras-style API, built on everything ab
     utils,
 )
 from fastdl import keras  # noqa: E402
+from fastdl.gradient_tape import GradientTape  # noqa: E402
 
 __version__ = build_info()["version"]
 
 __all__ = [
     "build_info", "get_num_threads", "set_num_threads",
     "Tensor", "Function", "GradcheckError", "grad", "gradcheck", "is_grad_enabled", "no_grad",
-    "set_grad_enabled", "manual_seed",
+    "set_grad_enabled", "manual_seed", "GradientTape",
     "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "full", "zeros_like", "ones_like",
     "arange", "rand", "randn",
     "matmul", "linear", "relu", "leaky_relu", "sigmoid", "tanh", "step", "gelu", "softmax",

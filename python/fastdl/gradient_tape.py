@@ -1,0 +1,306 @@
+"""GradientTape: TensorFlow's interface to reverse-mode gradients, over :func:`fastdl.grad`.
+
+Keras code written for TensorFlow ports by replacing ``tf.GradientTape`` with
+``fastdl.GradientTape``::
+
+    with fastdl.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    grads = tape.gradient(loss, model.trainable_weights)
+    optimizer.apply_gradients(zip(grads, model.trainable_weights))
+
+fastdl records one graph for every operation on a tensor that requires grad (trainable
+weights do), whether a tape is open or not; a tape turns recording on for its block, makes
+other tensors take part (:meth:`GradientTape.watch`) and asks the graph for gradients. What
+follows from that, next to TensorFlow:
+
+* Operations recorded before the tape's block are differentiated through too (TensorFlow
+  gives None for a variable used only before the tape).
+* ``stop_recording()`` and ``fastdl.no_grad()`` pause every tape, not this one alone.
+* Higher-order gradients (the gradient of a gradient, as in a gradient penalty) are not
+  supported: a gradient computed while a tape records is marked, and differentiating through
+  it raises a RuntimeError instead of silently leaving its contribution out.
+* ``jacobian`` and ``batch_jacobian`` are not provided.
+
+>>> import fastdl
+>>> w = fastdl.layers.Variable(fastdl.tensor([1.0, 2.0]).numpy(), name="w")
+>>> x = fastdl.tensor(3.0)
+>>> with fastdl.GradientTape() as tape:
+...     tape.watch(x)
+...     y = (w * w * x).sum()
+>>> tape.gradient(y, {"w": w, "x": x})
+{'w': tensor([ 6., 12.]), 'x': tensor(5.)}
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+import warnings
+import weakref
+from typing import Any, Iterator
+
+import numpy as np
+
+from fastdl import _C
+from fastdl.autograd import Function, grad
+from fastdl.backend import array_module
+from fastdl.layers.nested import flatten, pack_like
+from fastdl.tensor import Tensor
+
+__all__ = ["GradientTape"]
+
+_UNCONNECTED = ("none", "zero")
+
+
+class _Tapes(threading.local):
+    """The tapes of this thread: those recording now, and those open (entered, their graph
+    possibly still wanted: until their gradient, or until they are dropped for a persistent
+    one). While any records, grad mode is on; it goes back when the last one stops."""
+
+    def __init__(self) -> None:
+        self.recording: list = []
+        self.open: weakref.WeakSet = weakref.WeakSet()
+        self.mode_before = True
+
+
+_tapes = _Tapes()
+
+# Tensors a tape made require grad (watch), with how many tapes hold them: the flag goes back
+# when the last one is done.
+_watch_counts: dict[int, list] = {}
+
+
+def _unwatch(tensors: list) -> None:
+    for t in tensors:
+        entry = _watch_counts[id(t)]
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _watch_counts[id(t)]
+            t.requires_grad = False
+
+
+class _GradientOfGradient(Function):
+    """A gradient computed while a tape records, as a function of its source: its value passes
+    through, and differentiating it again (a higher-order gradient) raises."""
+
+    @staticmethod
+    def forward(ctx, gradient, source):
+        return gradient
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        raise RuntimeError(
+            "GradientTape.gradient: higher-order gradients are not supported: the target depends "
+            "on a gradient computed while a tape was recording (nested tapes, or a persistent "
+            "tape's gradient inside its own block)")
+
+
+class GradientTape:
+    """Records operations in its ``with`` block and computes gradients of a result with
+    respect to weights or watched tensors, as ``tf.GradientTape`` does.
+
+    ``persistent=False`` allows one :meth:`gradient` call (the graph is then freed unless
+    another open tape shares it); ``persistent=True`` allows several.
+    ``watch_accessed_variables=False`` gives gradients only for the tensors passed to
+    :meth:`watch` (None for other weights); results computed from weights are still
+    differentiated through.
+
+    >>> import fastdl
+    >>> x = fastdl.tensor([1.0, 2.0, 3.0])
+    >>> with fastdl.GradientTape(persistent=True) as tape:
+    ...     tape.watch(x)
+    ...     y = x * x
+    ...     z = y * y
+    >>> tape.gradient(z, x)  # a non-scalar target: the gradient of its sum
+    tensor([  4.,  32., 108.])
+    >>> tape.gradient(z, [x, y])
+    [tensor([  4.,  32., 108.]), tensor([ 2.,  8., 18.])]
+    """
+
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
+        self.persistent = bool(persistent)
+        self.watch_accessed_variables = bool(watch_accessed_variables)
+        self._recording = False
+        self._entered = False
+        self._used = False
+        self._watched: list[Tensor] = []  # tensors watch() made require grad
+        self._watched_ids: set[int] = set()  # every tensor given to watch()
+        self._watched_refs: list[Tensor] = []  # keeps those ids valid
+        self._peers: weakref.WeakSet = weakref.WeakSet()  # open tapes whose blocks overlapped
+        self._release_watched = weakref.finalize(self, _unwatch, self._watched)
+
+    # ------------------------------------------------------------------ recording
+    def __enter__(self) -> GradientTape:
+        if self._recording:
+            raise ValueError("GradientTape: the tape is already recording; a tape cannot be "
+                             "entered again inside its own block")
+        self._entered = True
+        for tape in _tapes.open:
+            if tape is not self:
+                tape._peers.add(self)
+                self._peers.add(tape)
+        _tapes.open.add(self)
+        self._start_recording()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._recording:
+            self._stop_recording()
+
+    def _start_recording(self) -> None:
+        self._recording = True
+        if not _tapes.recording:
+            _tapes.mode_before = _C.set_grad_enabled(True)
+        _tapes.recording.append(self)
+
+    def _stop_recording(self) -> None:
+        self._recording = False
+        _tapes.recording.remove(self)
+        if not _tapes.recording:
+            _C.set_grad_enabled(_tapes.mode_before)
+
+    @contextlib.contextmanager
+    def stop_recording(self) -> Iterator[None]:
+        """A block whose operations are not recorded (by any tape: it works as
+        ``fastdl.no_grad()``).
+
+        >>> import fastdl
+        >>> x = fastdl.tensor(2.0)
+        >>> with fastdl.GradientTape() as tape:
+        ...     tape.watch(x)
+        ...     y = x * x
+        ...     with tape.stop_recording():
+        ...         constant = x * 10.0
+        ...     z = y + constant
+        >>> tape.gradient(z, x)
+        tensor(4.)
+        """
+        if not self._recording:
+            raise RuntimeError("GradientTape.stop_recording: the tape is not recording")
+        self._stop_recording()
+        previous = _C.set_grad_enabled(False)
+        try:
+            yield
+        finally:
+            _C.set_grad_enabled(previous)
+            if not self._used:  # a non-persistent tape's gradient inside ends its recording
+                self._start_recording()
+
+    def watch(self, tensor: Any) -> None:
+        """Makes ``tensor`` (or every tensor of a list, tuple or dict) take part in the
+        gradients: it then requires grad until the tape is done with it (after its gradient,
+        or when a persistent tape is dropped). Call it before the operations on the tensor.
+        Weights that train need no watching. A tensor that is not floating is skipped with a
+        warning, as in TensorFlow."""
+        for i, t in enumerate(flatten(tensor)):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"GradientTape.watch: expected a Tensor (or a structure of "
+                                f"them), got {type(t).__name__}")
+            if t.data.dtype.kind != "f":
+                warnings.warn(f"GradientTape.watch: the tensor's dtype {t.data.dtype} is not "
+                              f"floating: it is not watched", stacklevel=2)
+                continue
+            if id(t) not in self._watched_ids:
+                self._watched_ids.add(id(t))
+                self._watched_refs.append(t)
+            entry = _watch_counts.get(id(t))
+            if entry is not None and all(w is not t for w in self._watched):
+                entry[1] += 1
+                self._watched.append(t)
+            elif entry is None and not t.requires_grad:
+                _watch_counts[id(t)] = [t, 1]
+                t.requires_grad = True
+                self._watched.append(t)
+
+    # ------------------------------------------------------------------ gradients
+    def gradient(self, target: Any, sources: Any, output_gradients: Any = None,
+                 unconnected_gradients: str = "none") -> Any:
+        """The gradients of ``target`` (a Tensor, or a list, tuple or dict of them, whose
+        gradients add up) with respect to ``sources`` (a Tensor or a nested structure of
+        them), in the structure of ``sources``.
+
+        A target with several elements is differentiated as the sum of its elements, unless
+        ``output_gradients`` (one per target) gives the gradient at each. A source the
+        target does not depend on gets None, or zeros with ``unconnected_gradients='zero'``.
+        A non-persistent tape allows one call; inside its own block, that call ends its
+        recording (as in TensorFlow).
+        """
+        owner = "GradientTape.gradient"
+        if not self._entered:
+            raise RuntimeError(f"{owner}: the tape has recorded nothing; use it as `with "
+                               f"fastdl.GradientTape() as tape:` around the computation")
+        if self._used:
+            raise RuntimeError(f"{owner}: a non-persistent GradientTape computes one set of "
+                               f"gradients; create it with persistent=True to call gradient "
+                               f"several times")
+        if unconnected_gradients not in _UNCONNECTED:
+            raise ValueError(f"{owner}: unconnected_gradients must be 'none' or 'zero', got "
+                             f"{unconnected_gradients!r}")
+        targets = _tensors(owner, "target", target)
+        flat_sources = _tensors(owner, "sources", sources)
+        seeds = self._seeds(owner, targets, output_gradients)
+        if not self.persistent:
+            self._used = True
+            if self._recording:
+                self._stop_recording()
+        reached = [(t, s) for t, s in zip(targets, seeds) if t.requires_grad]
+        if reached:
+            found = list(grad([t for t, _ in reached], flat_sources, [s for _, s in reached],
+                              retain_graph=self._graph_still_wanted()))
+        else:
+            found = [None] * len(flat_sources)
+        if not self.watch_accessed_variables:
+            found = [g if not s.is_leaf or id(s) in self._watched_ids else None
+                     for g, s in zip(found, flat_sources)]
+        if unconnected_gradients == "zero":
+            found = [_zeros_like(s) if g is None else g for g, s in zip(found, flat_sources)]
+        if _tapes.recording:  # someone may differentiate these again: see _GradientOfGradient
+            found = [g if g is None or not s.requires_grad else _GradientOfGradient.apply(g, s)
+                     for g, s in zip(found, flat_sources)]
+        if not self.persistent:
+            self._release()
+        return pack_like(sources, found)
+
+    def _seeds(self, owner: str, targets: list, output_gradients: Any) -> list:
+        """The gradient each target starts from: the one given, else ones (a sum)."""
+        given = [None] * len(targets) if output_gradients is None else flatten(output_gradients)
+        if len(given) != len(targets):
+            raise ValueError(f"{owner}: {len(targets)} target(s) but {len(given)} "
+                             f"output_gradients")
+        seeds = []
+        for i, (t, g) in enumerate(zip(targets, given)):
+            if g is None:
+                g = array_module(t.data).ones(t.shape, t.dtype)
+            elif np.shape(g) != t.shape:
+                raise ValueError(f"{owner}: output_gradients[{i}] has shape {np.shape(g)} but "
+                                 f"its target has shape {t.shape}")
+            seeds.append(g)
+        return seeds
+
+    def _graph_still_wanted(self) -> bool:
+        """Whether the graph must outlive this call: a persistent tape, or another open tape
+        whose block overlapped this one's (two tapes over one computation, as in a GAN's
+        generator and discriminator steps)."""
+        return self.persistent or any(peer in _tapes.open for peer in self._peers)
+
+    def _release(self) -> None:
+        _tapes.open.discard(self)
+        self._release_watched()
+
+    def __repr__(self) -> str:
+        state = "recording" if self._recording else "used" if self._used else "idle"
+        return f"<GradientTape persistent={self.persistent} {state}>"
+
+
+def _tensors(owner: str, what: str, structure: Any) -> list:
+    if structure is None:
+        raise TypeError(f"{owner}: {what} must be a Tensor or a structure of Tensors, got None")
+    leaves = flatten(structure)
+    for i, t in enumerate(leaves):
+        if not isinstance(t, Tensor):
+            where = what if len(leaves) == 1 else f"{what}[{i}]"
+            raise TypeError(f"{owner}: {where} must be a Tensor, got {type(t).__name__}")
+    return leaves
+
+
+def _zeros_like(t: Tensor) -> Tensor:
+    return Tensor(array_module(t.data).zeros(t.shape, t.dtype))
