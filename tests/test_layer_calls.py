@@ -415,7 +415,7 @@ def test_a_model_given_a_mask_passes_it_to_its_layers():
     inputs = layers.Input((3, 2))
     model = keras.Model(inputs, layers.Dense(2)(inputs))
     explicit = np.array([[True, False, True], [False, True, True]])
-    with pytest.warns(UserWarning, match="'model"):  # a model does not support masking
+    with pytest.warns(UserWarning, match="'functional"):  # a model does not support masking
         out = model(SEQUENCES, mask=explicit)
     np.testing.assert_array_equal(out._keras_mask.numpy(), explicit)
 

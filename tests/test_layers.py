@@ -87,7 +87,7 @@ def test_dense_rejects_wrong_features_naming_layer_and_shapes():
 def test_dense_rejects_bad_units_and_unknown_arguments():
     with pytest.raises(ValueError, match="units"):
         layers.Dense(0)
-    with pytest.raises(TypeError, match="unexpected keyword.*kernal_initializer"):
+    with pytest.raises(ValueError, match="Unrecognized keyword.*Dense.*kernal_initializer"):
         layers.Dense(3, kernal_initializer="ones")
     with pytest.raises(ValueError, match="unknown activation 'rleu'"):
         layers.Dense(3, activation="rleu")

@@ -8,8 +8,9 @@ call goes (several inputs, keyword tensors, the training flag, masks) is told in
 """
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -149,9 +150,11 @@ class Layer:
                  input_dim: Optional[int] = None, batch_size: Optional[int] = None,
                  **kwargs: Any) -> None:
         if kwargs:
-            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
-                            f"{', '.join(sorted(kwargs))}")
-        object.__setattr__(self, "_sublayers", [])
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                             f"{kwargs}")
+        if "_sublayers" not in self.__dict__:  # else layers were set before super().__init__
+            object.__setattr__(self, "_sublayers", [])
+        self._inbound_nodes: list = []  # its calls on symbolic tensors (layers.symbolic.Node)
         self.name = name or unique_name(_snake_case(type(self).__name__))
         self.dtype = np.dtype(dtype or "float32")
         if self.dtype.kind != "f":
@@ -178,8 +181,10 @@ class Layer:
         object.__setattr__(self, key, value)
 
     def _track(self, layer: "Layer") -> None:
-        if layer is not self and all(layer is not s for s in self._sublayers):
-            self._sublayers.append(layer)
+        # As in Keras, a subclass may set its layers before calling super().__init__().
+        sublayers = self.__dict__.setdefault("_sublayers", [])
+        if layer is not self and all(layer is not s for s in sublayers):
+            sublayers.append(layer)
 
     # ------------------------------------------------------------------ weights
     def add_weight(self, *args: Any, shape: Optional[Sequence[int]] = None,
@@ -338,7 +343,45 @@ class Layer:
             v.assign(value)
 
     def count_params(self) -> int:
+        """The number of scalars in the layer's weights (trainable or not).
+
+        >>> import fastdl
+        >>> layer = fastdl.layers.Dense(3)
+        >>> layer.build((None, 4))
+        >>> layer.count_params()  # kernel 4x3 + bias 3
+        15
+        """
+        if not self.built and type(self).build is not Layer.build:
+            raise ValueError(f"{layer_label(self)} is not built yet, so its weights do not "
+                             f"exist; call it on data or build it with layer.build(input_shape)")
         return int(sum(v.data.size for v in self.weights))
+
+    # ------------------------------------------------------------------ functional graph
+    @property
+    def input(self) -> Any:
+        """The symbolic tensor(s) given to the first call of this layer on symbolic tensors
+        (a list when there were several), as Keras defines it.
+
+        >>> import fastdl
+        >>> x = fastdl.layers.Input(shape=(3,))
+        >>> dense = fastdl.layers.Dense(2)
+        >>> y = dense(x)
+        >>> dense.input is x, dense.output is y
+        (True, True)
+        """
+        return _one_or_list(self._first_node("input").inputs)
+
+    @property
+    def output(self) -> Any:
+        """The symbolic tensor(s) returned by the first call of this layer on symbolic tensors
+        (a list when there were several)."""
+        return _one_or_list(self._first_node("output").outputs)
+
+    def _first_node(self, what: str) -> Any:
+        if not self._inbound_nodes:
+            raise AttributeError(f"{layer_label(self)} has never been called on symbolic "
+                                 f"tensors and thus has no defined {what}")
+        return self._inbound_nodes[0]
 
     # ------------------------------------------------------------------ calling
     def build(self, input_shape: Any) -> None:
@@ -402,6 +445,10 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
 
 
+def _one_or_list(tensors: Sequence) -> Any:
+    return tensors[0] if len(tensors) == 1 else list(tensors)
+
+
 def _unique(variables: Iterable[Variable]) -> list[Variable]:
     seen: set[int] = set()
     out = []
@@ -430,8 +477,21 @@ _NAME_FIRST = ("name", "shape", "initializer", "trainable", "dtype")
 _SHAPE_FIRST = ("shape", "initializer", "dtype")
 
 
+def _marking_built(build: Callable) -> Callable:
+    """``build`` that marks the layer built, as Keras's does when called directly
+    (``layer.build(input_shape)`` before ``count_params`` or ``summary``)."""
+    @functools.wraps(build)  # its signature stays readable: build's arguments are matched
+    def build_and_mark(self: "Layer", *args: Any, **kwargs: Any) -> Any:
+        result = build(self, *args, **kwargs)
+        self.built = True
+        return result
+    return build_and_mark
+
+
 def _read_class_facts(cls: type) -> None:
     """What calling an instance of ``cls`` needs, read once per class."""
+    if "build" in cls.__dict__:
+        cls.build = _marking_built(cls.__dict__["build"])
     signature = CallSignature(cls.call)
     cls._call_signature = signature
     cls._call_takes_training = signature.takes_training

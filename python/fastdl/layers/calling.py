@@ -166,6 +166,7 @@ def build_layer(layer: Any, tensors: dict) -> None:
     shapes = argument_shapes(tensors, signature)
     layer.build(**shape_arguments(layer, layer.build, shapes, signature))
     layer.built = True
+    layer._build_shapes = shapes  # a summary computes output shapes from them
 
 
 def _bind_and_build(layer: Any, args: tuple, kwargs: dict) -> tuple:

@@ -187,25 +187,42 @@ class Reshape(Layer):
 
 
 class InputLayer(Layer):
-    """Declares a model's input (``shape`` without the batch axis). In a Sequential model it
-    plays the role of ``input_shape=`` on the first layer; it passes its input through. Its
-    ``dtype`` may be any (integer indices, boolean masks), float32 by default."""
+    """A model's input: data of ``shape`` per sample (or ``batch_shape``, batch axis
+    included), of any ``dtype`` (float32 by default; integer indices and boolean masks too).
+
+    It is made with its symbolic tensor, its :attr:`output`, which is what :func:`Input`
+    returns. As the first layer of a Sequential model it declares the model's input; in a
+    functional model it checks the data it is given and passes it through. Keras 2's
+    ``input_shape=`` / ``batch_input_shape=`` are accepted for ``shape`` / ``batch_shape``.
+
+    >>> import fastdl
+    >>> layer = fastdl.layers.InputLayer(shape=(4,), name="features")
+    >>> layer.batch_shape, layer.output.shape
+    ((None, 4), (None, 4))
+    """
 
     supports_masking = True  # the identity: a mask on the data stays on it
 
     def __init__(self, shape: Optional[Sequence[int]] = None, batch_size: Optional[int] = None,
-                 dtype: Any = None, input_shape: Optional[Sequence[int]] = None,
+                 dtype: Any = None, batch_shape: Optional[Sequence[Optional[int]]] = None,
                  name: Optional[str] = None, **kwargs: Any) -> None:
-        shape = shape if shape is not None else input_shape
-        if shape is None and kwargs.get("batch_input_shape") is None:
-            raise ValueError("InputLayer: pass shape= (the shape of one sample)")
-        super().__init__(name=name, input_shape=shape, batch_size=batch_size, **kwargs)
+        shape = _one_of("shape", shape, "input_shape", kwargs.pop("input_shape", None))
+        batch_shape = _one_of("batch_shape", batch_shape, "batch_input_shape",
+                              kwargs.pop("batch_input_shape", None))
+        if (shape is None) == (batch_shape is None):
+            raise ValueError(f"InputLayer: pass either shape= (the shape of one sample) or "
+                             f"batch_shape= (batch axis included); received shape={shape}, "
+                             f"batch_shape={batch_shape}")
+        super().__init__(name=name, input_shape=shape, batch_input_shape=batch_shape,
+                         batch_size=batch_size, **kwargs)
         self.dtype = np.dtype(dtype or "float32")  # the data's: layers' must be floating
+        self.batch_shape = self.batch_input_shape
         self.built = True
-        self.output_shape = self.batch_input_shape
+        self.output_shape = self.batch_shape
+        Node(self).set_outputs(SymbolicTensor(self.batch_shape, self.dtype, name=self.name))
 
     def call(self, inputs: Tensor) -> Tensor:
-        expected = self.batch_input_shape
+        expected = self.batch_shape
         if len(inputs.shape) != len(expected) or any(
                 e is not None and e != r for e, r in zip(expected[1:], inputs.shape[1:])):
             raise ValueError(f"Input {self.name!r} expects data of shape "
@@ -213,7 +230,16 @@ class InputLayer(Layer):
         return inputs
 
     def compute_output_shape(self, input_shape):
-        return self.batch_input_shape
+        return self.batch_shape
+
+    def get_config(self):
+        return {"batch_shape": self.batch_shape, "dtype": self.dtype.name, "name": self.name}
+
+
+def _one_of(name: str, value: Any, legacy_name: str, legacy_value: Any) -> Any:
+    if value is not None and legacy_value is not None:
+        raise ValueError(f"InputLayer: pass {name}= or {legacy_name}=, not both")
+    return value if value is not None else legacy_value
 
 
 def _none_shape(shape: tuple) -> str:
@@ -221,15 +247,19 @@ def _none_shape(shape: tuple) -> str:
 
 
 def Input(shape: Optional[Sequence[int]] = None, batch_size: Optional[int] = None,
-          dtype: Any = None, name: Optional[str] = None) -> SymbolicTensor:
-    """The input of a functional model: a symbolic tensor of ``(batch_size,) + shape``.
+          dtype: Any = None, batch_shape: Optional[Sequence[Optional[int]]] = None,
+          name: Optional[str] = None) -> SymbolicTensor:
+    """The input of a model: a symbolic tensor of ``(batch_size,) + shape`` (or of
+    ``batch_shape``), made by an :class:`InputLayer`. Functional models start from it; a
+    Sequential model takes it as its first element.
 
     >>> import fastdl
     >>> x = fastdl.layers.Input(shape=(28, 28, 1))
     >>> y = fastdl.layers.Flatten()(x)
     >>> y.shape
     (None, 784)
+    >>> fastdl.layers.Input(batch_shape=(16, 10, 5)).shape
+    (16, 10, 5)
     """
-    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
-    return Node(layer).set_outputs(SymbolicTensor(layer.batch_input_shape, layer.dtype,
-                                                  name=layer.name))
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,
+                      name=name).output

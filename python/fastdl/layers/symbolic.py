@@ -27,6 +27,9 @@ class Node:
 
     ``inputs`` are the symbolic tensors found in the arguments, ``outputs`` the symbolic
     tensors of the result, flat; ``output_structure`` is the result as the layer returned it.
+    The layer keeps its nodes, in the order of its calls, in ``layer._inbound_nodes``: the
+    first gives ``layer.input`` and ``layer.output``, and a node's position there is the
+    ``[node][tensor]`` index a model's summary shows.
     """
 
     __slots__ = ("layer", "args", "kwargs", "inputs", "single_input", "outputs",
@@ -44,6 +47,7 @@ class Node:
                                                                  SymbolicTensor) else None
         self.outputs: tuple = ()
         self.output_structure: Any = None
+        layer._inbound_nodes.append(self)
 
     def set_outputs(self, structure: Any) -> Any:
         """Records the call's result (symbolic tensors, nested) as made by this node."""

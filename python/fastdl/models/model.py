@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from fastdl.layers.base import Layer
+from fastdl.layers.base import Layer, unique_name
 from fastdl.layers.calling import current_training
 from fastdl.layers.core import InputLayer
 from fastdl.layers.nested import flatten, map_structure, pack_like
@@ -69,6 +69,8 @@ class Model(TrainingMixin, Layer):
 
     def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
                  **kwargs: Any) -> None:
+        if name is None and inputs is not None and type(self) is Model:
+            name = unique_name("functional")  # Keras 3's name for a functional model
         super().__init__(name=name, **kwargs)
         self.optimizer = None
         self.loss = None
@@ -96,9 +98,23 @@ class Model(TrainingMixin, Layer):
             if all(node.layer is not seen for seen in self._model_layers):
                 self._model_layers.append(node.layer)
                 self._track(node.layer)
-        self.inputs, self.outputs = inputs, outputs
+        # As in Keras: inputs and outputs flat, input and output as the model was given them.
+        self.inputs, self.outputs = flat_inputs, flat_outputs
+        self._input_structure = inputs
         self.built = True
         self.output_shape = map_structure(lambda t: t.shape, outputs)
+
+    @property
+    def input(self) -> Any:
+        """A functional model's input(s), structured as given to the model; for other
+        models, those of their first call on symbolic tensors."""
+        return self._input_structure if self._graph is not None else super().input
+
+    @property
+    def output(self) -> Any:
+        """A functional model's output(s), structured as given to the model; for other
+        models, those of their first call on symbolic tensors."""
+        return self._graph[2] if self._graph is not None else super().output
 
     @property
     def layers(self) -> list[Layer]:
@@ -164,10 +180,15 @@ class Model(TrainingMixin, Layer):
                 found.append(layer)
         return found
 
-    def summary(self, print_fn: Any = None, line_length: int = 72) -> None:
-        """Prints each layer's name and type, output shape and parameter count, then the
-        totals."""
-        summary.print_summary(self, print_fn or print, line_length)
+    def summary(self, line_length: Optional[int] = None,
+                positions: Optional[list] = None, print_fn: Any = None,
+                expand_nested: bool = False, show_trainable: bool = False,
+                layer_range: Optional[tuple] = None) -> None:
+        """Prints Keras's table of the layers (name and type, output shape, parameter count,
+        and the inputs of each layer in a graph that is not a chain), then the trainable and
+        non-trainable totals; see :func:`fastdl.models.summary.print_summary`."""
+        summary.print_summary(self, line_length, positions, print_fn, expand_nested,
+                              show_trainable, layer_range)
 
     def save_weights(self, filepath: Any) -> None:
         """Writes every weight to ``filepath`` (a NumPy ``.npz`` archive, no pickled

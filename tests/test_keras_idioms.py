@@ -1,0 +1,365 @@
+"""The idioms of keras.io's guides and examples, run with ``from fastdl import keras`` and
+checked against what Keras 3 does with the same program (the expected values below were
+printed by Keras 3.15 running it)."""
+import numpy as np
+import pytest
+
+from fastdl import keras
+from fastdl.keras import layers
+
+
+def summary_lines(model, **kwargs):
+    lines = []
+    model.summary(print_fn=lines.append, **kwargs)
+    return lines
+
+
+# --------------------------------------------------------------------------- model inputs
+
+def test_sequential_takes_keras_input_as_its_first_element():
+    # keras.io's MNIST convnet, as a new user writes it.
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax"),
+    ])
+    assert model.built and model.output_shape == (None, 10)
+    assert len(model.layers) == 5  # the input is not a layer of the stack
+    assert model.count_params() == 54410
+
+
+@pytest.mark.parametrize("first", [
+    lambda: keras.Input(shape=(4,)), lambda: layers.Input((4,)),
+    lambda: layers.InputLayer(shape=(4,)), lambda: layers.InputLayer(input_shape=(4,)),
+    lambda: keras.layers.InputLayer(batch_shape=(None, 4)),
+    lambda: keras.Input(batch_shape=(None, 4))])
+def test_every_way_to_declare_the_input_of_a_sequential_model(first):
+    model = keras.Sequential()
+    model.add(first())
+    model.add(layers.Dense(2, activation="relu"))
+    assert model.built and model.output_shape == (None, 2) and len(model.layers) == 1
+    assert model.inputs[0].shape == (None, 4) and model.input_shape == (None, 4)
+
+
+def test_input_batch_shape_and_layers_input_is_keras_input():
+    assert layers.Input is keras.Input
+    x = keras.Input(batch_shape=(16, 10, 5), name="series")
+    assert x.shape == (16, 10, 5) and x.node.layer.name == "series"
+    with pytest.raises(ValueError, match="either shape= .* or batch_shape="):
+        keras.Input(shape=(3,), batch_shape=(None, 3))
+
+
+def test_sequential_refuses_what_keras_refuses():
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(2, name="same")])
+    with pytest.raises(ValueError, match=r"configured for input shape \(None, 4\)"):
+        model.add(keras.Input((5,)))
+    with pytest.raises(ValueError, match="only layers can be added.*int"):
+        model.add(3)
+    with pytest.raises(ValueError, match="already has a layer named 'same'"):
+        model.add(layers.Dense(3, name="same"))
+
+
+def test_incremental_add_and_summary_show_the_shape_so_far():
+    # The sequential-model guide's debugging workflow: add() then summary().
+    model = keras.Sequential()
+    model.add(keras.Input(shape=(250, 250, 3)))
+    model.add(layers.Conv2D(32, 5, strides=2, activation="relu"))
+    model.add(layers.Conv2D(32, 3, activation="relu"))
+    model.add(layers.MaxPooling2D(3))
+    assert model.output_shape == (None, 40, 40, 32)
+    assert "(None, 40, 40, 32)" in "\n".join(summary_lines(model))
+    model.pop()
+    assert len(model.layers) == 2 and model.output_shape == (None, 121, 121, 32)
+
+
+def test_feature_extraction_from_the_layers_of_a_sequential_model():
+    # The sequential-model guide: a model of every layer's output.
+    initial = keras.Sequential([
+        keras.Input(shape=(25, 25, 3)),
+        layers.Conv2D(4, 5, strides=2, activation="relu"),
+        layers.Conv2D(4, 3, activation="relu", name="my_intermediate_layer"),
+        layers.Conv2D(4, 3, activation="relu"),
+    ])
+    extractor = keras.Model(inputs=initial.inputs,
+                            outputs=[layer.output for layer in initial.layers])
+    features = extractor(np.ones((1, 25, 25, 3), np.float32))
+    assert [f.shape for f in features] == [(1, 11, 11, 4), (1, 9, 9, 4), (1, 7, 7, 4)]
+    single = keras.Model(inputs=initial.inputs,
+                         outputs=initial.get_layer(name="my_intermediate_layer").output)
+    np.testing.assert_allclose(single(np.ones((1, 25, 25, 3), np.float32)).numpy(),
+                               features[1].numpy())
+
+
+def test_a_sequential_model_built_by_a_call_gets_its_input_then():
+    model = keras.Sequential([layers.Dense(2)])
+    with pytest.raises(AttributeError, match="no defined inputs yet"):
+        model.inputs
+    with pytest.raises(ValueError, match="not built yet"):
+        model.count_params()
+    model(np.ones((3, 4), np.float32))
+    assert model.inputs[0].shape == (None, 4) and model.layers[0].output.shape == (None, 2)
+    assert model.count_params() == 10
+
+
+def test_layer_input_and_output_are_those_of_the_first_call():
+    x = keras.Input((3,))
+    dense = layers.Dense(2)
+    y = dense(x)
+    dense(keras.Input((3,)))
+    assert dense.input is x and dense.output is y
+    with pytest.raises(AttributeError, match="never been called"):
+        layers.Dense(2).output
+    model = keras.Model(x, y)
+    assert model.inputs == [x] and model.input is x
+    assert model.outputs == [y] and model.output is y
+
+
+def test_functional_models_are_named_as_in_keras():
+    x = keras.Input((3,))
+    assert keras.Model(x, layers.Dense(2)(x)).name.startswith("functional")
+    assert keras.Sequential().name.startswith("sequential")
+
+
+# --------------------------------------------------------------------------- subclassing
+
+class Linear(layers.Layer):
+    """The subclassing guide's layer, forwarding name/dtype/trainable to Layer."""
+
+    def __init__(self, units=32, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units),
+                                 initializer="random_normal", trainable=True)
+        self.b = self.add_weight(shape=(self.units,), initializer="random_normal",
+                                 trainable=True)
+
+    def call(self, inputs):
+        return inputs @ self.w + self.b
+
+
+def test_layer_keyword_arguments_reach_the_base_class():
+    layer = Linear(4, name="projection", dtype="float64", trainable=False)
+    out = layer(np.ones((2, 3)))
+    assert layer.name == "projection" and layer.dtype == "float64" and not layer.trainable
+    assert out.dtype == np.float64 and len(layer.non_trainable_weights) == 2
+    with pytest.raises(ValueError, match="Unrecognized keyword arguments passed to Linear"):
+        Linear(4, nmae="typo")
+
+
+def test_sublayers_may_be_set_before_the_base_class_init():
+    class Block(layers.Layer):
+        def __init__(self, **kwargs):
+            self.inner = layers.Dense(3)  # before super().__init__: Keras allows it
+            super().__init__(**kwargs)
+
+        def call(self, x):
+            return self.inner(x)
+
+    block = Block(name="block")
+    block(np.ones((1, 2), np.float32))
+    assert len(block.weights) == 2
+
+
+def test_model_keyword_arguments_in_subclasses():
+    class MLP(keras.Model):
+        def __init__(self, hidden=8, **kwargs):
+            super().__init__(**kwargs)
+            self.dense_1 = layers.Dense(hidden, activation="relu")
+            self.dense_2 = layers.Dense(2)
+
+        def call(self, inputs):
+            return self.dense_2(self.dense_1(inputs))
+
+    mlp = MLP(name="mlp_model", trainable=False)
+    assert mlp.name == "mlp_model" and not mlp.trainable
+    mlp(np.zeros((1, 5), np.float32))
+    assert mlp.count_params() == 5 * 8 + 8 + 8 * 2 + 2 and not mlp.trainable_weights
+
+    class Functional(keras.Model):  # a functional model subclassed: named after its class
+        def __init__(self, **kwargs):
+            x = keras.Input((3,))
+            super().__init__(x, layers.Dense(2)(x), **kwargs)
+
+    assert Functional().name.startswith("functional") and Functional(name="f").name == "f"
+
+
+def test_build_called_directly_builds_the_layer():
+    layer = layers.Dense(3)
+    with pytest.raises(ValueError, match="not built yet"):
+        layer.count_params()
+    layer.build((None, 4))
+    assert layer.built and layer.count_params() == 15
+
+
+# --------------------------------------------------------------------------- summary
+
+CONVNET_SUMMARY = """\
+Model: "convnet"
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
+┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
+│ conv_a (Conv2D)                 │ (None, 26, 26, 32)     │           320 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ pool_a (MaxPooling2D)           │ (None, 13, 13, 32)     │             0 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ conv_b (Conv2D)                 │ (None, 11, 11, 64)     │        18,496 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ pool_b (MaxPooling2D)           │ (None, 5, 5, 64)       │             0 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ flat (Flatten)                  │ (None, 1600)           │             0 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ drop (Dropout)                  │ (None, 1600)           │             0 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ classes (Dense)                 │ (None, 10)             │        16,010 │
+└─────────────────────────────────┴────────────────────────┴───────────────┘
+ Total params: 34,826 (136.04 KB)
+ Trainable params: 34,826 (136.04 KB)
+ Non-trainable params: 0 (0.00 B)"""
+
+GAN_SUMMARY = """\
+Model: "gan"
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━┓
+┃ Layer (type)                ┃ Output Shape          ┃    Param # ┃ Trai… ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━┩
+│ generator (Sequential)      │ (None, 28, 28, 1)     │     13,536 │   Y   │
+├─────────────────────────────┼───────────────────────┼────────────┼───────┤
+│    └ g_dense (Dense)        │ (None, 16)            │        144 │   Y   │
+├─────────────────────────────┼───────────────────────┼────────────┼───────┤
+│    └ g_norm                 │ (None, 16)            │         64 │   Y   │
+│ (BatchNormalization)        │                       │            │       │
+├─────────────────────────────┼───────────────────────┼────────────┼───────┤
+│    └ g_pixels (Dense)       │ (None, 784)           │     13,328 │   Y   │
+├─────────────────────────────┼───────────────────────┼────────────┼───────┤
+│    └ g_image (Reshape)      │ (None, 28, 28, 1)     │          0 │   -   │
+├─────────────────────────────┼───────────────────────┼────────────┼───────┤
+│ discriminator (Sequential)  │ (None, 1)             │        717 │   N   │
+├─────────────────────────────┼───────────────────────┼────────────┼───────┤
+│    └ d_conv (Conv2D)        │ (None, 13, 13, 4)     │         40 │   N   │
+├─────────────────────────────┼───────────────────────┼────────────┼───────┤
+│    └ d_flat (Flatten)       │ (None, 676)           │          0 │   -   │
+├─────────────────────────────┼───────────────────────┼────────────┼───────┤
+│    └ d_score (Dense)        │ (None, 1)             │        677 │   N   │
+└─────────────────────────────┴───────────────────────┴────────────┴───────┘
+ Total params: 14,253 (55.68 KB)
+ Trainable params: 13,504 (52.75 KB)
+ Non-trainable params: 749 (2.93 KB)"""
+
+TWO_HEADS_SUMMARY = """\
+Model: "two_heads"
+┏━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┓
+┃ Layer (type)        ┃ Output Shape      ┃    Param # ┃ Connected to      ┃
+┡━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━┩
+│ image (InputLayer)  │ (None, 28, 28, 1) │          0 │ -                 │
+├─────────────────────┼───────────────────┼────────────┼───────────────────┤
+│ conv (Conv2D)       │ (None, 26, 26, 8) │         80 │ image[0][0]       │
+├─────────────────────┼───────────────────┼────────────┼───────────────────┤
+│ pool                │ (None, 8)         │          0 │ conv[0][0]        │
+│ (GlobalMaxPooling2… │                   │            │                   │
+├─────────────────────┼───────────────────┼────────────┼───────────────────┤
+│ meta (InputLayer)   │ (None, 3)         │          0 │ -                 │
+├─────────────────────┼───────────────────┼────────────┼───────────────────┤
+│ joined              │ (None, 11)        │          0 │ pool[0][0],       │
+│ (Concatenate)       │                   │            │ meta[0][0]        │
+├─────────────────────┼───────────────────┼────────────┼───────────────────┤
+│ score (Dense)       │ (None, 1)         │         12 │ joined[0][0]      │
+├─────────────────────┼───────────────────┼────────────┼───────────────────┤
+│ klass (Dense)       │ (None, 5)         │         60 │ joined[0][0]      │
+└─────────────────────┴───────────────────┴────────────┴───────────────────┘
+ Total params: 152 (608.00 B)
+ Trainable params: 152 (608.00 B)
+ Non-trainable params: 0 (0.00 B)"""
+
+
+@pytest.fixture
+def terminal_80_columns(monkeypatch):
+    """Keras's default width is that of the terminal less 4 (at most 88, or 108)."""
+    monkeypatch.setenv("COLUMNS", "80")
+
+
+def gan_models():
+    generator = keras.Sequential([
+        keras.Input((8,)), layers.Dense(16, activation="relu", name="g_dense"),
+        layers.BatchNormalization(name="g_norm"),
+        layers.Dense(28 * 28, activation="sigmoid", name="g_pixels"),
+        layers.Reshape((28, 28, 1), name="g_image")], name="generator")
+    discriminator = keras.Sequential([
+        keras.Input((28, 28, 1)), layers.Conv2D(4, 3, strides=2, name="d_conv"),
+        layers.Flatten(name="d_flat"), layers.Dense(1, activation="sigmoid", name="d_score")],
+        name="discriminator")
+    return generator, discriminator
+
+
+def test_summary_of_the_mnist_convnet_is_keras_table(terminal_80_columns):
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, kernel_size=(3, 3), activation="relu", name="conv_a"),
+        layers.MaxPooling2D(pool_size=(2, 2), name="pool_a"),
+        layers.Conv2D(64, kernel_size=(3, 3), activation="relu", name="conv_b"),
+        layers.MaxPooling2D(pool_size=(2, 2), name="pool_b"),
+        layers.Flatten(name="flat"),
+        layers.Dropout(0.5, name="drop"),
+        layers.Dense(10, activation="softmax", name="classes"),
+    ], name="convnet")
+    assert summary_lines(model) == CONVNET_SUMMARY.split("\n")
+
+
+def test_summary_of_nested_models_gan_pattern(terminal_80_columns):
+    generator, discriminator = gan_models()
+    discriminator.trainable = False
+    gan = keras.Sequential([generator, discriminator], name="gan")
+    assert summary_lines(gan, expand_nested=True, show_trainable=True) == \
+        GAN_SUMMARY.split("\n")
+    z = keras.Input((8,), name="z")
+    functional_gan = keras.Model(z, discriminator(generator(z)), name="functional_gan")
+    table = summary_lines(functional_gan)
+    assert [line.split("│")[1].strip() for line in table if line.startswith("│")] == [
+        "z (InputLayer)", "generator (Sequential)", "discriminator (Sequential)"]
+    assert table[-3:] == GAN_SUMMARY.split("\n")[-3:]
+
+
+def test_summary_of_a_graph_names_the_inputs_of_each_layer(terminal_80_columns):
+    image, meta = keras.Input((28, 28, 1), name="image"), keras.Input((3,), name="meta")
+    x = layers.Conv2D(8, 3, activation="relu", name="conv")(image)
+    x = layers.GlobalMaxPooling2D(name="pool")(x)
+    x = layers.concatenate([x, meta], name="joined")
+    score = layers.Dense(1, name="score")(x)
+    klass = layers.Dense(5, activation="softmax", name="klass")(x)
+    model = keras.Model([image, meta], [score, klass], name="two_heads")
+    assert summary_lines(model) == TWO_HEADS_SUMMARY.split("\n")
+
+
+def test_summary_of_an_unbuilt_and_a_called_subclassed_model(terminal_80_columns):
+    class MLP(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.first = layers.Dense(5, name="first")
+            self.second = layers.Dense(2, name="second")
+
+        def call(self, x):
+            return self.second(self.first(x))
+
+    mlp = MLP(name="mlp")
+    rows = [line for line in summary_lines(mlp) if line.startswith("│")]
+    assert rows[0] == "│ first (Dense)                   │ ?                      │   0 (unbuilt) │"
+    mlp(np.ones((3, 4), np.float32))
+    rows = [line for line in summary_lines(mlp) if line.startswith("│")]
+    assert "(None, 5)" in rows[0] and rows[0].endswith("25 │")  # Keras shows (3, 5)
+
+
+def test_summary_options():
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(3, name="a"),
+                              layers.Dense(2, name="b"), layers.Dense(1, name="c")])
+    lines = summary_lines(model, line_length=50, positions=[0.3, 0.6, 1.0],
+                          layer_range=("b", "c"))
+    assert all(len(line) == 50 for line in lines[1:-3])
+    assert [line.split("│")[1].strip() for line in lines if line.startswith("│")] == \
+        ["b (Dense)", "c (Dense)"]
+    with pytest.raises(ValueError, match="no layer matches 'd'"):
+        model.summary(layer_range=("a", "d"))
+    with pytest.raises(ValueError, match="3 columns .* need 3 positions"):
+        model.summary(positions=[0.5, 1.0])
