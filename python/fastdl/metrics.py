@@ -73,25 +73,44 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> np.ndarray:
     return np.square(y_pred - _aligned(y_true, y_pred)).mean(axis=-1)
 
 
+# --------------------------------------------------------------------------- sample weights
+
+def align_weights(weights: np.ndarray, values_ndim: int) -> np.ndarray:
+    """``weights`` reshaped to broadcast against values of rank ``values_ndim`` where the
+    ranks differ by a trailing axis of 1 (weights ``(N, 1)`` for values ``(N,)``, or ``(N,)``
+    for ``(N, 1)``), as Keras matches them.
+
+    >>> from fastdl.metrics import align_weights
+    >>> align_weights(np.ones((4, 1)), 1).shape, align_weights(np.ones(4), 2).shape
+    ((4,), (4, 1))
+    """
+    if weights.ndim == values_ndim + 1 and weights.shape[-1] == 1:
+        return weights.reshape(weights.shape[:-1])
+    if values_ndim == weights.ndim + 1 and weights.ndim >= 1:
+        return weights[..., None]
+    return weights
+
+
 # --------------------------------------------------------------------------- streaming metrics
 
 class Metric:
-    """Base class: ``update_state(y_true, y_pred)``, ``result()``, ``reset_state()``."""
+    """Base class: ``update_state(y_true, y_pred, sample_weight=None)``, ``result()``,
+    ``reset_state()``."""
 
     def __init__(self, name: Optional[str] = None) -> None:
         self.name = name or _snake(type(self).__name__)
 
-    def update_state(self, y_true: Any, y_pred: Any) -> None:
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define update_state")
 
-    def result(self) -> float:
+    def result(self) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define result")
 
     def reset_state(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define reset_state")
 
-    def __call__(self, y_true: Any, y_pred: Any) -> float:
-        self.update_state(y_true, y_pred)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.update_state(*args, **kwargs)
         return self.result()
 
     def __repr__(self) -> str:
@@ -99,17 +118,49 @@ class Metric:
 
 
 class Mean(Metric):
-    """The running (weighted) mean of the values it is given."""
+    """The running (weighted) mean of the values it is given, as Keras computes it: each
+    sample's values are averaged first, then the samples weigh ``sample_weight`` each (1 by
+    default). A loss tracker is ``Mean(name="loss")``.
+
+    >>> from fastdl.metrics import Mean
+    >>> tracker = Mean(name="loss")
+    >>> tracker.update_state(2.0); tracker.update_state([[1.0, 3.0], [5.0, 7.0]])
+    >>> tracker.result()  # (2 + 2 + 6) / 3 samples
+    3.3333333333333335
+    >>> tracker.update_state([1.0, 0.0], sample_weight=[0.0, 3.0])
+    >>> tracker.result()  # (2 + 2 + 6 + 0) / (3 + 3)
+    1.6666666666666667
+    """
 
     def __init__(self, name: Optional[str] = None) -> None:
         super().__init__(name or "mean")
         self.reset_state()
 
-    def update_state(self, values: Any, sample_weight: Optional[float] = None) -> None:
-        values = _array(values)
-        weight = 1.0 if sample_weight is None else float(sample_weight)
-        self.total += float(values.sum()) * weight
-        self.count += values.size * weight
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+        if sample_weight is None or isinstance(sample_weight, (int, float)):
+            if isinstance(values, (int, float)):  # a loss tracker's case: a number per batch
+                weight = 1.0 if sample_weight is None else float(sample_weight)
+                self.total += float(values) * weight
+                self.count += weight
+                return
+        values = np.asarray(_array(values), dtype=np.float64)
+        if sample_weight is None:
+            weights = None
+        else:
+            weights = align_weights(np.asarray(_array(sample_weight), np.float64), values.ndim)
+            if values.ndim > weights.ndim:  # one value per weight
+                values = values.mean(axis=tuple(range(weights.ndim, values.ndim)))
+            weights = np.broadcast_to(weights, values.shape)
+            values = values * weights
+            if weights.ndim > 1:
+                weights = weights.mean(axis=tuple(range(1, weights.ndim)))
+        if values.ndim > 1:  # one value per sample
+            values = values.mean(axis=tuple(range(1, values.ndim)))
+        self.total += float(values.sum())
+        if weights is not None:
+            self.count += float(weights.sum())
+        else:
+            self.count += len(values) if values.ndim else 1
 
     def result(self) -> float:
         return self.total / self.count if self.count else 0.0
@@ -119,14 +170,15 @@ class Mean(Metric):
 
 
 class MeanMetricWrapper(Mean):
-    """The running mean of ``fn(y_true, y_pred)`` over every sample seen."""
+    """The running (weighted) mean of ``fn(y_true, y_pred)`` over every sample seen."""
 
     def __init__(self, fn: Callable[..., Any], name: Optional[str] = None) -> None:
         super().__init__(name or getattr(fn, "__name__", "metric"))
         self.fn = fn
 
-    def update_state(self, y_true: Any, y_pred: Any) -> None:  # type: ignore[override]
-        super().update_state(self.fn(y_true, y_pred))
+    def update_state(self, y_true: Any, y_pred: Any,  # type: ignore[override]
+                     sample_weight: Any = None) -> None:
+        super().update_state(self.fn(y_true, y_pred), sample_weight)
 
 
 class Accuracy(MeanMetricWrapper):
