@@ -407,7 +407,8 @@ def test_none_gradients_skip_their_variables(rng):
     ref_a, ref_b = f64(a.data).copy(), f64(b.data).copy()
     ref = Reference(Adam, learning_rate=0.1)
     g1 = make_grads(rng, [a, b])
-    opt.apply_gradients([(g1[0], a), (None, b)])
+    with pytest.warns(UserWarning, match=r"Adam: no gradients for variables \['<Tensor>'\]"):
+        opt.apply_gradients([(g1[0], a), (None, b)])
     ref.step([ref_a, ref_b], [g1[0], None])
     np.testing.assert_array_equal(b.data, b0)
     with pytest.raises(KeyError):
@@ -474,6 +475,72 @@ def test_updates_in_place_and_reuses_cached_lists(rng):
     assert len(opt.variables()) == 3 * 2
     opt.build(params)  # already built: keeps everything
     assert opt.get_slot(params[0], "velocity") is velocity
+
+
+@pytest.mark.parametrize("cls,config", [
+    (AdamW, {"learning_rate": 0.01, "weight_decay": 0.1, "global_clipnorm": 1.0}),
+    (SGD, {"learning_rate": 0.05, "momentum": 0.9, "weight_decay": 0.01}),
+    (RMSprop, {"learning_rate": 0.01, "centered": True, "momentum": 0.5}),
+], ids=["adamw", "sgd", "rmsprop"])
+def test_two_optimizers_on_two_sub_models_the_gan_pattern(cls, config, rng):
+    """Each optimizer updates the variables it is given, makes their state at their first
+    update, and leaves every other variable bitwise as it was."""
+    layers = fastdl.layers
+    generator = fastdl.keras.Sequential([layers.Dense(5, input_shape=(3,)), layers.Dense(4)])
+    discriminator = fastdl.keras.Sequential([layers.Dense(6, input_shape=(4,)),
+                                             layers.Dense(1)])
+    g_vars, d_vars = generator.trainable_weights, discriminator.trainable_weights
+    g_opt, d_opt = cls(**config), cls(**config)
+    g_ref, d_ref = Reference(cls, **config), Reference(cls, **config)
+    g_expected = [f64(v.data).copy() for v in g_vars]
+    d_expected = [f64(v.data).copy() for v in d_vars]
+    with pytest.raises(KeyError):
+        d_opt.get_slot(d_vars[0], "momentum" if cls is not RMSprop else "velocity")
+    for step in range(3):
+        before = [v.data.copy() for v in g_vars]
+        grads = make_grads(rng, d_vars)
+        d_opt.apply_gradients(zip(grads, d_vars))
+        d_ref.step(d_expected, grads)
+        assert all(np.array_equal(v.data, b) for v, b in zip(g_vars, before))
+        before = [v.data.copy() for v in d_vars]
+        grads = make_grads(rng, g_vars)
+        g_opt.apply(grads, g_vars)
+        g_ref.step(g_expected, grads)
+        assert all(np.array_equal(v.data, b) for v, b in zip(d_vars, before))
+    for v, r in zip(g_vars + d_vars, g_expected + d_expected):
+        np.testing.assert_allclose(v.data, r, **tolerances(np.float32))
+    assert g_opt.iterations == d_opt.iterations == 3
+    assert len(g_opt.variables()) == len(g_vars) * len(g_opt._slot_names())
+
+
+def test_one_optimizer_on_alternating_lists_keeps_each_variables_state(rng):
+    a, b, c = make_params(rng, np.float64, [(3, 2), (4,), (5,)])
+    opt, ref = Adam(learning_rate=0.1), Reference(Adam, learning_rate=0.1)
+    expected = {id(t): f64(t.data).copy() for t in (a, b, c)}
+    for subset in ([a, b], [c], [b, c], [a]):
+        untouched = {id(t): t.data.copy() for t in (a, b, c)
+                     if all(t is not u for u in subset)}
+        grads = make_grads(rng, subset)
+        opt.apply(grads, subset)
+        ref.step([expected[id(t)] for t in subset], grads)
+        for t in (a, b, c):
+            if id(t) in untouched:
+                assert np.array_equal(t.data, untouched[id(t)])
+            np.testing.assert_allclose(t.data, expected[id(t)], rtol=1e-12)
+
+
+def test_apply_without_variables_uses_the_built_ones_and_checks_lengths(rng):
+    a, b = make_params(rng, np.float64, [(3,), (2,)])
+    opt = SGD(learning_rate=0.5)
+    with pytest.raises(ValueError, match=r"SGD.apply: without variables, the optimizer must "
+                                         r"be built first"):
+        opt.apply([np.ones(3), np.ones(2)])
+    opt.build([a, b])
+    before = a.data.copy()
+    opt.apply([np.ones(3), np.zeros(2)])
+    np.testing.assert_array_equal(a.data, before - 0.5)
+    with pytest.raises(ValueError, match=r"SGD.apply: 1 gradients for 2 variables"):
+        opt.apply([np.ones(3)], [a, b])
 
 
 def test_mixed_dtypes_in_one_step(rng, threads):

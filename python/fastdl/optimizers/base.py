@@ -11,7 +11,8 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Sequence
 from operator import attrgetter, is_
 from typing import Any, Callable
 
@@ -130,6 +131,7 @@ class Optimizer:
         self._set_learning_rate(learning_rate)
         self._slots: dict = {}  # id(variable) -> (variable, {slot name: array})
         self._plan: _Plan | None = None
+        self._built_variables: list | None = None  # apply() without variables updates these
 
     # ------------------------------------------------------------------ learning rate
     def _set_learning_rate(self, value: Any) -> None:
@@ -201,7 +203,8 @@ class Optimizer:
 
     def build(self, variables: Iterable[Tensor]) -> None:
         """Creates the state arrays of ``variables`` now rather than at their first step."""
-        self._plan = self._make_plan(list(variables))
+        self._built_variables = list(variables)
+        self._plan = self._make_plan(self._built_variables)
 
     def variables(self) -> list:
         """The state arrays (moments etc.), per variable in the order the variables were first
@@ -220,26 +223,34 @@ class Optimizer:
     # ------------------------------------------------------------------ steps
     def apply_gradients(self, grads_and_vars: Iterable) -> int:
         """One step: ``grads_and_vars`` is an iterable of ``(gradient, variable)`` pairs, a
-        gradient being a NumPy array, a Tensor or None (the variable is skipped this step).
-        Returns ``iterations`` after the step.
+        gradient being a NumPy array, a Tensor or None (the variable is skipped this step,
+        with a warning as in Keras). Returns ``iterations`` after the step.
 
-        An empty iterable does nothing; one whose gradients are all None is an error (as in
-        Keras)."""
+        Any list of variables may be given, a different one at each step (one sub-model's
+        weights, then another's): a variable's state is made at its first update and kept;
+        variables outside the list are not touched. An empty iterable does nothing; one whose
+        gradients are all None is an error (as in Keras)."""
         grads = []
         variables = []
-        seen = False
+        skipped = []
         for g, v in grads_and_vars:
-            seen = True
             if g is None:
+                skipped.append(v)
                 continue
             if type(g) is not np.ndarray:
                 g = g.data if isinstance(g, Tensor) else g if is_gpu_array(g) else np.asarray(g)
             grads.append(g)
             variables.append(v)
-        if not variables:
-            if seen:
+        if skipped:
+            if not variables:
                 raise ValueError(f"{type(self).__name__}: no gradients provided for any variable")
+            names = [getattr(v, "name", f"<{type(v).__name__}>") for v in skipped]
+            warnings.warn(f"{type(self).__name__}: no gradients for variables {names}; they are "
+                          f"not updated", stacklevel=2)
+        if not variables:
             return self.iterations
+        if self._built_variables is None:
+            self._built_variables = variables + skipped
         plan = self._plan
         if (plan is None or len(plan.variables) != len(variables)
                 or not all(map(is_, plan.variables, variables))
@@ -250,8 +261,31 @@ class Optimizer:
         self.iterations += 1
         return self.iterations
 
-    def apply(self, grads: Iterable, variables: Iterable[Tensor]) -> int:
-        """``apply_gradients(zip(grads, variables))``."""
+    def apply(self, grads: Sequence, trainable_variables: Iterable[Tensor] | None = None) -> int:
+        """Keras 3's form of a step: ``grads[i]`` updates ``trainable_variables[i]``. Without
+        variables, those of :meth:`build` (or of the first step) are updated.
+
+        >>> import numpy as np, fastdl
+        >>> from fastdl.optimizers import SGD
+        >>> a, b = fastdl.tensor(np.array([1.0])), fastdl.tensor(np.array([5.0]))
+        >>> opt = SGD(learning_rate=0.5)
+        >>> opt.apply([np.array([2.0])], [a])  # b is left as it is
+        1
+        >>> a.data, b.data
+        (array([0.]), array([5.]))
+        """
+        grads = list(grads)
+        if trainable_variables is None:
+            if self._built_variables is None:
+                raise ValueError(f"{type(self).__name__}.apply: without variables, the "
+                                 f"optimizer must be built first: call build(variables) or "
+                                 f"pass them")
+            variables = self._built_variables
+        else:
+            variables = list(trainable_variables)
+        if len(grads) != len(variables):
+            raise ValueError(f"{type(self).__name__}.apply: {len(grads)} gradients for "
+                             f"{len(variables)} variables; give one per variable")
         return self.apply_gradients(zip(grads, variables))
 
     # ------------------------------------------------------------------ config
