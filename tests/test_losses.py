@@ -166,3 +166,93 @@ def test_regression_metrics(rng):
     assert metrics.MeanSquaredError()(t, p) == pytest.approx(((p - t) ** 2).mean())
     with pytest.raises(ValueError, match="unknown metric"):
         metrics.get("precision@k")
+
+
+# --------------------------------------------------------------------------- against Keras 3
+
+def keras_data(shape):
+    """Targets in [0, 1) and predictions in (0.05, 0.95), the same arithmetic that made
+    Keras's values below."""
+    n = int(np.prod(shape))
+    t = ((np.arange(n) * 7 % 11) / 11.0).reshape(shape).astype(np.float32)
+    p = (0.05 + 0.9 * ((np.arange(n) * 5 % 13) / 13.0)).reshape(shape).astype(np.float32)
+    onehot = np.eye(shape[-1], dtype=np.float32)[
+        (np.arange(n // shape[-1]) % shape[-1]).reshape(shape[:-1])]
+    labels = (np.arange(n // shape[-1]) * 3 % shape[-1]).reshape(shape[:-1])
+    return t, p, onehot, labels
+
+
+# Keras 3.15's keras.losses.<function>(y_true, y_pred) on keras_data((2, 2, 3, 4)): per-pixel
+# losses of shape (2, 2, 3), the first four values.
+KERAS_4D = {
+    "mean_squared_error": [0.2000033, 0.19443531, 0.08410228, 0.08813011],
+    "mean_absolute_error": [0.37010491, 0.35489511, 0.24895105, 0.24125874],
+    "binary_crossentropy": [0.85688549, 1.0572181, 0.61793798, 0.79464227],
+    "categorical_crossentropy": [3.3155837, 1.0088181, 0.71192706, 0.88149548],
+    "sparse_categorical_crossentropy": [3.3155837, 1.2777542, 0.71192712, 3.5792363],
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_4D))
+@pytest.mark.parametrize("shape", [(2, 3), (2, 3, 4), (2, 2, 3, 4)])
+def test_loss_functions_reduce_the_last_axis_as_keras(name, shape):
+    t, p, onehot, labels = keras_data(shape)
+    target = {"categorical_crossentropy": onehot,
+              "sparse_categorical_crossentropy": labels}.get(name, t)
+    out = getattr(losses, name)(target, fastdl.tensor(p))
+    assert out.shape == shape[:-1]  # one loss per row of the last axis, as in Keras
+    if len(shape) == 4:
+        np.testing.assert_allclose(out.numpy().ravel()[:4], KERAS_4D[name], rtol=1e-5)
+
+
+def test_loss_objects_reduce_every_axis_as_keras():
+    t, p, onehot, labels = keras_data((2, 2, 3, 4))
+    image_bce = losses.BinaryCrossentropy()(t, fastdl.tensor(p))  # VAE reconstruction style
+    assert image_bce.shape == () and image_bce.item() == pytest.approx(0.90073556, rel=1e-5)
+    assert losses.BinaryCrossentropy(reduction="none")(t, p).shape == (2, 2, 3)
+    assert losses.MeanSquaredError(reduction="sum")(t, p).item() == pytest.approx(
+        1.8996657, rel=1e-5)
+    assert losses.SparseCategoricalCrossentropy()(labels, p).item() == pytest.approx(
+        2.2627146, rel=1e-5)
+
+
+def test_sample_weights_reductions_and_label_smoothing_as_keras():
+    t, p, _, _ = keras_data((4, 3))
+    w = np.array([1.0, 0.0, 2.0, 0.5], np.float32)
+    assert losses.MeanSquaredError()(t, p, sample_weight=w).item() == pytest.approx(
+        0.08569137, rel=1e-5)
+    assert losses.MeanSquaredError()(t, p, sample_weight=w[:, None]).item() == \
+        pytest.approx(0.08569137, rel=1e-5)
+    assert losses.MeanSquaredError(reduction="mean_with_sample_weight")(
+        t, p, sample_weight=w).item() == pytest.approx(0.09793299, rel=1e-5)
+    assert losses.MeanAbsoluteError(reduction="sum")(t, p, sample_weight=w).item() == \
+        pytest.approx(0.90658504, rel=1e-5)
+    np.testing.assert_allclose(
+        losses.BinaryCrossentropy(reduction="none")(t, p, sample_weight=w).numpy(),
+        [0.63047045, 0.0, 1.3901826, 0.3604997], rtol=1e-5)
+    assert losses.BinaryCrossentropy(label_smoothing=0.1)(t, p).item() == pytest.approx(
+        0.85068792, rel=1e-5)
+    onehot = np.eye(3, dtype=np.float32)[[0, 2, 1, 2]]
+    assert losses.CategoricalCrossentropy(label_smoothing=0.2)(onehot, p).item() == \
+        pytest.approx(1.4816122, rel=1e-5)
+    np.testing.assert_allclose(
+        losses.categorical_crossentropy(onehot, p, label_smoothing=0.2).numpy(),
+        [2.8505573, 0.73544085, 0.6720662, 1.6683847], rtol=1e-5)
+    assert losses.SparseCategoricalCrossentropy()([0, 2, 1, 2], p, sample_weight=w).item() \
+        == pytest.approx(1.2694004, rel=1e-5)
+    with pytest.raises(ValueError, match=r"sample_weight of shape \(3,\) does not fit"):
+        losses.MeanSquaredError()(t, p, sample_weight=w[:3])
+
+
+def test_the_mask_of_the_predictions_weights_the_losses_as_keras():
+    t, p, _, _ = keras_data((2, 3, 4))
+    predictions = fastdl.tensor(p)
+    predictions._keras_mask = fastdl.tensor(np.array([[True, True, False],
+                                                      [True, False, False]]))
+    assert losses.MeanSquaredError()(t, predictions).item() == pytest.approx(
+        0.16085625, rel=1e-5)  # the mean over the three kept steps
+    assert losses.MeanSquaredError(reduction="sum")(t, predictions).item() == \
+        pytest.approx(0.48256874, rel=1e-5)
+    weights = np.array([[1, 2, 3], [4, 5, 6]], np.float32)
+    assert losses.MeanSquaredError()(t, predictions, sample_weight=weights).item() == \
+        pytest.approx(0.3137981, rel=1e-5)

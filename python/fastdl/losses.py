@@ -25,11 +25,13 @@ from fastdl import ops
 from fastdl.autograd import Function
 from fastdl.backend import array_module, device_of, is_gpu_array
 from fastdl.ops.activation import Activation
+from fastdl.ops.common import operand
 from fastdl.ops.softmax_family import Softmax
 from fastdl.tensor import Tensor
 
-__all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
-           "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "mean_squared_error",
+__all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError",
+           "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+           "mean_squared_error",
            "mean_absolute_error", "binary_crossentropy", "categorical_crossentropy",
            "sparse_categorical_crossentropy", "mse", "mae", "get"]
 
@@ -38,12 +40,10 @@ EPSILON = 1e-7
 
 # --------------------------------------------------------------------------- helpers
 
-def _as_tensor(y: Any, dtype: Any = None) -> Tensor:
-    if isinstance(y, Tensor):
-        return y
-    if is_gpu_array(y):
-        return Tensor(y if dtype is None else y.astype(dtype, copy=False))
-    return Tensor(np.asarray(y, dtype=dtype))
+def _as_tensor(y: Any) -> Tensor:
+    """Predictions as a Tensor: arrays keep their dtype, Python lists of floats are float32
+    (as ``fastdl.tensor`` makes them)."""
+    return y if isinstance(y, Tensor) else Tensor(operand(y))
 
 
 def _target_array(op: str, y_true: Any, y_pred: Tensor, dtype: Any = None):
@@ -136,22 +136,37 @@ class _SigmoidCrossEntropy(Function):
 # --------------------------------------------------------------------------- per-sample losses
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> Tensor:
-    """Per-sample mean of the squared errors over the last axis."""
+    """Mean of the squared errors over the last axis: one loss per sample (per position of
+    a sequence or an image), as in Keras.
+
+    >>> import fastdl
+    >>> fastdl.losses.mean_squared_error([[0.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [1.0, 1.0]])
+    tensor([0.5, 0. ])
+    """
     y_pred = _as_tensor(y_pred)
     diff = y_pred - _matching_target("mean_squared_error", y_true, y_pred)
     return (diff * diff).mean(axis=-1)
 
 
 def mean_absolute_error(y_true: Any, y_pred: Any) -> Tensor:
-    """Per-sample mean of the absolute errors over the last axis."""
+    """Mean of the absolute errors over the last axis."""
     y_pred = _as_tensor(y_pred)
     return abs(y_pred - _matching_target("mean_absolute_error", y_true, y_pred)).mean(axis=-1)
 
 
-def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> Tensor:
-    """Per-sample binary cross-entropy, averaged over the last axis."""
+def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                        label_smoothing: float = 0.0) -> Tensor:
+    """Binary cross-entropy of each output, averaged over the last axis: on images of
+    shape (N, H, W, C), the mean over the channels of each pixel, shape (N, H, W).
+    ``label_smoothing`` moves the targets towards 0.5 by that fraction.
+
+    >>> import numpy as np, fastdl
+    >>> images = np.full((2, 4, 4, 1), 0.5, np.float32)
+    >>> fastdl.losses.binary_crossentropy(images, images).shape
+    (2, 4, 4)
+    """
     y_pred = _as_tensor(y_pred)
-    t = _matching_target("binary_crossentropy", y_true, y_pred)
+    t = _smoothed(_matching_target("binary_crossentropy", y_true, y_pred), label_smoothing, 2)
     logits = y_pred if from_logits else _sigmoid_logits(y_pred)
     if logits is not None:
         return _SigmoidCrossEntropy.apply(logits, t).mean(axis=-1)
@@ -159,119 +174,219 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> 
     return -(t * p.log() + (1.0 - t) * (1.0 - p).log()).mean(axis=-1)
 
 
-def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> Tensor:
-    """Per-sample cross-entropy against one-hot (or any probability) targets."""
+def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                             label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy against one-hot (or any probability) targets along the last axis.
+    ``label_smoothing`` mixes that fraction of the uniform distribution into the
+    targets."""
     y_pred = _as_tensor(y_pred)
     t = _matching_target("categorical_crossentropy", y_true, y_pred)
+    t = _smoothed(t, label_smoothing, y_pred.shape[-1])
     logits = y_pred if from_logits else _softmax_logits(y_pred)
     if logits is not None:
         return -(t * ops.log_softmax(logits)).sum(axis=-1)
-    # Keras renormalizes the probabilities before clipping them.
-    p = (y_pred / y_pred.sum(axis=-1, keepdims=True)).clip(EPSILON, 1.0 - EPSILON)
-    return -(t * p.log()).sum(axis=-1)
+    return -(t * _probabilities(y_pred).log()).sum(axis=-1)
 
 
 def sparse_categorical_crossentropy(y_true: Any, y_pred: Any,
                                     from_logits: bool = False) -> Tensor:
-    """Per-sample cross-entropy against integer class labels."""
+    """Cross-entropy against integer class labels (one per row of the last axis, so that
+    ``y_true`` has the shape of ``y_pred`` without its last axis)."""
     y_pred = _as_tensor(y_pred)
     labels = _labels("sparse_categorical_crossentropy", y_true, y_pred)
     logits = y_pred if from_logits else _softmax_logits(y_pred)
-    rows = array_module(labels).arange(labels.size).reshape(labels.shape)
-    if logits is not None:
-        return -ops.log_softmax(logits)[rows, labels]
-    return -y_pred.clip(EPSILON, 1.0 - EPSILON)[rows, labels].log()
+    scores = ops.log_softmax(logits) if logits is not None else _probabilities(y_pred)
+    rows = scores.reshape(-1, scores.shape[-1])  # one row per label, whatever the rank
+    flat = labels.reshape(-1)
+    picked = rows[array_module(flat).arange(flat.size), flat].reshape(labels.shape)
+    return -picked if logits is not None else -picked.log()
+
+
+def _probabilities(y_pred: Tensor) -> Tensor:
+    """Keras's categorical probabilities: renormalized along the last axis, then clipped."""
+    return (y_pred / y_pred.sum(axis=-1, keepdims=True)).clip(EPSILON, 1.0 - EPSILON)
+
+
+def _smoothed(targets: Any, label_smoothing: float, classes: int) -> Any:
+    if not label_smoothing:
+        return targets
+    return targets * (1.0 - label_smoothing) + label_smoothing / classes
 
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 
 
+# --------------------------------------------------------------------------- weights, reduction
+
+_REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none", None)
+
+
+def _aligned(op: str, weights: Any, losses: Tensor) -> Any:
+    """``weights`` with the rank of ``losses`` where a trailing axis of 1 is all that
+    differs, as Keras aligns sample weights and masks with per-sample losses."""
+    if weights.ndim == losses.ndim + 1 and weights.shape[-1] == 1:
+        weights = weights[..., 0]
+    elif losses.ndim == weights.ndim + 1 and losses.shape[-1] == 1:
+        weights = weights[..., None]
+    try:
+        array_module(weights).broadcast_shapes(weights.shape, losses.shape)
+    except ValueError:
+        raise ValueError(f"{op}: sample_weight of shape {weights.shape} does not fit the "
+                         f"per-sample losses of shape {tuple(losses.shape)}") from None
+    return weights
+
+
+def _loss_weights(loss: "Loss", losses: Tensor, sample_weight: Any, mask: Any) -> Any:
+    """The weights of the per-sample losses: ``sample_weight`` times the predictions' mask.
+    For a mean, the mask is scaled so that the masked entries leave the mean of the others
+    unchanged (Keras's rule)."""
+    weights = None
+    if mask is not None:
+        kept = _aligned(loss.name, mask.data.astype(losses.data.dtype), losses)
+        count = float(kept.sum())
+        if loss.reduction in ("sum_over_batch_size", "mean") and count:
+            kept = kept * (kept.size / count)
+        weights = kept
+    if sample_weight is not None:
+        given = _aligned(loss.name, _target_array(loss.name, sample_weight, losses,
+                                                  losses.data.dtype), losses)
+        weights = given if weights is None else weights * given
+    return weights
+
+
+def _reduced(losses: Tensor, weights: Any, reduction: Optional[str]) -> Tensor:
+    if weights is None:
+        if reduction is None or reduction == "none":
+            return losses
+        return losses.sum() if reduction == "sum" else losses.mean()
+    losses = losses * weights
+    if reduction is None or reduction == "none":
+        return losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    divisor = float(weights.sum()) if reduction == "mean_with_sample_weight" else \
+        losses.data.size
+    return total / divisor if divisor else total * 0.0
+
+
 # --------------------------------------------------------------------------- loss objects
 
 class Loss:
-    """Base class: ``call(y_true, y_pred)`` gives per-sample losses, ``__call__`` their mean
-    (``reduction='sum_over_batch_size'``), their sum (``'sum'``) or themselves (``'none'``)."""
+    """Base class of losses: ``call(y_true, y_pred)`` gives the losses (per sample, or
+    already reduced); calling the object weights them by ``sample_weight`` and by the mask
+    the predictions carry, then reduces them by ``reduction``: ``'sum_over_batch_size'``
+    (the mean, the default), ``'mean'`` (the same), ``'mean_with_sample_weight'`` (the sum
+    divided by the sum of the weights), ``'sum'``, or ``'none'`` / None (unreduced).
+
+    >>> import fastdl
+    >>> class Squared(fastdl.losses.Loss):
+    ...     def call(self, y_true, y_pred):
+    ...         return ((y_pred - y_true) ** 2).sum(axis=-1)
+    >>> loss = Squared()
+    >>> y_true, y_pred = fastdl.tensor([[1.0], [3.0]]), fastdl.tensor([[0.0], [0.0]])
+    >>> loss.name, loss(y_true, y_pred, sample_weight=[1, 0])
+    ('squared', tensor(0.5))
+    """
 
     def __init__(self, name: Optional[str] = None,
-                 reduction: str = "sum_over_batch_size") -> None:
-        if reduction not in ("sum_over_batch_size", "sum", "none"):
-            raise ValueError(f"{type(self).__name__}: reduction must be "
-                             f"'sum_over_batch_size', 'sum' or 'none', got {reduction!r}")
+                 reduction: Optional[str] = "sum_over_batch_size") -> None:
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of "
+                             f"{', '.join(map(repr, _REDUCTIONS))}; received {reduction!r}")
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
 
     def call(self, y_true: Any, y_pred: Tensor) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred)")
 
-    def __call__(self, y_true: Any, y_pred: Any) -> Tensor:
-        losses = self.call(y_true, _as_tensor(y_pred))
-        if self.reduction == "none":
-            return losses
-        return losses.sum() if self.reduction == "sum" else losses.mean()
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        y_pred = _as_tensor(y_pred)
+        losses = _as_tensor(self.call(y_true, y_pred))
+        mask = y_pred._keras_mask
+        weights = None if sample_weight is None and mask is None else \
+            _loss_weights(self, losses, sample_weight, mask)
+        return _reduced(losses, weights, self.reduction)
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
 
 
-class _FunctionLoss(Loss):
-    fn: Callable[..., Tensor]
-    takes_logits = False
+class LossFunctionWrapper(Loss):
+    """A Loss made of a per-sample loss function ``fn(y_true, y_pred, **kwargs)``."""
 
-    def __init__(self, from_logits: bool = False, name: Optional[str] = None,
-                 reduction: str = "sum_over_batch_size") -> None:
-        super().__init__(name, reduction)
-        self.from_logits = bool(from_logits)
+    def __init__(self, fn: Callable[..., Tensor], reduction: Optional[str] =
+                 "sum_over_batch_size", name: Optional[str] = None, **kwargs: Any) -> None:
+        super().__init__(name or getattr(fn, "__name__", None), reduction)
+        self.fn = fn
+        self._fn_kwargs = kwargs
 
-    def call(self, y_true, y_pred):
-        if self.takes_logits:
-            return type(self).fn(y_true, y_pred, self.from_logits)
-        return type(self).fn(y_true, y_pred)
+    def call(self, y_true: Any, y_pred: Tensor) -> Tensor:
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
 
-    def get_config(self):
-        config = super().get_config()
-        if self.takes_logits:
-            config["from_logits"] = self.from_logits
-        return config
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self._fn_kwargs}
 
 
-class MeanSquaredError(_FunctionLoss):
-    fn = staticmethod(mean_squared_error)
-
-    def __init__(self, name: Optional[str] = None, reduction: str = "sum_over_batch_size"):
-        super().__init__(False, name, reduction)
-
-
-class MeanAbsoluteError(_FunctionLoss):
-    fn = staticmethod(mean_absolute_error)
-
-    def __init__(self, name: Optional[str] = None, reduction: str = "sum_over_batch_size"):
-        super().__init__(False, name, reduction)
+class MeanSquaredError(LossFunctionWrapper):
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "mean_squared_error") -> None:
+        super().__init__(mean_squared_error, reduction, name)
 
 
-class BinaryCrossentropy(_FunctionLoss):
-    fn = staticmethod(binary_crossentropy)
-    takes_logits = True
+class MeanAbsoluteError(LossFunctionWrapper):
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "mean_absolute_error") -> None:
+        super().__init__(mean_absolute_error, reduction, name)
 
 
-class CategoricalCrossentropy(_FunctionLoss):
-    fn = staticmethod(categorical_crossentropy)
-    takes_logits = True
+class _CrossEntropy(LossFunctionWrapper):
+    """A cross-entropy: of probabilities, or of logits with ``from_logits=True``."""
+
+    @property
+    def from_logits(self) -> bool:
+        return self._fn_kwargs["from_logits"]
+
+    @from_logits.setter
+    def from_logits(self, value: bool) -> None:
+        self._fn_kwargs["from_logits"] = bool(value)
 
 
-class SparseCategoricalCrossentropy(_FunctionLoss):
+class BinaryCrossentropy(_CrossEntropy):
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, *,
+                 reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "binary_crossentropy") -> None:
+        super().__init__(binary_crossentropy, reduction, name, from_logits=bool(from_logits),
+                         label_smoothing=float(label_smoothing))
+
+
+class CategoricalCrossentropy(_CrossEntropy):
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, *,
+                 reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "categorical_crossentropy") -> None:
+        super().__init__(categorical_crossentropy, reduction, name,
+                         from_logits=bool(from_logits), label_smoothing=float(label_smoothing))
+
+
+class SparseCategoricalCrossentropy(_CrossEntropy):
     """Cross-entropy against integer labels.
 
-    With a softmax under ``y_pred`` (or ``from_logits=True``) and the mean reduction, the loss
-    and its gradient come from one pass of fastdl's fused softmax-cross-entropy kernel.
+    With a softmax under ``y_pred`` (or ``from_logits=True``), the mean reduction and no
+    sample weights or mask, the loss and its gradient come from one pass of fastdl's fused
+    softmax-cross-entropy kernel.
     """
 
-    fn = staticmethod(sparse_categorical_crossentropy)
-    takes_logits = True
+    def __init__(self, from_logits: bool = False, *,
+                 reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "sparse_categorical_crossentropy") -> None:
+        super().__init__(sparse_categorical_crossentropy, reduction, name,
+                         from_logits=bool(from_logits))
 
-    def __call__(self, y_true, y_pred):
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         y_pred = _as_tensor(y_pred)
-        if self.reduction == "sum_over_batch_size":
+        if (self.reduction == "sum_over_batch_size" and sample_weight is None
+                and y_pred._keras_mask is None):
             logits = y_pred if self.from_logits else _softmax_logits(y_pred)
             if logits is not None and logits.ndim == 2:
                 labels = y_true.data if isinstance(y_true, Tensor) else y_true
@@ -283,7 +398,7 @@ class SparseCategoricalCrossentropy(_FunctionLoss):
                 except ValueError:
                     _labels("sparse_categorical_crossentropy", y_true, y_pred)  # says why
                     raise
-        return super().__call__(y_true, y_pred)
+        return super().__call__(y_true, y_pred, sample_weight)
 
 
 def _snake(name: str) -> str:
@@ -305,7 +420,7 @@ _FUNCTIONS = {mean_squared_error: "mean_squared_error", mean_absolute_error:
 LossLike = Union[str, Loss, Callable[..., Tensor]]
 
 
-def get(identifier: LossLike) -> Callable[[Any, Any], Tensor]:
+def get(identifier: LossLike) -> Callable[..., Tensor]:
     """A loss object from a name (Keras's snake_case names or class names), a Loss, one of
     this module's functions, or any callable ``f(y_true, y_pred)`` returning per-sample or
     scalar losses (the mean is taken)."""
@@ -320,14 +435,5 @@ def get(identifier: LossLike) -> Callable[[Any, Any], Tensor]:
     if identifier in _FUNCTIONS:
         return _BY_NAME[_FUNCTIONS[identifier]]()
     if callable(identifier):
-        return _CallableLoss(identifier)
+        return LossFunctionWrapper(identifier)
     raise TypeError(f"a loss must be a name, a Loss or a callable, got {identifier!r}")
-
-
-class _CallableLoss(Loss):
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        super().__init__(getattr(fn, "__name__", "loss"))
-        self.fn = fn
-
-    def call(self, y_true, y_pred):
-        return _as_tensor(self.fn(y_true, y_pred))
