@@ -1,4 +1,5 @@
-"""Elementwise activations on fastdl's kernels: relu, leaky_relu, sigmoid, tanh, step and gelu.
+"""Elementwise activations: relu, leaky_relu, sigmoid, tanh, step and gelu on fastdl's kernels;
+silu (on the sigmoid kernel), elu and softplus on the array library.
 
 >>> import fastdl
 >>> fastdl.relu([-1.0, 0.0, 2.0])
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastdl.autograd import Function
-from fastdl.backend import kernels_for
+from fastdl.backend import array_module, kernels_for
 from fastdl.ops.common import operand
 from fastdl.tensor import Tensor
 
@@ -32,6 +33,59 @@ class Activation(Function):
         return kernels.activation_backward(ctx.name, grad, ctx.saved, ctx.alpha), None, None
 
 
+class Silu(Function):
+    """``x * sigmoid(x)``, the sigmoid from fastdl's kernel and kept for backward."""
+
+    @staticmethod
+    def forward(ctx, x):
+        sig = kernels_for(x).activation_forward("sigmoid", x, 0.0)
+        if ctx.requires_grad:
+            ctx.x, ctx.sig = x, sig
+        return x * sig
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, sig = ctx.x, ctx.sig
+        return grad * (sig * (1 + x * (1 - sig)))
+
+
+class Elu(Function):
+    """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``; the derivative is the output plus
+    ``alpha`` on the negative side, 1 on the positive one."""
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        xp = array_module(x)
+        # expm1 only of the negative part: exact near 0, and no overflow for large x.
+        negative_side = alpha * xp.expm1(xp.minimum(x, 0))
+        out = xp.where(x > 0, x, negative_side)
+        if ctx.requires_grad:
+            ctx.x, ctx.negative_side, ctx.alpha = x, negative_side, alpha
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = array_module(grad)
+        slope = xp.where(ctx.x > 0, 1, ctx.negative_side + ctx.alpha).astype(grad.dtype)
+        return grad * slope, None
+
+
+class Softplus(Function):
+    """``log(1 + exp(x))`` as ``max(x, 0) + log1p(exp(-|x|))``, which cannot overflow; its
+    derivative is the sigmoid, from fastdl's kernel."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = array_module(x)
+        if ctx.requires_grad:
+            ctx.x = x
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * kernels_for(grad).activation_forward("sigmoid", ctx.x, 0.0)
+
+
 def relu(x: Any) -> Tensor:
     """``max(x, 0)`` elementwise. NaN stays NaN; the gradient at 0 is 0.
 
@@ -42,14 +96,14 @@ def relu(x: Any) -> Tensor:
     return Activation.apply(operand(x), "relu", 0.0)
 
 
-def leaky_relu(x: Any, alpha: float = 0.2) -> Tensor:
-    """``x`` where ``x > 0``, else ``alpha * x`` (slope 0.2 by default).
+def leaky_relu(x: Any, negative_slope: float = 0.2) -> Tensor:
+    """``x`` where ``x > 0``, else ``negative_slope * x`` (0.2 by default, as Keras's).
 
     >>> import fastdl
-    >>> fastdl.leaky_relu([-1.0, 2.0], alpha=0.1)
+    >>> fastdl.leaky_relu([-1.0, 2.0], negative_slope=0.1)
     tensor([-0.1,  2. ])
     """
-    return Activation.apply(operand(x), "leaky_relu", float(alpha))
+    return Activation.apply(operand(x), "leaky_relu", float(negative_slope))
 
 
 def sigmoid(x: Any) -> Tensor:
@@ -94,3 +148,33 @@ def gelu(x: Any, approximate: bool = False) -> Tensor:
     array([0.841192])
     """
     return Activation.apply(operand(x), "gelu_tanh" if approximate else "gelu", 0.0)
+
+
+def silu(x: Any) -> Tensor:
+    """The sigmoid-weighted linear unit (swish) ``x * sigmoid(x)`` elementwise.
+
+    >>> import fastdl
+    >>> fastdl.ops.silu(fastdl.tensor([-1.0, 0.0, 2.0], dtype="float64")).numpy().round(6)
+    array([-0.268941,  0.      ,  1.761594])
+    """
+    return Silu.apply(operand(x))
+
+
+def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    """The exponential linear unit: ``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``.
+
+    >>> import fastdl
+    >>> fastdl.ops.elu(fastdl.tensor([-1.0, 2.0], dtype="float64"), alpha=0.5).numpy().round(6)
+    array([-0.31606,  2.     ])
+    """
+    return Elu.apply(operand(x), float(alpha))
+
+
+def softplus(x: Any) -> Tensor:
+    """``log(1 + exp(x))`` elementwise, without overflow for large ``x``.
+
+    >>> import fastdl
+    >>> fastdl.ops.softplus([-1.0, 0.0, 1000.0])
+    tensor([3.1326163e-01, 6.9314718e-01, 1.0000000e+03])
+    """
+    return Softplus.apply(operand(x))

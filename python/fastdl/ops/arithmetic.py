@@ -1,5 +1,6 @@
-"""Arithmetic with NumPy's broadcasting: add, subtract, multiply, divide, power, negative. The
-Tensor operators (``+ - * / ** -x``) are these operations' ``apply``."""
+"""Arithmetic with NumPy's broadcasting: add, subtract, multiply, divide, power, negative, with
+Keras's argument names. The Tensor operators (``+ - * / ** -x``) are these operations'
+``apply``."""
 from __future__ import annotations
 
 from typing import Any
@@ -109,62 +110,62 @@ class Neg(Function):
         return -grad
 
 
-def add(a: Any, b: Any) -> Tensor:
-    """``a + b`` with NumPy's broadcasting.
+def add(x1: Any, x2: Any) -> Tensor:
+    """``x1 + x2`` with NumPy's broadcasting.
 
     >>> import fastdl
     >>> fastdl.ops.add([1.0, 2.0], 3.0)
     tensor([4., 5.])
     """
-    return Add.apply(*operands(a, b))
+    return Add.apply(*operands(x1, x2))
 
 
-def subtract(a: Any, b: Any) -> Tensor:
-    """``a - b`` with NumPy's broadcasting.
+def subtract(x1: Any, x2: Any) -> Tensor:
+    """``x1 - x2`` with NumPy's broadcasting.
 
     >>> import fastdl
     >>> fastdl.ops.subtract(fastdl.tensor([[1.0], [2.0]]), fastdl.tensor([1.0, 0.5])).shape
     (2, 2)
     """
-    return Sub.apply(*operands(a, b))
+    return Sub.apply(*operands(x1, x2))
 
 
-def multiply(a: Any, b: Any) -> Tensor:
-    """``a * b`` with NumPy's broadcasting.
+def multiply(x1: Any, x2: Any) -> Tensor:
+    """``x1 * x2`` with NumPy's broadcasting.
 
     >>> import fastdl
     >>> fastdl.ops.multiply(fastdl.tensor([1.0, 2.0]), 2.0)
     tensor([2., 4.])
     """
-    return Mul.apply(*operands(a, b))
+    return Mul.apply(*operands(x1, x2))
 
 
-def divide(a: Any, b: Any) -> Tensor:
-    """``a / b`` with NumPy's broadcasting.
+def divide(x1: Any, x2: Any) -> Tensor:
+    """``x1 / x2`` with NumPy's broadcasting.
 
     >>> import fastdl
     >>> fastdl.ops.divide(fastdl.tensor([1.0, 2.0]), 4.0)
     tensor([0.25, 0.5 ])
     """
-    return Div.apply(*operands(a, b))
+    return Div.apply(*operands(x1, x2))
 
 
-def power(a: Any, b: Any) -> Tensor:
-    """``a ** b`` with NumPy's broadcasting; the gradient with respect to ``b`` is
-    ``a ** b * log(a)``.
+def power(x1: Any, x2: Any) -> Tensor:
+    """``x1 ** x2`` with NumPy's broadcasting; the gradient with respect to ``x2`` is
+    ``x1 ** x2 * log(x1)``.
 
     >>> import fastdl
     >>> fastdl.ops.power(fastdl.tensor([2.0, 3.0]), 2)
     tensor([4., 9.])
     """
-    return Pow.apply(*operands(a, b))
+    return Pow.apply(*operands(x1, x2))
 
 
-def negative(a: Any) -> Tensor:
-    """``-a``.
+def negative(x: Any) -> Tensor:
+    """``-x``.
 
     >>> import fastdl
     >>> fastdl.ops.negative([1.0, -2.0])
     tensor([-1.,  2.])
     """
-    return Neg.apply(operand(a))
+    return Neg.apply(operand(x))

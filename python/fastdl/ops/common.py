@@ -1,5 +1,5 @@
-"""What the operation modules share: turning arguments into operands, NumPy's broadcasting
-undone for gradients, and axis normalization."""
+"""What the operation modules share: turning arguments into operands, Keras's default dtypes,
+NumPy's broadcasting undone for gradients, and axis normalization."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -8,6 +8,11 @@ import numpy as np
 
 from fastdl.backend import array_module, is_gpu_array
 from fastdl.tensor import Tensor
+
+#: Keras's default floating dtype: what integer inputs of floating functions become.
+FLOATX = np.dtype(np.float32)
+#: Keras's default integer dtype: the dtype of indices that operations compute (argmax, top_k).
+INDEX_DTYPE = np.dtype(np.int32)
 
 
 def operand(x: Any) -> Any:
@@ -24,6 +29,18 @@ def operand(x: Any) -> Any:
     if array.dtype == np.float64 and not isinstance(x, np.generic):
         return array.astype(np.float32)
     return array
+
+
+def floating(x: Any) -> Any:
+    """An operand as a floating function takes it, as Keras does: floating ones as they are,
+    integer and boolean ones (which carry no gradient) as float32 arrays.
+
+    >>> floating(np.array([1, 2])).dtype, floating(np.ones(1)).dtype
+    (dtype('float32'), dtype('float64'))
+    """
+    if x.dtype.kind in "fc":
+        return x
+    return (x.data if isinstance(x, Tensor) else x).astype(FLOATX)
 
 
 def _is_number(x: Any) -> bool:
@@ -80,7 +97,11 @@ def broadcast_error(op: str, a: Any, b: Any) -> ValueError:
 
 def normalize_axis(axis: Any, ndim: int) -> Optional[tuple]:
     """``axis`` (None, an int or a sequence of them, negative ones counting from the end) as a
-    tuple of non-negative axes, or None for all of them."""
+    tuple of non-negative axes, or None for all of them.
+
+    >>> normalize_axis(-1, 3), normalize_axis((0, -2), 3), normalize_axis(None, 3)
+    ((2,), (0, 1), None)
+    """
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)

@@ -78,7 +78,7 @@ class Linear(Function):
         return gx, gw, gb, None
 
 
-def matmul(a: Any, b: Any) -> Tensor:
+def matmul(x1: Any, x2: Any) -> Tensor:
     """Matrix product with NumPy's ``matmul`` semantics (batch dimensions broadcast, 1-D
     operands promoted and squeezed), computed by fastdl's GEMM; ``a @ b`` on Tensors.
 
@@ -88,7 +88,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     tensor([[ 3.,  3.],
             [12., 12.]])
     """
-    return MatMul.apply(operand(a), operand(b))
+    return MatMul.apply(operand(x1), operand(x2))
 
 
 def linear(x: Any, w: Any, b: Any = None, activation: Optional[str] = None) -> Tensor:

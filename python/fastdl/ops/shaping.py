@@ -1,14 +1,15 @@
-"""Shape and indexing: reshape, transpose (permute), squeeze, unsqueeze, indexing and slicing,
-concatenate, stack and pad."""
+"""Shape and indexing: shape, reshape, transpose (permute), squeeze, expand_dims (unsqueeze),
+broadcast_to, indexing and slicing, concatenate, stack, split and pad."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
 from fastdl.autograd import Function
 from fastdl.backend import array_module, kernels_for
-from fastdl.ops.common import normalize_axis, operand
+from fastdl.backend.geometry import axis_index
+from fastdl.ops.common import normalize_axis, operand, unbroadcast
 from fastdl.tensor import Tensor
 
 
@@ -40,6 +41,21 @@ class Transpose(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.transpose(ctx.inverse)
+
+
+class BroadcastTo(Function):
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.shape = a.shape
+        try:
+            return array_module(a).broadcast_to(a, shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: a tensor of shape {a.shape} does not broadcast to "
+                             f"shape {shape}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unbroadcast(grad, ctx.shape)
 
 
 def as_index(index: Any) -> Any:
@@ -99,6 +115,20 @@ class Stack(Function):
         return tuple(np.moveaxis(grad, ctx.axis, 0))
 
 
+class Split(Function):
+    """Pieces along one axis, one output each; the gradient puts the pieces' gradients back
+    together (zeros for a piece that did not reach the loss)."""
+
+    @staticmethod
+    def forward(ctx, a, bounds, axis):
+        ctx.axis = axis
+        return tuple(array_module(a).split(a, bounds, axis=axis))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return array_module(grads[0]).concatenate(grads, axis=ctx.axis)
+
+
 class Pad(Function):
     @staticmethod
     def forward(ctx, a, pad_width, value):
@@ -111,14 +141,25 @@ class Pad(Function):
         return grad[ctx.slices]
 
 
-def reshape(x: Any, shape: Sequence[int]) -> Tensor:
+def shape(x: Any) -> tuple:
+    """The shape of ``x`` as a tuple of ints.
+
+    >>> import fastdl
+    >>> fastdl.ops.shape(fastdl.ones(2, 3))
+    (2, 3)
+    """
+    return tuple(int(n) for n in operand(x).shape)
+
+
+def reshape(x: Any, newshape: Union[int, Sequence[int]]) -> Tensor:
     """The same values in another shape (one entry may be -1).
 
     >>> import fastdl
     >>> fastdl.reshape(fastdl.ones(2, 3), (3, -1)).shape
     (3, 2)
     """
-    return Reshape.apply(operand(x), shape=tuple(shape))
+    newshape = (newshape,) if isinstance(newshape, (int, np.integer)) else newshape
+    return Reshape.apply(operand(x), shape=tuple(newshape))
 
 
 def transpose(x: Any, axes: Optional[Sequence[int]] = None) -> Tensor:
@@ -176,16 +217,45 @@ def unsqueeze(x: Any, axis: int) -> Tensor:
     return Reshape.apply(x, shape=tuple(shape))
 
 
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def expand_dims(x: Any, axis: Union[int, Sequence[int]]) -> Tensor:
+    """Inserts axes of size 1 at the positions ``axis`` (an int or several) of the result.
+
+    >>> import fastdl
+    >>> fastdl.ops.expand_dims(fastdl.ones(2, 3), (0, -1)).shape
+    (1, 2, 3, 1)
+    """
+    x = operand(x)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    ndim = x.ndim + len(axes)
+    new = {axis_index("expand_dims", ndim, a) for a in axes}
+    if len(new) != len(axes):
+        raise ValueError(f"expand_dims: repeated axis in {axis}")
+    sizes = iter(x.shape)
+    return Reshape.apply(x, shape=tuple(1 if i in new else next(sizes) for i in range(ndim)))
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
+    """``x`` broadcast to ``shape`` with NumPy's rules (a read-only view); the gradient sums
+    over the broadcast axes.
+
+    >>> import fastdl
+    >>> fastdl.ops.broadcast_to([1.0, 2.0], (2, 2))
+    tensor([[1., 2.],
+            [1., 2.]])
+    """
+    return BroadcastTo.apply(operand(x), shape=tuple(int(n) for n in shape))
+
+
+def concatenate(xs: Sequence[Any], axis: int = 0) -> Tensor:
     """Joins tensors along an existing axis.
 
     >>> import fastdl
     >>> fastdl.concatenate([fastdl.ones(2, 3), fastdl.zeros(1, 3)]).shape
     (3, 3)
     """
-    if not tensors:
+    if not xs:
         raise ValueError("concatenate: needs at least one tensor")
-    tensors = [operand(t) for t in tensors]
+    tensors = [operand(t) for t in xs]
     try:
         return Concatenate.apply(*tensors, axis=axis)
     except ValueError as e:
@@ -193,20 +263,46 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
                          f"along axis {axis}: {e}") from None
 
 
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def stack(x: Sequence[Any], axis: int = 0) -> Tensor:
     """Joins tensors of one shape along a new axis.
 
     >>> import fastdl
     >>> fastdl.stack([fastdl.ones(2, 3), fastdl.zeros(2, 3)], axis=-1).shape
     (2, 3, 2)
     """
-    if not tensors:
+    if not x:
         raise ValueError("stack: needs at least one tensor")
-    tensors = [operand(t) for t in tensors]
+    tensors = [operand(t) for t in x]
     shapes = [tuple(t.shape) for t in tensors]
     if len(set(shapes)) > 1:
         raise ValueError(f"stack: all tensors must have the same shape; got {shapes}")
     return Stack.apply(*tensors, axis=axis)
+
+
+def split(x: Any, indices_or_sections: Union[int, Sequence[int]], axis: int = 0) -> list:
+    """Pieces of ``x`` along ``axis``: ``indices_or_sections`` equal ones (it must divide the
+    axis), or the pieces between the sorted indices given (some may be empty).
+
+    >>> import fastdl
+    >>> [t.shape for t in fastdl.ops.split(fastdl.ones(6, 2), 3)]
+    [(2, 2), (2, 2), (2, 2)]
+    >>> [t.shape for t in fastdl.ops.split(fastdl.ones(6, 2), [1, 4])]
+    [(1, 2), (3, 2), (2, 2)]
+    """
+    x = operand(x)
+    axis = axis_index("split", x.ndim, axis)
+    length = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        sections = int(indices_or_sections)
+        if sections < 1 or length % sections:
+            raise ValueError(f"split: {sections} equal sections do not divide axis {axis} of "
+                             f"size {length} (input shape {tuple(x.shape)})")
+        bounds = [length // sections * i for i in range(1, sections)]
+    else:
+        bounds = [int(i) for i in indices_or_sections]
+        if any(later < earlier for earlier, later in zip(bounds, bounds[1:])):
+            raise ValueError(f"split: the indices {bounds} must be sorted")
+    return list(Split.apply(x, bounds=bounds, axis=axis))
 
 
 def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:

@@ -59,6 +59,13 @@ def _getitem(self, index):
     return GetItem.apply(self, index=as_index(index))
 
 
+def _iter(self):
+    """The sub-tensors along the first axis, each differentiable (``for row in t``)."""
+    if self.ndim == 0:
+        raise TypeError("iter: a 0-d tensor cannot be iterated over")
+    return (GetItem.apply(self, index=i) for i in range(len(self)))
+
+
 def _transposed(self) -> Tensor:
     """The axes reversed (``t.T``)."""
     return Transpose.apply(self, axes=None)
@@ -165,7 +172,8 @@ _METHODS = {
     "__abs__": Abs.apply, "abs": Abs.apply, "exp": Exp.apply, "log": Log.apply,
     "sqrt": Sqrt.apply, "__radd__": _radd, "__rsub__": _rsub, "__rmul__": _rmul,
     "__rtruediv__": _rtruediv, "__rpow__": _rpow, "__rmatmul__": _rmatmul, "__pos__": _pos,
-    "__getitem__": _getitem, "T": property(_transposed), "to": to, "cuda": cuda, "cpu": cpu,
+    "__getitem__": _getitem, "__iter__": _iter, "T": property(_transposed), "to": to,
+    "cuda": cuda, "cpu": cpu,
     "astype": astype, "float": float, "double": double, "clip": clip, "sum": sum, "mean": mean,
     "max": max, "min": min, "var": var, "reshape": reshape, "transpose": transpose,
     "permute": permute, "squeeze": squeeze, "unsqueeze": unsqueeze, "flatten": flatten,
