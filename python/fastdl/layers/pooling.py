@@ -1,4 +1,5 @@
-"""Pooling layers on fastdl's NHWC pooling kernels."""
+"""Pooling layers on fastdl's NHWC pooling kernels. The 1-D layers pool sequences of shape
+(batch, steps, features) on the same kernels, as images one pixel wide."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -10,7 +11,8 @@ from fastdl.layers.core import _data_format
 from fastdl.tensor import Tensor
 
 __all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
-           "GlobalMaxPooling2D"]
+           "GlobalMaxPooling2D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D",
+           "GlobalMaxPooling1D"]
 
 
 class _Pooling2D(Layer):
@@ -102,3 +104,136 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
     """
 
     op = staticmethod(ops.global_max_pool2d)
+
+
+# --------------------------------------------------------------------------- sequences
+
+def _as_image(inputs: Tensor, data_format: str) -> Tensor:
+    """A sequence as an image one pixel wide: (batch, steps, 1, features), or (batch,
+    features, steps, 1) for channels_first."""
+    return inputs.reshape(inputs.shape + (1,) if data_format == "channels_first"
+                          else inputs.shape[:2] + (1,) + inputs.shape[2:])
+
+
+def _as_sequence(image: Tensor, data_format: str) -> Tensor:
+    return image.reshape(image.shape[:3] if data_format == "channels_first"
+                         else image.shape[:2] + image.shape[3:])
+
+
+class _Pooling1D(Layer):
+    op = staticmethod(ops.max_pool2d)
+
+    def __init__(self, pool_size: int = 2, strides: Optional[int] = None,
+                 padding: str = "valid", data_format: Optional[str] = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        self.pool_size = _one_int("pool_size", pool_size, name)
+        self.strides = self.pool_size if strides is None else _one_int("strides", strides, name)
+        self.padding = padding.lower()
+        if self.padding not in ("valid", "same"):
+            raise ValueError(f"{name}: padding must be 'valid' or 'same', got {padding!r}")
+        self.data_format = _data_format(name, data_format)
+        self.input_spec = InputSpec(ndim=3)
+
+    def call(self, inputs: Tensor) -> Tensor:
+        pooled = self.op(_as_image(inputs, self.data_format), (self.pool_size, 1),
+                         (self.strides, 1), self.padding, self.data_format)
+        return _as_sequence(pooled, self.data_format)
+
+    def _rank_hint(self) -> str:
+        return " (batch, steps, features)"
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
+                "padding": self.padding, "data_format": self.data_format}
+
+
+def _one_int(argument: str, value: Any, layer: str) -> int:
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if int(value) != value or int(value) <= 0:
+        raise ValueError(f"{layer}: {argument} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class MaxPooling1D(_Pooling1D):
+    """The maximum of each window of ``pool_size`` steps (strides default to the window).
+
+    >>> import fastdl
+    >>> fastdl.layers.MaxPooling1D(2)(fastdl.ones(4, 10, 3)).shape
+    (4, 5, 3)
+    """
+
+
+class AveragePooling1D(_Pooling1D):
+    """The mean of each window of steps; with ``'same'`` padding the padding is left out.
+
+    >>> import fastdl
+    >>> fastdl.layers.AveragePooling1D(3, strides=1, padding="same")(fastdl.ones(4, 10, 3)).shape
+    (4, 10, 3)
+    """
+
+    op = staticmethod(ops.avg_pool2d)
+
+
+class _GlobalPooling1D(Layer):
+    op = staticmethod(ops.global_max_pool2d)
+
+    def __init__(self, data_format: Optional[str] = None, keepdims: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data_format = _data_format(type(self).__name__, data_format)
+        self.keepdims = bool(keepdims)
+        self.input_spec = InputSpec(ndim=3)
+
+    def call(self, inputs: Tensor) -> Tensor:
+        pooled = self.op(_as_image(inputs, self.data_format), False, self.data_format)
+        if not self.keepdims:
+            return pooled
+        return pooled.reshape(pooled.shape + (1,) if self.data_format == "channels_first"
+                              else pooled.shape[:1] + (1,) + pooled.shape[1:])
+
+    def _rank_hint(self) -> str:
+        return " (batch, steps, features)"
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format,
+                "keepdims": self.keepdims}
+
+
+class GlobalMaxPooling1D(_GlobalPooling1D):
+    """The maximum over the steps of each feature.
+
+    >>> import fastdl
+    >>> fastdl.layers.GlobalMaxPooling1D()(fastdl.ones(4, 10, 3)).shape
+    (4, 3)
+    """
+
+
+class GlobalAveragePooling1D(_GlobalPooling1D):
+    """The mean over the steps of each feature; with a mask (True = keep), over the kept
+    steps only, as in Keras.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.array([[[1.0], [3.0], [100.0]]], np.float32)
+    >>> layer = fastdl.layers.GlobalAveragePooling1D()
+    >>> layer(x).numpy(), layer(x, mask=np.array([[True, True, False]])).numpy()
+    (array([[34.666668]], dtype=float32), array([[2.]], dtype=float32))
+    """
+
+    op = staticmethod(ops.global_avg_pool2d)
+    supports_masking = True
+
+    def call(self, inputs: Tensor, mask: Any = None) -> Tensor:
+        if mask is None:
+            return super().call(inputs)
+        steps = 2 if self.data_format == "channels_first" else 1
+        kept = mask.data.astype(inputs.data.dtype)
+        kept = kept[:, None, :] if steps == 2 else kept[:, :, None]
+        mean = (inputs * kept).sum(axis=steps, keepdims=self.keepdims) / \
+            kept.sum(axis=steps, keepdims=self.keepdims)
+        return mean
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None  # the steps are gone
