@@ -1,48 +1,27 @@
 // Dropout kernels, compiled once per ISA: included by dropout_kernels.cpp (portable) and
-// dropout_kernels_avx2.cpp (-mavx2 -mfma). Plain loops of 32-bit integer arithmetic, which the
-// compiler vectorizes for the target; both builds compute the same bits. Not a public header.
+// dropout_kernels_avx2.cpp (-mavx2 -mfma). Plain loops of integer arithmetic, which the compiler
+// vectorizes for the target; both builds compute the same bits. Not a public header.
 #include <algorithm>
 
 #include "dropout_kernels.h"
-#include "fastdl/simd.h"
+#include "random_stream.h"
 
 namespace fastdl {
 namespace FASTDL_ISA_NS {
-namespace {
-
-// A 32-bit integer hash with full avalanche (two multiply-xorshift rounds, constants from
-// Wellons' hash-prospector search for low bias).
-inline uint32_t mix32(uint32_t h) {
-  h ^= h >> 16;
-  h *= 0x7feb352dU;
-  h ^= h >> 15;
-  h *= 0x846ca68bU;
-  h ^= h >> 16;
-  return h;
-}
-
-}  // namespace
 
 template <class T>
 void dropout_forward_kernel(const T* x, T* y, uint8_t* keep, int64_t n, int64_t first,
                             uint32_t threshold, uint64_t seed, T scale) {
-  // The element's index, keyed by the two halves of the seed; the high bits of the index
-  // (arrays past 2^32 elements) are folded into the first key.
-  const uint32_t key_hi = static_cast<uint32_t>(seed >> 32);
+  // Element i is kept when word(seed, i) of the counter-based stream is at least the threshold.
   constexpr int64_t kChunk = 256;
   uint32_t kept[kChunk];
   for (int64_t i = 0; i < n; i += kChunk) {
     const int64_t len = std::min(kChunk, n - i);
-    const uint64_t index = static_cast<uint64_t>(first + i);
-    const uint32_t key_lo =
-        static_cast<uint32_t>(seed) ^ mix32(static_cast<uint32_t>(index >> 32) + 0x9e3779b9U);
-    const uint32_t base = static_cast<uint32_t>(index);
-    // Three passes per chunk, each a loop the compiler vectorizes (one loop mixing the
-    // 32-bit, 8-bit and floating widths does not): 1 for each element kept, the scaled
-    // output, the uint8 mask.
-    for (int64_t j = 0; j < len; ++j) {
-      kept[j] = mix32(mix32((base + static_cast<uint32_t>(j)) ^ key_lo) ^ key_hi) >= threshold;
-    }
+    stream_words(seed, static_cast<uint64_t>(first + i), len, kept);
+    // Passes per chunk, each a loop the compiler vectorizes (one loop mixing the 32-bit, 8-bit
+    // and floating widths does not): the words, 1 for each element kept, the scaled output,
+    // the uint8 mask.
+    for (int64_t j = 0; j < len; ++j) kept[j] = kept[j] >= threshold;
     const T* __restrict xs = x + i;
     T* __restrict ys = y + i;
     uint8_t* __restrict ks = keep + i;
