@@ -17,6 +17,7 @@ void bind_dropout(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
+void bind_random(py::module_& m);
 }  // namespace fastdl::cuda::bindings
 
 PYBIND11_MODULE(_cuda, m) {
@@ -38,4 +39,5 @@ PYBIND11_MODULE(_cuda, m) {
   bindings::bind_optim(m);
   bindings::bind_conv(m);
   bindings::bind_pool(m);
+  bindings::bind_random(m);
 }

@@ -1,43 +1,19 @@
-// Inverted dropout on the GPU. The random numbers come from Philox4x32-10 (Salmon, Moraes, Dror
-// and Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC 2011), a counter-based generator:
-// one evaluation turns a 128-bit counter and a 64-bit key into four 32-bit words, so each thread
-// draws the numbers of its four consecutive elements from the element index alone, with no
-// state to carry and the same mask for any launch shape.
+// Inverted dropout on the GPU. Element i is kept when word i of the counter-based stream
+// (Philox4x32-10, philox.cuh) is at least p * 2^32: each thread draws the words of its four
+// consecutive elements with one evaluation, from their index alone, so the mask is the same for
+// any launch shape.
 //
 // Memory-bound: each thread moves a float4 in and out and the four mask bytes as one uchar4
 // when the arrays are aligned for it (decided on the host); the last, partial group and
 // unaligned arrays go element by element.
 #include "common.cuh"
 #include "dropout.h"
+#include "philox.cuh"
 
 namespace fastdl::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-// Philox4x32-10: ten rounds of two 32x32 -> 64-bit multiplications, the key bumped by the Weyl
-// constants between rounds. Known answers (Random123's kat_vectors) are checked by the tests
-// through the mask.
-__device__ __forceinline__ uint4 philox4x32_10(uint4 counter, uint2 key) {
-  constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
-  constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
-  for (int round = 0; round < 10; ++round) {
-    if (round > 0) {
-      key.x += kWeyl0;
-      key.y += kWeyl1;
-    }
-    const uint64_t p0 = uint64_t(kMul0) * counter.x, p1 = uint64_t(kMul1) * counter.z;
-    counter = make_uint4(uint32_t(p1 >> 32) ^ counter.y ^ key.x, uint32_t(p1),
-                         uint32_t(p0 >> 32) ^ counter.w ^ key.y, uint32_t(p0));
-  }
-  return counter;
-}
-
-// The four draws of elements 4 * group ... 4 * group + 3.
-__device__ __forceinline__ uint4 draws(int64_t group, uint2 key) {
-  const uint64_t g = static_cast<uint64_t>(group);
-  return philox4x32_10(make_uint4(uint32_t(g), uint32_t(g >> 32), 0u, 0u), key);
-}
 
 __device__ __forceinline__ float masked(float v, bool keep, float scale) {
   return keep ? v * scale : 0.0f;
@@ -58,7 +34,7 @@ __global__ void __launch_bounds__(kThreads)
     forward_kernel(const float* x, float* y, uint8_t* keep, int64_t n, uint32_t threshold,
                    uint2 key, float scale) {
   for_each_group(n, [&](int64_t group, int64_t i) {
-    const uint4 r = draws(group, key);
+    const uint4 r = words_of_group(group, key);
     const bool k[4] = {r.x >= threshold, r.y >= threshold, r.z >= threshold, r.w >= threshold};
     if (kVec && i + 4 <= n) {
       const float4 v = *reinterpret_cast<const float4*>(x + i);
@@ -112,7 +88,7 @@ unsigned groups_grid(int64_t n) { return grid_for(ceil_div(n, 4), kThreads); }
 void dropout_forward(const float* x, float* y, uint8_t* keep, int64_t n, double p, uint64_t seed,
                      cudaStream_t stream) {
   if (n == 0) return;
-  const uint2 key = make_uint2(uint32_t(seed), uint32_t(seed >> 32));
+  const uint2 key = philox_key(seed);
   const uint32_t threshold = drop_threshold(p);
   const float scale = static_cast<float>(1.0 / (1.0 - p));
   if (aligned16(x) && aligned16(y) && aligned4(keep)) {
