@@ -188,6 +188,96 @@ def test_model_keyword_arguments_in_subclasses():
     assert Functional().name.startswith("functional") and Functional(name="f").name == "f"
 
 
+def test_weights_made_in_init_and_non_trainable_running_totals():
+    # The subclassing guide's first layers: weights made in __init__, a non-trainable total.
+    class EagerLinear(layers.Layer):
+        def __init__(self, units=32, input_dim=32):
+            super().__init__()
+            self.w = self.add_weight(shape=(input_dim, units), initializer="random_normal",
+                                     trainable=True)
+            self.b = self.add_weight(shape=(units,), initializer="zeros", trainable=True)
+
+        def call(self, inputs):
+            return inputs @ self.w + self.b
+
+    class ComputeSum(layers.Layer):
+        def __init__(self, input_dim):
+            super().__init__()
+            self.total = self.add_weight(initializer="zeros", shape=(input_dim,),
+                                         trainable=False)
+
+        def call(self, inputs):
+            self.total.assign_add(inputs.sum(axis=0))
+            return self.total
+
+    linear = EagerLinear(4, 2)
+    assert linear(np.ones((2, 2), np.float32)).shape == (2, 4)
+    assert linear.weights == [linear.w, linear.b]
+    my_sum = ComputeSum(2)
+    my_sum(np.ones((2, 2), np.float32))
+    np.testing.assert_array_equal(my_sum(np.ones((2, 2), np.float32)).numpy(), [4.0, 4.0])
+    assert len(my_sum.weights) == 1 and len(my_sum.non_trainable_weights) == 1
+    assert my_sum.trainable_weights == []
+
+
+def test_nested_layers_are_tracked_and_configs_round_trip():
+    class MLPBlock(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.linear_1, self.linear_2, self.linear_3 = Linear(32), Linear(32), Linear(1)
+
+        def call(self, inputs):
+            x = self.linear_2(self.linear_1(inputs))
+            return self.linear_3(x)
+
+    mlp = MLPBlock()
+    mlp(np.ones((3, 64), np.float32))
+    assert len(mlp.weights) == 6 and len(mlp.trainable_weights) == 6
+
+    class Configurable(Linear):
+        def get_config(self):
+            config = super().get_config()
+            config.update({"units": self.units})
+            return config
+
+    layer = Configurable(64, name="lin")
+    config = layer.get_config()
+    assert config == {"name": "lin", "trainable": True, "dtype": "float32", "units": 64}
+    assert Configurable.from_config(config).units == 64
+
+
+def test_add_loss_holds_the_losses_of_the_last_call():
+    # The subclassing guide's activity regularization, inside an outer layer.
+    class ActivityRegularizationLayer(layers.Layer):
+        def __init__(self, rate=1e-2):
+            super().__init__()
+            self.rate = rate
+
+        def call(self, inputs):
+            self.add_loss(self.rate * inputs.mean())
+            return inputs
+
+    class OuterLayer(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.activity_reg = ActivityRegularizationLayer(1e-2)
+
+        def call(self, inputs):
+            return self.activity_reg(inputs)
+
+    layer = OuterLayer()
+    assert len(layer.losses) == 0  # no losses yet since the layer has never been called
+    layer(np.zeros((1, 1), np.float32))
+    assert len(layer.losses) == 1
+    layer(np.ones((1, 1), np.float32))  # the losses of the call before are gone
+    assert len(layer.losses) == 1 and layer.losses[0].item() == pytest.approx(0.01)
+    inputs = keras.Input(shape=(3,))
+    model = keras.Model(inputs, ActivityRegularizationLayer()(inputs))
+    assert model.losses == []  # building the graph adds none
+    model(np.full((2, 3), 2.0, np.float32))
+    assert [loss.item() for loss in model.losses] == [pytest.approx(0.02)]
+
+
 def test_build_called_directly_builds_the_layer():
     layer = layers.Dense(3)
     with pytest.raises(ValueError, match="not built yet"):

@@ -32,6 +32,8 @@ class Variable(Tensor):
     >>> v = fastdl.layers.Variable(fastdl.ones(2).numpy(), name="bias")
     >>> v.assign([3.0, 4.0]); v
     <Variable 'bias' shape=(2,) dtype=float32, numpy=[3. 4.]>
+    >>> v.assign_add(fastdl.ones(2)); v.numpy()
+    array([4., 5.], dtype=float32)
     """
 
     __slots__ = ("name", "trainable")
@@ -54,9 +56,23 @@ class Variable(Tensor):
         xp = array_module(self.data)
         xp.copyto(self.data, to_device(value, self.device), casting="same_kind")
 
+    def assign_add(self, value: Any) -> None:
+        """Adds ``value`` to the variable in place (a running total's update)."""
+        self.assign(self.data + _array_on(value, self.device))
+
+    def assign_sub(self, value: Any) -> None:
+        """Subtracts ``value`` from the variable in place."""
+        self.assign(self.data - _array_on(value, self.device))
+
     def __repr__(self) -> str:
         return (f"<Variable {self.name!r} shape={self.data.shape} dtype={self.data.dtype}, "
                 f"numpy={self.data}>")
+
+
+def _array_on(value: Any, device: str) -> Any:
+    """``value`` (a Tensor, an array or a number) as an array on ``device``."""
+    value = value.data if isinstance(value, Tensor) else value
+    return to_device(value if is_gpu_array(value) else np.asarray(value), device)
 
 
 class InputSpec:
@@ -136,6 +152,8 @@ class Layer:
 
     #: Whether the mask of the inputs is passed on to the outputs (see compute_mask).
     supports_masking = False
+    #: Whether this layer's call starts by dropping its added losses (see add_loss).
+    _drops_losses = False
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -152,7 +170,7 @@ class Layer:
         if kwargs:
             raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
                              f"{kwargs}")
-        if "_sublayers" not in self.__dict__:  # else layers were set before super().__init__
+        if getattr(self, "_sublayers", None) is None:  # else set before super().__init__
             object.__setattr__(self, "_sublayers", [])
         self._inbound_nodes: list = []  # its calls on symbolic tensors (layers.symbolic.Node)
         self.name = name or unique_name(_snake_case(type(self).__name__))
@@ -162,6 +180,7 @@ class Layer:
         self._trainable = bool(trainable)
         self._device: Optional[str] = None  # set by to(), else by the first inputs
         self._own_weights: list[Variable] = []
+        self._own_losses: list = []  # add_loss's terms of the layer's last call
         self.built = False
         self.input_spec: Optional[InputSpec] = None
         self.batch_input_shape = _declared_input_shape(input_shape, batch_input_shape,
@@ -182,9 +201,11 @@ class Layer:
 
     def _track(self, layer: "Layer") -> None:
         # As in Keras, a subclass may set its layers before calling super().__init__().
-        sublayers = self.__dict__.setdefault("_sublayers", [])
-        if layer is not self and all(layer is not s for s in sublayers):
-            sublayers.append(layer)
+        # (Reading self.__dict__ would make every attribute access of the layer slower.)
+        if getattr(self, "_sublayers", None) is None:
+            object.__setattr__(self, "_sublayers", [])
+        if layer is not self and all(layer is not s for s in self._sublayers):
+            self._sublayers.append(layer)
 
     # ------------------------------------------------------------------ weights
     def add_weight(self, *args: Any, shape: Optional[Sequence[int]] = None,
@@ -356,6 +377,35 @@ class Layer:
                              f"exist; call it on data or build it with layer.build(input_shape)")
         return int(sum(v.data.size for v in self.weights))
 
+    # ------------------------------------------------------------------ added losses
+    def add_loss(self, loss: Any) -> None:
+        """Adds a loss term (a scalar Tensor, or a number) from inside ``call``: a
+        regularization, or a loss that needs more than targets and outputs. ``fit`` adds the
+        model's :attr:`losses` to its compiled loss.
+
+        >>> import fastdl
+        >>> class ActivityRegularization(fastdl.layers.Layer):
+        ...     def call(self, inputs):
+        ...         self.add_loss(0.01 * inputs.sum())
+        ...         return inputs
+        >>> layer = ActivityRegularization()
+        >>> _ = layer(fastdl.ones(2, 2)); _ = layer(fastdl.ones(2, 2))
+        >>> layer.losses  # those of the last call only
+        [tensor(0.04)]
+        """
+        if not self._drops_losses:
+            # From now on each call of this layer starts by dropping the terms of the one
+            # before. Only layers that add losses pay for it; other calls stay as they are.
+            object.__setattr__(self, "call", _dropping_losses(self, type(self).call))
+            object.__setattr__(self, "_drops_losses", True)
+        self._own_losses.append(loss)
+
+    @property
+    def losses(self) -> list:
+        """The terms :meth:`add_loss` added during the last call of this layer and of each
+        layer it holds (a layer called twice in one forward pass keeps its last call's)."""
+        return [loss for layer in self._walk() for loss in layer._own_losses]
+
     # ------------------------------------------------------------------ functional graph
     @property
     def input(self) -> Any:
@@ -439,7 +489,22 @@ class Layer:
         return ""
 
     def get_config(self) -> dict:
+        """The arguments that make this layer again: ``name``, ``trainable``, ``dtype``, and
+        a subclass's own (a subclass adds them to its base's config)."""
         return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        """A new layer made from :meth:`get_config`'s result (a new name must not clash, so
+        the config's name is taken as is).
+
+        >>> import fastdl
+        >>> layer = fastdl.layers.Dense(3, activation="relu", name="hidden")
+        >>> copy = fastdl.layers.Dense.from_config(layer.get_config())
+        >>> copy.units, copy.name, copy.built
+        (3, 'hidden', False)
+        """
+        return cls(**config)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
@@ -475,6 +540,15 @@ def _declared_input_shape(input_shape, batch_input_shape, input_dim, batch_size
 
 _NAME_FIRST = ("name", "shape", "initializer", "trainable", "dtype")
 _SHAPE_FIRST = ("shape", "initializer", "dtype")
+
+
+def _dropping_losses(layer: Layer, call: Callable) -> Callable:
+    """``layer``'s ``call``, preceded by dropping the loss terms of its previous call."""
+    @functools.wraps(call)
+    def call_afresh(*args: Any, **kwargs: Any) -> Any:
+        layer._own_losses.clear()
+        return call(layer, *args, **kwargs)
+    return call_afresh
 
 
 def _marking_built(build: Callable) -> Callable:

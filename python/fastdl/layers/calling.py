@@ -266,9 +266,12 @@ def _zero_run(layer: Any, args: tuple, kwargs: dict) -> Any:
         return tensor
 
     with no_grad():
-        return layer(*map_structure(zeros, list(args)),
-                     **{key: map_structure(zeros, v) for key, v in kwargs.items()},
-                     training=False)
+        outputs = layer(*map_structure(zeros, list(args)),
+                        **{key: map_structure(zeros, v) for key, v in kwargs.items()},
+                        training=False)
+    for inner in layer._walk():  # the losses of zeros are no losses of the model
+        inner._own_losses.clear()
+    return outputs
 
 
 def _symbolic_of(value: Any) -> Any:
