@@ -133,10 +133,5 @@ def generator() -> np.random.Generator:
     return _generator
 
 
-def global_seed_generator() -> SeedGenerator:
-    """The SeedGenerator that random operations called with ``seed=None`` draw from."""
-    return _global_seed_generator
-
-
 _generator = np.random.default_rng()
 _global_seed_generator = SeedGenerator(name="global_seed_generator")
