@@ -453,3 +453,254 @@ def test_summary_options():
         model.summary(layer_range=("a", "d"))
     with pytest.raises(ValueError, match="3 columns .* need 3 positions"):
         model.summary(positions=[0.5, 1.0])
+
+
+# --------------------------------------------------------------------------- keras.io examples
+# Each test below is a keras.io example written again with the same idioms, on little data
+# (a real Fashion-MNIST sample where the example uses MNIST) and one short epoch.
+
+@pytest.fixture(scope="module")
+def fashion():
+    """keras.io's MNIST preparation, on the Fashion-MNIST sample fastdl ships (real images)."""
+    (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_sample()
+    return (x_train[:640], y_train[:640]), (x_test[:200], y_test[:200])
+
+
+def test_example_mnist_convnet(fashion):
+    # examples/vision/mnist_convnet.py
+    num_classes = 10
+    input_shape = (28, 28, 1)
+    (x_train, y_train), (x_test, y_test) = fashion
+    x_train = x_train.astype("float32") / 255
+    x_test = x_test.astype("float32") / 255
+    x_train = np.expand_dims(x_train, -1)
+    x_test = np.expand_dims(x_test, -1)
+    y_train = keras.utils.to_categorical(y_train, num_classes)
+    y_test = keras.utils.to_categorical(y_test, num_classes)
+    model = keras.Sequential([
+        keras.Input(shape=input_shape),
+        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+        layers.Dense(num_classes, activation="softmax"),
+    ])
+    assert model.count_params() == 34826  # Keras's summary: Total params: 34,826
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    history = model.fit(x_train, y_train, batch_size=128, epochs=1, validation_split=0.1,
+                        verbose=0)
+    assert sorted(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    score = model.evaluate(x_test, y_test, verbose=0)
+    assert len(score) == 2 and score[1] > 0.3  # test loss, test accuracy; chance is 0.1
+
+
+def test_guide_sequential_model():
+    # guides/sequential_model.py
+    model = keras.Sequential([
+        layers.Dense(2, activation="relu", name="layer1"),
+        layers.Dense(3, activation="relu", name="layer2"),
+        layers.Dense(4, name="layer3"),
+    ])
+    x = np.ones((3, 3), np.float32)
+    y = model(x)
+    layer1 = layers.Dense(2, activation="relu", name="layer1")
+    layer2 = layers.Dense(3, activation="relu", name="layer2")
+    layer3 = layers.Dense(4, name="layer3")
+    assert layer3(layer2(layer1(x))).shape == y.shape == (3, 4)
+
+    model = keras.Sequential()
+    model.add(layers.Dense(2, activation="relu"))
+    model.add(layers.Dense(3, activation="relu"))
+    model.add(layers.Dense(4))
+    model.pop()
+    assert len(model.layers) == 2
+    model = keras.Sequential(name="my_sequential")
+    model.add(layers.Dense(2, activation="relu", name="layer1"))
+    assert model.name == "my_sequential"
+
+    layer = layers.Dense(3)
+    assert layer.weights == []  # no weights before the layer sees its input
+    layer(np.ones((1, 4), np.float32))
+    assert [w.shape for w in layer.weights] == [(4, 3), (3,)]
+
+    model = keras.Sequential([layers.Dense(2, activation="relu"),
+                              layers.Dense(3, activation="relu"), layers.Dense(4)])
+    model(np.ones((1, 4), np.float32))
+    assert len(model.weights) == 6
+    assert "Total params: 35" in "\n".join(summary_lines(model))
+
+    model = keras.Sequential()
+    model.add(keras.Input(shape=(4,)))
+    model.add(layers.Dense(2, activation="relu"))
+    assert len(model.layers) == 1 and model.output_shape == (None, 2)
+    model = keras.Sequential()
+    model.add(layers.Dense(2, activation="relu", input_shape=(4,)))
+    assert model.built and len(model.weights) == 2
+
+    # The add() + summary() workflow, down to a classifier.
+    model = keras.Sequential()
+    model.add(keras.Input(shape=(250, 250, 3)))
+    model.add(layers.Conv2D(32, 5, strides=2, activation="relu"))
+    model.add(layers.Conv2D(32, 3, activation="relu"))
+    model.add(layers.MaxPooling2D(3))
+    assert model.output_shape == (None, 40, 40, 32)
+    model.add(layers.Conv2D(32, 3, activation="relu"))
+    model.add(layers.Conv2D(32, 3, activation="relu"))
+    model.add(layers.MaxPooling2D(3))
+    model.add(layers.Conv2D(32, 3, activation="relu"))
+    model.add(layers.Conv2D(32, 3, activation="relu"))
+    model.add(layers.MaxPooling2D(2))
+    assert model.output_shape == (None, 4, 4, 32)
+    model.add(layers.GlobalMaxPooling2D())
+    model.add(layers.Dense(10))
+    assert model.output_shape == (None, 10)
+
+
+def test_guide_sequential_model_transfer_learning():
+    # guides/sequential_model.py: freeze all layers but the last, then recompile and train.
+    model = keras.Sequential([
+        keras.Input(shape=(784,)),
+        layers.Dense(32, activation="relu"),
+        layers.Dense(32, activation="relu"),
+        layers.Dense(32, activation="relu"),
+        layers.Dense(10),
+    ])
+    for layer in model.layers[:-1]:
+        layer.trainable = False
+    model.compile(optimizer="adam",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    frozen = [w.numpy().copy() for w in model.layers[0].weights]
+    last = model.layers[-1].kernel.numpy().copy()
+    rng = np.random.default_rng(0)
+    model.fit(rng.random((64, 784), np.float32), rng.integers(0, 10, 64), epochs=1, verbose=0)
+    assert all((w.numpy() == before).all() for w, before in zip(model.layers[0].weights, frozen))
+    assert not np.array_equal(model.layers[-1].kernel.numpy(), last)
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 6
+
+    # A built model as the first layer of another, frozen (the base-model pattern).
+    base_model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4, activation="relu")])
+    base_model.trainable = False
+    model = keras.Sequential([base_model, layers.Dense(3)])
+    assert model.built and model.output_shape == (None, 3)
+    assert len(model.trainable_weights) == 2 and model.count_params() == 36 + 15
+
+
+def test_guide_functional_api(fashion):
+    # guides/functional_api.py: a first model, trained and evaluated.
+    inputs = keras.Input(shape=(784,))
+    assert inputs.shape == (None, 784) and inputs.dtype == "float32"
+    dense = layers.Dense(64, activation="relu")
+    x = dense(inputs)
+    x = layers.Dense(64, activation="relu")(x)
+    outputs = layers.Dense(10)(x)
+    model = keras.Model(inputs=inputs, outputs=outputs, name="mnist_model")
+    assert model.name == "mnist_model" and model.count_params() == 55050
+    (x_train, y_train), (x_test, y_test) = fashion
+    x_train = x_train.reshape(len(x_train), 784).astype("float32") / 255
+    x_test = x_test.reshape(len(x_test), 784).astype("float32") / 255
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  optimizer=keras.optimizers.RMSprop(), metrics=["accuracy"])
+    history = model.fit(x_train, y_train, batch_size=64, epochs=1, validation_split=0.2,
+                        verbose=0)
+    assert sorted(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    test_scores = model.evaluate(x_test, y_test, verbose=0)
+    assert test_scores[1] > 0.3  # Test loss, Test accuracy
+
+    # One graph of layers, two models; a model called like a layer.
+    encoder_input = keras.Input(shape=(28, 28, 1), name="img")
+    x = layers.Conv2D(16, 3, activation="relu")(encoder_input)
+    x = layers.Conv2D(32, 3, activation="relu")(x)
+    x = layers.MaxPooling2D(3)(x)
+    x = layers.Conv2D(32, 3, activation="relu")(x)
+    x = layers.Conv2D(16, 3, activation="relu")(x)
+    encoder_output = layers.GlobalMaxPooling2D()(x)
+    encoder = keras.Model(encoder_input, encoder_output, name="encoder")
+    assert [line.split("│")[1].strip() for line in summary_lines(encoder)
+            if line.startswith("│")][0] == "img (InputLayer)"
+    assert encoder.output_shape == (None, 16) and encoder.count_params() == 18672
+    x = layers.Reshape((4, 4, 1))(encoder_output)
+    assert keras.Model(encoder_input, x).output_shape == (None, 4, 4, 1)
+    autoencoder_input = keras.Input(shape=(28, 28, 1), name="original_img")
+    nested = keras.Model(autoencoder_input, encoder(autoencoder_input))
+    images = np.ones((2, 28, 28, 1), np.float32)
+    np.testing.assert_allclose(nested.predict(images, verbose=0), encoder.predict(images),
+                               rtol=1e-6)
+
+
+def test_guide_functional_api_ensembling():
+    # guides/functional_api.py: models averaged into one.
+    def get_model():
+        inputs = keras.Input(shape=(128,))
+        outputs = layers.Dense(1)(inputs)
+        return keras.Model(inputs, outputs)
+
+    model1, model2, model3 = get_model(), get_model(), get_model()
+    inputs = keras.Input(shape=(128,))
+    outputs = layers.average([model1(inputs), model2(inputs), model3(inputs)])
+    ensemble_model = keras.Model(inputs=inputs, outputs=outputs)
+    x = np.random.default_rng(0).random((4, 128), np.float32)
+    expected = (model1.predict(x) + model2.predict(x) + model3.predict(x)) / 3
+    np.testing.assert_allclose(ensemble_model.predict(x), expected, rtol=1e-5)
+    assert ensemble_model.count_params() == 3 * 129
+
+
+def test_guide_functional_api_toy_resnet():
+    # guides/functional_api.py: residual connections (random images stand in for CIFAR-10).
+    inputs = keras.Input(shape=(32, 32, 3), name="img")
+    x = layers.Conv2D(32, 3, activation="relu")(inputs)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    block_1_output = layers.MaxPooling2D(3)(x)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_1_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_2_output = layers.add([x, block_1_output])
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_2_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_3_output = layers.add([x, block_2_output])
+    x = layers.Conv2D(64, 3, activation="relu")(block_3_output)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(10)(x)
+    model = keras.Model(inputs, outputs, name="toy_resnet")
+    assert model.count_params() == 223242  # Keras's summary: Total params: 223,242
+    lines = summary_lines(model, line_length=108)  # the same table as Keras's, line for line
+    assert lines[2].endswith("┃ Connected to               ┃")  # not a chain
+    second_add = next(line for line in lines if f"│ {model.layers[9].name} (Add) " in line)
+    assert second_add.count("[0][0]") == 2  # its two inputs
+    rng = np.random.default_rng(0)
+    x_train = rng.random((40, 32, 32, 3), np.float32)
+    y_train = keras.utils.to_categorical(rng.integers(0, 10, (40, 1)), 10)
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-3),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+                  metrics=["acc"])
+    history = model.fit(x_train, y_train, batch_size=16, epochs=1, validation_split=0.2,
+                        verbose=0)
+    assert sorted(history.history) == ["acc", "loss", "val_acc", "val_loss"]
+
+
+def test_guide_functional_api_custom_layer():
+    # guides/functional_api.py: a layer written from scratch, in a functional model.
+    class CustomDense(layers.Layer):
+        def __init__(self, units=32):
+            super(CustomDense, self).__init__()
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units),
+                                     initializer="random_normal", trainable=True)
+            self.b = self.add_weight(shape=(self.units,), initializer="random_normal",
+                                     trainable=True)
+
+        def call(self, inputs):
+            return inputs @ self.w + self.b
+
+        def get_config(self):
+            return {"units": self.units}
+
+    inputs = keras.Input((4,))
+    outputs = CustomDense(10)(inputs)
+    model = keras.Model(inputs, outputs)
+    assert model.output_shape == (None, 10) and model.count_params() == 50
+    assert CustomDense.from_config(model.layers[1].get_config()).units == 10
