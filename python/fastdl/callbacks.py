@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import sys
 import time
@@ -98,8 +99,11 @@ class History(Callback):
             self.history.setdefault(key, []).append(value)
 
 
-def _format_logs(logs: dict) -> str:
-    return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+def format_logs(logs: dict) -> str:
+    """``'loss: 0.1235 - accuracy: 0.9000'``: numbers to four decimals, anything else (a
+    custom step may log an array) as it prints."""
+    return " - ".join(f"{k}: {v:.4f}" if isinstance(v, numbers.Real) else f"{k}: {v}"
+                      for k, v in logs.items())
 
 
 class ProgbarLogger(Callback):
@@ -139,17 +143,17 @@ class ProgbarLogger(Callback):
         self._bar.update(1)
         now = time.perf_counter()
         if logs and now - self._refreshed >= self.REFRESH_SECONDS:
-            self._bar.set_postfix_str(_format_logs(logs), refresh=False)
+            self._bar.set_postfix_str(format_logs(logs), refresh=False)
             self._refreshed = now
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._start
         if self._bar is not None:
-            self._bar.set_postfix_str(_format_logs(logs or {}), refresh=False)
+            self._bar.set_postfix_str(format_logs(logs or {}), refresh=False)
             self._bar.close()
             self._bar = None
             return
-        print(f"{self._epoch_title} - {seconds:.2f}s - {_format_logs(logs or {})}",
+        print(f"{self._epoch_title} - {seconds:.2f}s - {format_logs(logs or {})}",
               file=self._out(), flush=True)
 
     def on_train_end(self, logs=None):

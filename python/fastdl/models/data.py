@@ -1,10 +1,19 @@
-"""Arrays in, batches out: how fit, evaluate and predict see their data."""
+"""Arrays in, batches out: how fit, evaluate and predict see their data, and what a
+``train_step``, ``test_step`` or ``predict_step`` receives.
+
+>>> import numpy as np
+>>> from fastdl.models.data import unpack_x_y_sample_weight
+>>> x, y, sample_weight = unpack_x_y_sample_weight((np.ones(2), np.zeros(2)))
+>>> sample_weight is None
+True
+"""
 from __future__ import annotations
 
 from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
+from fastdl.backend import is_gpu_array, to_device
 from fastdl.tensor import Tensor
 
 
@@ -27,16 +36,32 @@ def as_inputs(op: str, x: Any, dtype: np.dtype) -> list[np.ndarray]:
     return out
 
 
-def as_targets(op: str, y: Any, samples: int, dtype: np.dtype) -> np.ndarray:
-    """Targets as an array (floating targets in the model's dtype, integer labels kept)."""
+def as_targets(op: str, y: Any, samples: int, dtype: np.dtype) -> Optional[np.ndarray]:
+    """Targets as an array (floating targets in the model's dtype, integer labels kept), or
+    None when there are none."""
     if y is None:
-        raise ValueError(f"{op}: y is required to compute the loss")
+        return None
     y = y.data if isinstance(y, Tensor) else np.asarray(y)
     if y.dtype.kind == "f" and y.dtype != dtype:
         y = y.astype(dtype)
     if len(y) != samples:
         raise ValueError(f"{op}: x has {samples} samples but y has {len(y)}; they must match")
     return y
+
+
+def as_sample_weights(op: str, sample_weight: Any, samples: int,
+                      dtype: np.dtype) -> Optional[np.ndarray]:
+    """One weight per sample (or per sample and time step), in the model's dtype, or None."""
+    if sample_weight is None:
+        return None
+    w = sample_weight.data if isinstance(sample_weight, Tensor) else np.asarray(sample_weight)
+    if w.dtype.kind not in "fiub" or w.ndim == 0:
+        raise ValueError(f"{op}: sample_weight must be an array with one weight per sample, "
+                         f"got {w.dtype} of shape {w.shape}")
+    if len(w) != samples:
+        raise ValueError(f"{op}: x has {samples} samples but sample_weight has {len(w)}; they "
+                         f"must match")
+    return w.astype(dtype, copy=False)
 
 
 def batch_size_or_default(op: str, batch_size: Optional[int], default: int = 32) -> int:
@@ -47,26 +72,85 @@ def batch_size_or_default(op: str, batch_size: Optional[int], default: int = 32)
     return int(batch_size)
 
 
-def batches(xs: Sequence[np.ndarray], y: Optional[np.ndarray], batch_size: int,
-            order: Optional[np.ndarray] = None) -> Iterator[tuple[list, Any]]:
-    """(inputs, targets) per batch, in ``order`` (a permutation) or in sequence."""
+def batches(xs: Sequence[np.ndarray], y: Optional[np.ndarray],
+            sample_weight: Optional[np.ndarray], batch_size: int,
+            order: Optional[np.ndarray] = None) -> Iterator[tuple[list, Any, Any]]:
+    """(inputs, targets, sample weights) per batch, in ``order`` (a permutation) or in
+    sequence; None for targets or weights there are none of."""
     n = len(xs[0])
     for lo in range(0, n, batch_size):
         if order is None:
             sl = slice(lo, lo + batch_size)
-            yield [a[sl] for a in xs], (None if y is None else y[sl])
+            yield ([a[sl] for a in xs], None if y is None else y[sl],
+                   None if sample_weight is None else sample_weight[sl])
         else:
             idx = order[lo:lo + batch_size]
-            yield [a.take(idx, axis=0) for a in xs], (None if y is None else y.take(idx, axis=0))
+            yield ([a.take(idx, axis=0) for a in xs],
+                   None if y is None else y.take(idx, axis=0),
+                   None if sample_weight is None else sample_weight.take(idx, axis=0))
 
 
-def split_validation(xs: list, y: np.ndarray, fraction: float) -> tuple:
-    """Keras's ``validation_split``: the last ``fraction`` of the samples, before shuffling."""
+def split_validation(arrays: tuple, fraction: float) -> tuple[tuple, tuple]:
+    """Keras's ``validation_split`` of ``(xs, y, sample_weight)`` (y and the weights may be
+    None): the last ``fraction`` of the samples, before shuffling."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"fit: validation_split must be in (0, 1), got {fraction}")
-    n = len(y)
+    xs, y, sample_weight = arrays
+    n = len(xs[0])
     cut = int(n * (1.0 - fraction))
     if cut == 0 or cut == n:
         raise ValueError(f"fit: validation_split={fraction} leaves no training or no "
                          f"validation samples out of {n}")
-    return ([a[:cut] for a in xs], y[:cut]), ([a[cut:] for a in xs], y[cut:])
+
+    def part(a: Optional[np.ndarray], sl: slice) -> Optional[np.ndarray]:
+        return None if a is None else a[sl]
+
+    head, tail = slice(None, cut), slice(cut, None)
+    return (([a[head] for a in xs], part(y, head), part(sample_weight, head)),
+            ([a[tail] for a in xs], part(y, tail), part(sample_weight, tail)))
+
+
+# --------------------------------------------------------------------------- step data
+
+def step_data(xs: list, y: Optional[np.ndarray], sample_weight: Optional[np.ndarray],
+              device: str) -> Any:
+    """A batch as Keras hands it to the steps, in Tensors on ``device``: the input alone
+    (``(inputs,)`` for several), ``(x, y)``, or ``(x, y, sample_weight)``."""
+    inputs = [Tensor(to_device(a, device)) for a in xs]
+    x = inputs[0] if len(inputs) == 1 else tuple(inputs)
+    if y is None and sample_weight is None:
+        return x if len(inputs) == 1 else (x,)
+    y = None if y is None else Tensor(to_device(y, device))
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, Tensor(to_device(sample_weight, device)))
+
+
+def unpack_x_y_sample_weight(data: Any) -> tuple:
+    """``(x, y, sample_weight)`` from what a step receives: ``x``, ``(x,)``, ``(x, y)`` or
+    ``(x, y, sample_weight)``, with None for what is missing (Keras's function of the same
+    name)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError(f"unpack_x_y_sample_weight: data must be x, (x,), (x, y) or (x, y, "
+                     f"sample_weight); got a tuple of {len(data)}")
+
+
+def input_arrays(x: Any) -> list:
+    """The arrays of a step's inputs (a Tensor or an array, or a list or tuple of them)."""
+    return [array_of(a) for a in (x if isinstance(x, (list, tuple)) else [x])]
+
+
+def array_of(value: Any) -> Any:
+    """A Tensor's array; an array (or None) as it is, anything else through NumPy."""
+    if value is None or isinstance(value, np.ndarray) or is_gpu_array(value):
+        return value
+    return value.data if isinstance(value, Tensor) else np.asarray(value)

@@ -1,8 +1,9 @@
-"""compile, fit, evaluate, predict and the per-batch entry points of a Model."""
+"""compile, fit, evaluate, predict and the per-batch entry points of a Model: the loops
+around the steps of :mod:`fastdl.models.steps`."""
 from __future__ import annotations
 
-import math
-from typing import Any, Optional, Sequence
+from collections.abc import Mapping
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -11,14 +12,17 @@ from fastdl import metrics as _metrics
 from fastdl import optimizers as _optimizers
 from fastdl import random as _random
 from fastdl.autograd import no_grad
-from fastdl.backend import to_device
-from fastdl.callbacks import Callback, CallbackList, History, ProgbarLogger
+from fastdl.callbacks import Callback, CallbackList, History, ProgbarLogger, format_logs
+from fastdl.layers.nested import flatten, pack_like
 from fastdl.models import data as _data
-from fastdl.tensor import Tensor
+from fastdl.models.compiled import CompileMetrics, host_arrays
+from fastdl.models.steps import NonFiniteLossError, StepMixin, pythonify_logs
 
+__all__ = ["TrainingMixin", "NonFiniteLossError"]
 
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite during training."""
+# A step on one batch of arrays (inputs, targets, sample weights): the step's logs, or None
+# when the model's metrics hold them (the built-in steps).
+BatchStep = Callable[[list, Any, Any], Optional[Mapping]]
 
 
 def _verbosity(verbose: Any) -> int:
@@ -29,141 +33,107 @@ def _verbosity(verbose: Any) -> int:
     return int(verbose)
 
 
-def _model_input(xs: list, device: str) -> Any:
-    """The batch's arrays as Tensors on the model's device: each batch moves once."""
-    inputs = [Tensor(to_device(a, device)) for a in xs]
-    return inputs if len(inputs) > 1 else inputs[0]
-
-
-def _output_array(out: Any) -> Any:
-    """The outputs as NumPy arrays (what metrics and predict work on, from any device)."""
-    if isinstance(out, (list, tuple)):
-        return [to_device(o.data, "cpu") for o in out]
-    return to_device(out.data, "cpu")
-
-
-class TrainingMixin:
+class TrainingMixin(StepMixin):
     """Keras's training API on a model (mixed into :class:`fastdl.models.Model`)."""
 
     # ------------------------------------------------------------------ compile
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
-                metrics: Optional[Sequence[Any]] = None, run_eagerly: bool = False,
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None,
+                metrics: Optional[Sequence[Any]] = None,
+                weighted_metrics: Optional[Sequence[Any]] = None, run_eagerly: bool = False,
                 jit_compile: Any = "auto") -> None:
         """Sets the optimizer (a name or an Optimizer), the loss (a name, a Loss or a
-        callable) and the metrics. As in Keras, which weights train is read now: setting
+        callable; None when ``train_step`` computes it), the metrics and the metrics weighted
+        by ``sample_weight``. As in Keras, which weights train is read now: setting
         ``layer.trainable`` later takes effect at the next ``compile``. ``run_eagerly`` and
-        ``jit_compile`` are accepted for compatibility; fastdl always runs eagerly."""
-        if loss is None:
-            raise ValueError(f"model {self.name!r}: compile needs a loss, e.g. "
-                             f"loss='sparse_categorical_crossentropy'")
+        ``jit_compile`` are accepted for compatibility; fastdl always runs eagerly.
+        ``loss_weights`` (for several outputs) is not supported."""
+        if loss_weights is not None:
+            raise ValueError(f"model {self.name!r}: compile(loss_weights=...) is not supported")
         self.optimizer = _optimizers.get(optimizer)
-        self.loss = _losses.get(loss)
-        self._metric_specs = list(metrics or [])
-        self.compiled_metrics: Optional[list] = None  # made at the first batch (see below)
+        self.loss = None if loss is None else _losses.get(loss)
+        self._loss_tracker = _metrics.Mean(name="loss")
+        self._compile_metrics = None
+        if metrics or weighted_metrics:
+            self._compile_metrics = CompileMetrics(metrics, weighted_metrics,
+                                                   getattr(self.loss, "name", ""))
         self._trainable_snapshot = self.trainable_weights if self.built else None
         self.stop_training = False
+        self.compiled = True
 
-    def _require_compiled(self, op: str) -> None:
-        if getattr(self, "optimizer", None) is None or getattr(self, "loss", None) is None:
-            raise RuntimeError(f"model {self.name!r}: call compile(optimizer, loss) before "
-                               f"{op}")
+    # ------------------------------------------------------------------ step functions
+    def _train_function(self) -> BatchStep:
+        """The training step fit calls on each batch: the built-in one on the arrays, or the
+        model's ``train_step`` on Tensors."""
+        if not self._overrides("train_step", "compute_metrics"):
+            def builtin(xs: list, y: Any, sample_weight: Any) -> None:
+                if y is None:
+                    raise ValueError("fit: y is required: the built-in train_step computes the "
+                                     "loss from it (override train_step to train without "
+                                     "targets)")
+                y_pred = self._train_batch(xs, y, sample_weight)
+                if self._compile_metrics is not None:
+                    self._compile_metrics.update_state(y, y_pred, sample_weight)
+            return builtin
+        device = self.device
 
-    def _trainable_for_step(self, xs: list) -> list:
-        """The weights the optimizer updates: those trainable at compile time. The others
-        stop requiring grad during the step, so that no gradient is computed for them."""
-        if self._trainable_snapshot is None:
-            # Compiled before its layers had weights: a call on one sample creates them.
+        def custom(xs: list, y: Any, sample_weight: Any) -> Mapping:
+            logs = self.train_step(_data.step_data(xs, y, sample_weight, device))
+            return self._checked_logs("train_step", logs)
+        return custom
+
+    def _test_function(self) -> BatchStep:
+        """Like :meth:`_train_function`, for ``test_step`` (without a graph)."""
+        if not self._overrides("test_step", "compute_metrics"):
+            def builtin(xs: list, y: Any, sample_weight: Any) -> None:
+                if y is None:
+                    raise ValueError("evaluate: y is required: the built-in test_step computes "
+                                     "the loss from it (override test_step to evaluate "
+                                     "without targets)")
+                y_pred = self._test_batch(xs, y, sample_weight)
+                if self._compile_metrics is not None:
+                    self._compile_metrics.update_state(y, y_pred, sample_weight)
+            return builtin
+        device = self.device
+
+        def custom(xs: list, y: Any, sample_weight: Any) -> Mapping:
             with no_grad():
-                self(_model_input([a[:1] for a in xs], self.device), training=False)
-            self._trainable_snapshot = self.trainable_weights
-        train = self._trainable_snapshot
-        if getattr(self, "_grad_flags_for", None) is not train:
-            ids = {id(v) for v in train}
-            self._grad_flags = [(v, id(v) in ids) for v in self.weights if v.trainable]
-            self._grad_flags_for = train
-        for v, flag in self._grad_flags:
-            v.requires_grad = flag
-        return train
+                logs = self.test_step(_data.step_data(xs, y, sample_weight, device))
+            return self._checked_logs("test_step", logs)
+        return custom
 
-    def _metrics_for(self, y: np.ndarray, pred: Any) -> list:
-        """The compiled metrics, made once the targets and outputs are known ('accuracy'
-        depends on both)."""
-        if self.compiled_metrics is None:
-            loss_name = getattr(self.loss, "name", "")
-            shape = tuple(np.shape(pred[0] if isinstance(pred, list) else pred))
-            self.compiled_metrics = [
-                _metrics.get(m, loss_name=loss_name, y_true=y, output_shape=shape)
-                for m in self._metric_specs]
-        return self.compiled_metrics
-
-    # ------------------------------------------------------------------ one batch
-    def _train_batch(self, xs: list, y: np.ndarray) -> float:
-        """One optimizer step on one batch; returns the loss (not applied if not finite)."""
-        train = self._trainable_for_step(xs)
-        device = train[0].device if train else self.device
-        pred = self(_model_input(xs, device), training=True)
-        loss = self.loss(to_device(y, device), pred)
-        value = float(loss.data)
-        if not math.isfinite(value):
-            return value
-        for v in train:
-            v.grad = None
-        loss.backward()
-        self.optimizer.apply_gradients([(v.grad, v) for v in train])
-        out = _output_array(pred)
-        for m in self._metrics_for(y, out):
-            m.update_state(y, out)
-        return value
-
-    def _test_batch(self, xs: list, y: np.ndarray) -> float:
-        with no_grad():
-            device = self.device
-            pred = self(_model_input(xs, device), training=False)
-            value = float(self.loss(to_device(y, device), pred).data)
-        out = _output_array(pred)
-        for m in self._metrics_for(y, out):
-            m.update_state(y, out)
-        return value
-
-    def _reset_metrics(self) -> None:
-        for m in self.compiled_metrics or []:
-            m.reset_state()
-
-    def _logs(self, loss: float, prefix: str = "") -> dict:
-        logs = {prefix + "loss": loss}
-        for m in self.compiled_metrics or []:
-            logs[prefix + m.name] = m.result()
-        return logs
+    def _logs_after(self, step_logs: Optional[Mapping]) -> dict:
+        """The logs after a step: what it returned, else the model's metrics."""
+        return pythonify_logs(self.get_metrics_result() if step_logs is None else step_logs)
 
     # ------------------------------------------------------------------ fit
     def fit(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None,
             epochs: int = 1, verbose: Any = "auto",
             callbacks: Optional[Sequence[Callback]] = None, validation_split: float = 0.0,
             validation_data: Optional[tuple] = None, shuffle: bool = True,
-            initial_epoch: int = 0, validation_batch_size: Optional[int] = None) -> History:
+            sample_weight: Any = None, initial_epoch: int = 0,
+            validation_batch_size: Optional[int] = None) -> History:
         """Trains for ``epochs`` epochs over ``(x, y)`` in batches of ``batch_size`` (32 by
-        default), shuffled each epoch with fastdl's generator. Returns a History whose
-        ``.history`` holds the epoch means of the loss and metrics (``loss``, ``accuracy``,
-        and ``val_loss``, ``val_accuracy`` with validation data).
+        default), reshuffled every epoch. ``x`` is an array or a list of arrays (several
+        inputs); ``y`` may be left out when ``train_step`` needs no targets; ``sample_weight``
+        weighs each sample's loss (and the weighted metrics). Each batch goes to
+        ``train_step`` (see :mod:`fastdl.models.steps`). Returns a History whose ``.history``
+        holds each epoch's logs: the metrics' means over the epoch (``loss``, ``accuracy``,
+        and ``val_loss``, ``val_accuracy`` with validation data), or what a custom
+        ``train_step`` returned at the epoch's last batch.
 
-        Stops with NonFiniteLossError (a RuntimeError) naming the epoch and batch if the
-        loss becomes NaN or infinite; that batch's update is not applied.
+        With the built-in step, stops with NonFiniteLossError (a RuntimeError) naming the
+        epoch and batch if the loss becomes NaN or infinite; that batch's update is not
+        applied.
         """
         self._require_compiled("fit")
         verbose = _verbosity(verbose)
         batch_size = _data.batch_size_or_default("fit", batch_size)
-        xs = _data.as_inputs("fit", x, self.dtype)
-        y = _data.as_targets("fit", y, len(xs[0]), self.dtype)
+        arrays = self._arrays("fit", x, y, sample_weight)
         if validation_data is None and validation_split:
-            (xs, y), validation_data = _data.split_validation(xs, y, validation_split)
-        validation = None
-        if validation_data is not None:
-            if len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
-            vx = _data.as_inputs("fit (validation_data)", validation_data[0], self.dtype)
-            validation = (vx, _data.as_targets("fit (validation_data)", validation_data[1],
-                                               len(vx[0]), self.dtype))
-        samples = len(xs[0])
+            arrays, validation_data = _data.split_validation(arrays, validation_split)
+        elif validation_data is not None:
+            validation_data = self._validation_arrays(validation_data)
+        samples = len(arrays[0][0])
         steps = -(-samples // batch_size)
         history = History()
         callback_list = list(callbacks or [])
@@ -174,106 +144,138 @@ class TrainingMixin:
                                                    "verbose": verbose})
         self.history = history
         self.stop_training = False
-        hooks.call("on_train_begin", {})
-        for epoch in range(initial_epoch, epochs):
-            hooks.call("on_epoch_begin", epoch, {})
-            self._reset_metrics()
-            order = _random.generator().permutation(samples) if shuffle else None
-            loss_sum = 0.0
-            seen = 0
-            for step, (bx, by) in enumerate(_data.batches(xs, y, batch_size, order)):
-                if hooks.wants_batch_logs:
-                    hooks.on_train_batch_begin(step, {})
-                value = self._train_batch(bx, by)
-                if not math.isfinite(value):
-                    raise NonFiniteLossError(
-                        f"fit: the loss became {value} at epoch {epoch + 1}, batch "
-                        f"{step + 1} of {steps}; the batch was not applied. Lower the "
-                        f"learning rate, check the data for NaN/inf, or clip gradients "
-                        f"(e.g. optimizer=Adam(clipnorm=1.0))")
-                loss_sum += value * len(by)
-                seen += len(by)
-                if hooks.wants_batch_logs:
-                    hooks.on_train_batch_end(step, self._logs(loss_sum / seen))
-            logs = self._logs(loss_sum / seen)
-            if validation is not None:
-                logs.update(self._evaluate_arrays(*validation, validation_batch_size or
-                                                  batch_size, prefix="val_"))
-            hooks.call("on_epoch_end", epoch, logs)
-            if self.stop_training:
-                break
-        hooks.call("on_train_end", {})
+        with self._layers_listed():
+            step = self._train_function()
+            hooks.call("on_train_begin", {})
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                hooks.call("on_epoch_begin", epoch, {})
+                order = _random.generator().permutation(samples) if shuffle else None
+                logs = self._fit_epoch(step, hooks, _data.batches(*arrays, batch_size, order),
+                                       f"epoch {epoch + 1}", steps)
+                if validation_data is not None:
+                    val_logs = self._evaluate_arrays(validation_data,
+                                                     validation_batch_size or batch_size)
+                    logs.update({"val_" + k: v for k, v in val_logs.items()})
+                hooks.call("on_epoch_end", epoch, logs)
+                if self.stop_training:
+                    break
+            hooks.call("on_train_end", {})
         return history
 
+    def _fit_epoch(self, step: BatchStep, hooks: CallbackList, batches: Iterator,
+                   epoch: str, steps: int) -> dict:
+        """The steps of one epoch (until ``stop_training``); returns the epoch's logs."""
+        step_logs = None
+        for i, batch in enumerate(batches):
+            if hooks.wants_batch_logs:
+                hooks.on_train_batch_begin(i, {})
+            try:
+                step_logs = step(*batch)
+            except NonFiniteLossError as error:
+                raise NonFiniteLossError(
+                    f"fit: the loss became {error.value} at {epoch}, batch {i + 1} of "
+                    f"{steps}; the batch was not applied. Lower the learning rate, check the "
+                    f"data for NaN/inf, or clip gradients (e.g. "
+                    f"optimizer=Adam(clipnorm=1.0))", error.value) from None
+            if hooks.wants_batch_logs:
+                hooks.on_train_batch_end(i, self._logs_after(step_logs))
+            if self.stop_training:
+                break
+        return self._logs_after(step_logs)
+
+    def _arrays(self, op: str, x: Any, y: Any, sample_weight: Any) -> tuple:
+        """(inputs, targets, sample weights) as arrays, checked once for the whole call."""
+        xs = _data.as_inputs(op, x, self.dtype)
+        samples = len(xs[0])
+        return (xs, _data.as_targets(op, y, samples, self.dtype),
+                _data.as_sample_weights(op, sample_weight, samples, self.dtype))
+
+    def _validation_arrays(self, validation_data: Any) -> tuple:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("fit: validation_data must be a tuple (x_val, y_val) or (x_val, "
+                             "y_val, val_sample_weight)")
+        x_val, y_val, *weights = validation_data
+        return self._arrays("fit (validation_data)", x_val, y_val, weights[0] if weights else None)
+
     # ------------------------------------------------------------------ evaluate / predict
-    def _evaluate_arrays(self, xs: list, y: np.ndarray, batch_size: int,
-                         prefix: str = "") -> dict:
-        self._reset_metrics()
-        loss_sum = 0.0
-        for bx, by in _data.batches(xs, y, batch_size):
-            loss_sum += self._test_batch(bx, by) * len(by)
-        return self._logs(loss_sum / len(y), prefix)
+    def _evaluate_arrays(self, arrays: tuple, batch_size: int) -> dict:
+        with self._layers_listed():
+            step = self._test_function()
+            self.reset_metrics()
+            step_logs = None
+            for batch in _data.batches(*arrays, batch_size):
+                step_logs = step(*batch)
+        return self._logs_after(step_logs)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None,
-                 verbose: Any = "auto", return_dict: bool = False) -> Any:
-        """The loss and metrics over ``(x, y)`` at inference (no graph, ``training=False``):
-        the loss alone without metrics, else ``[loss, *metrics]`` (a dict with
-        ``return_dict=True``)."""
+                 verbose: Any = "auto", sample_weight: Any = None,
+                 return_dict: bool = False) -> Any:
+        """The loss and metrics over ``(x, y)`` at inference (no graph, ``training=False``),
+        each batch through ``test_step``: a dict with ``return_dict=True``, else the values
+        in the order of :attr:`metrics` (then the other logs by name), one value alone."""
         self._require_compiled("evaluate")
         verbose = _verbosity(verbose)
-        xs = _data.as_inputs("evaluate", x, self.dtype)
-        y = _data.as_targets("evaluate", y, len(xs[0]), self.dtype)
-        logs = self._evaluate_arrays(xs, y, _data.batch_size_or_default("evaluate", batch_size))
+        logs = self._evaluate_arrays(self._arrays("evaluate", x, y, sample_weight),
+                                     _data.batch_size_or_default("evaluate", batch_size))
         if verbose:
-            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
-        return _result(logs, return_dict)
+            print(format_logs(logs))
+        return self._result(logs, return_dict)
 
     def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Any = 0) -> Any:
-        """The model's outputs for ``x`` as arrays, computed in batches (32 by default) at
-        inference: no graph is recorded and dropout is off."""
+        """What ``predict_step`` returns for ``x`` (the model's outputs by default), computed
+        in batches (32 by default) at inference (no graph, dropout off) and joined along the
+        batch axis into arrays, in the structure of the step's output."""
         xs = _data.as_inputs("predict", x, self.dtype)
         batch_size = _data.batch_size_or_default("predict", batch_size)
-        outputs = []
         device = self.device
+        parts: list = []
+        outputs: Any = None
         with no_grad():
-            for bx, _ in _data.batches(xs, None, batch_size):
-                outputs.append(_output_array(self(_model_input(bx, device), training=False)))
-        if not outputs:
+            for bx, _, _ in _data.batches(xs, None, None, batch_size):
+                outputs = self.predict_step(_data.step_data(bx, None, None, device))
+                parts.append(host_arrays(flatten(outputs)))
+        if not parts:
             raise ValueError("predict: x holds no samples")
-        if isinstance(outputs[0], list):
-            return [np.concatenate(parts) for parts in zip(*outputs)]
-        return np.concatenate(outputs)
+        return pack_like(outputs, [np.concatenate(leaves) for leaves in zip(*parts)])
 
     # ------------------------------------------------------------------ single batches
-    def train_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
-        """One optimizer step on ``(x, y)``; returns that batch's loss (and metrics)."""
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       return_dict: bool = False) -> Any:
+        """One ``train_step`` on ``(x, y)``; returns that batch's loss and metrics."""
         self._require_compiled("train_on_batch")
-        xs = _data.as_inputs("train_on_batch", x, self.dtype)
-        y = _data.as_targets("train_on_batch", y, len(xs[0]), self.dtype)
-        self._reset_metrics()
-        value = self._train_batch(xs, y)
-        if not math.isfinite(value):
-            raise NonFiniteLossError(f"train_on_batch: the loss became {value}; the batch "
-                                     f"was not applied")
-        return _result(self._logs(value), return_dict)
+        self.reset_metrics()
+        try:
+            logs = self._train_function()(*self._arrays("train_on_batch", x, y, sample_weight))
+        except NonFiniteLossError as error:
+            raise NonFiniteLossError(f"train_on_batch: the loss became {error.value}; the "
+                                     f"batch was not applied", error.value) from None
+        return self._result(self._logs_after(logs), return_dict)
 
-    def test_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
-        """The loss (and metrics) of one batch at inference."""
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                      return_dict: bool = False) -> Any:
+        """The loss and metrics of one batch at inference, through ``test_step``."""
         self._require_compiled("test_on_batch")
-        xs = _data.as_inputs("test_on_batch", x, self.dtype)
-        y = _data.as_targets("test_on_batch", y, len(xs[0]), self.dtype)
-        self._reset_metrics()
-        return _result(self._logs(self._test_batch(xs, y)), return_dict)
+        self.reset_metrics()
+        logs = self._test_function()(*self._arrays("test_on_batch", x, y, sample_weight))
+        return self._result(self._logs_after(logs), return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
-        """The outputs for one batch, at inference."""
+        """What ``predict_step`` returns for one batch, at inference, as arrays."""
         xs = _data.as_inputs("predict_on_batch", x, self.dtype)
         with no_grad():
-            return _output_array(self(_model_input(xs, self.device), training=False))
+            outputs = self.predict_step(_data.step_data(xs, None, None, self.device))
+        return pack_like(outputs, host_arrays(flatten(outputs)))
 
-
-def _result(logs: dict, return_dict: bool) -> Any:
-    if return_dict:
-        return logs
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
+    def _result(self, logs: dict, return_dict: bool) -> Any:
+        """Keras's return value of evaluate and the batch methods: the dict, or its values in
+        the order of :attr:`metrics` (the compiled metrics by their own names) and then the
+        other logs by name, one value alone."""
+        if return_dict:
+            return logs
+        names = []
+        for m in self.metrics:
+            names += m.names if isinstance(m, CompileMetrics) else [m.name]
+        values = [logs[n] for n in names if n in logs]
+        values += [logs[k] for k in sorted(logs) if k not in names]
+        return values[0] if len(values) == 1 else values
