@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
-import weakref
 from typing import Any, Iterator
 
 import numpy as np
@@ -51,31 +50,29 @@ __all__ = ["GradientTape"]
 _UNCONNECTED = ("none", "zero")
 
 
-class _Tapes(threading.local):
-    """The tapes of this thread: those recording now, and those open (entered, their graph
-    possibly still wanted: until their gradient, or until they are dropped for a persistent
-    one). While any records, grad mode is on; it goes back when the last one stops."""
+class _ThreadTapes:
+    """One thread's tapes: those recording now, the grad mode to go back to when the last
+    one stops, and how many are open (entered, and their graph possibly still wanted: until
+    their gradient, or until a persistent one is dropped). A tape frees the graph after its
+    gradient only when no other is open: another may need the same operations (a GAN's
+    generator and discriminator tapes over one computation)."""
 
     def __init__(self) -> None:
         self.recording: list = []
-        self.open: weakref.WeakSet = weakref.WeakSet()
         self.mode_before = True
+        self.open = 0
 
 
-_tapes = _Tapes()
+class _PerThread(threading.local):
+    def __init__(self) -> None:
+        self.tapes = _ThreadTapes()
+
+
+_per_thread = _PerThread()
 
 # Tensors a tape made require grad (watch), with how many tapes hold them: the flag goes back
 # when the last one is done.
 _watch_counts: dict[int, list] = {}
-
-
-def _unwatch(tensors: list) -> None:
-    for t in tensors:
-        entry = _watch_counts[id(t)]
-        entry[1] -= 1
-        if entry[1] == 0:
-            del _watch_counts[id(t)]
-            t.requires_grad = False
 
 
 class _GradientOfGradient(Function):
@@ -122,11 +119,10 @@ class GradientTape:
         self._recording = False
         self._entered = False
         self._used = False
+        self._thread: _ThreadTapes | None = None  # set while the tape is open
         self._watched: list[Tensor] = []  # tensors watch() made require grad
         self._watched_ids: set[int] = set()  # every tensor given to watch()
         self._watched_refs: list[Tensor] = []  # keeps those ids valid
-        self._peers: weakref.WeakSet = weakref.WeakSet()  # open tapes whose blocks overlapped
-        self._release_watched = weakref.finalize(self, _unwatch, self._watched)
 
     # ------------------------------------------------------------------ recording
     def __enter__(self) -> GradientTape:
@@ -134,11 +130,9 @@ class GradientTape:
             raise ValueError("GradientTape: the tape is already recording; a tape cannot be "
                              "entered again inside its own block")
         self._entered = True
-        for tape in _tapes.open:
-            if tape is not self:
-                tape._peers.add(self)
-                self._peers.add(tape)
-        _tapes.open.add(self)
+        if self._thread is None:
+            self._thread = _per_thread.tapes
+            self._thread.open += 1
         self._start_recording()
         return self
 
@@ -148,15 +142,17 @@ class GradientTape:
 
     def _start_recording(self) -> None:
         self._recording = True
-        if not _tapes.recording:
-            _tapes.mode_before = _C.set_grad_enabled(True)
-        _tapes.recording.append(self)
+        tapes = _per_thread.tapes
+        if not tapes.recording:
+            tapes.mode_before = _C.set_grad_enabled(True)
+        tapes.recording.append(self)
 
     def _stop_recording(self) -> None:
         self._recording = False
-        _tapes.recording.remove(self)
-        if not _tapes.recording:
-            _C.set_grad_enabled(_tapes.mode_before)
+        tapes = _per_thread.tapes
+        tapes.recording.remove(self)
+        if not tapes.recording:
+            _C.set_grad_enabled(tapes.mode_before)
 
     @contextlib.contextmanager
     def stop_recording(self) -> Iterator[None]:
@@ -253,11 +249,16 @@ class GradientTape:
                      for g, s in zip(found, flat_sources)]
         if unconnected_gradients == "zero":
             found = [_zeros_like(s) if g is None else g for g, s in zip(found, flat_sources)]
-        if _tapes.recording:  # someone may differentiate these again: see _GradientOfGradient
+        if _per_thread.tapes.recording:  # they may be differentiated again: see
+            # _GradientOfGradient
             found = [g if g is None or not s.requires_grad else _GradientOfGradient.apply(g, s)
                      for g, s in zip(found, flat_sources)]
         if not self.persistent:
             self._release()
+        if isinstance(sources, Tensor):
+            return found[0]
+        if type(sources) is list and len(sources) == len(found):  # the usual flat list
+            return found
         return pack_like(sources, found)
 
     def _seeds(self, owner: str, targets: list, output_gradients: Any) -> list:
@@ -268,8 +269,8 @@ class GradientTape:
                              f"output_gradients")
         seeds = []
         for i, (t, g) in enumerate(zip(targets, given)):
-            if g is None:
-                g = array_module(t.data).ones(t.shape, t.dtype)
+            if g is None:  # fastdl.grad starts a one-element target from 1 itself
+                g = None if t.data.size == 1 else array_module(t.data).ones(t.shape, t.dtype)
             elif np.shape(g) != t.shape:
                 raise ValueError(f"{owner}: output_gradients[{i}] has shape {np.shape(g)} but "
                                  f"its target has shape {t.shape}")
@@ -278,13 +279,24 @@ class GradientTape:
 
     def _graph_still_wanted(self) -> bool:
         """Whether the graph must outlive this call: a persistent tape, or another open tape
-        whose block overlapped this one's (two tapes over one computation, as in a GAN's
-        generator and discriminator steps)."""
-        return self.persistent or any(peer in _tapes.open for peer in self._peers)
+        (see _ThreadTapes)."""
+        return self.persistent or self._thread.open > 1
 
     def _release(self) -> None:
-        _tapes.open.discard(self)
-        self._release_watched()
+        """The tape is done: it is no longer open, and what it watched goes back."""
+        if self._thread is not None:
+            self._thread.open -= 1
+            self._thread = None
+        for t in self._watched:
+            entry = _watch_counts[id(t)]
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _watch_counts[id(t)]
+                t.requires_grad = False
+        self._watched.clear()
+
+    def __del__(self) -> None:  # a persistent tape, or one whose gradient was never taken
+        self._release()
 
     def __repr__(self) -> str:
         state = "recording" if self._recording else "used" if self._used else "idle"
