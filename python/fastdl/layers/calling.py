@@ -226,7 +226,8 @@ def symbolic_outputs(layer: Any, args: tuple, kwargs: dict) -> Any:
 
     The shapes come from the layer's own ``compute_output_shape`` when it has one, else from
     running it on one sample of zeros (at inference, without a graph); that run also gives
-    the outputs' masks.
+    the outputs' masks. Sizes the arguments leave unknown (a sequence of any length) are run
+    at two values, and the output sizes that follow them are unknown too.
     """
     signature = layer._call_signature
     tensors, _ = _bind_and_build(layer, args, kwargs)
@@ -243,26 +244,30 @@ def symbolic_outputs(layer: Any, args: tuple, kwargs: dict) -> Any:
                     symbolic._keras_mask = _symbolic_of(real._keras_mask)
     else:
         outputs = map_structure(_symbolic_of, _zero_run(layer, args, kwargs))
+        if any(isinstance(t, SymbolicTensor) and None in t.shape[1:]
+               for t in flatten([args, kwargs])):
+            _unknown_where_sizes_follow(outputs, _zero_run(layer, args, kwargs, unknown=2))
     layer.output_shape = map_structure(
         lambda t: t.shape if isinstance(t, SymbolicTensor) else t, outputs)
     return outputs
 
 
-def _one_sample(shape: tuple) -> tuple:
-    return (1,) + tuple(1 if d is None else d for d in shape[1:]) if shape else ()
+def _one_sample(shape: tuple, unknown: int) -> tuple:
+    return (1,) + tuple(unknown if d is None else d for d in shape[1:]) if shape else ()
 
 
-def _zero_run(layer: Any, args: tuple, kwargs: dict) -> Any:
+def _zero_run(layer: Any, args: tuple, kwargs: dict, unknown: int = 1) -> Any:
     """The layer's outputs for one sample of zeros shaped like the symbolic arguments (sizes
-    that are None taken as 1), masks of ones where the arguments carry masks."""
+    that are None taken as ``unknown``), masks of ones where the arguments carry masks."""
     xp = array_library(layer._device or "cpu")
 
     def zeros(leaf: Any) -> Any:
         if not isinstance(leaf, SymbolicTensor):
             return leaf
-        tensor = Tensor(xp.zeros(_one_sample(leaf.shape), leaf.dtype))
+        tensor = Tensor(xp.zeros(_one_sample(leaf.shape, unknown), leaf.dtype))
         if leaf._keras_mask is not None:
-            tensor._keras_mask = Tensor(xp.ones(_one_sample(leaf._keras_mask.shape), bool))
+            tensor._keras_mask = Tensor(xp.ones(_one_sample(leaf._keras_mask.shape, unknown),
+                                                bool))
         return tensor
 
     with no_grad():
@@ -272,6 +277,16 @@ def _zero_run(layer: Any, args: tuple, kwargs: dict) -> Any:
     for inner in layer._walk():  # the losses of zeros are no losses of the model
         inner._own_losses.clear()
     return outputs
+
+
+def _unknown_where_sizes_follow(outputs: Any, other_run: Any) -> None:
+    """Marks unknown (None) the sizes of the symbolic ``outputs`` that differ in the outputs
+    of another run with other values for the unknown input sizes (masks included)."""
+    for symbolic, real in zip(flatten(outputs), flatten(other_run)):
+        while isinstance(symbolic, SymbolicTensor) and isinstance(real, Tensor):
+            symbolic.shape = tuple(None if a != b else a
+                                   for a, b in zip(symbolic.shape, (None,) + real.shape[1:]))
+            symbolic, real = symbolic._keras_mask, real._keras_mask
 
 
 def _symbolic_of(value: Any) -> Any:

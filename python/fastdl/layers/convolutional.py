@@ -7,7 +7,8 @@ from fastdl import activations, ops
 from fastdl.backend.geometry import pair
 from fastdl.layers.base import InputSpec, Layer
 from fastdl.layers.core import ActivationMixin, _data_format
-from fastdl.layers.pooling import MaxPooling2D
+from fastdl.layers.pooling import (MaxPooling2D, _spatial_axes, _spatial_shape,
+                                   window_output_size)
 from fastdl.tensor import Tensor
 
 __all__ = ["Conv2D", "Conv1D"]
@@ -65,6 +66,24 @@ class _Conv(ActivationMixin, Layer):
         out = self.op(inputs, self.kernel, self.bias, strides, self.padding, dilation,
                       self._fused_activation, self.data_format)
         return out if self._after is None else self._after(out)
+
+    def compute_output_shape(self, input_shape):
+        spatial = [window_output_size(size, window, stride, dilation, padding)
+                   for size, window, stride, dilation, padding in zip(
+                       _spatial_axes(self, input_shape), self.kernel_size, self.strides,
+                       self.dilation_rate, self._axis_paddings())]
+        return _spatial_shape(self, input_shape, spatial, self.filters)
+
+    def _axis_paddings(self) -> list:
+        """The padding of each spatial axis: a mode, or its (before, after) amounts."""
+        padding = self.padding
+        if isinstance(padding, str):
+            return [padding] * self.rank
+        if hasattr(padding, "__index__"):
+            return [(int(padding), int(padding))] * self.rank
+        if self.rank == 1:
+            return [tuple(int(p) for p in padding)]
+        return [(p, p) if hasattr(p, "__index__") else tuple(p) for p in padding]
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,

@@ -10,9 +10,44 @@ from fastdl.layers.base import InputSpec, Layer
 from fastdl.layers.core import _data_format
 from fastdl.tensor import Tensor
 
-__all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+__all__ = ["window_output_size", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
            "GlobalMaxPooling2D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D",
            "GlobalMaxPooling1D"]
+
+
+def window_output_size(size: Optional[int], window: int, stride: int, dilation: int = 1,
+                       padding: Any = "valid") -> Optional[int]:
+    """How many positions a window of ``window`` (spread by ``dilation``) moved by ``stride``
+    takes along an axis of ``size`` (None when the size is unknown): ``padding`` is
+    ``'valid'``, ``'same'`` or ``'causal'`` (``ceil(size / stride)`` positions) or the
+    amounts (before, after).
+
+    >>> window_output_size(28, 3, 1), window_output_size(7, 2, 2, padding="same")
+    (26, 4)
+    """
+    if size is None:
+        return None
+    if padding in ("same", "causal"):
+        return -(-size // stride)
+    before, after = (0, 0) if padding == "valid" else padding
+    return max((size + before + after - dilation * (window - 1) - 1) // stride + 1, 0)
+
+
+def _spatial_shape(layer: Layer, input_shape: tuple, spatial: list, channels: int) -> tuple:
+    """The output shape of a layer mapping the spatial axes of ``input_shape`` to
+    ``spatial`` and its channels to ``channels``, in the layer's data format."""
+    if layer.data_format == "channels_first":
+        return (input_shape[0], channels, *spatial)
+    return (input_shape[0], *spatial, channels)
+
+
+def _spatial_axes(layer: Layer, input_shape: tuple) -> tuple:
+    return tuple(input_shape[2:] if layer.data_format == "channels_first"
+                 else input_shape[1:-1])
+
+
+def _channels(layer: Layer, input_shape: tuple) -> Optional[int]:
+    return input_shape[1 if layer.data_format == "channels_first" else -1]
 
 
 class _Pooling2D(Layer):
@@ -35,6 +70,12 @@ class _Pooling2D(Layer):
 
     def call(self, inputs: Tensor) -> Tensor:
         return self.op(inputs, self.pool_size, self.strides, self.padding, self.data_format)
+
+    def compute_output_shape(self, input_shape):
+        spatial = [window_output_size(size, window, stride, padding=self.padding)
+                   for size, window, stride in zip(_spatial_axes(self, input_shape),
+                                                   self.pool_size, self.strides)]
+        return _spatial_shape(self, input_shape, spatial, _channels(self, input_shape))
 
     def _rank_hint(self) -> str:
         return " (batch, height, width, channels)"
@@ -140,6 +181,11 @@ class _Pooling1D(Layer):
         pooled = self.op(_as_image(inputs, self.data_format), (self.pool_size, 1),
                          (self.strides, 1), self.padding, self.data_format)
         return _as_sequence(pooled, self.data_format)
+
+    def compute_output_shape(self, input_shape):
+        steps = window_output_size(_spatial_axes(self, input_shape)[0], self.pool_size,
+                                   self.strides, padding=self.padding)
+        return _spatial_shape(self, input_shape, [steps], _channels(self, input_shape))
 
     def _rank_hint(self) -> str:
         return " (batch, steps, features)"
