@@ -111,7 +111,7 @@ class Prod(Function):
         before = xp.cumprod(xp.concatenate([ones, rows[..., :-1]], axis=-1), axis=-1)
         after = xp.cumprod(xp.concatenate([ones, rows[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
         others = (before * after).reshape(tuple(a.shape[i] for i in kept + reduced))
-        others = others.transpose(np.argsort(kept + reduced))
+        others = others.transpose(tuple(int(i) for i in np.argsort(kept + reduced)))
         return _expand_reduced(grad, a.shape, axis, ctx.keepdims).astype(a.dtype) * others
 
 

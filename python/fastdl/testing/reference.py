@@ -26,6 +26,8 @@ __all__ = [
     "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "batch_norm",
     "EPSILON", "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
     "categorical_crossentropy", "sparse_categorical_crossentropy",
+    "erf", "erf_grad", "silu", "silu_grad", "elu", "elu_grad", "softplus", "logsumexp",
+    "logsumexp_grad", "top_k", "tensordot", "norm",
 ]
 
 Array = np.ndarray
@@ -102,6 +104,48 @@ def normal_pdf(x: Any) -> Array:
     """The standard normal density."""
     x = f64(x)
     return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf(x: Any) -> Array:
+    """The error function, elementwise, by the C library's ``erf``."""
+    return np.asarray(_erf(f64(x)), np.float64)
+
+
+def erf_grad(x: Any) -> Array:
+    """d erf / dx = 2 / sqrt(pi) * exp(-x^2)."""
+    x = f64(x)
+    return 2.0 / math.sqrt(math.pi) * np.exp(-x * x)
+
+
+def silu(x: Any) -> Array:
+    """``x * sigmoid(x)``."""
+    return f64(x) * _sigmoid(x)
+
+
+def silu_grad(x: Any) -> Array:
+    """d silu / dx = sigmoid(x) * (1 + x * (1 - sigmoid(x)))."""
+    s = _sigmoid(x)
+    return s * (1.0 + f64(x) * (1.0 - s))
+
+
+def elu(x: Any, alpha: float = 1.0) -> Array:
+    """``x`` for positive ``x``, else ``alpha * (exp(x) - 1)``."""
+    x = f64(x)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+
+
+def elu_grad(x: Any, alpha: float = 1.0) -> Array:
+    """d elu / dx: 1 for positive ``x``, else ``alpha * exp(x)``."""
+    x = f64(x)
+    return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))
+
+
+def softplus(x: Any) -> Array:
+    """``log(1 + exp(x))``, by NumPy's overflow-free ``logaddexp``."""
+    return np.logaddexp(0.0, f64(x))
 
 
 def _sigmoid(x: Any) -> Array:
@@ -399,3 +443,55 @@ def sparse_categorical_crossentropy(labels: Any, y_pred: Any) -> Array:
     labels = np.asarray(labels)
     picked = np.take_along_axis(p, labels[..., np.newaxis], axis=-1)[..., 0]
     return -np.log(picked)
+
+
+# ---------------------------------------------------------------- reductions, selections, norms
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Array:
+    """``log(sum(exp(x)))`` with the maximum taken out first."""
+    x = f64(x)
+    peak = np.max(x, axis=axis, keepdims=True)
+    total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    return total if keepdims else np.squeeze(total, axis=axis)
+
+
+def logsumexp_grad(grad: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Array:
+    """The gradient of ``sum(grad * logsumexp(x))``: ``grad`` times the softmax over the axes."""
+    x = f64(x)
+    total = logsumexp(x, axis, keepdims=True)
+    g = f64(grad) if keepdims else np.expand_dims(f64(grad), () if axis is None else axis)
+    return g * np.exp(x - total)
+
+
+def top_k(x: Any, k: int) -> tuple[Array, Array]:
+    """The ``k`` largest values of each row (last axis) in decreasing order, equal values by
+    index, and their indices."""
+    x = f64(x)
+    order = np.argsort(-x, axis=-1, kind="stable")[..., :k]
+    return np.take_along_axis(x, order, axis=-1), order
+
+
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Array:
+    """NumPy's tensordot, written as an einsum (no BLAS)."""
+    a, b = f64(a), f64(b)
+    if isinstance(axes, int):
+        axes = (list(range(a.ndim - axes, a.ndim)), list(range(axes)))
+    first, second = ([ax] if isinstance(ax, int) else list(ax) for ax in axes)
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    a_sub = [next(letters) for _ in range(a.ndim)]
+    b_sub = [next(letters) for _ in range(b.ndim)]
+    for i, j in zip(first, second):
+        b_sub[j % b.ndim] = a_sub[i % a.ndim]
+    summed = {a_sub[i % a.ndim] for i in first}
+    out = [c for c in a_sub if c not in summed] + [c for c in b_sub if c not in summed]
+    return np.einsum(f"{''.join(a_sub)},{''.join(b_sub)}->{''.join(out)}", a, b)
+
+
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Array:  # noqa: A002
+    """NumPy's vector and matrix norms, over all axes of a 1-D or 2-D ``x`` when ``axis`` is
+    None."""
+    x = f64(x)
+    if axis is None:
+        axis = tuple(range(x.ndim))
+    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)

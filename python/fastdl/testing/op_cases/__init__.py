@@ -19,8 +19,9 @@ its rows to its family's ``CASES``.
 >>> [case.name for case in op_cases.FAMILIES["softmax"]][:2]
 ['softmax', 'softmax(axis=0)']
 """
-from fastdl.testing.op_cases import (activation, arithmetic, conv, dropout, elementwise, losses,
-                                     matmul, normalization, pool, reduction, shape, softmax)
+from fastdl.testing.op_cases import (activation, arithmetic, contraction, conv, dropout,
+                                     elementwise, gathering, linalg, losses, matmul,
+                                     normalization, pool, reduction, selection, shape, softmax)
 from fastdl.testing.op_cases.case import (DEFAULT_TOLERANCE, GPU_TOLERANCE,
                                           GRADCHECK_TOLERANCE, POSITIVE, BenchShape, OpCase,
                                           Sampler, Shapes, Sums, Tolerance, distinct,
@@ -36,7 +37,11 @@ FAMILIES: dict[str, list[OpCase]] = {
     "elementwise": elementwise.CASES,
     "reduction": reduction.CASES,
     "shape": shape.CASES,
+    "selection": selection.CASES,
+    "gathering": gathering.CASES,
     "matmul": matmul.CASES,
+    "contraction": contraction.CASES,
+    "linalg": linalg.CASES,
     "activation": activation.CASES,
     "softmax": softmax.CASES,
     "conv": conv.CASES,
@@ -51,7 +56,8 @@ CASES: list[OpCase] = [case for cases in FAMILIES.values() for case in cases]
 
 _BY_NAME = {case.name: case for case in CASES}
 if len(_BY_NAME) != len(CASES):
-    raise ValueError("fastdl.testing.op_cases: two cases share a name")
+    _shared = sorted({case.name for case in CASES if _BY_NAME[case.name] is not case})
+    raise ValueError(f"fastdl.testing.op_cases: cases share the names {_shared}")
 
 
 def case_named(name: str) -> OpCase:

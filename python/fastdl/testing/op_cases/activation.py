@@ -1,6 +1,7 @@
 """Elementwise activations on fastdl's kernels (relu, leaky_relu, sigmoid, tanh, step, gelu
-and its tanh approximation): sizes around the vector width, empty and large, values spread wide
-enough to reach the saturated tails, with the kink at 0 (and -0) among them.
+and its tanh approximation, silu and softplus on the sigmoid kernel) and elu: sizes around the
+vector width, empty and large, values spread wide enough to reach the saturated tails, with the
+kink at 0 (and -0) among them.
 
 >>> [case.name for case in CASES][:3]
 ['relu', 'leaky_relu', 'sigmoid']
@@ -12,7 +13,7 @@ import numpy as np
 import fastdl
 from fastdl.testing import reference
 from fastdl.testing.op_cases.case import (DEFAULT_TOLERANCE, FLOAT32, FLOAT64, BenchShape,
-                                          OpCase, Shape, Tolerance, uniform)
+                                          OpCase, Shape, Tolerance, normal, uniform)
 
 
 def with_kinks(rng: np.random.Generator, shape: Shape) -> np.ndarray:
@@ -79,4 +80,22 @@ CASES = [
                     "leaky_relu", 0.1),
     activation_case("x.sigmoid()", lambda x: x.sigmoid(), "sigmoid"),
     activation_case("x.tanh()", lambda x: x.tanh(), "tanh"),
+]
+
+GLUE_SIZES = [[(n,)] for n in (0, 1, 9, 17, 4099)] + SMALL
+CASES += [
+    OpCase("silu", fastdl.ops.silu, reference.silu,
+           vjp=lambda grad, x: (grad * reference.silu_grad(x),), shapes=GLUE_SIZES,
+           values=with_kinks, gradcheck_shapes=SMALL, gradcheck_values=uniform(-6.0, 6.0),
+           kernel=True, gpu_shapes=ON_GPU),
+    OpCase("softplus", fastdl.ops.softplus, reference.softplus,
+           vjp=lambda grad, x: (grad * reference.activation("sigmoid", x),),
+           shapes=GLUE_SIZES, values=normal(30.0), gradcheck_shapes=SMALL,
+           gradcheck_values=uniform(-6.0, 6.0), kernel=True, gpu_shapes=ON_GPU),
+    *[OpCase(name, fn, lambda x, a=alpha: reference.elu(x, a),
+             vjp=lambda grad, x, a=alpha: (grad * reference.elu_grad(x, a),),
+             shapes=GLUE_SIZES, values=with_kinks, gradcheck_shapes=SMALL,
+             gradcheck_values=uniform(-6.0, 6.0), gpu_shapes=ON_GPU if alpha == 1.0 else [])
+      for name, fn, alpha in [("elu", fastdl.ops.elu, 1.0),
+                              ("elu(alpha=0.5)", lambda x: fastdl.ops.elu(x, alpha=0.5), 0.5)]],
 ]

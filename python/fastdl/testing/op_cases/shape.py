@@ -1,6 +1,7 @@
-"""Shape operations, indexing and joining: reshape, transpose and permute, squeeze and
-unsqueeze, basic and advanced indexing (repeated indices add up their gradients, boolean masks),
-concatenate, stack and pad, against NumPy's.
+"""Shape operations, indexing, joining and splitting: reshape, transpose and permute, squeeze,
+unsqueeze and expand_dims, broadcast_to, basic and advanced indexing (repeated indices add up
+their gradients, boolean masks), iteration over the first axis, concatenate, stack, split and
+pad, against NumPy's.
 
 >>> [case.name for case in CASES][:3]
 ['reshape', 'reshape_tuple_minus_one', 'reshape_function']
@@ -37,6 +38,15 @@ SHAPE_OPS = [
            lambda a: np.expand_dims(a, -1), shapes=[[(3, 4)]]),
     OpCase("unsqueeze_middle", lambda a: a.unsqueeze(1), lambda a: a[:, None],
            shapes=[[(3, 4)]]),
+    OpCase("reshape_int", lambda a: fastdl.ops.reshape(a, 12), lambda a: a.reshape(12),
+           shapes=[[(3, 4)]]),
+    OpCase("expand_dims", lambda a: fastdl.ops.expand_dims(a, 1),
+           lambda a: np.expand_dims(a, 1), shapes=[[(3, 4)]], gpu_shapes=ON_GPU),
+    OpCase("expand_dims_several", lambda a: fastdl.ops.expand_dims(a, (0, -1)),
+           lambda a: np.expand_dims(a, (0, -1)), shapes=[[(3, 4)], [()]]),
+    OpCase("broadcast_to", lambda a: fastdl.ops.broadcast_to(a, (2, 3, 4)),
+           lambda a: np.broadcast_to(a, (2, 3, 4)), shapes=[[(3, 1)], [(4,)], [()]],
+           gpu_shapes=[[(3, 1)]]),
 ]
 
 ROW_MASK = np.array([True, False, True, True])
@@ -59,6 +69,8 @@ INDEXING = [
     OpCase("boolean_row_mask", lambda a: a[ROW_MASK], shapes=[[(4, 5)]]),
     OpCase("boolean_mask_tensor", lambda a: a[fastdl.tensor(MASK)], lambda a: a[MASK],
            shapes=[[(4, 5)]]),
+    OpCase("iteration", lambda a: tuple(a), lambda a: tuple(a), shapes=[[(3, 4)], [(2, 3, 2)]],
+           gpu_shapes=ON_GPU),
 ]
 
 JOINING = [
@@ -73,6 +85,13 @@ JOINING = [
            lambda *a: np.stack(a, axis=-1), shapes=[[(2, 3), (2, 3)]]),
     OpCase("stack_axis1", lambda *t: fastdl.stack(t, axis=1), lambda *a: np.stack(a, axis=1),
            shapes=[[(2, 3), (2, 3)]]),
+    OpCase("split_sections", lambda a: tuple(fastdl.ops.split(a, 2, axis=1)),
+           lambda a: tuple(np.split(a, 2, axis=1)), shapes=[[(3, 4)], [(2, 6, 1)]],
+           gpu_shapes=ON_GPU),
+    OpCase("split_indices", lambda a: tuple(fastdl.ops.split(a, [1, 3], axis=-1)),
+           lambda a: tuple(np.split(a, [1, 3], axis=-1)), shapes=[[(3, 5)], [(2, 3)]]),
+    OpCase("split_with_empty_pieces", lambda a: tuple(fastdl.ops.split(a, [0, 2, 2])),
+           lambda a: tuple(np.split(a, [0, 2, 2])), shapes=[[(3, 2)]]),
     OpCase("pad_per_axis", lambda a: fastdl.pad(a, ((1, 2), (0, 1))),
            lambda a: np.pad(a, ((1, 2), (0, 1))), shapes=[[(2, 3)]]),
     OpCase("pad_per_axis_3d", lambda a: fastdl.pad(a, ((1, 0), (0, 2), (1, 1))),
