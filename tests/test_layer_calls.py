@@ -94,8 +94,8 @@ def test_build_arguments_must_name_call_arguments():
         def call(self, a, b):
             return a
 
-    with pytest.raises(ValueError, match=r"'bad'.*build\(\).*'c_shape'.*a, b"):
-        Bad()(np.ones((1, 2)), np.ones((1, 2)))
+    with pytest.raises(ValueError, match=r"'bad_layer'.*build\(\).*'c_shape'.*a, b"):
+        Bad(name="bad_layer")(np.ones((1, 2)), np.ones((1, 2)))
     assert not Bad().built
 
 
