@@ -1,13 +1,19 @@
-"""The softmax family on fastdl's kernels: softmax, log_softmax, and the fused softmax
-cross-entropy that the losses use for integer labels."""
+"""The softmax family on fastdl's kernels: softmax, log_softmax (along one axis, or several as
+Keras allows), and the fused softmax cross-entropy that the losses use for integer labels."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence, Union
+
+import numpy as np
 
 from fastdl.autograd import Function
 from fastdl.backend import array_module, kernels_for
+from fastdl.backend.geometry import axis_index
 from fastdl.ops.common import operand
+from fastdl.ops.shaping import Reshape, Transpose
 from fastdl.tensor import Tensor
+
+Axis = Union[int, Sequence[int]]
 
 
 class Softmax(Function):
@@ -44,27 +50,44 @@ class SoftmaxCrossEntropy(Function):
         return ctx.dlogits * grad, None
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
-    """``exp(x) / sum(exp(x))`` along ``axis``, with the maximum subtracted first so that any
-    finite input gives a finite result.
+def _softmax(op: str, x: Any, axis: Axis, log: bool) -> Tensor:
+    """The kernel along one axis; several axes are moved last and merged into one for it."""
+    x = operand(x)
+    if isinstance(axis, (int, np.integer)):
+        return Softmax.apply(x, axis, log)
+    axes = tuple(axis_index(op, x.ndim, a) for a in axis)
+    others = tuple(i for i in range(x.ndim) if i not in axes)
+    moved = Transpose.apply(x, axes=others + axes)
+    merged = Reshape.apply(moved, shape=tuple(moved.shape[:len(others)]) + (-1,))
+    out = Reshape.apply(Softmax.apply(merged, -1, log), shape=tuple(moved.shape))
+    return Transpose.apply(out, axes=tuple(int(i) for i in np.argsort(others + axes)))
+
+
+def softmax(x: Any, axis: Axis = -1) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``axis`` (or over several axes together), with the
+    maximum subtracted first so that any finite input gives a finite result.
 
     >>> import fastdl
     >>> fastdl.softmax([[1.0, 2.0, 3.0]]).numpy().round(4)
     array([[0.09  , 0.2447, 0.6652]], dtype=float32)
     >>> fastdl.softmax([1e4, -1e4])
     tensor([1., 0.])
+    >>> fastdl.softmax([[0.0, 0.0], [0.0, 0.0]], axis=(0, 1))
+    tensor([[0.25, 0.25],
+            [0.25, 0.25]])
     """
-    return Softmax.apply(operand(x), axis, False)
+    return _softmax("softmax", x, axis, False)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """``x - log(sum(exp(x)))`` along ``axis``, computed without overflow.
+def log_softmax(x: Any, axis: Axis = -1) -> Tensor:
+    """``x - log(sum(exp(x)))`` along ``axis`` (or over several axes together), computed
+    without overflow.
 
     >>> import fastdl
     >>> fastdl.log_softmax([0.0, 0.0]).numpy().round(4)
     array([-0.6931, -0.6931], dtype=float32)
     """
-    return Softmax.apply(operand(x), axis, True)
+    return _softmax("log_softmax", x, axis, True)
 
 
 def softmax_cross_entropy(logits: Any, labels: Any) -> Tensor:

@@ -1,6 +1,6 @@
-"""The softmax family on fastdl's kernels: softmax and log_softmax along any axis, and the fused
-softmax cross-entropy against integer labels; rows of one element, of lengths off the vector
-width, long rows, and empty batches and rows.
+"""The softmax family on fastdl's kernels: softmax and log_softmax along any axis or several
+(Keras's tuples), and the fused softmax cross-entropy against integer labels; rows of one
+element, of lengths off the vector width, long rows, and empty batches and rows.
 
 >>> [case.name for case in CASES][:2]
 ['softmax', 'softmax(axis=0)']
@@ -86,6 +86,13 @@ CASES = [
     *[softmax_case(True, axis, shapes=_along(axis),
                    gpu_shapes=[[(6, 11)]] if axis == 0 else []) for axis in (0, 1, 2, -3)],
     softmax_case(True, 0, method=True, shapes=[[(3, 4)]]),
+    *[OpCase(f"{name}(axis={axes})", lambda x, f=getattr(fastdl, name), a=axes: f(x, axis=a),
+             lambda x, r=getattr(reference, name), a=axes: r(x, a), shapes=shapes,
+             values=LOGITS, gradcheck_values=normal(2.0),
+             gradcheck_tolerance=Tolerance(1e-6, 1e-9), kernel=True, gpu_shapes=shapes[:1])
+      for name, axes, shapes in [("softmax", (0, 2), [[(2, 3, 4)], [(4, 1, 5)]]),
+                                 ("log_softmax", (1, 0), [[(3, 5)], [(2, 3, 4)]]),
+                                 ("softmax", (0, 1, -1), [[(2, 3, 2)]])]],
     OpCase("softmax_cross_entropy", lambda z: fastdl.softmax_cross_entropy(z, class_labels(z)),
            cross_entropy, vjp=cross_entropy_vjp, shapes=CROSS_ENTROPY_ROWS, values=LOGITS,
            gradcheck_shapes=[[(5, 4)], [(2, 3, 4)], [(4, 9)]], gradcheck_values=normal(2.0),
