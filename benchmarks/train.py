@@ -4,6 +4,7 @@ process, the libraries interleaved, median of repeats after one warm-up epoch ea
 
     python benchmarks/train.py [mlp] [cnn] [--repeats 5] [--threads 2] [--json FILE]
     python benchmarks/train.py --device cuda [--json FILE]   # on a GPU, against PyTorch CUDA
+    python benchmarks/train.py mlp --custom-step             # a custom train_step's cost
 
 The data are Fashion-MNIST (MNIST when present; the packaged sample, repeated to the epoch's
 size, when neither is), as float32 in [0, 1]. The models are the examples' (examples/
@@ -15,6 +16,11 @@ shuffling DataLoader over a TensorDataset, as PyTorch's tutorials do.
 With ``--device cuda`` both libraries train on the GPU: fastdl's model is moved there and its
 ``fit`` copies each NumPy batch over once; PyTorch keeps the whole dataset on the GPU and indexes
 it (its fastest form). Each epoch ends with a device synchronization before the clock stops.
+
+With ``--custom-step`` fastdl is timed against itself: the built-in step (compile with the
+loss, no metrics) and a custom ``train_step`` written as Keras 3's guide writes one (the loss
+under a GradientTape, ``apply_gradients``, a ``Mean`` tracker listed in ``metrics``), on the
+same model, data, batches and optimizer.
 """
 from __future__ import annotations
 
@@ -36,16 +42,18 @@ IDLE_SECONDS = 0.5
 
 # --------------------------------------------------------------------------- fastdl
 
-def fastdl_model(kind: str) -> keras.Model:
+def fastdl_layers(kind: str) -> list:
     if kind == "mlp":
-        layers = [keras.layers.Dense(128, activation="relu", input_shape=(784,)),
-                  keras.layers.Dropout(0.5), keras.layers.Dense(10, activation="softmax")]
-    else:
-        layers = [keras.layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-                  keras.layers.MaxPooling2D((2, 2)), keras.layers.Conv2D(64, (3, 3)),
-                  keras.layers.Flatten(), keras.layers.Dense(64),
-                  keras.layers.Dense(10, activation="softmax")]
-    model = keras.Sequential(layers)
+        return [keras.layers.Dense(128, activation="relu", input_shape=(784,)),
+                keras.layers.Dropout(0.5), keras.layers.Dense(10, activation="softmax")]
+    return [keras.layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+            keras.layers.MaxPooling2D((2, 2)), keras.layers.Conv2D(64, (3, 3)),
+            keras.layers.Flatten(), keras.layers.Dense(64),
+            keras.layers.Dense(10, activation="softmax")]
+
+
+def fastdl_model(kind: str) -> keras.Model:
+    model = keras.Sequential(fastdl_layers(kind))
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     return model
@@ -60,6 +68,45 @@ def fastdl_epoch(kind: str, x: np.ndarray, y: np.ndarray,
         if device == "cuda":
             fastdl.cuda.synchronize()
     return epoch
+
+
+# --------------------------------------------------------------------------- custom train_step
+
+class CustomStepModel(keras.Sequential):
+    """The same model trained by its own train_step, as Keras 3's guide writes one: the loss
+    under a GradientTape, the optimizer on the gradients, a Mean tracker in ``metrics``."""
+
+    def __init__(self, layers: list) -> None:
+        super().__init__(layers)
+        self.loss_fn = keras.losses.SparseCategoricalCrossentropy()
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    @property
+    def metrics(self) -> list:
+        return [self.loss_tracker]
+
+    def train_step(self, data):
+        x, y = data
+        with fastdl.GradientTape() as tape:
+            loss = self.loss_fn(y, self(x, training=True))
+        trainable_vars = self.trainable_weights
+        grads = tape.gradient(loss, trainable_vars)
+        self.optimizer.apply_gradients(zip(grads, trainable_vars))
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+
+def builtin_step_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    """The reference of the custom step: compile with the loss (no metrics), fit's step."""
+    model = keras.Sequential(fastdl_layers(kind))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return lambda: model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+
+
+def custom_step_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    model = CustomStepModel(fastdl_layers(kind))
+    model.compile(optimizer="adam")
+    return lambda: model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
 
 
 # --------------------------------------------------------------------------- PyTorch
@@ -144,7 +191,11 @@ def load(kind: str, samples: int) -> tuple[str, np.ndarray, np.ndarray]:
     return name, (x.reshape(shape) / np.float32(255)).astype(np.float32), y
 
 
-def implementations(threads: int, device: str) -> dict[str, Callable]:
+def implementations(threads: int, device: str, custom_step: bool) -> dict[str, Callable]:
+    """The epochs to time; the first is the reference of the others."""
+    if custom_step:  # fastdl against itself
+        fastdl.set_num_threads(threads)
+        return {"built-in step": builtin_step_epoch, "custom train_step": custom_step_epoch}
     if device == "cuda":  # GPU against GPU: PyTorch's fastest loop (Keras here is CPU-only)
         import torch
         return {"fastdl": lambda *data: fastdl_epoch(*data, device="cuda"),
@@ -178,10 +229,13 @@ def main() -> None:
     parser.add_argument("--cnn-samples", type=int, default=12800,
                         help="samples per timed CNN epoch")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--custom-step", action="store_true",
+                        help="time a custom train_step (GradientTape, the loss, "
+                             "apply_gradients, a Mean tracker) against the built-in step")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     args.models = args.models or ["mlp", "cnn"]
-    impls = implementations(args.threads, args.device)
+    impls = implementations(args.threads, args.device, args.custom_step)
     fastdl.utils.set_random_seed(0)
     results = []
     for kind in args.models:
@@ -203,11 +257,15 @@ def main() -> None:
             f"{args.threads} threads"
         print(f"{kind}: {samples} {data_name} samples per epoch, batch {BATCH}, {where}, "
               f"median of {args.repeats}")
-        ours = statistics.median(times["fastdl"])
+        reference = next(iter(times))
+        ours = statistics.median(times[reference])
         for name, samples_s in times.items():
             median = statistics.median(samples_s)
+            compared = "" if name == reference else (
+                f"  {median / ours - 1:+.1%} against the {reference}" if args.custom_step
+                else f"  fastdl is {median / ours:5.2f}x faster")
             print(f"  {name:17s} {median:8.3f} s/epoch  {samples / median:9.0f} samples/s"
-                  + (f"  fastdl is {median / ours:5.2f}x faster" if name != "fastdl" else ""))
+                  + compared)
             results.append({"model": kind, "impl": name, "samples": samples, "data": data_name,
                             "median_s": median, "min_s": min(samples_s), "samples_s": samples_s,
                             "samples_per_s": samples / median})

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
+from fastdl.backend import is_gpu_array, to_device
 from fastdl.tensor import Tensor
 
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
@@ -24,7 +25,9 @@ __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
 
 
 def _array(y: Any) -> np.ndarray:
-    return y.data if isinstance(y, Tensor) else np.asarray(y)
+    """A NumPy array of ``y``: metrics work on the CPU, whatever the device."""
+    data = y.data if isinstance(y, Tensor) else y
+    return to_device(data, "cpu") if is_gpu_array(data) else np.asarray(data)
 
 
 def _aligned(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -138,7 +141,11 @@ class Mean(Metric):
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
         if sample_weight is None or isinstance(sample_weight, (int, float)):
-            if isinstance(values, (int, float)):  # a loss tracker's case: a number per batch
+            # A loss tracker's case: one number per batch (a float, or a loss Tensor).
+            if isinstance(values, Tensor):
+                values = _array(values)
+            if isinstance(values, (int, float, np.floating)) or (
+                    isinstance(values, np.ndarray) and values.ndim == 0):
                 weight = 1.0 if sample_weight is None else float(sample_weight)
                 self.total += float(values) * weight
                 self.count += weight
