@@ -469,6 +469,118 @@ def test_summary_options():
         model.summary(positions=[0.5, 1.0])
 
 
+# --------------------------------------------------------------------------- several outputs
+
+def two_headed_model():
+    """A score and a 3-class head on a shared layer, with weights set by a formula so that
+    Keras 3.15 ran the same numbers (the values below are its)."""
+    a = keras.Input(shape=(4,), name="a")
+    h = layers.Dense(8, activation="relu", name="hidden")(a)
+    model = keras.Model(a, [layers.Dense(1, name="score")(h),
+                            layers.Dense(3, activation="softmax", name="klass")(h)])
+    model.set_weights([((np.arange(v.size) * 37 % 17) / 17.0 - 0.5).reshape(v.shape)
+                       for v in model.get_weights()])
+    x = ((np.arange(80) * 7 % 11) / 11.0).reshape(20, 4).astype("float32")
+    y1 = ((np.arange(20) * 5 % 13) / 13.0).reshape(20, 1).astype("float32")
+    return model, x, y1, np.arange(20) % 3
+
+
+@pytest.mark.parametrize("compile_kwargs,targets,history_keys,results", [
+    (dict(loss=["mse", "sparse_categorical_crossentropy"], loss_weights=[1.0, 0.5],
+          metrics=[["mae"], ["accuracy"]]), "list",
+     ["klass_accuracy", "klass_loss", "loss", "score_loss", "score_mae"],
+     [1.14629, 0.58801, 1.11657, 0.35, 0.70831]),
+    (dict(loss={"score": "mse", "klass": "sparse_categorical_crossentropy"},
+          metrics={"klass": ["accuracy"]}), "dict",
+     ["klass_accuracy", "klass_loss", "loss", "score_loss"], [1.70429, 0.58786, 1.11643, 0.35]),
+    (dict(loss=[None, "sparse_categorical_crossentropy"], metrics=[[], ["accuracy"]]), "list",
+     ["klass_accuracy", "loss"], [1.11674, 0.35]),
+    (dict(loss={"score": "mse", "klass": "sparse_categorical_crossentropy"},
+          loss_weights={"score": 2.0, "klass": 0.1}), "list",
+     ["klass_loss", "loss", "score_loss"], [1.22144, 0.5549, 1.11638]),
+])
+def test_losses_and_metrics_per_output_as_keras(compile_kwargs, targets, history_keys,
+                                                results):
+    # One SGD step on the whole batch, then evaluate: Keras's names, order and values.
+    model, x, y1, y2 = two_headed_model()
+    y = [y1, y2] if targets == "list" else {"score": y1, "klass": y2}
+    model.compile("sgd", **compile_kwargs)
+    history = model.fit(x, y, epochs=1, batch_size=20, shuffle=False, verbose=0)
+    assert sorted(history.history) == history_keys
+    np.testing.assert_allclose(model.evaluate(x, y, batch_size=20, verbose=0), results,
+                               rtol=1e-4)
+    assert list(model.evaluate(x, y, verbose=0, return_dict=True)) == history_keys
+
+
+def test_one_loss_for_every_output_with_sample_weights_as_keras():
+    model, x, y1, y2 = two_headed_model()
+    onehot = np.eye(3, dtype=np.float32)[y2]
+    weights = (np.arange(20) % 4 + 1).astype(np.float32)
+    model.compile("sgd", loss="mse")
+    history = model.fit(x, [y1, onehot], epochs=1, batch_size=20, shuffle=False,
+                        sample_weight=weights, verbose=0)
+    assert sorted(history.history) == ["klass_loss", "loss", "score_loss"]
+    np.testing.assert_allclose(model.evaluate(x, [y1, onehot], batch_size=20,
+                                              sample_weight=weights, verbose=0),
+                               [1.99901, 1.44309, 0.55593], rtol=1e-4)
+
+
+def test_several_outputs_predict_lists_and_errors():
+    model, x, y1, y2 = two_headed_model()
+    predictions = model.predict(x, verbose=0)
+    assert isinstance(predictions, list) and [p.shape for p in predictions] == [(20, 1), (20, 3)]
+    single = keras.Model(model.inputs, model.outputs[0])
+    single.compile("sgd", loss="mse", loss_weights=2.0)
+    assert single.evaluate(x, y1, verbose=0) == pytest.approx(1.24467, rel=1e-4)  # Keras's
+    with pytest.raises(ValueError, match=r"names 'nope', which are not outputs.*'score', "
+                                         r"'klass'"):
+        model.compile("sgd", loss={"nope": "mse"})
+    with pytest.raises(ValueError, match="1 entries for the model's 2 outputs"):
+        model.compile("sgd", loss=["mse"])
+    with pytest.raises(ValueError, match="needs a list of lists .* or a dict by output name"):
+        model.compile("sgd", loss="mse", metrics=["mae"])  # Keras refuses it too
+    model.compile("sgd", loss="mse")
+    with pytest.raises(ValueError, match="2 outputs .* but 1 target"):
+        model.evaluate(x, y1, verbose=0)
+
+
+def test_inputs_and_targets_by_name():
+    # guides/training_with_built_in_methods.py: several inputs and outputs, fed as dicts.
+    image_input = keras.Input(shape=(32, 32, 3), name="img_input")
+    timeseries_input = keras.Input(shape=(None, 10), name="ts_input")
+    x1 = layers.GlobalMaxPooling2D()(layers.Conv2D(3, 3)(image_input))
+    x2 = layers.GlobalMaxPooling1D()(layers.Conv1D(3, 3)(timeseries_input))
+    x = layers.concatenate([x1, x2])
+    score_output = layers.Dense(1, name="score_output")(x)
+    class_output = layers.Dense(5, name="class_output")(x)
+    model = keras.Model(inputs=[image_input, timeseries_input],
+                        outputs=[score_output, class_output])
+    assert timeseries_input.shape == (None, None, 10) and x2.shape == (None, 3)
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(1e-3),
+        loss={"score_output": keras.losses.MeanSquaredError(),
+              "class_output": keras.losses.CategoricalCrossentropy()},
+        metrics={"score_output": [keras.metrics.MeanAbsoluteError()],
+                 "class_output": [keras.metrics.CategoricalAccuracy()]},
+        loss_weights={"score_output": 2.0, "class_output": 1.0})
+    rng = np.random.default_rng(0)
+    img_data, ts_data = rng.random((20, 32, 32, 3)), rng.random((20, 20, 10))
+    score_targets, class_targets = rng.random((20, 1)), rng.random((20, 5))
+    history = model.fit({"img_input": img_data, "ts_input": ts_data},
+                        {"score_output": score_targets, "class_output": class_targets},
+                        batch_size=8, epochs=1, verbose=0)
+    assert sorted(history.history) == [
+        "class_output_categorical_accuracy", "class_output_loss", "loss",
+        "score_output_loss", "score_output_mean_absolute_error"]
+    by_list = model.evaluate([img_data, ts_data], [score_targets, class_targets], verbose=0)
+    by_name = model.evaluate({"ts_input": ts_data, "img_input": img_data},
+                             {"class_output": class_targets, "score_output": score_targets},
+                             verbose=0)
+    np.testing.assert_allclose(by_list, by_name, rtol=1e-6)
+    with pytest.raises(ValueError, match="no data for its input.*'ts_input'"):
+        model.predict({"img_input": img_data})
+
+
 # --------------------------------------------------------------------------- keras.io examples
 # Each test below is a keras.io example written again with the same idioms, on little data
 # (a real Fashion-MNIST sample where the example uses MNIST) and one short epoch.
@@ -721,3 +833,118 @@ def test_guide_functional_api_custom_layer():
     model = keras.Model(inputs, outputs)
     assert model.output_shape == (None, 10) and model.count_params() == 50
     assert CustomDense.from_config(model.layers[1].get_config()).units == 10
+
+
+def test_example_antirectifier(fashion):
+    # examples/keras_recipes/antirectifier.py
+    from fastdl.keras import ops
+    keras.utils.set_random_seed(0)
+
+    class Antirectifier(layers.Layer):
+        def __init__(self, initializer="he_normal", **kwargs):
+            super().__init__(**kwargs)
+            self.initializer = keras.initializers.get(initializer)
+
+        def build(self, input_shape):
+            output_dim = input_shape[-1]
+            self.kernel = self.add_weight(shape=(output_dim * 2, output_dim),
+                                          initializer=self.initializer, name="kernel",
+                                          trainable=True)
+
+        def call(self, inputs):
+            inputs -= ops.mean(inputs, axis=-1, keepdims=True)
+            pos = ops.relu(inputs)
+            neg = ops.relu(-inputs)
+            concatenated = ops.concatenate([pos, neg], axis=-1)
+            return ops.matmul(concatenated, self.kernel)
+
+    (x_train, y_train), (x_test, y_test) = fashion
+    x_train = x_train.reshape(-1, 784).astype("float32") / 255
+    x_test = x_test.reshape(-1, 784).astype("float32") / 255
+    model = keras.Sequential([
+        keras.Input(shape=(784,)),
+        layers.Dense(256),
+        Antirectifier(),
+        layers.Dense(256),
+        Antirectifier(),
+        layers.Dropout(0.5),
+        layers.Dense(10),
+    ])
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  optimizer=keras.optimizers.RMSprop(),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy()])
+    history = model.fit(x_train, y_train, batch_size=128, epochs=1, validation_split=0.15,
+                        verbose=0)
+    assert "val_sparse_categorical_accuracy" in history.history
+    loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    assert np.isfinite(loss) and accuracy > 0.2
+
+
+def test_guide_subclassing_variational_autoencoder(fashion):
+    # guides/making_new_layers_and_models_via_subclassing.py: the end-to-end VAE.
+    from fastdl.keras import ops
+    from fastdl.keras import random as keras_random
+
+    class Sampling(layers.Layer):
+        """Uses (z_mean, z_log_var) to sample z, the vector encoding a digit."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = keras_random.SeedGenerator(1337)
+
+        def call(self, inputs):
+            z_mean, z_log_var = inputs
+            batch = ops.shape(z_mean)[0]
+            dim = ops.shape(z_mean)[1]
+            epsilon = keras_random.normal(shape=(batch, dim), seed=self.seed_generator)
+            return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+    class Encoder(layers.Layer):
+        def __init__(self, latent_dim=32, intermediate_dim=64, name="encoder", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.dense_proj = layers.Dense(intermediate_dim, activation="relu")
+            self.dense_mean = layers.Dense(latent_dim)
+            self.dense_log_var = layers.Dense(latent_dim)
+            self.sampling = Sampling()
+
+        def call(self, inputs):
+            x = self.dense_proj(inputs)
+            z_mean = self.dense_mean(x)
+            z_log_var = self.dense_log_var(x)
+            z = self.sampling((z_mean, z_log_var))
+            return z_mean, z_log_var, z
+
+    class Decoder(layers.Layer):
+        def __init__(self, original_dim, intermediate_dim=64, name="decoder", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.dense_proj = layers.Dense(intermediate_dim, activation="relu")
+            self.dense_output = layers.Dense(original_dim, activation="sigmoid")
+
+        def call(self, inputs):
+            return self.dense_output(self.dense_proj(inputs))
+
+    class VariationalAutoEncoder(keras.Model):
+        def __init__(self, original_dim, intermediate_dim=64, latent_dim=32,
+                     name="autoencoder", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.original_dim = original_dim
+            self.encoder = Encoder(latent_dim=latent_dim, intermediate_dim=intermediate_dim)
+            self.decoder = Decoder(original_dim, intermediate_dim=intermediate_dim)
+
+        def call(self, inputs):
+            z_mean, z_log_var, z = self.encoder(inputs)
+            reconstructed = self.decoder(z)
+            kl_loss = -0.5 * ops.mean(z_log_var - ops.square(z_mean) - ops.exp(z_log_var) + 1)
+            self.add_loss(kl_loss)
+            return reconstructed
+
+    (x_train, _), _ = fashion
+    x_train = x_train.reshape(len(x_train), 784).astype("float32") / 255
+    vae = VariationalAutoEncoder(784, 64, 32)
+    assert vae.name == "autoencoder" and vae.encoder.name == "encoder"
+    optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+    vae.compile(optimizer, loss=keras.losses.MeanSquaredError())
+    history = vae.fit(x_train, x_train, epochs=1, batch_size=64, verbose=0)
+    assert len(vae.losses) == 1  # the KL term of the last batch
+    reconstruction = ops.mean(ops.square(vae(x_train[:64]) - x_train[:64])).item()
+    assert history.history["loss"][0] > reconstruction  # the loss holds the KL term too

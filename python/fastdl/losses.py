@@ -43,7 +43,14 @@ EPSILON = 1e-7
 def _as_tensor(y: Any) -> Tensor:
     """Predictions as a Tensor: arrays keep their dtype, Python lists of floats are float32
     (as ``fastdl.tensor`` makes them)."""
-    return y if isinstance(y, Tensor) else Tensor(operand(y))
+    if isinstance(y, Tensor):
+        return y
+    if isinstance(y, (list, tuple, dict)) and any(
+            isinstance(one, Tensor) for one in (y.values() if isinstance(y, dict) else y)):
+        raise ValueError(f"a loss was given {len(y)} predictions (a {type(y).__name__} of "
+                         f"tensors); compile a model with several outputs with one loss per "
+                         f"output: a list, or a dict by output name")
+    return Tensor(operand(y))
 
 
 def _target_array(op: str, y_true: Any, y_pred: Tensor, dtype: Any = None):

@@ -14,6 +14,7 @@ from typing import Any, Iterator, Optional, Sequence
 import numpy as np
 
 from fastdl.backend import is_gpu_array, to_device
+from fastdl.layers.nested import map_structure
 from fastdl.tensor import Tensor
 
 
@@ -36,11 +37,16 @@ def as_inputs(op: str, x: Any, dtype: np.dtype) -> list[np.ndarray]:
     return out
 
 
-def as_targets(op: str, y: Any, samples: int, dtype: np.dtype) -> Optional[np.ndarray]:
-    """Targets as an array (floating targets in the model's dtype, integer labels kept), or
-    None when there are none."""
+def as_targets(op: str, y: Any, samples: int, dtype: np.dtype) -> Any:
+    """Targets as an array (floating targets in the model's dtype, integer labels kept), a
+    list or dict of them (one per output, given as a list or tuple of arrays or as a dict),
+    or None when there are none."""
     if y is None:
         return None
+    if isinstance(y, dict) or (isinstance(y, (list, tuple)) and y and all(
+            isinstance(one, (np.ndarray, Tensor, list, dict)) or is_gpu_array(one)
+            for one in y)):
+        return map_structure(lambda one: as_targets(op, one, samples, dtype), y)
     y = y.data if isinstance(y, Tensor) else np.asarray(y)
     if y.dtype.kind == "f" and y.dtype != dtype:
         y = y.astype(dtype)
@@ -81,13 +87,20 @@ def batches(xs: Sequence[np.ndarray], y: Optional[np.ndarray],
     for lo in range(0, n, batch_size):
         if order is None:
             sl = slice(lo, lo + batch_size)
-            yield ([a[sl] for a in xs], None if y is None else y[sl],
-                   None if sample_weight is None else sample_weight[sl])
+            yield [a[sl] for a in xs], _part(y, sl), _part(sample_weight, sl)
         else:
             idx = order[lo:lo + batch_size]
-            yield ([a.take(idx, axis=0) for a in xs],
-                   None if y is None else y.take(idx, axis=0),
-                   None if sample_weight is None else sample_weight.take(idx, axis=0))
+            yield ([a.take(idx, axis=0) for a in xs], _taken(y, idx),
+                   _taken(sample_weight, idx))
+
+
+def _part(arrays: Any, sl: slice) -> Any:
+    """A slice of the samples of an array, or of each array of a list or dict (targets)."""
+    return None if arrays is None else map_structure(lambda a: a[sl], arrays)
+
+
+def _taken(arrays: Any, idx: np.ndarray) -> Any:
+    return None if arrays is None else map_structure(lambda a: a.take(idx, axis=0), arrays)
 
 
 def split_validation(arrays: tuple, fraction: float) -> tuple[tuple, tuple]:
@@ -101,13 +114,9 @@ def split_validation(arrays: tuple, fraction: float) -> tuple[tuple, tuple]:
     if cut == 0 or cut == n:
         raise ValueError(f"fit: validation_split={fraction} leaves no training or no "
                          f"validation samples out of {n}")
-
-    def part(a: Optional[np.ndarray], sl: slice) -> Optional[np.ndarray]:
-        return None if a is None else a[sl]
-
     head, tail = slice(None, cut), slice(cut, None)
-    return (([a[head] for a in xs], part(y, head), part(sample_weight, head)),
-            ([a[tail] for a in xs], part(y, tail), part(sample_weight, tail)))
+    return (([a[head] for a in xs], _part(y, head), _part(sample_weight, head)),
+            ([a[tail] for a in xs], _part(y, tail), _part(sample_weight, tail)))
 
 
 # --------------------------------------------------------------------------- step data
@@ -120,7 +129,7 @@ def step_data(xs: list, y: Optional[np.ndarray], sample_weight: Optional[np.ndar
     x = inputs[0] if len(inputs) == 1 else tuple(inputs)
     if y is None and sample_weight is None:
         return x if len(inputs) == 1 else (x,)
-    y = None if y is None else Tensor(to_device(y, device))
+    y = None if y is None else map_structure(lambda a: Tensor(to_device(a, device)), y)
     if sample_weight is None:
         return (x, y)
     return (x, y, Tensor(to_device(sample_weight, device)))

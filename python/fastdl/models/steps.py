@@ -46,6 +46,7 @@ import numpy as np
 
 from fastdl.autograd import no_grad
 from fastdl.backend import to_device
+from fastdl.layers.nested import map_structure
 from fastdl.metrics import Metric
 from fastdl.models import data as _data
 from fastdl.tensor import Tensor
@@ -84,8 +85,9 @@ def pythonify_logs(logs: Mapping) -> dict:
     return out
 
 
-def _on(array: Any, device: str) -> Any:
-    return None if array is None else to_device(array, device)
+def _on(arrays: Any, device: str) -> Any:
+    """An array, or a list or dict of them (several outputs' targets), on ``device``."""
+    return None if arrays is None else map_structure(lambda a: to_device(a, device), arrays)
 
 
 class StepMixin:
@@ -104,9 +106,11 @@ class StepMixin:
     @property
     def metrics(self) -> list:
         """The metrics to reset at each epoch and at ``evaluate``: the loss tracker (named
-        ``loss``) and the compiled metrics once compiled, then every Metric held in an
-        attribute of the model. A subclass may override it to list its own."""
+        ``loss``) and the compiled metrics once compiled, the loss of each output of a
+        model with several, then every Metric held in an attribute of the model. A subclass
+        may override it to list its own."""
         found = [m for m in (self._loss_tracker, self._compile_metrics) if m is not None]
+        found += getattr(self.loss, "metrics", [])
         for value in vars(self).values():
             if isinstance(value, Metric) and all(value is not m for m in found):
                 found.append(value)

@@ -7,7 +7,6 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from fastdl import losses as _losses
 from fastdl import metrics as _metrics
 from fastdl import optimizers as _optimizers
 from fastdl import random as _random
@@ -16,6 +15,7 @@ from fastdl.callbacks import Callback, CallbackList, History, ProgbarLogger, for
 from fastdl.layers.nested import flatten, pack_like
 from fastdl.models import data as _data
 from fastdl.models.compiled import CompileMetrics, host_arrays
+from fastdl.models.multi_io import compile_loss, compile_metrics, inputs_in_order
 from fastdl.models.steps import NonFiniteLossError, StepMixin, pythonify_logs
 
 __all__ = ["TrainingMixin", "NonFiniteLossError"]
@@ -43,19 +43,15 @@ class TrainingMixin(StepMixin):
                 jit_compile: Any = "auto") -> None:
         """Sets the optimizer (a name or an Optimizer), the loss (a name, a Loss or a
         callable; None when ``train_step`` computes it), the metrics and the metrics weighted
-        by ``sample_weight``. As in Keras, which weights train is read now: setting
+        by ``sample_weight``. A model with several outputs takes a loss, loss weight and
+        metrics per output, as lists or dicts by output name (see
+        :mod:`fastdl.models.multi_io`). As in Keras, which weights train is read now: setting
         ``layer.trainable`` later takes effect at the next ``compile``. ``run_eagerly`` and
-        ``jit_compile`` are accepted for compatibility; fastdl always runs eagerly.
-        ``loss_weights`` (for several outputs) is not supported."""
-        if loss_weights is not None:
-            raise ValueError(f"model {self.name!r}: compile(loss_weights=...) is not supported")
+        ``jit_compile`` are accepted for compatibility; fastdl always runs eagerly."""
         self.optimizer = _optimizers.get(optimizer)
-        self.loss = None if loss is None else _losses.get(loss)
+        self.loss = None if loss is None else compile_loss(self, loss, loss_weights)
         self._loss_tracker = _metrics.Mean(name="loss")
-        self._compile_metrics = None
-        if metrics or weighted_metrics:
-            self._compile_metrics = CompileMetrics(metrics, weighted_metrics,
-                                                   getattr(self.loss, "name", ""))
+        self._compile_metrics = compile_metrics(self, metrics, weighted_metrics, self.loss)
         self._trainable_snapshot = self.trainable_weights if self.built else None
         self.stop_training = False
         self.compiled = True
@@ -66,7 +62,7 @@ class TrainingMixin(StepMixin):
         model's ``train_step`` on Tensors."""
         if not self._overrides("train_step", "compute_metrics"):
             def builtin(xs: list, y: Any, sample_weight: Any) -> None:
-                if y is None:
+                if y is None and self.loss is not None:  # else the layers' added losses
                     raise ValueError("fit: y is required: the built-in train_step computes the "
                                      "loss from it (override train_step to train without "
                                      "targets)")
@@ -85,7 +81,7 @@ class TrainingMixin(StepMixin):
         """Like :meth:`_train_function`, for ``test_step`` (without a graph)."""
         if not self._overrides("test_step", "compute_metrics"):
             def builtin(xs: list, y: Any, sample_weight: Any) -> None:
-                if y is None:
+                if y is None and self.loss is not None:
                     raise ValueError("evaluate: y is required: the built-in test_step computes "
                                      "the loss from it (override test_step to evaluate "
                                      "without targets)")
@@ -186,7 +182,7 @@ class TrainingMixin(StepMixin):
 
     def _arrays(self, op: str, x: Any, y: Any, sample_weight: Any) -> tuple:
         """(inputs, targets, sample weights) as arrays, checked once for the whole call."""
-        xs = _data.as_inputs(op, x, self.dtype)
+        xs = _data.as_inputs(op, inputs_in_order(self, x), self.dtype)
         samples = len(xs[0])
         return (xs, _data.as_targets(op, y, samples, self.dtype),
                 _data.as_sample_weights(op, sample_weight, samples, self.dtype))
@@ -226,7 +222,7 @@ class TrainingMixin(StepMixin):
         """What ``predict_step`` returns for ``x`` (the model's outputs by default), computed
         in batches (32 by default) at inference (no graph, dropout off) and joined along the
         batch axis into arrays, in the structure of the step's output."""
-        xs = _data.as_inputs("predict", x, self.dtype)
+        xs = _data.as_inputs("predict", inputs_in_order(self, x), self.dtype)
         batch_size = _data.batch_size_or_default("predict", batch_size)
         device = self.device
         parts: list = []
@@ -262,7 +258,7 @@ class TrainingMixin(StepMixin):
 
     def predict_on_batch(self, x: Any) -> Any:
         """What ``predict_step`` returns for one batch, at inference, as arrays."""
-        xs = _data.as_inputs("predict_on_batch", x, self.dtype)
+        xs = _data.as_inputs("predict_on_batch", inputs_in_order(self, x), self.dtype)
         with no_grad():
             outputs = self.predict_step(_data.step_data(xs, None, None, self.device))
         return pack_like(outputs, host_arrays(flatten(outputs)))
