@@ -948,3 +948,163 @@ def test_guide_subclassing_variational_autoencoder(fashion):
     assert len(vae.losses) == 1  # the KL term of the last batch
     reconstruction = ops.mean(ops.square(vae(x_train[:64]) - x_train[:64])).item()
     assert history.history["loss"][0] > reconstruction  # the loss holds the KL term too
+
+
+def test_guide_training_with_built_in_methods(fashion):
+    # guides/training_with_built_in_methods.py, its single-output parts.
+    from fastdl.keras import ops
+    keras.utils.set_random_seed(0)
+    (x_train, y_train), (x_test, y_test) = fashion
+    x_train = x_train.reshape(len(x_train), 784).astype("float32") / 255
+    x_test = x_test.reshape(len(x_test), 784).astype("float32") / 255
+    y_train, y_test = y_train.astype("float32"), y_test.astype("float32")
+    x_val, y_val = x_train[-100:], y_train[-100:]
+    x_train, y_train = x_train[:-100], y_train[:-100]
+
+    def get_uncompiled_model():
+        inputs = keras.Input(shape=(784,), name="digits")
+        x = layers.Dense(64, activation="relu", name="dense_1")(inputs)
+        x = layers.Dense(64, activation="relu", name="dense_2")(x)
+        outputs = layers.Dense(10, activation="softmax", name="predictions")(x)
+        return keras.Model(inputs=inputs, outputs=outputs)
+
+    def get_compiled_model():
+        model = get_uncompiled_model()
+        model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
+                      metrics=["sparse_categorical_accuracy"])
+        return model
+
+    model = get_uncompiled_model()
+    model.compile(optimizer=keras.optimizers.RMSprop(),
+                  loss=keras.losses.SparseCategoricalCrossentropy(),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy()])
+    plain = model.fit(x_train, y_train, batch_size=64, epochs=1,
+                      validation_data=(x_val, y_val), verbose=0)
+    assert sorted(plain.history) == ["loss", "sparse_categorical_accuracy", "val_loss",
+                                     "val_sparse_categorical_accuracy"]
+    results = model.evaluate(x_test, y_test, batch_size=128, verbose=0)
+    assert len(results) == 2  # test loss, test acc
+    assert model.predict(x_test[:3]).shape == (3, 10)
+
+    # Custom losses: a function, then a Loss subclass.
+    def custom_mean_squared_error(y_true, y_pred):
+        return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+    class CustomMSE(keras.losses.Loss):
+        def __init__(self, regularization_factor=0.1, name="custom_mse"):
+            super().__init__(name=name)
+            self.regularization_factor = regularization_factor
+
+        def call(self, y_true, y_pred):
+            mse = ops.mean(ops.square(y_true - y_pred), axis=-1)
+            reg = ops.mean(ops.square(0.5 - y_pred), axis=-1)
+            return mse + reg * self.regularization_factor
+
+    y_train_one_hot = ops.one_hot(y_train, num_classes=10)
+    for loss in (custom_mean_squared_error, CustomMSE()):
+        model = get_uncompiled_model()
+        model.compile(optimizer=keras.optimizers.Adam(), loss=loss)
+        history = model.fit(x_train, y_train_one_hot, batch_size=64, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+
+    # A loss added by a layer joins the compiled loss.
+    class ActivityRegularizationLayer(layers.Layer):
+        def call(self, inputs):
+            self.add_loss(ops.sum(inputs) * 0.1)
+            return inputs
+
+    inputs = keras.Input(shape=(784,), name="digits")
+    x = layers.Dense(64, activation="relu", name="dense_1")(inputs)
+    x = ActivityRegularizationLayer()(x)
+    x = layers.Dense(64, activation="relu", name="dense_2")(x)
+    outputs = layers.Dense(10, name="predictions")(x)
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    regularized = model.fit(x_train, y_train, batch_size=64, epochs=1, verbose=0)
+    assert regularized.history["loss"][0] > 5 * plain.history["loss"][0]  # much higher
+
+    model = get_compiled_model()
+    model.fit(x_train, y_train, batch_size=64, validation_split=0.2, epochs=1, verbose=0)
+    sample_weight = np.ones(shape=(len(y_train),))
+    sample_weight[y_train == 5] = 2.0
+    model = get_compiled_model()
+    model.fit(x_train, y_train, sample_weight=sample_weight, batch_size=64, epochs=1,
+              verbose=0)
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=1e-2, patience=2,
+                                               verbose=0)]
+    history = model.fit(x_train, y_train, epochs=2, batch_size=64, callbacks=callbacks,
+                        validation_split=0.2, verbose=0)
+    assert len(history.history["val_loss"]) <= 2
+    lr_schedule = keras.optimizers.schedules.ExponentialDecay(
+        0.1, decay_steps=100000, decay_rate=0.96, staircase=True)
+    assert keras.optimizers.RMSprop(learning_rate=lr_schedule).learning_rate == \
+        pytest.approx(0.1)
+
+
+def test_guide_training_endpoint_layer_without_a_compiled_loss():
+    # guides/training_with_built_in_methods.py: targets as an input, compile without a loss.
+    from fastdl.keras import ops
+
+    class LogisticEndpoint(keras.layers.Layer):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+        def call(self, targets, logits, sample_weights=None):
+            loss = self.loss_fn(targets, logits, sample_weights)
+            self.add_loss(loss)
+            return ops.softmax(logits)
+
+    inputs = keras.Input(shape=(3,), name="inputs")
+    targets = keras.Input(shape=(10,), name="targets")
+    logits = keras.layers.Dense(10)(inputs)
+    predictions = LogisticEndpoint(name="predictions")(logits=logits, targets=targets)
+    model = keras.Model(inputs=[inputs, targets], outputs=predictions)
+    model.compile(optimizer="adam")  # no loss argument
+    rng = np.random.default_rng(0)
+    data = {"inputs": rng.random((3, 3)), "targets": rng.random((3, 10))}
+    history = model.fit(data, verbose=0)
+    assert list(history.history) == ["loss"] and np.isfinite(history.history["loss"][0])
+
+
+def test_guide_functional_api_mix_and_match():
+    # guides/functional_api.py: a functional model inside a layer written from scratch, and
+    # that layer inside a functional model.
+    from fastdl.keras import ops
+    units, timesteps, input_dim, batch_size = 32, 10, 5, 16
+    inputs = keras.Input((None, units))
+    x = layers.GlobalAveragePooling1D()(inputs)
+    outputs = layers.Dense(1)(x)
+    model = keras.Model(inputs, outputs)
+
+    class CustomRNN(layers.Layer):
+        def __init__(self, classifier):
+            super().__init__()
+            self.units = units
+            self.projection_1 = layers.Dense(units=units, activation="tanh")
+            self.projection_2 = layers.Dense(units=units, activation="tanh")
+            self.classifier = classifier
+
+        def call(self, inputs):
+            outputs = []
+            state = ops.zeros(shape=(inputs.shape[0], self.units))
+            for t in range(inputs.shape[1]):
+                x = inputs[:, t, :]
+                h = self.projection_1(x)
+                y = h + self.projection_2(state)
+                state = y
+                outputs.append(y)
+            features = ops.stack(outputs, axis=1)
+            return self.classifier(features)
+
+    rnn_model = CustomRNN(model)
+    assert rnn_model(ops.zeros((1, timesteps, input_dim))).shape == (1, 1)
+    assert len(rnn_model.weights) == 6  # its two projections and the functional model's
+
+    inputs = keras.Input(batch_shape=(batch_size, timesteps, input_dim))
+    x = layers.Conv1D(32, 3)(inputs)
+    outputs = CustomRNN(layers.Dense(1))(x)
+    model = keras.Model(inputs, outputs)
+    assert x.shape == (16, 8, 32)
+    assert model(np.zeros((batch_size, timesteps, input_dim), np.float32)).shape == (16, 8, 1)
