@@ -469,6 +469,20 @@ def test_summary_options():
         model.summary(positions=[0.5, 1.0])
 
 
+# --------------------------------------------------------------------------- utilities
+
+def test_to_categorical_as_keras():
+    np.testing.assert_array_equal(keras.utils.to_categorical([0, 1, 2, 3], num_classes=4),
+                                  np.eye(4))
+    assert keras.utils.to_categorical(np.array([[1], [0]]), 3).shape == (2, 3)  # (N, 1) too
+    assert keras.utils.to_categorical(np.array([[1, 2], [0, 1]])).shape == (2, 2, 3)
+    labels = keras.datasets.fashion_mnist.load_sample()[0][1][:5]
+    onehot = keras.utils.to_categorical(labels, 10)
+    assert onehot.shape == (5, 10) and (onehot.argmax(-1) == labels).all()
+    with pytest.raises(ValueError, match="does not fit num_classes=2"):
+        keras.utils.to_categorical([0, 2], num_classes=2)
+
+
 # --------------------------------------------------------------------------- several outputs
 
 def two_headed_model():
