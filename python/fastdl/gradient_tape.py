@@ -217,8 +217,11 @@ class GradientTape:
         A target with several elements is differentiated as the sum of its elements, unless
         ``output_gradients`` (one per target) gives the gradient at each. A source the
         target does not depend on gets None, or zeros with ``unconnected_gradients='zero'``.
-        A non-persistent tape allows one call; inside its own block, that call ends its
-        recording (as in TensorFlow).
+        A non-persistent tape allows one call. Called inside the tape's own block, a
+        non-persistent tape stops recording there (as in TensorFlow); a persistent one goes
+        on recording, and its gradients, like those computed inside another tape's block, may
+        not be differentiated again (TensorFlow warns there and records them for higher-order
+        gradients, which fastdl does not support).
         """
         owner = "GradientTape.gradient"
         if not self._entered:
