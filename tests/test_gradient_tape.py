@@ -167,6 +167,17 @@ def test_gradient_inside_the_block_ends_a_non_persistent_tapes_recording():
         tape.gradient(z2, v)
 
 
+def test_gradient_inside_a_persistent_tapes_block_keeps_recording():
+    v = variable(2.0)
+    with fastdl.GradientTape(persistent=True) as tape:
+        z = v * v
+        g = tape.gradient(z, v)  # TensorFlow 2.21: 4.0 (with a warning)
+        z3 = z * v
+    assert float(g) == 4.0 and float(tape.gradient(z3, v)) == 12.0
+    with pytest.raises(RuntimeError, match="higher-order gradients are not supported"):
+        tape.gradient(g * g, v)
+
+
 def test_stop_recording():
     v = variable(2.0)
     with fastdl.GradientTape() as tape:
