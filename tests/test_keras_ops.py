@@ -464,14 +464,14 @@ def test_indexing_with_negative_steps_masks_and_tensors_is_differentiable():
                                                     [2.0, 4.0, 3.0, 5.0]])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the autograd engine (csrc/bindings/autograd.cpp) keeps a gradient as the backward "
-    "returned it, and NumPy arithmetic on 0-d arrays returns NumPy scalars: the .grad of a "
-    "0-d leaf holds a numpy.float64, whose .numpy() raises 'the tensor is on cuda'"))
 def test_the_gradient_of_a_zero_dimensional_leaf_is_an_array():
+    # NumPy arithmetic on 0-d arrays gives NumPy scalars; a .grad must hold an array anyway,
+    # also when a second backward adds to it.
     x = _leaf(3.0)
     (x * x).backward()
     assert type(x.grad.data) is np.ndarray
+    (x * x).backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.numpy() == 12.0
 
 
 # ---------------------------------------------------------------------------- on the GPU

@@ -153,6 +153,15 @@ py::object data_of(PyObject* tensor) {
   return py::reinterpret_borrow<py::object>(data);
 }
 
+// An array: NumPy gives scalars for arithmetic on 0-d operands (an output of forward, a gradient
+// a backward computed); GPU arrays are kept as they are.
+py::object as_array(py::object data) {
+  if (Py_TYPE(data.ptr()) == ndarray_type || is_gpu_array(data)) return data;
+  PyObject* a = PyObject_CallOneArg(numpy_asarray, data.ptr());
+  if (!a) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(a);
+}
+
 // A Tensor around `data` with no gradient, made by output `index` of `node` (None for a leaf).
 py::object new_tensor(const py::handle& data, bool requires_grad, const py::handle& node,
                       int index = 0) {
@@ -418,6 +427,7 @@ class Engine {
 
   // The gradient checked against its input's shape and cast to its dtype.
   py::object conform(const py::object& node, const py::handle& parent, py::object pg) const {
+    pg = as_array(std::move(pg));  // a 0-d leaf's .grad must hold an array, not a NumPy scalar
     const py::object data = data_of(parent.ptr());
     const py::object pg_shape = get(pg, n_.shape), shape = get(data, n_.shape);
     if (!equal(pg_shape, shape)) {
@@ -446,7 +456,7 @@ class Engine {
     } else {
       PyObject* sum = PyNumber_Add(get(existing, n_.data).ptr(), pg.ptr());
       if (!sum) throw py::error_already_set();
-      set(existing, n_.data, py::reinterpret_steal<py::object>(sum));
+      set(existing, n_.data, as_array(py::reinterpret_steal<py::object>(sum)));
     }
   }
 
@@ -541,15 +551,6 @@ py::object call_forward(const ApplyObject* self, const py::handle& ctx, PyObject
   PyObject* r = PyObject_Vectorcall(self->forward, call, static_cast<size_t>(1 + nargs), kwnames);
   if (!r) throw py::error_already_set();
   return py::reinterpret_steal<py::object>(r);
-}
-
-// An output of forward as an array: NumPy gives scalars for 0-d operands; GPU arrays are kept as
-// they are.
-py::object as_array(py::object data) {
-  if (Py_TYPE(data.ptr()) == ndarray_type || is_gpu_array(data)) return data;
-  PyObject* a = PyObject_CallOneArg(numpy_asarray, data.ptr());
-  if (!a) throw py::error_already_set();
-  return py::reinterpret_steal<py::object>(a);
 }
 
 // The outputs of a forward that returned a tuple: a tuple of Tensors. Floating outputs of a
