@@ -274,6 +274,26 @@ def test_add_loss_holds_the_losses_of_the_last_call():
     assert [loss.item() for loss in model.losses] == [pytest.approx(0.02)]
 
 
+def test_build_of_a_subclassed_model_creates_its_weights():
+    # Keras 3 marks such a model built without weights (and warns); fastdl runs it once on
+    # zeros, so that summary, count_params and a later compile see the weights.
+    class MLP(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden, self.classes = layers.Dense(5), layers.Dense(2)
+
+        def call(self, x):
+            return self.classes(self.hidden(x))
+
+    model = MLP()
+    model.build((None, 4))
+    assert model.built and model.count_params() == 37
+    model.compile(optimizer="sgd", loss="mse")
+    before = model.hidden.kernel.numpy().copy()
+    model.fit(np.ones((8, 4), np.float32), np.zeros((8, 2), np.float32), verbose=0)
+    assert not np.array_equal(model.hidden.kernel.numpy(), before)
+
+
 def test_build_called_directly_builds_the_layer():
     layer = layers.Dense(3)
     with pytest.raises(ValueError, match="not built yet"):

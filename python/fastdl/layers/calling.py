@@ -164,8 +164,13 @@ def build_layer(layer: Any, tensors: dict) -> None:
             layer._device = first.device  # weights are made where the first inputs are
     signature = layer._call_signature
     shapes = argument_shapes(tensors, signature)
-    layer.build(**shape_arguments(layer, layer.build, shapes, signature))
+    # Built first: a subclassed model's build runs its call, which must not build it again.
     layer.built = True
+    try:
+        layer.build(**shape_arguments(layer, layer.build, shapes, signature))
+    except BaseException:
+        layer.built = False
+        raise
     layer._build_shapes = shapes  # a summary computes output shapes from them
 
 

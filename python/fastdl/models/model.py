@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from fastdl.autograd import no_grad
+from fastdl.backend import array_library
 from fastdl.layers.base import Layer, unique_name
 from fastdl.layers.calling import current_training
 from fastdl.layers.core import InputLayer
@@ -15,6 +17,7 @@ from fastdl.layers.nested import flatten, map_structure, pack_like
 from fastdl.layers.symbolic import Node, SymbolicTensor
 from fastdl.models import saving, summary
 from fastdl.models.training import TrainingMixin
+from fastdl.tensor import Tensor
 
 __all__ = ["Model"]
 
@@ -167,6 +170,32 @@ class Model(TrainingMixin, Layer):
                 # A training flag given at the symbolic call wins over the model's.
                 node.store_outputs(node.layer(*args, **{**given, **kwargs}), computed)
         return pack_like(output_structure, [computed[id(t)] for t in graph_outputs])
+
+    def build(self, input_shape: Any = None) -> None:
+        """Creates a subclassed model's weights for inputs of ``input_shape`` (batch axis
+        included) by calling it once on one sample of zeros (unknown sizes taken as 1), so
+        that ``count_params``, ``summary`` and ``compile`` see them; Keras 3 only marks such
+        a model built. A functional model is built by its graph.
+
+        >>> import fastdl
+        >>> class Mlp(fastdl.models.Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.dense = fastdl.layers.Dense(2)
+        ...     def call(self, x):
+        ...         return self.dense(x)
+        >>> model = Mlp()
+        >>> model.build((None, 3))
+        >>> model.count_params()
+        8
+        """
+        if (self._graph is not None or self.built or input_shape is None
+                or type(self).build is not Model.build):  # a build of its own made them
+            return
+        sample = tuple(1 if d is None else d for d in input_shape)
+        with no_grad():
+            self(Tensor(array_library(self._device or "cpu").zeros(sample, self.dtype)),
+                 training=False)
 
     def _walk_layers(self) -> list[Layer]:
         """Every layer that owns weights, depth first, in call order (nested models
