@@ -96,11 +96,15 @@ def batches(xs: Sequence[np.ndarray], y: Optional[np.ndarray],
 
 def _part(arrays: Any, sl: slice) -> Any:
     """A slice of the samples of an array, or of each array of a list or dict (targets)."""
-    return None if arrays is None else map_structure(lambda a: a[sl], arrays)
+    if arrays is None or arrays.__class__ is np.ndarray:  # the usual case, kept cheap
+        return None if arrays is None else arrays[sl]
+    return map_structure(lambda a: a[sl], arrays)
 
 
 def _taken(arrays: Any, idx: np.ndarray) -> Any:
-    return None if arrays is None else map_structure(lambda a: a.take(idx, axis=0), arrays)
+    if arrays is None or arrays.__class__ is np.ndarray:
+        return None if arrays is None else arrays.take(idx, axis=0)
+    return map_structure(lambda a: a.take(idx, axis=0), arrays)
 
 
 def split_validation(arrays: tuple, fraction: float) -> tuple[tuple, tuple]:

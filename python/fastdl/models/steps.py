@@ -87,7 +87,9 @@ def pythonify_logs(logs: Mapping) -> dict:
 
 def _on(arrays: Any, device: str) -> Any:
     """An array, or a list or dict of them (several outputs' targets), on ``device``."""
-    return None if arrays is None else map_structure(lambda a: to_device(a, device), arrays)
+    if arrays is None or arrays.__class__ is np.ndarray:  # the usual case, kept cheap
+        return None if arrays is None else to_device(arrays, device)
+    return map_structure(lambda a: to_device(a, device), arrays)
 
 
 class StepMixin:
