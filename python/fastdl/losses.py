@@ -237,7 +237,7 @@ def _aligned(op: str, weights: Any, losses: Tensor) -> Any:
     elif losses.ndim == weights.ndim + 1 and losses.shape[-1] == 1:
         weights = weights[..., None]
     try:
-        array_module(weights).broadcast_shapes(weights.shape, losses.shape)
+        np.broadcast_shapes(weights.shape, losses.shape)  # shapes only: any device
     except ValueError:
         raise ValueError(f"{op}: sample_weight of shape {weights.shape} does not fit the "
                          f"per-sample losses of shape {tuple(losses.shape)}") from None
