@@ -495,8 +495,7 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict) -> "Layer":
-        """A new layer made from :meth:`get_config`'s result (a new name must not clash, so
-        the config's name is taken as is).
+        """A new layer, unbuilt, made from :meth:`get_config`'s result (its name included).
 
         >>> import fastdl
         >>> layer = fastdl.layers.Dense(3, activation="relu", name="hidden")
