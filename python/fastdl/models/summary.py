@@ -50,8 +50,8 @@ def print_summary(model: Any, line_length: Optional[int] = None,
 
     ``line_length`` defaults to 88 characters (108 with the "Connected to" column), less
     where the terminal is narrower; ``positions`` are where the columns end, as fractions
-    of the line; ``show_trainable`` adds a column telling which layers train (Y or N, - for
-    none without weights); ``layer_range`` is a pair of patterns (regular expressions)
+    of the line; ``show_trainable`` adds a column telling which layers train (Y or N; - for
+    a layer without weights); ``layer_range`` is a pair of patterns (regular expressions)
     matching the names of the first and last layers to list.
     """
     print_fn = print_fn or print
@@ -97,15 +97,31 @@ def _layers_in_order(model: Any) -> tuple[list[Layer], Optional[set], bool]:
         return list(model.layers), None, True
     _, outputs, _, nodes = graph
     in_graph = {id(node) for node in nodes}
+    depth = _depths(nodes, in_graph)
+    layer_depth: dict[int, int] = {}
+    for node in nodes:
+        layer_depth[id(node.layer)] = max(layer_depth.get(id(node.layer), 0), depth[id(node)])
+    met = _first_met(outputs, in_graph)
+    layers = sorted(model.layers, key=lambda layer: (-layer_depth[id(layer)], met[id(layer)]))
+    chain = (len(set(depth.values())) == len(nodes) == len(layers)
+             and all(len(node.inputs) <= 1 for node in nodes))
+    return layers, in_graph, chain
+
+
+def _depths(nodes: list, in_graph: set) -> dict[int, int]:
+    """Each call's depth (by node id): 0 for the outputs' calls, else one more than the
+    deepest call that takes its outputs. ``nodes`` come each after the calls feeding it."""
     depth: dict[int, int] = {}
     for node in reversed(nodes):  # consumers before the calls that feed them
         below = depth.setdefault(id(node), 0) + 1
         for tensor in node.inputs:
             if id(tensor.node) in in_graph:
                 depth[id(tensor.node)] = max(depth.get(id(tensor.node), 0), below)
-    layer_depth: dict[int, int] = {}
-    for node in nodes:
-        layer_depth[id(node.layer)] = max(layer_depth.get(id(node.layer), 0), depth[id(node)])
+    return depth
+
+
+def _first_met(outputs: list, in_graph: set) -> dict[int, int]:
+    """Each layer's rank (by layer id) in a depth-first walk from the outputs."""
     met: dict[int, int] = {}
     seen: set[int] = set()
     stack = [t.node for t in reversed(outputs)]
@@ -116,10 +132,7 @@ def _layers_in_order(model: Any) -> tuple[list[Layer], Optional[set], bool]:
         seen.add(id(node))
         met.setdefault(id(node.layer), len(met))
         stack += [t.node for t in reversed(node.inputs)]
-    layers = sorted(model.layers, key=lambda layer: (-layer_depth[id(layer)], met[id(layer)]))
-    chain = (len(set(depth.values())) == len(nodes) == len(layers)
-             and all(len(node.inputs) <= 1 for node in nodes))
-    return layers, in_graph, chain
+    return met
 
 
 def _in_range(model: Any, layers: list[Layer], layer_range: Optional[Sequence[str]]) -> list:
