@@ -428,3 +428,7 @@ def test_inputs_and_targets_by_name():
     np.testing.assert_allclose(by_list, by_name, rtol=1e-6)
     with pytest.raises(ValueError, match="no data for its input.*'ts_input'"):
         model.predict({"img_input": img_data})
+    called = model({"ts_input": ts_data[:2].astype("float32"),
+                    "img_input": img_data[:2].astype("float32")})
+    np.testing.assert_allclose(called[1].numpy(), model.predict(
+        [img_data[:2], ts_data[:2]], verbose=0)[1], rtol=1e-5)

@@ -16,6 +16,7 @@ from fastdl.layers.core import InputLayer
 from fastdl.layers.nested import flatten, map_structure, pack_like
 from fastdl.layers.symbolic import Node, SymbolicTensor
 from fastdl.models import saving, summary
+from fastdl.models.multi_io import inputs_in_order
 from fastdl.models.training import TrainingMixin
 from fastdl.tensor import Tensor
 
@@ -145,6 +146,8 @@ class Model(TrainingMixin, Layer):
             raise NotImplementedError(f"{type(self).__name__}: a subclassed Model must define "
                                       f"call(inputs, training=None)")
         graph_inputs, graph_outputs, output_structure, nodes = self._graph
+        if isinstance(inputs, dict) and not isinstance(self._input_structure, dict):
+            inputs = inputs_in_order(self, inputs)  # by input name, as Keras takes them
         values = flatten(inputs)
         if len(values) != len(graph_inputs):
             raise ValueError(f"model {self.name!r} expects {len(graph_inputs)} input(s), "
