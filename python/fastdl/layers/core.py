@@ -247,7 +247,8 @@ def _none_shape(shape: tuple) -> str:
 
 
 def Input(shape: Optional[Sequence[int]] = None, batch_size: Optional[int] = None,
-          dtype: Any = None, batch_shape: Optional[Sequence[Optional[int]]] = None,
+          dtype: Any = None, sparse: Optional[bool] = None,
+          batch_shape: Optional[Sequence[Optional[int]]] = None,
           name: Optional[str] = None) -> SymbolicTensor:
     """The input of a model: a symbolic tensor of ``(batch_size,) + shape`` (or of
     ``batch_shape``), made by an :class:`InputLayer`. Functional models start from it; a
@@ -261,5 +262,8 @@ def Input(shape: Optional[Sequence[int]] = None, batch_size: Optional[int] = Non
     >>> fastdl.layers.Input(batch_shape=(16, 10, 5)).shape
     (16, 10, 5)
     """
+    if sparse:
+        raise ValueError("Input: fastdl has no sparse tensors; pass sparse=False (or leave it "
+                         "out) and give dense data")
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,
                       name=name).output
