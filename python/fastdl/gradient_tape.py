@@ -35,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
@@ -113,6 +113,10 @@ class GradientTape:
     [tensor([  4.,  32., 108.]), tensor([ 2.,  8., 18.])]
     """
 
+    # A tape is made at every training step: slots make it cheaper.
+    __slots__ = ("persistent", "watch_accessed_variables", "_recording", "_entered", "_used",
+                 "_thread", "_watched", "_given")
+
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
         self.persistent = bool(persistent)
         self.watch_accessed_variables = bool(watch_accessed_variables)
@@ -121,8 +125,7 @@ class GradientTape:
         self._used = False
         self._thread: _ThreadTapes | None = None  # set while the tape is open
         self._watched: list[Tensor] = []  # tensors watch() made require grad
-        self._watched_ids: set[int] = set()  # every tensor given to watch()
-        self._watched_refs: list[Tensor] = []  # keeps those ids valid
+        self._given: dict[int, Tensor] = {}  # every tensor given to watch(), by id
 
     # ------------------------------------------------------------------ recording
     def __enter__(self) -> GradientTape:
@@ -195,9 +198,7 @@ class GradientTape:
                 warnings.warn(f"GradientTape.watch: the tensor's dtype {t.data.dtype} is not "
                               f"floating: it is not watched", stacklevel=2)
                 continue
-            if id(t) not in self._watched_ids:
-                self._watched_ids.add(id(t))
-                self._watched_refs.append(t)
+            self._given[id(t)] = t
             entry = _watch_counts.get(id(t))
             if entry is not None and all(w is not t for w in self._watched):
                 entry[1] += 1
@@ -241,14 +242,16 @@ class GradientTape:
             self._used = True
             if self._recording:
                 self._stop_recording()
-        reached = [(t, s) for t, s in zip(targets, seeds) if t.requires_grad]
+        reached = [t for t in targets if t.requires_grad]
+        if seeds is not None and len(reached) < len(targets):
+            seeds = [s for t, s in zip(targets, seeds) if t.requires_grad]
         if reached:
-            found = list(grad([t for t, _ in reached], flat_sources, [s for _, s in reached],
+            found = list(grad(reached, flat_sources, seeds,
                               retain_graph=self._graph_still_wanted()))
         else:
             found = [None] * len(flat_sources)
         if not self.watch_accessed_variables:
-            found = [g if not s.is_leaf or id(s) in self._watched_ids else None
+            found = [g if not s.is_leaf or id(s) in self._given else None
                      for g, s in zip(found, flat_sources)]
         if unconnected_gradients == "zero":
             found = [_zeros_like(s) if g is None else g for g, s in zip(found, flat_sources)]
@@ -264,16 +267,22 @@ class GradientTape:
             return found
         return pack_like(sources, found)
 
-    def _seeds(self, owner: str, targets: list, output_gradients: Any) -> list:
-        """The gradient each target starts from: the one given, else ones (a sum)."""
-        given = [None] * len(targets) if output_gradients is None else flatten(output_gradients)
+    def _seeds(self, owner: str, targets: list, output_gradients: Any) -> Optional[list]:
+        """The gradient each target starts from: the one given, else ones (a sum); None when
+        none is given and every target has one element (fastdl.grad starts from 1 then)."""
+        if output_gradients is None:
+            if all(t.data.size == 1 for t in targets):
+                return None
+            given = [None] * len(targets)
+        else:
+            given = flatten(output_gradients)
         if len(given) != len(targets):
             raise ValueError(f"{owner}: {len(targets)} target(s) but {len(given)} "
                              f"output_gradients")
         seeds = []
         for i, (t, g) in enumerate(zip(targets, given)):
-            if g is None:  # fastdl.grad starts a one-element target from 1 itself
-                g = None if t.data.size == 1 else array_module(t.data).ones(t.shape, t.dtype)
+            if g is None:
+                g = array_module(t.data).ones(t.shape, t.dtype)
             elif np.shape(g) != t.shape:
                 raise ValueError(f"{owner}: output_gradients[{i}] has shape {np.shape(g)} but "
                                  f"its target has shape {t.shape}")
