@@ -494,3 +494,14 @@ def test_integer_and_created_results_stay_on_the_gpu():
     taken = ops.take(x, [0, 0, 5])
     taken.sum().backward()
     np.testing.assert_array_equal(to_cpu(x.grad.data), [[2.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+def test_the_keras_namespace_carries_ops_and_random():
+    # A subprocess: in this one other tests have imported fastdl.keras.ops already.
+    import subprocess
+    import sys
+    code = ("from fastdl import keras; "
+            "print(keras.ops.add(1.0, 2.0).item(), keras.random.uniform((2,), seed=3).shape)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["3.0", "(2,)"]

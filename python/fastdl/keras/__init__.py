@@ -16,12 +16,14 @@ from fastdl.keras import (  # noqa: F401
     losses,
     metrics,
     models,
+    ops,
     optimizers,
+    random,
     utils,
 )
 from fastdl.layers import Input, Layer
 from fastdl.models import Model, Sequential
 
 __all__ = ["activations", "callbacks", "datasets", "initializers", "layers", "losses",
-           "metrics", "models", "optimizers", "utils", "Input", "Layer", "Model",
+           "metrics", "models", "ops", "optimizers", "random", "utils", "Input", "Layer", "Model",
            "Sequential"]
