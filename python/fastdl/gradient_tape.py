@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from itertools import repeat
 import warnings
 from typing import Any, Iterator, Optional
 
@@ -143,16 +144,16 @@ class GradientTape:
         if self._recording:
             self._stop_recording()
 
-    def _start_recording(self) -> None:
+    def _start_recording(self) -> None:  # the tape is open: self._thread is set
         self._recording = True
-        tapes = _per_thread.tapes
+        tapes = self._thread
         if not tapes.recording:
             tapes.mode_before = _C.set_grad_enabled(True)
         tapes.recording.append(self)
 
     def _stop_recording(self) -> None:
         self._recording = False
-        tapes = _per_thread.tapes
+        tapes = self._thread
         tapes.recording.remove(self)
         if not tapes.recording:
             _C.set_grad_enabled(tapes.mode_before)
@@ -255,7 +256,7 @@ class GradientTape:
                      for g, s in zip(found, flat_sources)]
         if unconnected_gradients == "zero":
             found = [_zeros_like(s) if g is None else g for g, s in zip(found, flat_sources)]
-        if _per_thread.tapes.recording:  # they may be differentiated again: see
+        if self._thread.recording:  # they may be differentiated again: see
             # _GradientOfGradient
             found = [g if g is None or not s.requires_grad else _GradientOfGradient.apply(g, s)
                      for g, s in zip(found, flat_sources)]
@@ -316,6 +317,11 @@ class GradientTape:
 
 
 def _tensors(owner: str, what: str, structure: Any) -> list:
+    """The Tensors of ``structure``, flat (a flat list of them is returned as it is)."""
+    if isinstance(structure, Tensor):
+        return [structure]
+    if type(structure) is list and all(map(isinstance, structure, repeat(Tensor))):
+        return structure
     if structure is None:
         raise TypeError(f"{owner}: {what} must be a Tensor or a structure of Tensors, got None")
     leaves = flatten(structure)
