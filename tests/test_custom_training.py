@@ -1,17 +1,24 @@
 """Custom training, Keras 3's way: overridden train_step / test_step / predict_step driven by
 fit, evaluate and predict; compile without a loss and overridden compile; the metrics
-property and its resets; what a step receives; sample weights in the built-in step.
+property and its resets; what a step receives; sample weights in the built-in step; and the
+VAE example.
 
 Where a test says "Keras 3.15", the expected value or structure is what Keras 3.15.1 with
 TensorFlow 2.21 gave on the same program in /opt/tfenv; the other references are float64
 NumPy written here.
 """
+import runpy
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import fastdl
 from fastdl import keras
 from fastdl.keras import layers
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def dense_model(cls=keras.Model, units=1, inputs=3, **kwargs):
@@ -461,3 +468,21 @@ def test_stop_training_inside_an_epoch_stops_after_that_batch():
     model.compile(optimizer="sgd")
     history = model.fit(np.ones((10, 3)), batch_size=2, epochs=3, verbose=0)
     assert len(model.seen) == 2 and history.history["steps"] == [2.0]
+
+
+# --------------------------------------------------------------------------- the example
+
+def test_the_vae_example_learns_the_sample(monkeypatch, capsys):
+    sample = fastdl.datasets.fashion_mnist.load_sample()
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", lambda: sample)
+    monkeypatch.setattr(sys, "argv", ["custom_training.py", "--epochs", "3",
+                                      "--samples", "2048"])
+    history = runpy.run_path(str(EXAMPLES / "custom_training.py"), run_name="example")["main"]()
+    losses = history.history["loss"]
+    assert list(history.history) == ["kl_loss", "loss", "reconstruction_loss"]
+    assert losses[-1] < 0.9 * losses[0] and all(np.isfinite(losses))
+    for epoch, (total, reconstruction, kl) in enumerate(zip(
+            losses, history.history["reconstruction_loss"], history.history["kl_loss"])):
+        assert total == pytest.approx(reconstruction + kl, rel=1e-5)
+    out = capsys.readouterr().out
+    assert "Epoch 3/3" in out and "reconstruction_loss:" in out
