@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from itertools import repeat
 import warnings
+from itertools import repeat
 from typing import Any, Iterator, Optional
 
 import numpy as np
@@ -191,7 +191,7 @@ class GradientTape:
         or when a persistent tape is dropped). Call it before the operations on the tensor.
         Weights that train need no watching. A tensor that is not floating is skipped with a
         warning, as in TensorFlow."""
-        for i, t in enumerate(flatten(tensor)):
+        for t in flatten(tensor):
             if not isinstance(t, Tensor):
                 raise TypeError(f"GradientTape.watch: expected a Tensor (or a structure of "
                                 f"them), got {type(t).__name__}")
