@@ -97,6 +97,8 @@ def test_errors_name_the_function():
     x = leaf([1.0])
     with pytest.raises(TypeError, match=r"grad: inputs\[1\] is a ndarray, not a Tensor"):
         fastdl.grad((x * 2).sum(), [x, np.ones(1)])
+    with pytest.raises(TypeError, match=r"grad: inputs\[1\] is a list, not a Tensor"):
+        fastdl.grad(x, [x, [1.0]])  # a leaf output: no graph to walk, the inputs still checked
     with pytest.raises(RuntimeError, match="grad: no output requires grad"):
         fastdl.grad(fastdl.ones(1), [x])
     with pytest.raises(ValueError, match="grad: 2 outputs but 1 grad_outputs"):

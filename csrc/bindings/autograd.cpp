@@ -209,6 +209,11 @@ class Engine {
     results_.resize(tensors.size());
     for (size_t i = 0; i < tensors.size(); ++i) {
       PyObject* t = tensors[i].ptr();
+      if (!is_tensor(t)) {
+        throw py::type_error("grad: inputs[" + std::to_string(i) + "] is a " +
+                             py::str(py::type::handle_of(t).attr("__name__")).cast<std::string>() +
+                             ", not a Tensor");
+      }
       const py::object node = node_of(t);
       if (node.is_none()) {
         captured_leaves_[t].push_back(i);
@@ -240,21 +245,22 @@ class Engine {
     }
   }
 
-  // The captured gradients, in the order of `capture`: None where nothing reached a tensor.
-  // One that is still held elsewhere (a gradient passed through unchanged, a view, one given
-  // twice) is copied, as a leaf's .grad would be: the caller may change it in place.
-  py::list results() {
-    py::list out;
+  // The captured gradients as Tensors, in the order of `capture`: None where nothing reached
+  // a tensor. One that is still held elsewhere (a gradient passed through unchanged, a view,
+  // one given twice) is copied, as a leaf's .grad would be: the caller may change it in place.
+  py::tuple results() {
+    py::tuple out(results_.size());
     std::unordered_set<PyObject*> given;
-    for (py::object& g : results_) {
+    for (size_t i = 0; i < results_.size(); ++i) {
+      const py::object& g = results_[i];
       if (!g) {
-        out.append(py::none());
+        out[i] = py::none();
         continue;
       }
       const bool shared = passed_on_.count(g.ptr()) || given.count(g.ptr()) ||
                           !get(g, n_.base).is_none();
       given.insert(g.ptr());
-      out.append(shared ? get(g, n_.copy)() : g);
+      out[i] = new_tensor(as_array(shared ? get(g, n_.copy)() : g), false, py::none());
     }
     return out;
   }
@@ -759,20 +765,21 @@ void bind_autograd(py::module_& m) {
       "leaves' .grad (see fastdl.autograd).");
   m.def(
       "run_grad",
-      [](const py::list& seeds, const py::tuple& inputs, bool retain_graph) {
+      [](const py::list& seeds, const py::sequence& inputs, bool retain_graph) {
         std::vector<Seed> starts;
         for (const py::handle s : seeds) {
           const auto seed = py::reinterpret_borrow<py::tuple>(s);
           starts.push_back(Seed{py::reinterpret_borrow<py::object>(seed[0]),
                                 seed[1].cast<int>(), py::reinterpret_borrow<py::object>(seed[2])});
         }
-        Engine engine(retain_graph, inputs);
+        Engine engine(retain_graph, py::tuple(inputs));
         engine.run(starts);
         return engine.results();
       },
       py::arg("seeds"), py::arg("inputs"), py::arg("retain_graph"),
       "The gradients of the seeds' outputs ((node, output index, gradient) triples) with "
-      "respect to the Tensors `inputs`, without touching any .grad (see fastdl.grad).");
+      "respect to the Tensors `inputs` (TypeError naming one that is not), as a tuple of "
+      "Tensors (None where nothing reached), without touching any .grad (see fastdl.grad).");
 }
 
 }  // namespace fastdl::bindings

@@ -185,11 +185,13 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
     >>> x.grad is None
     True
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    for i, t in enumerate(inputs):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"grad: inputs[{i}] is a {type(t).__name__}, not a Tensor")
+    if isinstance(outputs, Tensor) and grad_outputs is None and outputs._node is not None:
+        # The usual call (one output of a graph, from 1): one pass, a step of every custom
+        # training loop.
+        seed = (outputs._node, outputs._output_index, outputs._seed_gradient(None))
+        return _C.run_grad([seed], inputs, retain_graph)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     seeds_given = [None] * len(outputs) if grad_outputs is None else (
         [grad_outputs] if len(outputs) == 1 and not isinstance(grad_outputs, (list, tuple))
         else list(grad_outputs))
@@ -209,13 +211,10 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
         for i, t in enumerate(inputs):  # a leaf output asked for itself
             if t is out:
                 direct[i] = seed.copy() if direct[i] is None else direct[i] + seed
-    found = _C.run_grad(seeds, inputs, retain_graph) if seeds else [None] * len(inputs)
-    results = []
-    for through_graph, itself in zip(found, direct):
-        total = itself if through_graph is None else (
-            through_graph if itself is None else through_graph + itself)
-        results.append(None if total is None else Tensor(total))
-    return tuple(results)
+    # Also with no seed: the engine checks that every input is a Tensor.
+    found = _C.run_grad(seeds, inputs, retain_graph)
+    return tuple(through if itself is None else Tensor(itself) if through is None
+                 else Tensor(through.data + itself) for through, itself in zip(found, direct))
 
 
 def gradcheck(fn: Callable[..., "Tensor"], inputs: Sequence["Tensor"], eps: float = 1e-6,

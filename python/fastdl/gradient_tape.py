@@ -247,8 +247,9 @@ class GradientTape:
         if seeds is not None and len(reached) < len(targets):
             seeds = [s for t, s in zip(targets, seeds) if t.requires_grad]
         if reached:
-            found = list(grad(reached, flat_sources, seeds,
-                              retain_graph=self._graph_still_wanted()))
+            # One target from 1 (the usual call) goes alone: grad's one-pass form.
+            found = list(grad(reached[0] if len(reached) == 1 and seeds is None else reached,
+                              flat_sources, seeds, retain_graph=self._graph_still_wanted()))
         else:
             found = [None] * len(flat_sources)
         if not self.watch_accessed_variables:
