@@ -385,6 +385,48 @@ def test_trainable_flag_moves_weights_and_stops_their_gradients():
     assert len(layer.trainable_weights) == 2 and layer.kernel.requires_grad
 
 
+def test_the_trainable_weights_follow_every_change_after_they_were_listed():
+    # The list is kept between reads (a training step reads it at every batch): each change
+    # of which weights train must show at the next read.
+    class Block(layers.Layer):
+        def call(self, x):
+            return x
+
+    block = Block()
+    first, second = layers.Dense(2), layers.Dense(1)
+    first(np.ones((1, 3)))
+    second(np.ones((1, 2)))
+    block.first = first
+    def ids(weights):
+        return [id(w) for w in weights]
+
+    assert ids(block.trainable_weights) == ids(first.trainable_weights)
+    assert ids(block.trainable_variables) == ids(first.trainable_weights)
+    block.trainable_weights.clear()  # a list of the caller's own
+    assert len(block.trainable_weights) == 2
+    block.second = second
+    assert len(block.trainable_weights) == 4
+    scale = block.add_weight(shape=(), initializer="ones", name="scale")
+    assert block.trainable_weights[0] is scale and len(block.trainable_weights) == 5
+    first.bias.trainable = False
+    assert id(first.bias) not in ids(block.trainable_weights)
+    assert id(first.bias) in ids(block.non_trainable_variables)
+    second.trainable = False
+    assert ids(block.trainable_weights) == ids([scale, first.kernel])
+    block.trainable = False
+    assert block.trainable_weights == []
+    block.trainable = True
+    assert len(block.trainable_weights) == 4  # the bias stays out: its own flag
+
+
+def test_a_popped_layer_leaves_the_trainable_weights():
+    model = fastdl.keras.Sequential([layers.Dense(3), layers.Dense(2)])
+    model.build((None, 4))
+    assert len(model.trainable_weights) == 4
+    model.pop()
+    assert len(model.trainable_weights) == 2
+
+
 def test_custom_layer_tracks_sublayers():
     class Block(layers.Layer):
         def __init__(self):

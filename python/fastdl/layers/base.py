@@ -1,4 +1,4 @@
-"""The Layer base class and the Variable a layer's weights live in.
+"""The Layer base class.
 
 A layer is built lazily, on its first call, from the shapes of its inputs (``build``); after
 that ``call`` computes its outputs from Tensors. Layers can be called directly on Tensors or
@@ -15,64 +15,15 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from fastdl import initializers
-from fastdl.backend import array_module, is_gpu_array, parse_device, to_device
+from fastdl.backend import parse_device, to_device
 from fastdl.layers.calling import (call_in_context, call_layer, check_input_spec,
                                    output_shapes, plain_tensors)
 from fastdl.layers.masking import set_output_masks
 from fastdl.layers.signature import CallSignature, layer_label
+from fastdl.layers.variable import Variable, weights_changed, weights_generation
 from fastdl.tensor import Tensor
 
 __all__ = ["Layer", "Variable", "InputSpec"]
-
-
-class Variable(Tensor):
-    """A weight: a Tensor with a name, updated in place by optimizers.
-
-    >>> import fastdl
-    >>> v = fastdl.layers.Variable(fastdl.ones(2).numpy(), name="bias")
-    >>> v.assign([3.0, 4.0]); v
-    <Variable 'bias' shape=(2,) dtype=float32, numpy=[3. 4.]>
-    >>> v.assign_add(fastdl.ones(2)); v.numpy()
-    array([4., 5.], dtype=float32)
-    """
-
-    __slots__ = ("name", "trainable")
-
-    def __init__(self, data: np.ndarray, name: str, trainable: bool = True) -> None:
-        data = data if is_gpu_array(data) else np.require(data, requirements="C")  # 0-d too
-        trainable = bool(trainable) and data.dtype.kind == "f"  # no gradient for integers
-        super().__init__(data, requires_grad=trainable)
-        self.name = name
-        self.trainable = trainable
-
-    def assign(self, value: Any) -> None:
-        """Copies ``value`` (from any device) into the variable (same shape), keeping the
-        same array."""
-        value = value.data if isinstance(value, Tensor) else value
-        value = value if is_gpu_array(value) else np.asarray(value)
-        if value.shape != self.data.shape:
-            raise ValueError(f"variable {self.name!r}: cannot assign a value of shape "
-                             f"{value.shape}; expected {self.data.shape}")
-        xp = array_module(self.data)
-        xp.copyto(self.data, to_device(value, self.device), casting="same_kind")
-
-    def assign_add(self, value: Any) -> None:
-        """Adds ``value`` to the variable in place (a running total's update)."""
-        self.assign(self.data + _array_on(value, self.device))
-
-    def assign_sub(self, value: Any) -> None:
-        """Subtracts ``value`` from the variable in place."""
-        self.assign(self.data - _array_on(value, self.device))
-
-    def __repr__(self) -> str:
-        return (f"<Variable {self.name!r} shape={self.data.shape} dtype={self.data.dtype}, "
-                f"numpy={self.data}>")
-
-
-def _array_on(value: Any, device: str) -> Any:
-    """``value`` (a Tensor, an array or a number) as an array on ``device``."""
-    value = value.data if isinstance(value, Tensor) else value
-    return to_device(value if is_gpu_array(value) else np.asarray(value), device)
 
 
 class InputSpec:
@@ -154,6 +105,8 @@ class Layer:
     supports_masking = False
     #: Whether this layer's call starts by dropping its added losses (see add_loss).
     _drops_losses = False
+    #: (weights generation, trainable weights) when they were last listed.
+    _trainable_listed: Optional[tuple] = None
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -206,6 +159,12 @@ class Layer:
             object.__setattr__(self, "_sublayers", [])
         if layer is not self and all(layer is not s for s in self._sublayers):
             self._sublayers.append(layer)
+            weights_changed()
+
+    def _untrack(self, layer: "Layer") -> None:
+        """Stops counting ``layer``'s weights among this layer's."""
+        object.__setattr__(self, "_sublayers", [s for s in self._sublayers if s is not layer])
+        weights_changed()
 
     # ------------------------------------------------------------------ weights
     def add_weight(self, *args: Any, shape: Optional[Sequence[int]] = None,
@@ -256,6 +215,7 @@ class Layer:
                             trainable=given["trainable"])
         variable.requires_grad = variable.trainable and self._trainable
         self._own_weights.append(variable)
+        weights_changed()
         return variable
 
     def _unused_weight_name(self) -> str:
@@ -273,6 +233,7 @@ class Layer:
     @trainable.setter
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
+        weights_changed()
         for layer in self._sublayers:
             layer.trainable = value
         for v in self._own_weights:
@@ -285,12 +246,29 @@ class Layer:
 
     @property
     def trainable_weights(self) -> list[Variable]:
-        if not self._trainable:
-            return []
-        found = [v for v in self._own_weights if v.trainable]
-        for layer in self._sublayers:
-            found += layer.trainable_weights
-        return _unique(found)
+        """The weights that train: this layer's and its sublayers', once each (a new list at
+        each call)."""
+        listed = self._trainable_listed
+        if listed is not None and listed[0] == weights_generation():
+            return list(listed[1])
+        found = []
+        if self._trainable:
+            found = [v for v in self._own_weights if v.trainable]
+            for layer in self._sublayers:
+                found += layer.trainable_weights
+            found = _unique(found)
+        object.__setattr__(self, "_trainable_listed", (weights_generation(), found))
+        return list(found)
+
+    @property
+    def trainable_variables(self) -> list[Variable]:
+        """Keras's other name of :attr:`trainable_weights`."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[Variable]:
+        """Keras's other name of :attr:`non_trainable_weights`."""
+        return self.non_trainable_weights
 
     @property
     def non_trainable_weights(self) -> list[Variable]:

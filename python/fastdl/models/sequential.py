@@ -86,7 +86,7 @@ class Sequential(Model):
         if not self._stack:
             raise ValueError(f"Sequential model {self.name!r} has no layers to pop")
         layer = self._stack.pop()
-        self._sublayers = [s for s in self._sublayers if s is not layer]
+        self._untrack(layer)
         self.built = False
         self.output_shape = self._graph_output = None
         if rebuild:
