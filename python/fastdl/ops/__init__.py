@@ -23,7 +23,8 @@ its public functions (``fastdl.ops.arithmetic.Mul`` is the Function behind ``*``
 :mod:`~fastdl.ops.products`, :mod:`~fastdl.ops.contraction`, :mod:`~fastdl.ops.linalg`,
 :mod:`~fastdl.ops.activation`, :mod:`~fastdl.ops.softmax_family`, :mod:`~fastdl.ops.convolution`,
 :mod:`~fastdl.ops.pooling`, :mod:`~fastdl.ops.regularization` and
-:mod:`~fastdl.ops.normalization`; no module is named as a function, so that both stay
+:mod:`~fastdl.ops.normalization`, and :mod:`~fastdl.ops.sampling` (the random draws, exported
+as :mod:`fastdl.keras.random`); no module is named as a function, so that both stay
 reachable. Importing this package also binds the Tensor's operators and methods
 (:mod:`~fastdl.ops.tensor_methods`).
 """
