@@ -3,12 +3,12 @@ import pytest
 
 from fastdl import _C
 
-ISAS = [name for name in ("avx2", "generic") if _C.isa_available(name)]
+ISAS = [name for name in ("avx512", "avx2", "generic") if _C.isa_available(name)]
 
 
 @pytest.fixture(params=ISAS)
 def isa(request):
-    """Runs a test once per kernel set available here (AVX2 and the portable fallback)."""
+    """Runs a test once per kernel set available here (AVX-512, AVX2, the portable fallback)."""
     previous = _C.active_isa()
     _C.set_isa(request.param)
     yield request.param

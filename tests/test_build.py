@@ -17,10 +17,13 @@ def run_python(code, **env):
 
 def test_build_info_reports_the_build():
     info = fastdl.build_info()
-    assert {"version", "openmp", "avx2", "cuda", "num_threads", "isa"} <= info.keys()
+    assert {"version", "openmp", "avx2", "cuda", "num_threads", "isa", "isas_built",
+            "isas_available"} <= info.keys()
     assert isinstance(info["version"], str) and info["version"]
     assert isinstance(info["openmp"], bool) and isinstance(info["cuda"], bool)
     assert info["avx2"] == (info["isa"] == "avx2")
+    assert info["isas_built"][-1] == info["isas_available"][-1] == "generic"
+    assert set(info["isas_available"]) <= set(info["isas_built"])
     assert info["num_threads"] == fastdl.get_num_threads() >= 1
     assert fastdl.__version__ == info["version"]
 
@@ -40,17 +43,47 @@ def test_omp_num_threads_is_honoured():
     assert run_python("import fastdl; print(fastdl.get_num_threads())", OMP_NUM_THREADS="3") == "3"
 
 
-def test_avx2_is_used_when_the_cpu_has_it():
+def test_the_best_available_isa_is_used():
     info = fastdl.build_info()
-    assert info["isa"] == ("avx2" if info["avx2_available"] else "generic")
+    assert info["isa"] == info["isas_available"][0]
+
+
+def cpu_flags():
+    with open("/proc/cpuinfo") as f:
+        return next(line for line in f if line.startswith("flags")).split()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/cpuinfo"), reason="reads /proc/cpuinfo")
+def test_available_isas_follow_the_cpu_flags():
+    # The kernels need what the CPU says it has (the OS-saved register state is checked too,
+    # and Linux lists these flags only when it saves that state).
+    flags = set(cpu_flags())
+    built = fastdl.build_info()["isas_built"]
+    assert _C.isa_available("avx2") == ("avx2" in built and {"avx2", "fma"} <= flags)
+    wanted = {"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"}
+    assert _C.isa_available("avx512") == ("avx512" in built and wanted <= flags)
+
+
+@pytest.mark.parametrize("requested", ["generic", "avx2", "avx512"])
+def test_fastdl_isa_asks_for_a_kernel_set_and_falls_back_below_it(requested):
+    available = fastdl.build_info()["isas_available"]
+    order = ["generic", "avx2", "avx512"]
+    expected = max((name for name in available if order.index(name) <= order.index(requested)),
+                   key=order.index)
+    code = "import fastdl; print(fastdl.build_info()['isa'])"
+    assert run_python(code, FASTDL_ISA=requested) == expected
 
 
 def test_isa_selection_rejects_unknown_names():
-    with pytest.raises(ValueError, match="set_isa: unknown ISA 'sse9'; expected 'avx2' or 'generic'"):
-        _C.set_isa("sse9")
+    expected = "unknown ISA 'sse9'; expected 'avx512', 'avx2' or 'generic'"
+    for function in (_C.set_isa, _C.isa_available, _C.isa_built):
+        with pytest.raises(ValueError, match=f"{function.__name__}: {expected}"):
+            function("sse9")
 
 
-@pytest.mark.skipif(_C.isa_available("avx2"), reason="this CPU supports AVX2")
-def test_requesting_avx2_without_support_raises():
-    with pytest.raises(ValueError, match="'avx2' kernels are not available"):
-        _C.set_isa("avx2")
+@pytest.mark.parametrize("name", ["avx2", "avx512"])
+def test_requesting_an_unavailable_isa_raises(name):
+    if _C.isa_available(name):
+        pytest.skip(f"this CPU and build support {name}")
+    with pytest.raises(ValueError, match=f"'{name}' kernels are not available"):
+        _C.set_isa(name)

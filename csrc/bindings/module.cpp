@@ -22,23 +22,22 @@ void bind_random(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   using namespace fastdl;
-  m.doc() = "fastdl CPU kernels (C++, OpenMP, AVX2/FMA with a portable fallback)";
+  m.doc() = "fastdl CPU kernels (C++, OpenMP, AVX-512 and AVX2/FMA with a portable fallback)";
 
   m.def("get_num_threads", &get_num_threads, "Threads the kernels use.");
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the threads the kernels use.");
   m.def("openmp_enabled", &openmp_enabled, "Whether the kernels were built with OpenMP.");
   m.def("active_isa", [] { return std::string(isa_name(active_isa())); },
-        "The kernel set in use: 'avx2' or 'generic'.");
+        "The kernel set in use: 'avx512', 'avx2' or 'generic'.");
+  m.def("isa_built", [](const std::string& name) {
+    return isa_built(isa_from_name("isa_built", name.c_str()));
+  }, py::arg("name"), "Whether this build has the kernels of ISA `name`.");
   m.def("isa_available", [](const std::string& name) {
-    if (name == "generic") return true;
-    if (name == "avx2") return isa_available(Isa::avx2);
-    throw py::value_error("isa_available: unknown ISA '" + name + "'; expected 'avx2' or 'generic'");
-  });
+    return isa_available(isa_from_name("isa_available", name.c_str()));
+  }, py::arg("name"), "Whether the kernels of ISA `name` are built and can run on this CPU.");
   m.def("set_isa", [](const std::string& name) {
-    if (name == "generic") return set_isa(Isa::generic);
-    if (name == "avx2") return set_isa(Isa::avx2);
-    throw py::value_error("set_isa: unknown ISA '" + name + "'; expected 'avx2' or 'generic'");
-  }, py::arg("name"), "Switch between the AVX2 and the portable kernels (for testing).");
+    set_isa(isa_from_name("set_isa", name.c_str()));
+  }, py::arg("name"), "Switches to the kernels of ISA `name` (for testing).");
 
   bindings::bind_gemm(m);
   bindings::bind_activation(m);

@@ -1,7 +1,7 @@
 #pragma once
 // The ISA-specific part of the elementwise activations: one pass over a contiguous range. Each
-// exists once per ISA (activation_kernels_impl.h compiled into fastdl::generic and fastdl::avx2);
-// the splitting across threads around them (activation.cpp) is shared.
+// exists once per ISA (activation_kernels.cpp compiled into fastdl::generic, fastdl::avx2 and
+// fastdl::avx512); the splitting across threads around them (activation.cpp) is shared.
 #include <cstdint>
 
 #include "fastdl/activation.h"
@@ -21,6 +21,7 @@ namespace fastdl {
 
 FASTDL_DECLARE_ACTIVATION_KERNELS(generic)
 FASTDL_DECLARE_ACTIVATION_KERNELS(avx2)
+FASTDL_DECLARE_ACTIVATION_KERNELS(avx512)
 #undef FASTDL_DECLARE_ACTIVATION_KERNELS
 
 }  // namespace fastdl

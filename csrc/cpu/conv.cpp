@@ -1,5 +1,5 @@
 // Convolution driver: blocks of output pixels, their patches gathered into a per-thread buffer
-// (conv_kernels_impl.h) and multiplied by the weights with the GEMM micro-kernels. The weights
+// (conv_kernels.cpp) and multiplied by the weights with the GEMM micro-kernels. The weights
 // are packed once per call and shared by every block and thread.
 //
 //   forward          y[block]  = act(patches(x)[block] @ w + b)

@@ -1,7 +1,8 @@
 #pragma once
-// The ISA-specific part of the convolutions: moving patches between an NHWC image and the rows
-// of an im2col block, vectorized along the channels. Once per ISA (conv_kernels_impl.h compiled
-// into fastdl::generic and fastdl::avx2); the blocking and threading (conv.cpp) are shared.
+// The ISA-specific part of the convolutions: moving patches between an NHWC image and the rows of
+// an im2col block, vectorized along the channels. Once per ISA (conv_kernels.cpp compiled into
+// fastdl::generic, fastdl::avx2 and fastdl::avx512); the blocking and threading (conv.cpp) are
+// shared.
 #include <cstdint>
 
 #include "fastdl/conv.h"
@@ -74,6 +75,7 @@ inline int64_t direct_packed_weights_size(const ConvShape& s) {
 
 FASTDL_DECLARE_CONV_KERNELS(generic)
 FASTDL_DECLARE_CONV_KERNELS(avx2)
+FASTDL_DECLARE_CONV_KERNELS(avx512)
 #undef FASTDL_DECLARE_CONV_KERNELS
 
 }  // namespace fastdl

@@ -1,6 +1,6 @@
 #pragma once
 // The ISA-specific part of dropout: one pass over a contiguous range of elements, compiled once
-// per ISA from dropout_kernels_impl.h. `first` is the range's global index, which the random
+// per ISA from dropout_kernels.cpp. `first` is the range's global index, which the random
 // stream is keyed on.
 #include <cstdint>
 
@@ -17,6 +17,7 @@ namespace fastdl {
 
 FASTDL_DECLARE_DROPOUT_KERNELS(generic)
 FASTDL_DECLARE_DROPOUT_KERNELS(avx2)
+FASTDL_DECLARE_DROPOUT_KERNELS(avx512)
 #undef FASTDL_DECLARE_DROPOUT_KERNELS
 
 }  // namespace fastdl

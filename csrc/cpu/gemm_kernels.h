@@ -1,7 +1,7 @@
 #pragma once
 // The ISA-specific part of GEMM: the register-blocked micro-kernels. They exist once per ISA
-// (gemm_kernels_impl.h compiled into fastdl::generic and fastdl::avx2); the blocking, packing and
-// threading around them (gemm.cpp) is shared.
+// (gemm_kernels.cpp compiled into fastdl::generic, fastdl::avx2 and fastdl::avx512); the blocking,
+// packing and threading around them (gemm.cpp) is shared.
 #include <cstdint>
 
 #include "fastdl/activation.h"
@@ -75,6 +75,7 @@ struct TileEpilogue {
 
 FASTDL_DECLARE_GEMM_KERNELS(generic)
 FASTDL_DECLARE_GEMM_KERNELS(avx2)
+FASTDL_DECLARE_GEMM_KERNELS(avx512)
 #undef FASTDL_DECLARE_GEMM_KERNELS
 
 }  // namespace fastdl

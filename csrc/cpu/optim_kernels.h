@@ -1,7 +1,7 @@
 #pragma once
 // The ISA-specific part of the parameter updates: one pass over a contiguous range, once per ISA
-// (optim_kernels_impl.h compiled into fastdl::generic and fastdl::avx2); the split across
-// threads and the clipping decisions (optim.cpp) are shared.
+// (optim_kernels.cpp compiled into fastdl::generic, fastdl::avx2 and fastdl::avx512); the split
+// across threads and the clipping decisions (optim.cpp) are shared.
 #include <cstdint>
 
 namespace fastdl {
@@ -65,6 +65,7 @@ struct RmspropConstants {
 
 FASTDL_DECLARE_OPTIM_KERNELS(generic)
 FASTDL_DECLARE_OPTIM_KERNELS(avx2)
+FASTDL_DECLARE_OPTIM_KERNELS(avx512)
 #undef FASTDL_DECLARE_OPTIM_KERNELS
 
 }  // namespace fastdl

@@ -1,7 +1,7 @@
 #pragma once
-// The ISA-specific part of the pooling family: whole rows, vectorized across channels. Each
-// kernel exists once per ISA (pool_kernels_impl.h compiled into fastdl::generic and
-// fastdl::avx2); the splitting of rows across threads (pool.cpp) is shared.
+// The ISA-specific part of the pooling family: whole rows, vectorized across channels. Each kernel
+// exists once per ISA (pool_kernels.cpp compiled into fastdl::generic, fastdl::avx2 and
+// fastdl::avx512); the splitting of rows across threads (pool.cpp) is shared.
 //
 // Forward kernels produce the output rows [begin, end) of the flattened (batch, out_height)
 // index; backward kernels produce the input-gradient rows [begin, end) of the flattened
@@ -40,6 +40,7 @@ namespace fastdl {
 
 FASTDL_DECLARE_POOL_KERNELS(generic)
 FASTDL_DECLARE_POOL_KERNELS(avx2)
+FASTDL_DECLARE_POOL_KERNELS(avx512)
 #undef FASTDL_DECLARE_POOL_KERNELS
 
 }  // namespace fastdl

@@ -1,6 +1,6 @@
 #pragma once
 // The ISA-specific part of the random fills: a contiguous range of an array, compiled once per
-// ISA from random_kernels_impl.h. `first` is the range's index in the whole array, which the
+// ISA from random_kernels.cpp. `first` is the range's index in the whole array, which the
 // stream is keyed on; for normals it is even (a range holds whole pairs, but the last one of the
 // array may lack its second element).
 #include <cstdint>
@@ -22,6 +22,7 @@ namespace fastdl {
 
 FASTDL_DECLARE_RANDOM_KERNELS(generic)
 FASTDL_DECLARE_RANDOM_KERNELS(avx2)
+FASTDL_DECLARE_RANDOM_KERNELS(avx512)
 #undef FASTDL_DECLARE_RANDOM_KERNELS
 
 }  // namespace fastdl

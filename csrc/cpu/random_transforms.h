@@ -5,7 +5,7 @@
 // range reduction, so that loops over them vectorize; float64 uses the C library, as its
 // polynomials would not be worth their length here.
 //
-// Not a public header: compiled per ISA through random_kernels_impl.h, which turns off
+// Not a public header: compiled per ISA through random_kernels.cpp, which turns off
 // floating-point contraction so that every ISA computes the same bits.
 #include <cmath>
 #include <cstdint>

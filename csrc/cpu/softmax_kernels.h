@@ -1,7 +1,7 @@
 #pragma once
-// The ISA-specific part of the softmax family: whole rows, vectorized along each row. Each
-// kernel exists once per ISA (softmax_kernels_impl.h compiled into fastdl::generic and
-// fastdl::avx2); the splitting of rows across threads (softmax.cpp) is shared. cols >= 1.
+// The ISA-specific part of the softmax family: whole rows, vectorized along each row. Each kernel
+// exists once per ISA (softmax_kernels.cpp compiled into fastdl::generic, fastdl::avx2 and
+// fastdl::avx512); the splitting of rows across threads (softmax.cpp) is shared. cols >= 1.
 #include <cstdint>
 
 namespace fastdl {
@@ -22,6 +22,7 @@ namespace fastdl {
 
 FASTDL_DECLARE_SOFTMAX_KERNELS(generic)
 FASTDL_DECLARE_SOFTMAX_KERNELS(avx2)
+FASTDL_DECLARE_SOFTMAX_KERNELS(avx512)
 #undef FASTDL_DECLARE_SOFTMAX_KERNELS
 
 }  // namespace fastdl

@@ -6,6 +6,9 @@ from typing import Any
 
 from fastdl import _C
 
+# The CPU kernel sets, best first.
+_ISAS = ("avx512", "avx2", "generic")
+
 
 def get_num_threads() -> int:
     """Number of threads the CPU kernels use.
@@ -54,20 +57,26 @@ def _version() -> str:
 def build_info() -> dict[str, Any]:
     """Facts about the native build and the kernels in use.
 
-    Keys: ``version``; ``openmp`` (built with OpenMP); ``avx2`` (the AVX2/FMA kernels are in
-    use); ``isa`` (``'avx2'`` or ``'generic'``); ``avx2_available`` (this CPU and build support
-    them); ``cuda`` (the CUDA extension was built); ``num_threads``.
+    Keys: ``version``; ``openmp`` (built with OpenMP); ``isa``, the kernel set in use
+    (``'avx512'``, ``'avx2'`` or ``'generic'``: the best one this CPU supports, unless the
+    environment variable ``FASTDL_ISA`` asks for a lower one); ``isas_built`` and
+    ``isas_available`` (built, and able to run on this CPU and OS), best first; ``avx2``
+    (the AVX2/FMA kernels are in use) and ``avx2_available``; ``cuda`` (the CUDA extension was
+    built); ``num_threads``.
 
     >>> import fastdl
-    >>> sorted(k for k in fastdl.build_info() if k in ("avx2", "cuda", "openmp"))
-    ['avx2', 'cuda', 'openmp']
+    >>> info = fastdl.build_info()
+    >>> info["isa"] in info["isas_available"] and "generic" in info["isas_built"]
+    True
     """
     isa = _C.active_isa()
     return {
         "version": _version(),
         "openmp": _C.openmp_enabled(),
-        "avx2": isa == "avx2",
         "isa": isa,
+        "isas_built": [name for name in _ISAS if _C.isa_built(name)],
+        "isas_available": [name for name in _ISAS if _C.isa_available(name)],
+        "avx2": isa == "avx2",
         "avx2_available": _C.isa_available("avx2"),
         "cuda": _cuda_built(),
         "num_threads": _C.get_num_threads(),

@@ -1,9 +1,10 @@
 #pragma once
-// One SIMD vocabulary, two implementations. Translation units compiled with -mavx2 -mfma define
-// FASTDL_ISA_AVX2=1 and get 256-bit vectors; every other unit gets a one-lane scalar vector that
-// the compiler is free to auto-vectorize for whatever the baseline ISA is. Kernel code written
-// against Vec<T> is compiled once per ISA, and each copy lives in its own namespace
-// (fastdl::avx2 or fastdl::generic) so the linker can never mix the two.
+// One SIMD vocabulary, three implementations. Translation units compiled for AVX-512 (-mavx512f
+// -mavx512bw -mavx512dq -mavx512vl, FASTDL_ISA_AVX512=1) get 512-bit vectors; those compiled with
+// -mavx2 -mfma (FASTDL_ISA_AVX2=1) get 256-bit vectors; every other unit gets a one-lane scalar
+// vector that the compiler is free to auto-vectorize for whatever the baseline ISA is. Kernel
+// code written against Vec<T> is compiled once per ISA, and each copy lives in its own namespace
+// (fastdl::avx512, fastdl::avx2 or fastdl::generic) so the linker can never mix them.
 //
 // NaN semantics follow the x86 instructions on both sides: min/max return their second operand
 // when either operand is NaN, so max(Vec(lo), x) keeps a NaN in x.
@@ -19,7 +20,10 @@
 #define FASTDL_ALWAYS_INLINE inline
 #endif
 
-#if FASTDL_ISA_AVX2
+#if FASTDL_ISA_AVX512
+#include <immintrin.h>
+#define FASTDL_ISA_NS avx512
+#elif FASTDL_ISA_AVX2
 #include <immintrin.h>
 #define FASTDL_ISA_NS avx2
 #else
@@ -37,7 +41,235 @@ struct Vec;
 template <class T>
 struct IndexVec;
 
-#if FASTDL_ISA_AVX2
+#if FASTDL_ISA_AVX512
+
+// AVX-512 (F, BW, DQ, VL). Comparisons give all-ones / all-zeros lanes, as on AVX2, so that
+// kernels keep one vocabulary; tails use mask registers, which read and write nothing past the
+// lanes asked for.
+template <>
+struct Vec<float> {
+  static constexpr int width = 16;
+  __m512 v;
+
+  Vec() = default;
+  Vec(__m512 x) : v(x) {}
+  explicit Vec(float x) : v(_mm512_set1_ps(x)) {}
+
+  static __mmask16 tail_mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
+  static Vec load(const float* p) { return _mm512_loadu_ps(p); }
+  static Vec load(const float* p, int n) { return _mm512_maskz_loadu_ps(tail_mask(n), p); }
+  void store(float* p) const { _mm512_storeu_ps(p, v); }
+  void store(float* p, int n) const { _mm512_mask_storeu_ps(p, tail_mask(n), v); }
+  static Vec from_mask(__mmask16 k) { return _mm512_castsi512_ps(_mm512_movm_epi32(k)); }
+  __mmask16 to_mask() const { return _mm512_movepi32_mask(_mm512_castps_si512(v)); }
+  // Lanes [0, n) set: a mask for select()/mask_and() on the lanes a masked load left at 0.
+  static Vec first_lanes(int n) { return from_mask(tail_mask(n)); }
+
+  friend Vec operator+(Vec a, Vec b) { return _mm512_add_ps(a.v, b.v); }
+  friend Vec operator-(Vec a, Vec b) { return _mm512_sub_ps(a.v, b.v); }
+  friend Vec operator*(Vec a, Vec b) { return _mm512_mul_ps(a.v, b.v); }
+  friend Vec operator/(Vec a, Vec b) { return _mm512_div_ps(a.v, b.v); }
+  friend Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a.v, b.v, c.v); }
+  friend Vec fnma(Vec a, Vec b, Vec c) { return _mm512_fnmadd_ps(a.v, b.v, c.v); }  // c - a*b
+  friend Vec min(Vec a, Vec b) { return _mm512_min_ps(a.v, b.v); }
+  friend Vec max(Vec a, Vec b) { return _mm512_max_ps(a.v, b.v); }
+  friend Vec abs(Vec a) { return _mm512_abs_ps(a.v); }
+  friend Vec sqrt(Vec a) { return _mm512_sqrt_ps(a.v); }
+  friend Vec round(Vec a) {
+    return _mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+
+  friend Vec operator<(Vec a, Vec b) {
+    return from_mask(_mm512_cmp_ps_mask(a.v, b.v, _CMP_LT_OQ));
+  }
+  friend Vec operator>(Vec a, Vec b) {
+    return from_mask(_mm512_cmp_ps_mask(a.v, b.v, _CMP_GT_OQ));
+  }
+  friend Vec operator<=(Vec a, Vec b) {
+    return from_mask(_mm512_cmp_ps_mask(a.v, b.v, _CMP_LE_OQ));
+  }
+  friend Vec is_nan(Vec a) { return from_mask(_mm512_cmp_ps_mask(a.v, a.v, _CMP_UNORD_Q)); }
+  friend Vec select(Vec mask, Vec a, Vec b) {
+    return _mm512_mask_blend_ps(mask.to_mask(), b.v, a.v);
+  }
+  friend Vec mask_and(Vec mask, Vec a) { return _mm512_and_ps(mask.v, a.v); }  // mask ? a : 0
+
+  // 2^n for lanes holding small integers (|n| <= 127), built from the exponent bits.
+  friend Vec exp2_int(Vec n) {
+    const __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n.v), _mm512_set1_epi32(127));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
+  }
+
+  // Transposes the 16 x 16 matrix whose rows are r[0..15]: 4 x 4 blocks of 4 x 4 within
+  // 128-bit lanes (unpack, shuffle), then the blocks across lanes (two rounds of 128-bit
+  // shuffles).
+  friend void transpose(Vec (&r)[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+      t[i] = _mm512_unpacklo_ps(r[i].v, r[i + 1].v);
+      t[i + 1] = _mm512_unpackhi_ps(r[i].v, r[i + 1].v);
+    }
+    for (int i = 0; i < 16; i += 4) {
+      u[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    // u[4b + j] holds, in 128-bit lane l, column j of the 4 x 4 block (rows 4b.., columns 4l..).
+    for (int j = 0; j < 4; ++j) {
+      t[j] = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);        // lanes 0, 2 of each
+      t[4 + j] = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xdd);    // lanes 1, 3 of each
+      t[8 + j] = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
+      t[12 + j] = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xdd);
+    }
+    for (int j = 0; j < 4; ++j) {
+      r[j].v = _mm512_shuffle_f32x4(t[j], t[8 + j], 0x88);
+      r[8 + j].v = _mm512_shuffle_f32x4(t[j], t[8 + j], 0xdd);
+      r[4 + j].v = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0x88);
+      r[12 + j].v = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0xdd);
+    }
+  }
+
+  float reduce_sum() const { return _mm512_reduce_add_ps(v); }
+  float reduce_max() const { return _mm512_reduce_max_ps(v); }
+};
+
+template <>
+struct Vec<double> {
+  static constexpr int width = 8;
+  __m512d v;
+
+  Vec() = default;
+  Vec(__m512d x) : v(x) {}
+  explicit Vec(double x) : v(_mm512_set1_pd(x)) {}
+
+  static __mmask8 tail_mask(int n) { return static_cast<__mmask8>((1u << n) - 1u); }
+  static Vec load(const double* p) { return _mm512_loadu_pd(p); }
+  static Vec load(const double* p, int n) { return _mm512_maskz_loadu_pd(tail_mask(n), p); }
+  void store(double* p) const { _mm512_storeu_pd(p, v); }
+  void store(double* p, int n) const { _mm512_mask_storeu_pd(p, tail_mask(n), v); }
+  static Vec from_mask(__mmask8 k) { return _mm512_castsi512_pd(_mm512_movm_epi64(k)); }
+  __mmask8 to_mask() const { return _mm512_movepi64_mask(_mm512_castpd_si512(v)); }
+  static Vec first_lanes(int n) { return from_mask(tail_mask(n)); }
+
+  friend Vec operator+(Vec a, Vec b) { return _mm512_add_pd(a.v, b.v); }
+  friend Vec operator-(Vec a, Vec b) { return _mm512_sub_pd(a.v, b.v); }
+  friend Vec operator*(Vec a, Vec b) { return _mm512_mul_pd(a.v, b.v); }
+  friend Vec operator/(Vec a, Vec b) { return _mm512_div_pd(a.v, b.v); }
+  friend Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_pd(a.v, b.v, c.v); }
+  friend Vec fnma(Vec a, Vec b, Vec c) { return _mm512_fnmadd_pd(a.v, b.v, c.v); }
+  friend Vec min(Vec a, Vec b) { return _mm512_min_pd(a.v, b.v); }
+  friend Vec max(Vec a, Vec b) { return _mm512_max_pd(a.v, b.v); }
+  friend Vec abs(Vec a) { return _mm512_abs_pd(a.v); }
+  friend Vec sqrt(Vec a) { return _mm512_sqrt_pd(a.v); }
+  friend Vec round(Vec a) {
+    return _mm512_roundscale_pd(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+
+  friend Vec operator<(Vec a, Vec b) {
+    return from_mask(_mm512_cmp_pd_mask(a.v, b.v, _CMP_LT_OQ));
+  }
+  friend Vec operator>(Vec a, Vec b) {
+    return from_mask(_mm512_cmp_pd_mask(a.v, b.v, _CMP_GT_OQ));
+  }
+  friend Vec operator<=(Vec a, Vec b) {
+    return from_mask(_mm512_cmp_pd_mask(a.v, b.v, _CMP_LE_OQ));
+  }
+  friend Vec is_nan(Vec a) { return from_mask(_mm512_cmp_pd_mask(a.v, a.v, _CMP_UNORD_Q)); }
+  friend Vec select(Vec mask, Vec a, Vec b) {
+    return _mm512_mask_blend_pd(mask.to_mask(), b.v, a.v);
+  }
+  friend Vec mask_and(Vec mask, Vec a) { return _mm512_and_pd(mask.v, a.v); }
+
+  // 2^n for lanes holding small integers (|n| <= 1023): AVX-512DQ converts to int64 directly.
+  friend Vec exp2_int(Vec n) {
+    const __m512i e = _mm512_add_epi64(_mm512_cvtpd_epi64(n.v), _mm512_set1_epi64(1023));
+    return _mm512_castsi512_pd(_mm512_slli_epi64(e, 52));
+  }
+
+  // Transposes the 8 x 8 matrix whose rows are r[0..7].
+  friend void transpose(Vec (&r)[8]) {
+    __m512d t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm512_unpacklo_pd(r[i].v, r[i + 1].v);
+      t[i + 1] = _mm512_unpackhi_pd(r[i].v, r[i + 1].v);
+    }
+    // t[2p + h] holds, in 128-bit lane l, column 2l + h of rows 2p, 2p + 1.
+    for (int h = 0; h < 2; ++h) {
+      u[h] = _mm512_shuffle_f64x2(t[h], t[2 + h], 0x88);      // lanes 0, 2: columns h, 4 + h
+      u[2 + h] = _mm512_shuffle_f64x2(t[h], t[2 + h], 0xdd);  // lanes 1, 3: columns 2 + h, 6 + h
+      u[4 + h] = _mm512_shuffle_f64x2(t[4 + h], t[6 + h], 0x88);
+      u[6 + h] = _mm512_shuffle_f64x2(t[4 + h], t[6 + h], 0xdd);
+    }
+    for (int h = 0; h < 2; ++h) {
+      r[h].v = _mm512_shuffle_f64x2(u[h], u[4 + h], 0x88);
+      r[4 + h].v = _mm512_shuffle_f64x2(u[h], u[4 + h], 0xdd);
+      r[2 + h].v = _mm512_shuffle_f64x2(u[2 + h], u[6 + h], 0x88);
+      r[6 + h].v = _mm512_shuffle_f64x2(u[2 + h], u[6 + h], 0xdd);
+    }
+  }
+
+  double reduce_sum() const { return _mm512_reduce_add_pd(v); }
+  double reduce_max() const { return _mm512_reduce_max_pd(v); }
+};
+
+template <>
+struct IndexVec<float> {
+  __m512i v;
+
+  IndexVec() = default;
+  IndexVec(__m512i x) : v(x) {}
+  explicit IndexVec(int32_t i) : v(_mm512_set1_epi32(i)) {}
+
+  static IndexVec load(const int32_t* p) { return _mm512_loadu_si512(p); }
+  static IndexVec load(const int32_t* p, int n) {
+    return _mm512_maskz_loadu_epi32(Vec<float>::tail_mask(n), p);
+  }
+  void store(int32_t* p) const { _mm512_storeu_si512(p, v); }
+  void store(int32_t* p, int n) const {
+    _mm512_mask_storeu_epi32(p, Vec<float>::tail_mask(n), v);
+  }
+
+  friend IndexVec select(Vec<float> mask, IndexVec a, IndexVec b) {
+    return _mm512_mask_blend_epi32(mask.to_mask(), b.v, a.v);
+  }
+  friend Vec<float> operator==(IndexVec a, IndexVec b) {
+    return Vec<float>::from_mask(_mm512_cmpeq_epi32_mask(a.v, b.v));
+  }
+};
+
+// Eight int32 indices held sign-extended in 64-bit lanes, so that double masks select them
+// directly; narrowed back to int32 when stored.
+template <>
+struct IndexVec<double> {
+  __m512i v;
+
+  IndexVec() = default;
+  IndexVec(__m512i x) : v(x) {}
+  explicit IndexVec(int32_t i) : v(_mm512_set1_epi64(i)) {}
+
+  static IndexVec load(const int32_t* p) {
+    return _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static IndexVec load(const int32_t* p, int n) {
+    return _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(Vec<double>::tail_mask(n), p));
+  }
+  void store(int32_t* p) const {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtepi64_epi32(v));
+  }
+  void store(int32_t* p, int n) const {
+    _mm256_mask_storeu_epi32(p, Vec<double>::tail_mask(n), _mm512_cvtepi64_epi32(v));
+  }
+
+  friend IndexVec select(Vec<double> mask, IndexVec a, IndexVec b) {
+    return _mm512_mask_blend_epi64(mask.to_mask(), b.v, a.v);
+  }
+  friend Vec<double> operator==(IndexVec a, IndexVec b) {
+    return Vec<double>::from_mask(_mm512_cmpeq_epi64_mask(a.v, b.v));
+  }
+};
+
+#elif FASTDL_ISA_AVX2
 
 namespace detail {
 // 8 lanes of -1 followed by 8 lanes of 0: loading 8 ints at offset (8 - n) gives a mask whose

@@ -1,1 +1,0 @@
-#include "activation_kernels_impl.h"

@@ -1,1 +1,0 @@
-#include "conv_kernels_impl.h"

@@ -1,1 +1,0 @@
-#include "dropout_kernels_impl.h"

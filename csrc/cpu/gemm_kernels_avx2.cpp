@@ -1,1 +1,0 @@
-#include "gemm_kernels_impl.h"

@@ -1,1 +1,0 @@
-#include "optim_kernels_impl.h"

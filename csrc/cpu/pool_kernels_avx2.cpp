@@ -1,1 +1,0 @@
-#include "pool_kernels_impl.h"

@@ -1,1 +1,0 @@
-#include "random_kernels_impl.h"
