@@ -230,6 +230,22 @@ def test_products_split_over_k_between_threads(isa, rng, threads, m, k, n):
     assert_gemm_close(got, reference.linear(x, w, b, "relu"), k, np.float32)
 
 
+def test_threads_splitting_the_columns_over_unequal_blocks_of_k(isa, rng):
+    # Two threads split the columns of C, each packing its own panels of B into one buffer,
+    # block of K after block of K, without waiting for each other; K = 1023 makes the last
+    # block shorter on every ISA. A thread that reaches the short block first must not write
+    # into the panels the other still reads (it did when the panels were kc apart).
+    a, b = randn(rng, (128, 1023), np.float32), randn(rng, (1023, 1024), np.float32)
+    expected = reference.matmul(a, b)
+    old = fastdl.get_num_threads()
+    try:
+        fastdl.set_num_threads(2)
+        for _ in range(10):  # the threads race: several tries
+            assert_gemm_close(fastdl.matmul(a, b), expected, 1023, np.float32)
+    finally:
+        fastdl.set_num_threads(old)
+
+
 def test_linear_promotes_mixed_precision(rng):
     x, w, b = randn(rng, (5, 7), np.float32), randn(rng, (7, 3), np.float64), randn(rng, (3,), np.float64)
     got = fastdl.linear(x, w, b, "relu")

@@ -1,4 +1,5 @@
-// GEMM driver in the GotoBLAS/BLIS scheme, shared by every ISA:
+// GEMM driver in the GotoBLAS/BLIS scheme, shared by every ISA (the tile and block sizes are the
+// active ISA's, from gemm_geometry):
 //
 //   for jc in N by NC:                 B block  (KC x NC), packed by all threads together -> L3
 //     for pc in K by KC:
@@ -27,18 +28,11 @@
 namespace fastdl {
 namespace {
 
+// The active ISA's tile and blocks (gemm_kernels.h).
 template <class T>
-struct Blocking;
-// Tuned on Zen 3 (32 KiB L1d, 512 KiB L2 per core): the B micro-panel (KC x NR) fills half of
-// L1, the A block (MC x KC) a third of L2.
-template <>
-struct Blocking<float> {
-  static constexpr int64_t MC = 144, KC = 256, NC = 4080;
-};
-template <>
-struct Blocking<double> {
-  static constexpr int64_t MC = 72, KC = 256, NC = 2040;
-};
+GemmGeometry gemm_geometry() {
+  return FASTDL_DISPATCH(geometry<T>());
+}
 
 // Below this many multiply-adds (M*N*K), about 6 us of work on one core, a product runs on one
 // thread: waking a second one costs microseconds and its gain is lost in the noise.
@@ -63,8 +57,7 @@ Scratch& b_scratch() {
 // Packs rows [0, mc) x cols [0, kc) of A into MR-row panels: panel p holds, for each k, the MR
 // values A[p*MR + r, k] contiguously. Rows past mc are zero.
 template <class T>
-void pack_a(int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* dst) {
-  constexpr int MR = MicroTile<T>::MR;
+void pack_a(int MR, int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* dst) {
   for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
     const int mr = static_cast<int>(std::min<int64_t>(MR, mc - i0));
     for (int r = 0; r < mr; ++r) {
@@ -80,12 +73,12 @@ void pack_a(int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* dst) 
   }
 }
 
-// Packs panels [p_begin, p_end) of the kc x nc block of B: panel p holds, for each k, the NR
-// values B[k, p*NR + j] contiguously. Columns past nc are zero.
+// Packs panels [p_begin, p_end) of the kc x nc block of B: panel p starts at packed +
+// p * panel_stride (>= NR * kc) and holds, for each k, the NR values B[k, p*NR + j]
+// contiguously. Columns past nc are zero.
 template <class T>
-void pack_b(int64_t p_begin, int64_t p_end, int64_t kc, int64_t nc, const T* B, int64_t rs,
-            int64_t cs, T* packed) {
-  constexpr int NR = MicroTile<T>::NR;
+void pack_b(int NR, int64_t panel_stride, int64_t p_begin, int64_t p_end, int64_t kc, int64_t nc,
+            const T* B, int64_t rs, int64_t cs, T* packed) {
   auto panel_width = [&](int64_t p) { return static_cast<int>(std::min<int64_t>(NR, nc - p * NR)); };
   if (cs == 1) {
     // Row by row: B is read sequentially and each panel is written sequentially. (Panel by
@@ -94,7 +87,7 @@ void pack_b(int64_t p_begin, int64_t p_end, int64_t kc, int64_t nc, const T* B, 
       const T* src = B + k * rs;
       for (int64_t p = p_begin; p < p_end; ++p) {
         const int nr = panel_width(p);
-        T* dst = packed + p * NR * kc + k * NR;
+        T* dst = packed + p * panel_stride + k * NR;
         if (nr == NR) {
           std::memcpy(dst, src + p * NR, NR * sizeof(T));
         } else {
@@ -108,7 +101,7 @@ void pack_b(int64_t p_begin, int64_t p_end, int64_t kc, int64_t nc, const T* B, 
   for (int64_t p = p_begin; p < p_end; ++p) {
     const int64_t j0 = p * NR;
     const int nr = panel_width(p);
-    T* dst = packed + p * NR * kc;
+    T* dst = packed + p * panel_stride;
     if (rs == 1) {  // a transposed matrix: columns are contiguous
       FASTDL_DISPATCH(gemm_pack_b_columns<T>(kc, nr, B + j0 * cs, cs, dst));
     } else {
@@ -150,7 +143,7 @@ template <class T>
 PackingPlan plan_packing(int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B) {
   // B read in place must stay in L1 across a block's row tiles without colliding in its sets.
   constexpr int64_t kHalfL1Bytes = 16 << 10;
-  const bool b_in_place_ok = B.col_stride == 1 && (N <= 2 * MicroTile<T>::NR ||
+  const bool b_in_place_ok = B.col_stride == 1 && (N <= 2 * gemm_geometry<T>().nr ||
                                                    K * N * int64_t(sizeof(T)) <= kHalfL1Bytes);
   const bool pack_a = should_pack_a(N, A);
   // The packed-A micro-kernel reads B as packed panels only.
@@ -159,9 +152,8 @@ PackingPlan plan_packing(int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix
 
 // Where gemm_pack_b puts the panels of the block of B at rows [pc, pc + kc) and columns
 // [jc, jc + nc): blocks of K rows and NC columns one after the other, each made of kc-row blocks.
-template <class T>
-int64_t packed_b_offset(int64_t K, int64_t jc, int64_t pc, int64_t nc) {
-  return jc * K + pc * round_up(nc, MicroTile<T>::NR);
+int64_t packed_b_offset(int NR, int64_t K, int64_t jc, int64_t pc, int64_t nc) {
+  return jc * K + pc * round_up(nc, NR);
 }
 
 // `prepacked_b`, when given, holds B as gemm_pack_b wrote it (and B is not read).
@@ -170,8 +162,9 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
                   int64_t ldc, const GemmEpilogue<T>& ep, int nthreads,
                   const T* prepacked_b = nullptr) {
   if (M == 0 || N == 0) return;
-  constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR;
-  constexpr int64_t MC = Blocking<T>::MC, KC = Blocking<T>::KC, NC = Blocking<T>::NC;
+  const GemmGeometry g = gemm_geometry<T>();
+  const int MR = g.mr, NR = g.nr;
+  const int64_t MC = g.mc, KC = g.kc, NC = g.nc;
 
   // Threads along M times threads along N: the grid whose busiest thread gets fewest tiles.
   const int64_t row_tiles = ceil_div(M, MR), col_tiles = ceil_div(N, NR);
@@ -236,7 +229,11 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
         const bool last_k = kb == k_blocks - 1;
 
         const T* b_panels =
-            prepacked_b ? prepacked_b + packed_b_offset<T>(K, jc, pc, nc) : b_packed;
+            prepacked_b ? prepacked_b + packed_b_offset(NR, K, jc, pc, nc) : b_packed;
+        // The panels of b_packed are kc_block apart whatever this block's kc: with the columns
+        // split, a thread packing a shorter last block must not write into the panels another
+        // thread still reads for the block before.
+        const int64_t panel_stride = NR * (prepacked_b ? kc : kc_block);
         if (plan.pack_b && !pack_b_in_kernel && !prepacked_b) {
           // With a column split alone every thread packs exactly the panels it uses. Otherwise
           // all threads pack a share of the B block and wait for each other around it.
@@ -247,7 +244,7 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
 #pragma omp barrier
           }
 #endif
-          pack_b(packing.begin, packing.end, kc, nc,
+          pack_b(NR, panel_stride, packing.begin, packing.end, kc, nc,
                  B.data + pc * B.row_stride + jc * B.col_stride, B.row_stride, B.col_stride,
                  b_packed);
 #ifdef _OPENMP
@@ -258,7 +255,7 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
         }
         auto row_block = [&](int64_t ic, int64_t mc) {
           const T* a_block = A.data + ic * A.row_stride + pc * A.col_stride;
-          if (plan.pack_a) pack_a(mc, kc, a_block, A.row_stride, A.col_stride, a_packed);
+          if (plan.pack_a) pack_a(MR, mc, kc, a_block, A.row_stride, A.col_stride, a_packed);
           auto tile = [&](int64_t i, int64_t p) {
             const int64_t j = jc + p * NR;
             const int nr = static_cast<int>(std::min<int64_t>(NR, N - j));
@@ -268,16 +265,17 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
                                           last_k ? ep.act : Activation::none, ep.act_alpha};
             T* c_tile = C + (ic + i) * ldc + j;
             if (plan.pack_a) {
-              FASTDL_DISPATCH(gemm_tile_packed<T>(kc, a_packed + i * kc, b_panels + p * NR * kc,
-                                                  c_tile, ldc, mr, nr, tile_ep));
+              FASTDL_DISPATCH(gemm_tile_packed<T>(kc, a_packed + i * kc,
+                                                  b_panels + p * panel_stride, c_tile, ldc, mr,
+                                                  nr, tile_ep));
             } else if (pack_b_in_kernel && ic == rows.begin && i == 0) {
               FASTDL_DISPATCH(gemm_tile_strided_packing_b<T>(
                   kc, a_block, A.row_stride, A.col_stride, mr, B.data + pc * B.row_stride + j,
-                  B.row_stride, nr, b_packed + p * NR * kc, c_tile, ldc, tile_ep));
+                  B.row_stride, nr, b_packed + p * panel_stride, c_tile, ldc, tile_ep));
             } else if (plan.pack_b) {
               FASTDL_DISPATCH(gemm_tile_strided<T>(kc, a_block + i * A.row_stride, A.row_stride,
-                                                   A.col_stride, mr, b_panels + p * NR * kc, NR,
-                                                   nr, c_tile, ldc, tile_ep));
+                                                   A.col_stride, mr, b_panels + p * panel_stride,
+                                                   NR, nr, c_tile, ldc, tile_ep));
             } else {
               FASTDL_DISPATCH(gemm_tile_strided<T>(kc, a_block + i * A.row_stride, A.row_stride,
                                                    A.col_stride, mr, B.data + pc * B.row_stride + j,
@@ -372,13 +370,14 @@ template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
           int64_t ldc, const GemmEpilogue<T>& epilogue) {
   const int nthreads = gemm_threads(M, N, K);
-  if (nthreads == 1 && K > 0 && K <= Blocking<T>::KC && N <= Blocking<T>::NC) {
+  const GemmGeometry g = gemm_geometry<T>();
+  if (nthreads == 1 && K > 0 && K <= g.kc && N <= g.nc) {
     const PackingPlan plan = plan_packing(N, K, A, B);
     if (!plan.pack_a && !plan.pack_b) {
       // Small enough to need no packing and no blocking: straight to the micro-kernel's loops
       // (the driver's planning is a good share of a product this size).
       FASTDL_DISPATCH(gemm_tiles<T>(M, N, K, A.data, A.row_stride, A.col_stride, B.data,
-                                    B.row_stride, MicroTile<T>::NR, C, ldc, epilogue));
+                                    B.row_stride, g.nr, C, ldc, epilogue));
       return;
     }
   }
@@ -391,21 +390,22 @@ void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> 
 
 template <class T>
 int64_t gemm_packed_b_size(int64_t K, int64_t N) {
-  return K * round_up(N, MicroTile<T>::NR);
+  return K * round_up(N, gemm_geometry<T>().nr);
 }
 
 template <class T>
 void gemm_pack_b(int64_t K, int64_t N, StridedMatrix<T> B, T* packed) {
-  constexpr int64_t KC = Blocking<T>::KC, NC = Blocking<T>::NC;
+  const GemmGeometry g = gemm_geometry<T>();
+  const int64_t KC = g.kc, NC = g.nc;
   if (K == 0) return;
   const int64_t kc_block = ceil_div(K, ceil_div(K, KC));  // as gemm_blocked blocks K
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
     for (int64_t pc = 0; pc < K; pc += kc_block) {
       const int64_t kc = std::min(kc_block, K - pc);
-      pack_b(0, ceil_div(nc, MicroTile<T>::NR), kc, nc,
+      pack_b(g.nr, g.nr * kc, 0, ceil_div(nc, int64_t(g.nr)), kc, nc,
              B.data + pc * B.row_stride + jc * B.col_stride, B.row_stride, B.col_stride,
-             packed + packed_b_offset<T>(K, jc, pc, nc));
+             packed + packed_b_offset(g.nr, K, jc, pc, nc));
     }
   }
 }
@@ -414,8 +414,8 @@ template <class T>
 void gemm_with_packed_b(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, const T* packed_b,
                         T* C, int64_t ldc, const GemmEpilogue<T>& epilogue) {
   const int nthreads = gemm_threads(M, N, K);
-  if (nthreads > 1 || K == 0 || K > Blocking<T>::KC || N > Blocking<T>::NC ||
-      should_pack_a(N, A)) {
+  const GemmGeometry g = gemm_geometry<T>();
+  if (nthreads > 1 || K == 0 || K > g.kc || N > g.nc || should_pack_a(N, A)) {
     gemm_blocked(M, N, K, A, StridedMatrix<T>{packed_b, 0, 0}, C, ldc, epilogue, nthreads,
                  packed_b);
     return;
@@ -424,9 +424,8 @@ void gemm_with_packed_b(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, con
   // as Winograd's 16 per block of tiles): straight to the micro-kernel's loops, A read in place,
   // each row tile of it kept in L1 while the panels pass. The driver's planning would be a good
   // share of so small a product.
-  constexpr int NR = MicroTile<T>::NR;
-  FASTDL_DISPATCH(gemm_tiles<T>(M, N, K, A.data, A.row_stride, A.col_stride, packed_b, NR,
-                                NR * K, C, ldc, epilogue));
+  FASTDL_DISPATCH(gemm_tiles<T>(M, N, K, A.data, A.row_stride, A.col_stride, packed_b, g.nr,
+                                g.nr * K, C, ldc, epilogue));
 }
 
 template <class T>

@@ -48,7 +48,7 @@ FASTDL_ALWAYS_INLINE void finish_tile(const Vec<T> (&acc)[MicroTile<T>::MR][kVec
   constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR, NV = kVectorsPerRow<T>;
   constexpr int W = Vec<T>::width;
   if (mr == MR && nr == NR) {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 16
       for (int v = 0; v < NV; ++v) {
@@ -58,7 +58,7 @@ FASTDL_ALWAYS_INLINE void finish_tile(const Vec<T> (&acc)[MicroTile<T>::MR][kVec
     return;
   }
   alignas(64) T tile[MR * NR];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[r][v].store(tile + r * NR + v * W);
@@ -75,7 +75,7 @@ void gemm_tile_packed(int64_t kc, const T* __restrict a, const T* __restrict b, 
   for (int r = 0; r < mr; ++r) __builtin_prefetch(C + r * ldc, 1);
 
   Vec<T> acc[MR][NV];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[r][v] = Vec<T>(T(0));
@@ -85,7 +85,7 @@ void gemm_tile_packed(int64_t kc, const T* __restrict a, const T* __restrict b, 
     Vec<T> bv[NV];
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b + v * W);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const Vec<T> av(a[r]);
 #pragma GCC unroll 16
@@ -115,7 +115,7 @@ FASTDL_ALWAYS_INLINE void tile_strided(int64_t kc, const T* A, int64_t rsa, int6
   }
 
   Vec<T> acc[MR][NV];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[r][v] = Vec<T>(T(0));
@@ -135,7 +135,7 @@ FASTDL_ALWAYS_INLINE void tile_strided(int64_t kc, const T* A, int64_t rsa, int6
       for (int v = 0; v < NV; ++v) bv[v].store(b_panel + k * NR + v * W);
     }
     const int64_t ak = k * csa;
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const Vec<T> av(a_rows[r][ak]);
 #pragma GCC unroll 16

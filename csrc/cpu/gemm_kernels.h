@@ -9,18 +9,53 @@
 
 namespace fastdl {
 
-// Micro-tile shape, shared by every ISA so that one packing format serves all kernels.
-// 6 x 16 floats = 12 AVX2 accumulators + 2 B vectors + 1 broadcast: 15 of the 16 ymm registers.
+// The shape of the micro-kernel's tile and the cache blocks around it, per ISA: the driver
+// (gemm.cpp) reads the active ISA's through gemm_geometry<T>(); the kernels use their own at
+// compile time. Blocks are multiples of the tile.
+struct GemmGeometry {
+  int mr, nr;              // the tile of C held in registers
+  int64_t mc, kc, nc;      // the blocks of A (mc x kc, L2) and B (kc x nc, L3)
+};
+
+namespace generic {
 template <class T>
-struct MicroTile;
-template <>
-struct MicroTile<float> {
-  static constexpr int MR = 6, NR = 16;
+struct MicroTile {
+  static constexpr int MR = 6, NR = 64 / int(sizeof(T));
 };
-template <>
-struct MicroTile<double> {
-  static constexpr int MR = 6, NR = 8;
+template <class T>
+constexpr GemmGeometry geometry() {
+  return {MicroTile<T>::MR, MicroTile<T>::NR, 144 / int64_t(sizeof(T) / 4), 256,
+          4080 / int64_t(sizeof(T) / 4)};
+}
+}  // namespace generic
+
+// 6 x 16 floats = 12 AVX2 accumulators + 2 B vectors + 1 broadcast: 15 of the 16 ymm registers.
+// Tuned on Zen 3 (32 KiB L1d, 512 KiB L2 per core): the B micro-panel (KC x NR) fills half of L1,
+// the A block (MC x KC) a third of L2.
+namespace avx2 {
+template <class T>
+using MicroTile = generic::MicroTile<T>;
+template <class T>
+constexpr GemmGeometry geometry() {
+  return generic::geometry<T>();
+}
+}  // namespace avx2
+
+// 8 x 32 floats = 16 zmm accumulators + 2 B vectors + 1 broadcast, of the 32 zmm registers: as
+// many accumulators as two FMA ports with a latency of 4 keep busy, twice the loads' reuse of a
+// 6 x 16 tile, and the rows of a batch of 64 (and the columns of 128 units) without a partial
+// tile. The B micro-panel (KC x NR, 24 KiB) stays in L1, the A block (MC x KC) in L2.
+namespace avx512 {
+template <class T>
+struct MicroTile {
+  static constexpr int MR = 8, NR = 128 / int(sizeof(T));
 };
+template <class T>
+constexpr GemmGeometry geometry() {
+  return {MicroTile<T>::MR, MicroTile<T>::NR, 192 / int64_t(sizeof(T) / 4), 192,
+          4096 / int64_t(sizeof(T) / 4)};
+}
+}  // namespace avx512
 
 // What the micro-kernel does with its tile on the way out.
 template <class T>
