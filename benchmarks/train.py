@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from typing import Callable
@@ -35,6 +34,7 @@ import numpy as np
 
 import fastdl
 from fastdl import datasets, keras
+from fastdl.bench.machine import describe
 
 BATCH = 64
 IDLE_SECONDS = 0.5
@@ -271,7 +271,7 @@ def main() -> None:
                             "samples_per_s": samples / median})
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": platform.processor() or platform.machine(),
+            json.dump({"machine": describe(with_torch=False),
                        "device": (fastdl.cuda.get_device_name() if args.device == "cuda"
                                   else "cpu"),
                        "threads": args.threads, "batch": BATCH, "repeats": args.repeats,

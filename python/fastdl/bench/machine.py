@@ -40,7 +40,8 @@ def _cpu_flags() -> dict[str, bool]:
             for line in f:
                 if line.startswith("flags"):
                     flags = set(line.partition(":")[2].split())
-                    return {f: f in flags for f in ("avx2", "fma", "avx512f")}
+                    return {f: f in flags for f in ("avx2", "fma", "avx512f", "avx512bw",
+                                                    "avx512dq", "avx512vl")}
     except OSError:
         pass
     return {}
