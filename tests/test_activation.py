@@ -72,6 +72,20 @@ def test_infinities_saturate(isa, dtype):
         np.testing.assert_array_equal(dx, np.array([0, 1], dtype), err_msg=name)
 
 
+def test_float32_tanh_is_odd_bounded_and_within_its_stated_ulps(isa):
+    # The float32 tanh is a rational function of x^2 (csrc/cpu/activation_math.h): within 6 ulp
+    # of the exact value with FMA, 8 without (the portable build), exactly odd, and never past
+    # +-1 (the gradient 1 - y^2 must not turn negative).
+    x = np.concatenate([np.linspace(0, 10, 2_000_001, dtype=np.float32),
+                        np.geomspace(1e-30, 1e-2, 10_001).astype(np.float32)])
+    y = forward("tanh", x)
+    exact = np.tanh(x.astype(np.float64))
+    ulps = np.abs(y - exact) / np.spacing(exact.astype(np.float32)).astype(np.float64)
+    assert ulps.max() <= (8 if isa == "generic" else 6), (ulps.max(), x[ulps.argmax()])
+    np.testing.assert_array_equal(forward("tanh", -x), -y)
+    assert np.abs(y).max() <= 1
+
+
 def test_shapes_and_non_contiguous_inputs(isa, rng):
     base = rng.standard_normal((6, 10, 14)).astype(np.float32)
     for x in (base, base[:, ::2, 1::3], base.transpose(2, 0, 1), base[0], np.array(-1.5, np.float32)):

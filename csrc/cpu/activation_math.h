@@ -71,20 +71,24 @@ inline Vec<T> map_lanes(Vec<T> x, F f) {
 }
 
 inline Vec<float> tanh(Vec<float> x) {
-  // |x| < 0.625: odd polynomial (Cephes tanhf coefficients); otherwise 1 - 2 / (e^{2|x|} + 1),
-  // which has no cancellation there. The sign is restored at the end.
-  const Vec<float> ax = abs(x);
+  // x P(x^2) / Q(x^2) on |x| <= 9 (beyond it tanh rounds to +-1): a rational function fitted
+  // for relative error (5.9e-8 in exact arithmetic). Evaluated in float32 it is within 6 ulp
+  // (mean 0.9 ulp; 8 ulp without FMA), exactly odd, and clamped to [-1, 1] so that 1 - y^2
+  // stays >= 0. One division and no exp: 2.5 times the speed of 1 - 2 / (e^{2|x|} + 1) with a
+  // polynomial near 0, which was within 1.4 ulp. The clamps' operand order keeps NaN.
+  x = min(Vec<float>(9.0f), max(Vec<float>(-9.0f), x));
   const Vec<float> z = x * x;
-  Vec<float> p(-5.70498872745e-3f);
-  p = fma(p, z, Vec<float>(2.06390887954e-2f));
-  p = fma(p, z, Vec<float>(-5.37397155531e-2f));
-  p = fma(p, z, Vec<float>(1.33314422036e-1f));
-  p = fma(p, z, Vec<float>(-3.33332819422e-1f));
-  const Vec<float> small = fma(p * z, x, x);
-  const Vec<float> one(1.0f);
-  const Vec<float> large_abs = one - Vec<float>(2.0f) / (exp(ax + ax) + one);
-  const Vec<float> large = select(x < Vec<float>(0.0f), Vec<float>(0.0f) - large_abs, large_abs);
-  return select(ax < Vec<float>(0.625f), small, select(is_nan(x), x, large));
+  Vec<float> p(1.8254835143505233e-11f);
+  p = fma(p, z, Vec<float>(-1.2780266622769432e-08f));
+  p = fma(p, z, Vec<float>(9.267358109354973e-06f));
+  p = fma(p, z, Vec<float>(0.002920754486694932f));
+  p = fma(p, z, Vec<float>(0.12919221818447113f));
+  p = fma(p, z, Vec<float>(0.9999999403953552f));
+  Vec<float> q(0.0002280992193846032f);
+  q = fma(q, z, Vec<float>(0.02376313880085945f));
+  q = fma(q, z, Vec<float>(0.46252503991127014f));
+  q = fma(q, z, Vec<float>(1.0f));
+  return min(Vec<float>(1.0f), max(Vec<float>(-1.0f), x * p / q));
 }
 
 inline Vec<double> tanh(Vec<double> x) {
