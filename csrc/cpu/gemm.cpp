@@ -140,10 +140,11 @@ bool should_pack_a(int64_t N, StridedMatrix<T> A) {
 }
 
 template <class T>
-PackingPlan plan_packing(int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B) {
+PackingPlan plan_packing(int NR, int64_t N, int64_t K, StridedMatrix<T> A,
+                         StridedMatrix<T> B) {
   // B read in place must stay in L1 across a block's row tiles without colliding in its sets.
   constexpr int64_t kHalfL1Bytes = 16 << 10;
-  const bool b_in_place_ok = B.col_stride == 1 && (N <= 2 * gemm_geometry<T>().nr ||
+  const bool b_in_place_ok = B.col_stride == 1 && (N <= 2 * NR ||
                                                    K * N * int64_t(sizeof(T)) <= kHalfL1Bytes);
   const bool pack_a = should_pack_a(N, A);
   // The packed-A micro-kernel reads B as packed panels only.
@@ -182,7 +183,7 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
   const int team = threads_m * threads_n;
 
   const PackingPlan plan =
-      prepacked_b ? PackingPlan{should_pack_a(N, A), true} : plan_packing(N, K, A, B);
+      prepacked_b ? PackingPlan{should_pack_a(N, A), true} : plan_packing(NR, N, K, A, B);
   // With A read in place, the first row tile that reads a B panel can pack it on the way
   // (gemm_tile_strided_packing_b) when no other thread needs that panel before it is done.
   const bool pack_b_in_kernel =
@@ -372,7 +373,7 @@ void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> 
   const int nthreads = gemm_threads(M, N, K);
   const GemmGeometry g = gemm_geometry<T>();
   if (nthreads == 1 && K > 0 && K <= g.kc && N <= g.nc) {
-    const PackingPlan plan = plan_packing(N, K, A, B);
+    const PackingPlan plan = plan_packing(g.nr, N, K, A, B);
     if (!plan.pack_a && !plan.pack_b) {
       // Small enough to need no packing and no blocking: straight to the micro-kernel's loops
       // (the driver's planning is a good share of a product this size).

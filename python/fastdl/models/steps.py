@@ -40,7 +40,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -187,18 +187,20 @@ class StepMixin:
         update, the loss tracker, then :meth:`compute_metrics`. ``data`` is ``x``, ``(x,)``,
         ``(x, y)`` or ``(x, y, sample_weight)``. Returns the logs: the metrics by name."""
         self._require_compiled("train_step")
-        x, y, sample_weight = _data.unpack_x_y_sample_weight(data)
-        y, sample_weight = _data.array_of(y), _data.array_of(sample_weight)
-        y_pred = self._train_batch(_data.input_arrays(x), y, sample_weight)
-        return self.compute_metrics(x, y, y_pred, sample_weight)
+        return self._builtin_step(data, self._train_batch)
 
     def test_step(self, data: Any) -> dict:
         """The loss and metrics of one batch at inference (``training=False``, no graph).
         Returns the logs: the metrics by name."""
         self._require_compiled("test_step")
+        return self._builtin_step(data, self._test_batch)
+
+    def _builtin_step(self, data: Any, batch: Callable) -> dict:
+        """``batch`` (the training or the inference pass) on ``data`` as the steps receive
+        it, then :meth:`compute_metrics`."""
         x, y, sample_weight = _data.unpack_x_y_sample_weight(data)
         y, sample_weight = _data.array_of(y), _data.array_of(sample_weight)
-        y_pred = self._test_batch(_data.input_arrays(x), y, sample_weight)
+        y_pred = batch(_data.input_arrays(x), y, sample_weight)
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data: Any) -> Any:

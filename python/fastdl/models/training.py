@@ -60,41 +60,38 @@ class TrainingMixin(StepMixin):
     def _train_function(self) -> BatchStep:
         """The training step fit calls on each batch: the built-in one on the arrays, or the
         model's ``train_step`` on Tensors."""
-        if not self._overrides("train_step", "compute_metrics"):
-            def builtin(xs: list, y: Any, sample_weight: Any) -> None:
-                if y is None and self.loss is not None:  # else the layers' added losses
-                    raise ValueError("fit: y is required: the built-in train_step computes the "
-                                     "loss from it (override train_step to train without "
-                                     "targets)")
-                y_pred = self._train_batch(xs, y, sample_weight)
-                if self._compile_metrics is not None:
-                    self._compile_metrics.update_state(y, y_pred, sample_weight)
-            return builtin
-        device = self.device
-
-        def custom(xs: list, y: Any, sample_weight: Any) -> Mapping:
-            logs = self.train_step(_data.step_data(xs, y, sample_weight, device))
-            return self._checked_logs("train_step", logs)
-        return custom
+        return self._batch_function("fit", "train_step", "train", self._train_batch)
 
     def _test_function(self) -> BatchStep:
         """Like :meth:`_train_function`, for ``test_step`` (without a graph)."""
-        if not self._overrides("test_step", "compute_metrics"):
+        return self._batch_function("evaluate", "test_step", "evaluate", self._test_batch)
+
+    def _batch_function(self, op: str, step_name: str, verb: str,
+                        builtin_batch: Callable) -> BatchStep:
+        """The built-in step (``builtin_batch`` on the arrays, then the compiled metrics)
+        unless the model overrides ``step_name`` or ``compute_metrics``; else the model's
+        step on Tensors, whose logs are checked (test_step's runs without a graph)."""
+        if not self._overrides(step_name, "compute_metrics"):
             def builtin(xs: list, y: Any, sample_weight: Any) -> None:
-                if y is None and self.loss is not None:
-                    raise ValueError("evaluate: y is required: the built-in test_step computes "
-                                     "the loss from it (override test_step to evaluate "
-                                     "without targets)")
-                y_pred = self._test_batch(xs, y, sample_weight)
+                if y is None and self.loss is not None:  # else the layers' added losses
+                    raise ValueError(f"{op}: y is required: the built-in {step_name} computes "
+                                     f"the loss from it (override {step_name} to {verb} "
+                                     f"without targets)")
+                y_pred = builtin_batch(xs, y, sample_weight)
                 if self._compile_metrics is not None:
                     self._compile_metrics.update_state(y, y_pred, sample_weight)
             return builtin
         device = self.device
+        recording = step_name == "train_step"
 
         def custom(xs: list, y: Any, sample_weight: Any) -> Mapping:
-            with no_grad():
-                logs = self.test_step(_data.step_data(xs, y, sample_weight, device))
-            return self._checked_logs("test_step", logs)
+            data = _data.step_data(xs, y, sample_weight, device)
+            if recording:
+                logs = getattr(self, step_name)(data)
+            else:
+                with no_grad():
+                    logs = getattr(self, step_name)(data)
+            return self._checked_logs(step_name, logs)
         return custom
 
     def _logs_after(self, step_logs: Optional[Mapping]) -> dict:
