@@ -47,6 +47,39 @@ def test_matmul_packing_b_inside_the_kernel(isa, rng, m, k, n, dtype, threads):
     assert_gemm_close(got, reference.matmul(a, b), k, dtype)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("a_transposed", [False, True])
+# At most one vector of columns takes the narrow tile (twice the wide tile's rows), whatever K:
+# whole tiles, a partial last one, fewer rows than one tile, K over a cache block (and a row
+# stride of 2 KiB), rows split between threads, and the fused bias and ReLU on the way out.
+@pytest.mark.parametrize("m,k,n", [(64, 128, 10), (37, 5, 16), (3, 128, 7), (100, 33, 1),
+                                   (17, 64, 8), (45, 512, 10), (700, 300, 9)])
+def test_narrow_products_with_bias_and_activation(isa, rng, m, k, n, a_transposed, dtype,
+                                                  threads):
+    a = randn(rng, (k, m), dtype).T if a_transposed else randn(rng, (m, k), dtype)
+    w, b = randn(rng, (k, n), dtype), randn(rng, (n,), dtype)
+    old = fastdl.get_num_threads()
+    fastdl.set_num_threads(threads)
+    try:
+        product, fused = fastdl.matmul(a, w), fastdl.linear(a, w, b, "relu").numpy()
+    finally:
+        fastdl.set_num_threads(old)
+    assert_gemm_close(product, reference.matmul(a, w), k, dtype)
+    want = np.maximum(reference.matmul(a, w) + b.astype(np.float64), 0)
+    assert_gemm_close(fused, want, k, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+# B read transposed is packed by a register transpose of whole blocks of rows and columns; a K
+# shorter than a vector (10: a layer of 10 units in the backward pass) or with a remainder, and
+# a last panel narrower than the tile, are the masked edges of that transpose.
+@pytest.mark.parametrize("m,k,n", [(64, 10, 128), (40, 3, 45), (33, 37, 70), (8, 1, 300)])
+def test_transposed_b_packed_with_short_or_ragged_k(isa, rng, m, k, n, dtype):
+    a, b = randn(rng, (m, k), dtype), randn(rng, (n, k), dtype).T
+    assert_gemm_close(fastdl.matmul(a, b), reference.matmul(a, b), k, dtype)
+
+
 @pytest.mark.parametrize("layout", ["a_transposed", "b_transposed", "fortran", "sliced", "reversed"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_matmul_reads_strided_operands_in_place(isa, rng, layout, dtype):

@@ -367,11 +367,33 @@ void gemm_split_k(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
 
 int gemm_threads(int64_t M, int64_t N, int64_t K) { return threads_for(M * N * K, kParallelWork); }
 
+// A product of at most one vector of columns (a dense layer of 10 units, or its weight
+// gradient): the narrow tile, A read in place and B in place (its K x N fits in L1 or L2 and is
+// read by every row tile), whatever K; threads take contiguous ranges of rows.
+template <class T>
+void gemm_narrow(const GemmGeometry& g, int64_t M, int64_t N, int64_t K, StridedMatrix<T> A,
+                 StridedMatrix<T> B, T* C, int64_t ldc, const GemmEpilogue<T>& ep,
+                 int nthreads) {
+  const int64_t rows_per_thread = round_up(ceil_div(M, nthreads), g.narrow_rows);
+  parallel_for(
+      M, rows_per_thread,
+      [&](int64_t begin, int64_t end) {
+        FASTDL_DISPATCH(gemm_tiles<T>(end - begin, N, K, A.data + begin * A.row_stride,
+                                      A.row_stride, A.col_stride, B.data, B.row_stride, g.nr,
+                                      C + begin * ldc, ldc, ep));
+      },
+      g.narrow_rows);
+}
+
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
           int64_t ldc, const GemmEpilogue<T>& epilogue) {
   const int nthreads = gemm_threads(M, N, K);
   const GemmGeometry g = gemm_geometry<T>();
+  if (N <= g.narrow && K > 0 && B.col_stride == 1) {
+    gemm_narrow(g, M, N, K, A, B, C, ldc, epilogue, nthreads);
+    return;
+  }
   if (nthreads == 1 && K > 0 && K <= g.kc && N <= g.nc) {
     const PackingPlan plan = plan_packing(g.nr, N, K, A, B);
     if (!plan.pack_a && !plan.pack_b) {

@@ -8,8 +8,20 @@ namespace fastdl {
 namespace FASTDL_ISA_NS {
 namespace {
 
+// A register tile of Rows x Vectors * W elements of C. Wide is the ISA's MicroTile, which the
+// packed panels are laid out for; Narrow is one vector wide and twice as tall, for products of
+// at most one vector of columns (a dense layer's output of 10 classes): the wide tile would
+// spend most of its multiply-adds on padding.
+template <class T, int kRows, int kVectors>
+struct TileShape {
+  static constexpr int rows = kRows, vectors = kVectors, width = kVectors * Vec<T>::width;
+};
 template <class T>
-constexpr int kVectorsPerRow = MicroTile<T>::NR / Vec<T>::width;
+using Wide = TileShape<T, MicroTile<T>::MR, MicroTile<T>::NR / Vec<T>::width>;
+template <class T>
+using Narrow = TileShape<T, geometry<T>().narrow_rows, 1>;
+static_assert(Narrow<float>::width == geometry<float>().narrow &&
+              Narrow<double>::width == geometry<double>().narrow);
 
 // Applies the epilogue to one vector of C: x = alpha * acc (+ C) (+ bias), then act(x).
 template <class T>
@@ -22,17 +34,17 @@ inline Vec<T> epilogue_vector(Vec<T> acc, const T* c, const T* bias, int cols,
   return x;
 }
 
-// Writes an MR x NR tile held in `tile` (row-major, NR wide) to the mr x nr corner of C, applying
+// Writes a tile held in `tile` (row-major, `stride` wide) to the mr x nr corner of C, applying
 // the epilogue. Edge tiles use masked loads and stores; nothing outside the corner is touched.
 template <class T>
-inline void store_tile(const T* tile, T* C, int64_t ldc, int mr, int nr,
+inline void store_tile(const T* tile, int stride, T* C, int64_t ldc, int mr, int nr,
                        const TileEpilogue<T>& ep) {
-  constexpr int NR = MicroTile<T>::NR, W = Vec<T>::width;
+  constexpr int W = Vec<T>::width;
   for (int r = 0; r < mr; ++r) {
     T* c_row = C + r * ldc;
     for (int j = 0; j < nr; j += W) {
       const int cols = nr - j < W ? nr - j : W;
-      const Vec<T> x = epilogue_vector(Vec<T>::load(tile + r * NR + j), c_row + j,
+      const Vec<T> x = epilogue_vector(Vec<T>::load(tile + r * stride + j), c_row + j,
                                        ep.bias ? ep.bias + j : nullptr, cols, ep);
       store_lanes(x, c_row + j, cols);
     }
@@ -42,11 +54,10 @@ inline void store_tile(const T* tile, T* C, int64_t ldc, int mr, int nr,
 // Writes the accumulators to the mr x nr corner of C through the epilogue. A full tile is stored
 // straight from registers with constant indices (so they never leave registers in the K loop);
 // an edge tile is spilled to a buffer and stored with masks, touching nothing outside it.
-template <class T>
-FASTDL_ALWAYS_INLINE void finish_tile(const Vec<T> (&acc)[MicroTile<T>::MR][kVectorsPerRow<T>], T* C,
-                        int64_t ldc, int mr, int nr, const TileEpilogue<T>& ep) {
-  constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR, NV = kVectorsPerRow<T>;
-  constexpr int W = Vec<T>::width;
+template <class T, class Shape>
+FASTDL_ALWAYS_INLINE void finish_tile(const Vec<T> (&acc)[Shape::rows][Shape::vectors], T* C,
+                                      int64_t ldc, int mr, int nr, const TileEpilogue<T>& ep) {
+  constexpr int MR = Shape::rows, NR = Shape::width, NV = Shape::vectors, W = Vec<T>::width;
   if (mr == MR && nr == NR) {
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r)
@@ -62,7 +73,7 @@ FASTDL_ALWAYS_INLINE void finish_tile(const Vec<T> (&acc)[MicroTile<T>::MR][kVec
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[r][v].store(tile + r * NR + v * W);
-  store_tile(tile, C, ldc, mr, nr, ep);
+  store_tile(tile, NR, C, ldc, mr, nr, ep);
 }
 
 }  // namespace
@@ -70,8 +81,8 @@ FASTDL_ALWAYS_INLINE void finish_tile(const Vec<T> (&acc)[MicroTile<T>::MR][kVec
 template <class T>
 void gemm_tile_packed(int64_t kc, const T* __restrict a, const T* __restrict b, T* C,
                        int64_t ldc, int mr, int nr, const TileEpilogue<T>& ep) {
-  constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR, W = Vec<T>::width;
-  constexpr int NV = kVectorsPerRow<T>;
+  using Shape = Wide<T>;
+  constexpr int MR = Shape::rows, NR = Shape::width, NV = Shape::vectors, W = Vec<T>::width;
   for (int r = 0; r < mr; ++r) __builtin_prefetch(C + r * ldc, 1);
 
   Vec<T> acc[MR][NV];
@@ -95,16 +106,15 @@ void gemm_tile_packed(int64_t kc, const T* __restrict a, const T* __restrict b, 
     b += NR;
   }
 
-  finish_tile<T>(acc, C, ldc, mr, nr, ep);
+  finish_tile<T, Shape>(acc, C, ldc, mr, nr, ep);
 }
 
 // kPackB: also store each row of the B block, zero-padded to NR, in the packed panel b_panel.
-template <class T, bool kPackB>
+template <class T, class Shape, bool kPackB>
 FASTDL_ALWAYS_INLINE void tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr,
                                        const T* B, int64_t rsb, int nr, T* b_panel, T* C,
                                        int64_t ldc, const TileEpilogue<T>& ep) {
-  constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR, W = Vec<T>::width;
-  constexpr int NV = kVectorsPerRow<T>;
+  constexpr int MR = Shape::rows, NR = Shape::width, NV = Shape::vectors, W = Vec<T>::width;
   // Rows past the edge re-read the last row; their results are never stored.
   const T* a_rows[MR];
   for (int r = 0; r < MR; ++r) a_rows[r] = A + (r < mr ? r : mr - 1) * rsa;
@@ -143,60 +153,75 @@ FASTDL_ALWAYS_INLINE void tile_strided(int64_t kc, const T* A, int64_t rsa, int6
     }
   }
 
-  finish_tile<T>(acc, C, ldc, mr, nr, ep);
+  finish_tile<T, Shape>(acc, C, ldc, mr, nr, ep);
 }
 
 template <class T>
 void gemm_tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr, const T* B,
                        int64_t rsb, int nr, T* C, int64_t ldc, const TileEpilogue<T>& ep) {
-  tile_strided<T, false>(kc, A, rsa, csa, mr, B, rsb, nr, nullptr, C, ldc, ep);
+  tile_strided<T, Wide<T>, false>(kc, A, rsa, csa, mr, B, rsb, nr, nullptr, C, ldc, ep);
 }
 
 template <class T>
 void gemm_tile_strided_packing_b(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr,
                                  const T* B, int64_t rsb, int nr, T* b_panel, T* C, int64_t ldc,
                                  const TileEpilogue<T>& ep) {
-  tile_strided<T, true>(kc, A, rsa, csa, mr, B, rsb, nr, b_panel, C, ldc, ep);
+  tile_strided<T, Wide<T>, true>(kc, A, rsa, csa, mr, B, rsb, nr, b_panel, C, ldc, ep);
 }
 
-template <class T>
-void gemm_tiles(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa,
-                const T* B, int64_t rsb, int64_t panel_stride, T* C, int64_t ldc,
-                const GemmEpilogue<T>& ep) {
-  constexpr int MR = MicroTile<T>::MR, NR = MicroTile<T>::NR;
+namespace {
+
+// Every Shape tile of C[M, N] for gemm_tiles, A read in place.
+template <class T, class Shape>
+void tiles_in_place(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa,
+                    const T* B, int64_t rsb, int64_t panel_stride, T* C, int64_t ldc,
+                    const GemmEpilogue<T>& ep) {
+  constexpr int MR = Shape::rows, NR = Shape::width;
   for (int64_t i = 0; i < M; i += MR) {
     const int mr = static_cast<int>(M - i < MR ? M - i : MR);
     for (int64_t j = 0; j < N; j += NR) {
       const int nr = static_cast<int>(N - j < NR ? N - j : NR);
       const TileEpilogue<T> tile_ep{ep.alpha, ep.accumulate, ep.bias ? ep.bias + j : nullptr,
                                     ep.act, ep.act_alpha};
-      tile_strided<T, false>(K, A + i * rsa, rsa, csa, mr, B + (j / NR) * panel_stride, rsb, nr,
-                             nullptr, C + i * ldc + j, ldc, tile_ep);
+      tile_strided<T, Shape, false>(K, A + i * rsa, rsa, csa, mr, B + (j / NR) * panel_stride,
+                                    rsb, nr, nullptr, C + i * ldc + j, ldc, tile_ep);
     }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void gemm_tiles(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa,
+                const T* B, int64_t rsb, int64_t panel_stride, T* C, int64_t ldc,
+                const GemmEpilogue<T>& ep) {
+  // One panel of B at most: its first columns are the narrow tile's (panel_stride unused).
+  if (N <= geometry<T>().narrow) {
+    tiles_in_place<T, Narrow<T>>(M, N, K, A, rsa, csa, B, rsb, 0, C, ldc, ep);
+  } else {
+    tiles_in_place<T, Wide<T>>(M, N, K, A, rsa, csa, B, rsb, panel_stride, C, ldc, ep);
   }
 }
 
 template <class T>
 void gemm_pack_b_columns(int64_t kc, int nr, const T* B, int64_t col_stride, T* panel) {
   constexpr int NR = MicroTile<T>::NR, W = Vec<T>::width;
-  int64_t k = 0;
-  if (nr == NR) {
-    // W columns x W rows at a time: W contiguous loads, one register transpose, W stores.
-    for (; k + W <= kc; k += W) {
+  // W columns x W rows at a time: W loads along the columns (masked past kc, zero past nr), one
+  // register transpose, and a store per row. A short K (a weight matrix of 10 columns read
+  // transposed) thus takes one masked block rather than a scalar loop.
+  for (int64_t k = 0; k < kc; k += W) {
+    const int rows = kc - k < W ? static_cast<int>(kc - k) : W;
 #pragma GCC unroll 4
-      for (int g = 0; g < NR / W; ++g) {
-        Vec<T> v[W];
-#pragma GCC unroll 8
-        for (int j = 0; j < W; ++j) v[j] = Vec<T>::load(B + (g * W + j) * col_stride + k);
-        transpose(v);
-#pragma GCC unroll 8
-        for (int kk = 0; kk < W; ++kk) v[kk].store(panel + (k + kk) * NR + g * W);
+    for (int g = 0; g < NR / W; ++g) {
+      Vec<T> v[W];
+#pragma GCC unroll 16
+      for (int j = 0; j < W; ++j) {
+        const int col = g * W + j;
+        v[j] = col < nr ? load_lanes(B + col * col_stride + k, rows) : Vec<T>(T(0));
       }
+      transpose(v);
+      for (int kk = 0; kk < rows; ++kk) v[kk].store(panel + (k + kk) * NR + g * W);
     }
-  }
-  for (; k < kc; ++k) {
-    for (int j = 0; j < nr; ++j) panel[k * NR + j] = B[j * col_stride + k];
-    for (int j = nr; j < NR; ++j) panel[k * NR + j] = T(0);
   }
 }
 

@@ -15,6 +15,7 @@ namespace fastdl {
 struct GemmGeometry {
   int mr, nr;              // the tile of C held in registers
   int64_t mc, kc, nc;      // the blocks of A (mc x kc, L2) and B (kc x nc, L3)
+  int narrow_rows, narrow; // the narrow tile (one vector wide), for products of <= narrow columns
 };
 
 namespace generic {
@@ -25,7 +26,7 @@ struct MicroTile {
 template <class T>
 constexpr GemmGeometry geometry() {
   return {MicroTile<T>::MR, MicroTile<T>::NR, 144 / int64_t(sizeof(T) / 4), 256,
-          4080 / int64_t(sizeof(T) / 4)};
+          4080 / int64_t(sizeof(T) / 4), 2 * MicroTile<T>::MR, 1};
 }
 }  // namespace generic
 
@@ -37,7 +38,9 @@ template <class T>
 using MicroTile = generic::MicroTile<T>;
 template <class T>
 constexpr GemmGeometry geometry() {
-  return generic::geometry<T>();
+  GemmGeometry g = generic::geometry<T>();
+  g.narrow = 32 / int(sizeof(T));
+  return g;
 }
 }  // namespace avx2
 
@@ -53,7 +56,7 @@ struct MicroTile {
 template <class T>
 constexpr GemmGeometry geometry() {
   return {MicroTile<T>::MR, MicroTile<T>::NR, 192 / int64_t(sizeof(T) / 4), 192,
-          4096 / int64_t(sizeof(T) / 4)};
+          4096 / int64_t(sizeof(T) / 4), 2 * MicroTile<T>::MR, 64 / int(sizeof(T))};
 }
 }  // namespace avx512
 
@@ -74,7 +77,9 @@ struct TileEpilogue {
 //    B is any kc x nr block with unit column stride and row stride rsb, such as a packed panel
 //    (rsb = NR) or the original matrix. Used when packing A (or both) would not be amortized.
 //  * gemm_tiles: every tile of C[M, N] (+)= epilogue(A[M, K] @ B) for a product small enough
-//    for one cache block, A read in place; the NR-column panel of B for columns [j, j + NR)
+//    for one cache block, or of at most geometry().narrow columns (any K: then each element of
+//    A is used once per row of the narrow tile, and blocking would not reuse it), A read in
+//    place; the NR-column panel of B for columns [j, j + NR)
 //    starts at B + (j / NR) * panel_stride with row stride rsb (packed panels: rsb = NR,
 //    panel_stride = NR * K; B in place: its row stride and NR). The tile loops sit in the
 //    ISA's code, so that a tile costs no call.
