@@ -18,6 +18,7 @@ void bind_autograd(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_dropout(py::module_& m);
 void bind_random(py::module_& m);
+void bind_gather(py::module_& m);
 }  // namespace fastdl::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -49,4 +50,5 @@ PYBIND11_MODULE(_C, m) {
   bindings::bind_conv(m);
   bindings::bind_dropout(m);
   bindings::bind_random(m);
+  bindings::bind_gather(m);
 }

@@ -73,6 +73,9 @@ bool winograd_applies(const ConvShape& s) {
          s.dilation_w == 1 && s.C >= 16 && s.CO >= 16 && s.OH >= 8 && s.OW >= 8;
 }
 
+// The 4x4 tiles of the output, per image.
+int64_t winograd_tiles(const ConvShape& s) { return ceil_div(s.OH, 4) * ceil_div(s.OW, 4); }
+
 // How the Winograd algorithms cut the tiles of m x m output pixels: blocks of `rows` tiles whose
 // (m + 2)^2 transformed input patches and as many products (or output-gradient tiles) fill
 // about half of L2 (and at least `min_rows` tiles), spread over `threads` threads.
@@ -229,6 +232,45 @@ void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy
           for (int64_t i = 0; i < plane; ++i) out[i] += g * sab[i];
         }
     }
+}
+
+// The input gradient by F(4x4, 3x3) transposed: each 4x4 tile of dy as A g A^T
+// (conv_winograd4_output_gradient), 36 GEMMs of (tiles x CO) by the transformed kernel's
+// transpose (CO x C), and each product as B p B^T added into the tile's 6x6 input patch. Its
+// tiles are the forward's, over the output: a valid convolution's 11x11 output has 9 per image
+// where the turned forward, tiling the 13x13 input, has 16.
+template <class T>
+void conv2d_backward_input_winograd(const ConvShape& s, const T* dy, const T* w, T* dx) {
+  constexpr int kPositions = 36;
+  const int64_t C = s.C, CO = s.CO;
+  const WinogradBlocks plan = winograd_blocks<T>(s, 4);
+  const int64_t rows = plan.rows, tiles_per_image = winograd_tiles(s);
+  const int threads = static_cast<int>(std::min<int64_t>(plan.threads, s.N));
+  const int64_t packed = gemm_packed_b_size<T>(CO, C);
+  const Buffers<T> buf = take_buffers<T>(kPositions * (packed + C * CO),
+                                         rows * kPositions * (C + CO), threads, 0);
+  T* transformed = buf.packed_weights + kPositions * packed;
+  winograd4_kernel_transform(s, w, transformed);
+  for (int xi = 0; xi < kPositions; ++xi)  // U^T, CO x C
+    gemm_pack_b<T>(CO, C, {transformed + xi * C * CO, 1, CO}, buf.packed_weights + xi * packed);
+  // Patches of neighbouring tiles overlap in dx: a thread takes whole images, so that no two
+  // threads add into the same element.
+  parallel_chunks(threads, s.N, [&](int t, int64_t first_image, int64_t last_image) {
+    T* z = buf.blocks + t * rows * kPositions * (C + CO);
+    T* p = z + rows * kPositions * CO;
+    const int64_t image = s.H * s.W * C;
+    std::fill(dx + first_image * image, dx + last_image * image, T(0));
+    const int64_t end = last_image * tiles_per_image;
+    for (int64_t t0 = first_image * tiles_per_image; t0 < end; t0 += rows) {
+      const int64_t n = std::min(rows, end - t0);
+      FASTDL_DISPATCH(conv_winograd4_output_gradient<T>(s, dy, t0, n, z));
+      for (int xi = 0; xi < kPositions; ++xi) {
+        gemm_with_packed_b<T>(n, C, CO, {z + xi * n * CO, CO, 1}, buf.packed_weights + xi * packed,
+                              p + xi * n * C, C, GemmEpilogue<T>{});
+      }
+      FASTDL_DISPATCH(conv_winograd4_input_gradient<T>(s, p, t0, n, dx));
+    }
+  });
 }
 
 // Weight (and bias) gradients summed over `blocks` blocks of work on `threads` threads:
@@ -408,6 +450,14 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx) {
     gemm<T>(s.pixels(), K, CO, {dy, CO, 1}, {w, 1, CO}, dx, K, GemmEpilogue<T>{});  // dy @ w^T
     return;
   }
+  // Winograd's transposed form tiles the output, the turned forward's the input: the first
+  // wins when it has fewer tiles (a valid convolution of a small image), or is the only one.
+  const ConvShape turned = turned_shape(s);
+  if (winograd_applies(s) &&
+      (!winograd_applies(turned) || winograd_tiles(s) < winograd_tiles(turned))) {
+    conv2d_backward_input_winograd(s, dy, w, dx);
+    return;
+  }
   // The forward product is C wide: too narrow for the micro-kernel's 16 columns with few input
   // channels (an image's), where scattering is faster. And unless it is Winograd's, it
   // multiplies over the whole input, the border that the forward's windows cover less often
@@ -415,7 +465,7 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx) {
   // 28x28 -> 26x26, loses on 13x13 -> 11x11 but for Winograd, and on 5x5 -> 3x3).
   const bool mostly_inside = s.H * s.W * 4 <= s.OH * s.OW * 5;
   if (s.stride_h == 1 && s.stride_w == 1 && s.C >= 16 &&
-      (mostly_inside || winograd_applies(turned_shape(s)))) {
+      (mostly_inside || winograd_applies(turned))) {
     conv2d_backward_input_as_forward(s, dy, w, dx);
     return;
   }

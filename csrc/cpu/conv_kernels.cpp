@@ -360,10 +360,11 @@ FASTDL_ALWAYS_INLINE Vec<T> load_or_zero(const T* pixel, int64_t c, int lanes) {
 }
 
 // The P x P input patch of Winograd tile `tile` (tiles of m x m output pixels, flat over N,
-// ceil(OH / m), ceil(OW / m)): a pointer to each pixel's channels, nullptr outside the image.
+// ceil(OH / m), ceil(OW / m)): a pointer to each pixel's channels in x (an input, or an input
+// gradient: T may be const or not), nullptr outside the image.
 template <int P, class T>
-FASTDL_ALWAYS_INLINE void winograd_patch(const ConvShape& s, const T* x, int64_t tile, int m,
-                                         const T* (&rows)[P][P]) {
+FASTDL_ALWAYS_INLINE void winograd_patch(const ConvShape& s, T* x, int64_t tile, int m,
+                                         T* (&rows)[P][P]) {
   const int64_t TH = (s.OH + m - 1) / m, TW = (s.OW + m - 1) / m, n = tile / (TH * TW);
   const int64_t ih0 = m * ((tile / TW) % TH) - s.pad_top, iw0 = m * (tile % TW) - s.pad_left;
   for (int i = 0; i < P; ++i)
@@ -425,6 +426,21 @@ FASTDL_ALWAYS_INLINE void winograd4_a(const Vec<T> (&g)[4], Vec<T> (&out)[6]) {
   out[3] = even4 + odd8;
   out[4] = even4 - odd8;
   out[5] = g[3];
+}
+
+// B (the transpose of B^T) applied to six vectors: the input-gradient patch of six
+// transformed values, the transpose of winograd4_bt.
+template <class T>
+FASTDL_ALWAYS_INLINE void winograd4_b(const Vec<T> (&p)[6], Vec<T> (&out)[6]) {
+  const Vec<T> two(T(2)), four(T(4)), five(T(5));
+  const Vec<T> dif12 = p[1] - p[2], dif34 = p[3] - p[4];
+  const Vec<T> sum12 = p[1] + p[2], sum34 = p[3] + p[4];
+  out[0] = four * p[0];
+  out[1] = four * (p[5] - dif12) - two * dif34;
+  out[2] = (Vec<T>(T(-5)) * p[0] - four * sum12) - sum34;
+  out[3] = fma(two, dif34, dif12) - five * p[5];
+  out[4] = p[0] + sum12 + sum34;
+  out[5] = p[5];
 }
 
 }  // namespace
@@ -529,6 +545,41 @@ void conv_winograd4_output_gradient(const ConvShape& s, const T* dy, int64_t fir
   }
 }
 
+template <class T>
+void conv_winograd4_input_gradient(const ConvShape& s, const T* p, int64_t first_tile,
+                                   int64_t tiles, T* dx) {
+  constexpr int W = Vec<T>::width;
+  const int64_t C = s.C;
+  const int64_t plane = tiles * C;
+  for (int64_t t = 0; t < tiles; ++t) {
+    T* rows[6][6];
+    winograd_patch(s, dx, first_tile + t, 4, rows);
+    for (int64_t c = 0; c < C; c += W) {
+      const int lanes = static_cast<int>(C - c < W ? C - c : W);
+      const T* in = p + t * C + c;
+      Vec<T> r[6][6];  // B p, column by column
+      for (int j = 0; j < 6; ++j) {
+        Vec<T> col[6], o[6];
+        for (int i = 0; i < 6; ++i) col[i] = load_lanes(in + (6 * i + j) * plane, lanes);
+        winograd4_b(col, o);
+        for (int i = 0; i < 6; ++i) r[i][j] = o[i];
+      }
+      for (int i = 0; i < 6; ++i) {  // (B p) B^T, row by row, added into the patch
+        Vec<T> row[6];
+        winograd4_b(r[i], row);
+        for (int j = 0; j < 6; ++j) {
+          if (T* pixel = rows[i][j])
+            store_lanes(load_lanes(pixel + c, lanes) + row[j], pixel + c, lanes);
+        }
+      }
+    }
+  }
+}
+
+template void conv_winograd4_input_gradient<float>(const ConvShape&, const float*, int64_t,
+                                                   int64_t, float*);
+template void conv_winograd4_input_gradient<double>(const ConvShape&, const double*, int64_t,
+                                                    int64_t, double*);
 template void conv_winograd4_input<float>(const ConvShape&, const float*, int64_t, int64_t,
                                           float*);
 template void conv_winograd4_input<double>(const ConvShape&, const double*, int64_t, int64_t,

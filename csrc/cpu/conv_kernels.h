@@ -33,6 +33,10 @@ namespace fastdl {
 // * conv_winograd4_output_gradient: for the weight gradient by F(3x3, 4x4), each 4x4 tile g of
 //   the output gradient (same tiles; 0 past the edge of the output) as A g A^T, A being A^T's
 //   transpose, into 36 matrices of tiles x CO.
+// * conv_winograd4_input_gradient: the transpose of conv_winograd4_input, for the input
+//   gradient by F(4x4, 3x3) transposed: each tile's 36 matrices of tiles x C (the output
+//   gradient's A g A^T times the transformed kernel's transpose) as B p B^T, a 6x6 patch added
+//   into dx where the tile's input patch lies (patches overlap: the caller owns the images).
 // The direct kernel's zero-padded input row under one kernel row: the columns the taps of a
 // whole output row reach.
 inline int64_t direct_kernel_span(const ConvShape& s) {
@@ -71,6 +75,9 @@ inline int64_t direct_packed_weights_size(const ConvShape& s) {
   template <class T>                                                                          \
   void conv_winograd4_output_gradient(const ConvShape& s, const T* dy, int64_t first_tile,    \
                                       int64_t tiles, T* u);                                   \
+  template <class T>                                                                          \
+  void conv_winograd4_input_gradient(const ConvShape& s, const T* p, int64_t first_tile,      \
+                                     int64_t tiles, T* dx);                                   \
   }
 
 FASTDL_DECLARE_CONV_KERNELS(generic)

@@ -13,6 +13,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
+from fastdl import _C
 from fastdl.backend import is_gpu_array, to_device
 from fastdl.layers.nested import map_structure
 from fastdl.tensor import Tensor
@@ -90,8 +91,7 @@ def batches(xs: Sequence[np.ndarray], y: Optional[np.ndarray],
             yield [a[sl] for a in xs], _part(y, sl), _part(sample_weight, sl)
         else:
             idx = order[lo:lo + batch_size]
-            yield ([a.take(idx, axis=0) for a in xs], _taken(y, idx),
-                   _taken(sample_weight, idx))
+            yield [_take(a, idx) for a in xs], _taken(y, idx), _taken(sample_weight, idx)
 
 
 def _part(arrays: Any, sl: slice) -> Any:
@@ -101,10 +101,19 @@ def _part(arrays: Any, sl: slice) -> Any:
     return map_structure(lambda a: a[sl], arrays)
 
 
+def _take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The samples ``idx`` of ``a`` (a valid permutation's slice). A C-contiguous array's rows
+    are copied by the kernels' threads, whose misses on rows scattered over the whole array
+    overlap; NumPy's take copies them one at a time."""
+    if a.__class__ is np.ndarray and a.flags.c_contiguous:
+        return _C.take_rows(a, idx)
+    return a.take(idx, axis=0)
+
+
 def _taken(arrays: Any, idx: np.ndarray) -> Any:
     if arrays is None or arrays.__class__ is np.ndarray:
-        return None if arrays is None else arrays.take(idx, axis=0)
-    return map_structure(lambda a: a.take(idx, axis=0), arrays)
+        return None if arrays is None else _take(arrays, idx)
+    return map_structure(lambda a: _take(a, idx), arrays)
 
 
 def split_validation(arrays: tuple, fraction: float) -> tuple[tuple, tuple]:

@@ -65,11 +65,15 @@ CONV2D_GEOMETRIES = [ConvGeometry(*row) for row in [
     (2, 12, 12, 16, 3, 3, 8, 1, "same", 1),
     (1, 20, 19, 18, 3, 3, 5, 1, "valid", (1, 1)),
     (1, 9, 9, 16, 3, 3, 4, 1, ((3, 0), (0, 3)), 2),
-    # 3x3, unit strides, 16 channels or more in and out: Winograd's F(2x2, 3x3), with odd output
+    # 3x3, unit strides, 16 channels or more in and out: Winograd's F(4x4, 3x3), with odd output
     # sizes (tiles hanging over the edge), 'same' and uneven explicit padding
     (2, 9, 10, 16, 3, 3, 17, 1, "same", 1),
     (1, 12, 11, 20, 3, 3, 16, 1, "valid", 1),
     (1, 10, 13, 17, 3, 3, 33, 1, ((2, 0), (1, 3)), 1),
+    # ... whose input gradient, with fewer tiles over the output than over the input, is
+    # F(4x4, 3x3) transposed: overlapping patches added into dx
+    (2, 13, 13, 16, 3, 3, 24, 1, "valid", 1),
+    (1, 13, 10, 17, 3, 3, 16, 1, ((1, 0), (0, 0)), 1),
 ]]
 # The geometries gradchecked without and with a fused tanh.
 GRADCHECKED = {0, 2, 4, 6, 8, 19}

@@ -1,0 +1,50 @@
+"""_C.take_rows, which draws the shuffled batches of fit: NumPy's ``a[index]`` for C-contiguous
+arrays of any dtype, on one or two threads, with its errors."""
+import numpy as np
+import pytest
+
+import fastdl
+from fastdl import _C
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64, np.int64, np.bool_])
+# Rows of one element, images, and enough rows (of 3136 bytes) that two threads share them.
+@pytest.mark.parametrize("shape,rows", [((1000,), 64), ((500, 28, 28), 33), ((3000, 784), 640)])
+def test_take_rows_matches_numpy_indexing(rng, dtype, shape, rows, threads):
+    a = (rng.standard_normal(shape) * 100).astype(dtype)
+    index = rng.integers(0, shape[0], rows)
+    old = fastdl.get_num_threads()
+    fastdl.set_num_threads(threads)
+    try:
+        got = _C.take_rows(a, index)
+    finally:
+        fastdl.set_num_threads(old)
+    assert got.dtype == a.dtype and got.shape == (rows,) + shape[1:]
+    np.testing.assert_array_equal(got, a[index])
+
+
+def test_take_rows_of_nothing_and_of_empty_rows():
+    assert _C.take_rows(np.ones((5, 3), np.float32), np.array([], np.int64)).shape == (0, 3)
+    np.testing.assert_array_equal(_C.take_rows(np.ones((5, 0)), np.array([4, 0])),
+                                  np.ones((2, 0)))
+
+
+def test_take_rows_accepts_any_integer_indices():
+    a = np.arange(12.0).reshape(6, 2)
+    np.testing.assert_array_equal(_C.take_rows(a, np.array([5, 1], np.int32)), a[[5, 1]])
+
+
+@pytest.mark.parametrize("index", [[0, 6], [-1]])
+def test_take_rows_rejects_indices_out_of_bounds(index):
+    with pytest.raises(IndexError, match=r"take_rows: index -?\d+ is out of bounds for 6 rows"):
+        _C.take_rows(np.zeros((6, 2)), np.array(index))
+
+
+def test_take_rows_rejects_what_it_cannot_copy_as_rows():
+    with pytest.raises(ValueError, match=r"C-contiguous \(shape \(2, 3\)\)"):
+        _C.take_rows(np.zeros((3, 2)).T, np.array([0]))
+    with pytest.raises(ValueError, match="at least one dimension"):
+        _C.take_rows(np.array(1.0), np.array([0]))
+    with pytest.raises(TypeError, match="1-D integer array, got dtype float64"):
+        _C.take_rows(np.zeros((3, 2)), np.array([0.0]))
