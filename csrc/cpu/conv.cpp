@@ -470,7 +470,10 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx) {
     return;
   }
   const int64_t image_pixels = s.OH * s.OW;
-  const int64_t rows = std::min(block_pixels<T>(s), ((image_pixels + 5) / 6) * 6);
+  // Blocks run on across images (a thread's range is whole images, not each block): blocks of
+  // one small image (9 pixels of 5x5 -> 3x3) would leave the micro-kernel's row tiles half
+  // empty and pay a product's overhead per image.
+  const int64_t rows = block_pixels<T>(s);
   const int threads = threads_for_blocks(s.N, image_pixels * K * CO);
   const Buffers<T> buf = take_buffers<T>(gemm_packed_b_size<T>(CO, K), rows * K, threads, 0);
   gemm_pack_b<T>(CO, K, {w, 1, CO}, buf.packed_weights);  // w^T, CO x K
