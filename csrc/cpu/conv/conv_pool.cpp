@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "conv/blocking.h"
 #include "conv/direct.h"
 #include "conv/kernels.h"
 #include "fastdl/isa.h"

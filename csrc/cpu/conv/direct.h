@@ -1,25 +1,25 @@
 #pragma once
-// What the fused convolution and pooling (conv_pool.cpp) shares with conv.cpp's drivers: the
-// threading rule and the direct kernels' weight gradient. Internal to the CPU kernels.
-#include <algorithm>
+// The direct algorithm, for one input channel and a kernel larger than 1x1 (an image's first
+// layer): each output row is computed from the input rows under the kernel by the direct
+// kernels of kernels.h, a pixel's taps being a few scalars, too few to be worth gathering into
+// patches. The fused convolution and pooling (conv_pool.cpp) builds on its weight gradient.
+// Internal to the CPU kernels.
 #include <cstdint>
 #include <functional>
 
+#include "fastdl/activation.h"
 #include "fastdl/conv.h"
-#include "fastdl/parallel.h"
 
 namespace fastdl {
-
-// Threads for `blocks` blocks of `work_per_block` multiply-adds: a thread gets at least about
-// 80^3 of them (less is faster on one thread).
-inline int threads_for_blocks(int64_t blocks, int64_t work_per_block) {
-  return threads_for(blocks, std::max<int64_t>(1, (80 * 80 * 80 + work_per_block - 1) /
-                                                      std::max<int64_t>(1, work_per_block)));
-}
 
 // One input channel and a kernel larger than 1x1 (an image's first layer): the direct kernels
 // of kernels.h, which compute output rows one at a time.
 inline bool uses_direct_kernel(const ConvShape& s) { return s.C == 1 && !s.is_pointwise(); }
+
+// The forward of a convolution that uses_direct_kernel, threaded over output rows.
+template <class T>
+void conv2d_forward_direct(const ConvShape& s, const T* x, const T* w, const T* b,
+                           Activation act, T* y);
 
 // The gradient of output row r (flat over N, OH; OW x CO elements): a pointer into an array,
 // or `scratch` (OW x CO elements of the calling thread's own) filled with it, or nullptr for a
@@ -32,5 +32,11 @@ using RowGradient = std::function<const T*(int64_t r, T* scratch)>;
 template <class T>
 void direct_weight_gradient(const ConvShape& s, const T* x, T* dw, T* db, int64_t row_scratch,
                             const RowGradient<T>& row_gradient);
+
+// conv2d_backward_weight for a convolution that uses_direct_kernel: dy's rows, with act'
+// applied to one row at a time when act is not none.
+template <class T>
+void conv2d_backward_weight_direct(const ConvShape& s, const T* x, const T* dy, T* dw, T* db,
+                                   Activation act, const T* out);
 
 }  // namespace fastdl

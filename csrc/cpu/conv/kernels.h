@@ -1,8 +1,9 @@
 #pragma once
-// The ISA-specific part of the convolutions: moving patches between an NHWC image and the rows of
-// an im2col block, vectorized along the channels. Once per ISA (kernels.cpp compiled into
-// fastdl::generic, fastdl::avx2 and fastdl::avx512); the blocking and threading (conv.cpp) are
-// shared.
+// The ISA-specific part of the convolutions, vectorized along the channels, by algorithm: moving
+// patches between an NHWC image and the rows of an im2col block (im2col_kernels.cpp), the direct
+// kernels for one input channel (direct_kernels.cpp) and Winograd's transforms
+// (winograd_kernels.cpp). Once per ISA (each compiled into fastdl::generic, fastdl::avx2 and
+// fastdl::avx512); the blocking and threading (im2col.cpp, direct.cpp, winograd.cpp) are shared.
 #include <cstdint>
 
 #include "fastdl/conv.h"
