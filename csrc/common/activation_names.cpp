@@ -1,4 +1,4 @@
-#include "activation_names.h"
+#include "common/activation_names.h"
 
 #include <pybind11/pybind11.h>
 

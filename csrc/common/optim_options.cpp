@@ -1,6 +1,8 @@
-#include "optim_options.h"
+#include "common/optim_options.h"
 
 #include <cmath>
+
+#include "common/checks.h"
 
 namespace fastdl::bindings {
 namespace {
@@ -71,6 +73,14 @@ StepLists step_lists(const std::string& op, const py::handle& params, const py::
     }
   }
   return lists;
+}
+
+void require_parameter_shape(const std::string& op, const std::string& what, size_t i,
+                             const ArrayView& a, const ArrayView& param) {
+  if (a.shape == param.shape) return;
+  // The names are made only for the message: this runs for every array of every step.
+  const std::string index = " " + std::to_string(i);
+  require_same_shape(op, (what + index).c_str(), a, ("parameter" + index).c_str(), param);
 }
 
 GradClip parse_clip(const std::string& op, const py::handle& clipvalue, const py::handle& clipnorm,

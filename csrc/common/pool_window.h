@@ -1,12 +1,13 @@
 #pragma once
-// Keras's pooling window (pool_size, strides, padding), parsed and checked once: for the pooling
-// entry points and for the convolution fused with max pooling.
+// Keras's pooling window (pool_size, strides, padding), parsed and checked once, and the arrays'
+// shapes against it: for the pooling entry points of both extensions and for the convolution
+// fused with max pooling.
 #include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "common.h"
+#include "common/array_view.h"
 #include "fastdl/pool.h"
 
 namespace fastdl::bindings {
@@ -16,10 +17,9 @@ struct PoolWindow {
   bool same = false;
 
   std::string describe() const;  // "pool_size (2, 2), strides (2, 2) and padding 'valid'"
+  // "an input of shape (64, 28, 28, 1) with pool_size ...": where an output shape comes from.
+  std::string describe_input(const std::vector<int64_t>& x_dims) const;
 };
-
-// "(64, 28, 28, 1)"
-std::string dims_str(const std::vector<int64_t>& dims);
 
 // A shape given from Python (a sequence of non-negative ints); TypeError naming `op` otherwise.
 std::vector<int64_t> parse_shape(const std::string& op, const py::handle& shape);
@@ -33,5 +33,16 @@ PoolWindow parse_window(const std::string& op, const py::handle& pool, const py:
 // and the window must fit).
 Pool2dShape geometry(const std::string& op, const std::string& what,
                      const std::vector<int64_t>& dims, const PoolWindow& w);
+
+// The output's shape, (batch, out_height, out_width, channels).
+std::vector<int64_t> output_dims(const Pool2dShape& s);
+
+// ValueError unless `a`, an input the shape of the output (a gradient, argmax), has `dims`;
+// `why` (describe_input) says where they come from.
+void require_output_dims(const std::string& op, const char* name, const ArrayView& a,
+                         const std::vector<int64_t>& dims, const std::string& why);
+
+// TypeError unless argmax holds int32 indices, as max_pool2d_forward returns them.
+void require_argmax(const std::string& op, const ArrayView& argmax);
 
 }  // namespace fastdl::bindings

@@ -1,6 +1,6 @@
 // Keras's pooling window parsed and checked once, for every pooling entry point of both
 // extensions and for the convolution fused with max pooling.
-#include "pool_window.h"
+#include "common/pool_window.h"
 
 #include <Python.h>
 
@@ -12,11 +12,6 @@ namespace fastdl::bindings {
 namespace {
 
 using Pair = std::array<int64_t, 2>;
-
-std::string pair_str(const Pair& p) {
-  return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
-}
-
 
 // An int (not a bool) as int64, through Python's __index__ (so NumPy integers qualify).
 bool as_int(const py::handle& v, int64_t* out) {
@@ -49,12 +44,6 @@ Pair int_pair(const std::string& op, const char* name, const py::handle& v) {
 
 }  // namespace
 
-std::string dims_str(const std::vector<int64_t>& dims) {
-  std::string s = "(";
-  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-  return s + (dims.size() == 1 ? ",)" : ")");
-}
-
 std::vector<int64_t> parse_shape(const std::string& op, const py::handle& shape) {
   std::vector<int64_t> dims;
   bool ok = PySequence_Check(shape.ptr()) && !PyUnicode_Check(shape.ptr());
@@ -74,8 +63,12 @@ std::vector<int64_t> parse_shape(const std::string& op, const py::handle& shape)
 }
 
 std::string PoolWindow::describe() const {
-  return "pool_size " + pair_str(pool) + ", strides " + pair_str(strides) + " and padding '" +
-         (same ? "same" : "valid") + "'";
+  return "pool_size " + dims_str(pool.data(), 2) + ", strides " + dims_str(strides.data(), 2) +
+         " and padding '" + (same ? "same" : "valid") + "'";
+}
+
+std::string PoolWindow::describe_input(const std::vector<int64_t>& x_dims) const {
+  return "an input of shape " + dims_str(x_dims) + " with " + describe();
 }
 
 PoolWindow parse_window(const std::string& op, const py::handle& pool, const py::handle& strides,
@@ -84,10 +77,10 @@ PoolWindow parse_window(const std::string& op, const py::handle& pool, const py:
   w.pool = int_pair(op, "pool_size", pool);
   w.strides = strides.is_none() ? w.pool : int_pair(op, "strides", strides);
   if (w.pool[0] < 1 || w.pool[1] < 1) {
-    throw py::value_error(op + ": pool_size must be positive; got " + pair_str(w.pool));
+    throw py::value_error(op + ": pool_size must be positive; got " + dims_str(w.pool.data(), 2));
   }
   if (w.strides[0] < 1 || w.strides[1] < 1) {
-    throw py::value_error(op + ": strides must be positive; got " + pair_str(w.strides));
+    throw py::value_error(op + ": strides must be positive; got " + dims_str(w.strides.data(), 2));
   }
   std::string mode;
   if (PyUnicode_Check(padding.ptr())) mode = padding.cast<std::string>();
@@ -133,6 +126,23 @@ Pool2dShape geometry(const std::string& op, const std::string& what,
                           ") have too many positions for int32 argmax indices");
   }
   return s;
+}
+
+std::vector<int64_t> output_dims(const Pool2dShape& s) {
+  return {s.batch, s.out_height, s.out_width, s.channels};
+}
+
+void require_output_dims(const std::string& op, const char* name, const ArrayView& a,
+                         const std::vector<int64_t>& dims, const std::string& why) {
+  if (a.shape == dims) return;
+  throw py::value_error(op + ": " + name + " has shape " + a.shape_str() + " but " + why +
+                        " gives outputs of shape " + dims_str(dims));
+}
+
+void require_argmax(const std::string& op, const ArrayView& argmax) {
+  if (argmax.dtype == DType::int32) return;
+  throw py::type_error(op + ": argmax has dtype " + argmax.dtype_name() + " and shape " +
+                       argmax.shape_str() + "; expected the int32 indices of max_pool2d_forward");
 }
 
 }  // namespace fastdl::bindings

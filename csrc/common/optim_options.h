@@ -1,14 +1,15 @@
 #pragma once
 // The scalar arguments of the fused optimizer steps, parsed and checked once for both
 // extensions: the options structs of fastdl/optim.h and the gradient clipping, with the same
-// errors on the CPU and on the GPU. Which state lists are given is checked here too; the arrays
-// themselves are each extension's business.
+// errors on the CPU and on the GPU. Which state lists are given is checked here too, and that
+// every array has its parameter's shape; their dtypes and memory are each extension's business.
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "common/array_view.h"
 #include "fastdl/optim.h"
 
 namespace fastdl::bindings {
@@ -49,5 +50,10 @@ struct StepLists {
 };
 StepLists step_lists(const std::string& op, const py::handle& params, const py::handle& grads,
                      const std::vector<StateArg>& states);
+
+// ValueError unless `a`, item i of a list (`what`: "gradient", "'m' state", ...), has the shape
+// of parameter i.
+void require_parameter_shape(const std::string& op, const std::string& what, size_t i,
+                             const ArrayView& a, const ArrayView& param);
 
 }  // namespace fastdl::bindings
