@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "fastdl/isa.h"
-#include "gemm_kernels.h"
+#include "gemm/kernels.h"
 
 namespace {
 

@@ -1,7 +1,7 @@
 #pragma once
 // The activations and their derivatives for one float, on the device: used by the elementwise
 // kernels and by the epilogues of the matrix product and the convolution. The formulas and the
-// conventions at the kinks are those of the CPU kernels (csrc/cpu/activation_math.h).
+// conventions at the kinks are those of the CPU kernels (csrc/cpu/activation/vector_math.h).
 #include <cuda_runtime.h>
 
 #include <type_traits>

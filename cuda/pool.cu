@@ -5,7 +5,7 @@
 // coalesced; with a multiple of 4 channels and 16-byte aligned arrays each thread moves float4s.
 //
 // The comparisons, the order of the sums and the divisions are those of the CPU kernels
-// (csrc/cpu/pool_kernels_impl.h): maxima, argmaxes and their gradients are the CPU's exactly.
+// (csrc/cpu/pool/kernels.cpp): maxima, argmaxes and their gradients are the CPU's exactly.
 #include <cuda_runtime.h>
 
 #include <algorithm>

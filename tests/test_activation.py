@@ -73,9 +73,9 @@ def test_infinities_saturate(isa, dtype):
 
 
 def test_float32_tanh_is_odd_bounded_and_within_its_stated_ulps(isa):
-    # The float32 tanh is a rational function of x^2 (csrc/cpu/activation_math.h): within 6 ulp
-    # of the exact value with FMA, 8 without (the portable build), exactly odd, and never past
-    # +-1 (the gradient 1 - y^2 must not turn negative).
+    # The float32 tanh is a rational function of x^2 (csrc/cpu/activation/vector_math.h):
+    # within 6 ulp of the exact value with FMA, 8 without (the portable build), exactly odd, and
+    # never past +-1 (the gradient 1 - y^2 must not turn negative).
     x = np.concatenate([np.linspace(0, 10, 2_000_001, dtype=np.float32),
                         np.geomspace(1e-30, 1e-2, 10_001).astype(np.float32)])
     y = forward("tanh", x)

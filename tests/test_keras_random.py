@@ -76,7 +76,7 @@ def assert_uncorrelated(a: np.ndarray, b: np.ndarray, z: float) -> None:
     assert abs(np.corrcoef(a, b)[0, 1]) < z / math.sqrt(len(a))
 
 
-# A NumPy model of the CPU stream (csrc/cpu/random_stream.h) and the layout of
+# A NumPy model of the CPU stream (csrc/cpu/random/stream.h) and the layout of
 # csrc/include/fastdl/random.h.
 
 def _mix32(h: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 // _C.activation_forward / _C.activation_backward: elementwise activations on arrays of any shape.
 #include <string>
 
-#include "activation_names.h"
-#include "common.h"
+#include "common/activation_names.h"
+#include "common/checks.h"
+#include "contiguous.h"
 #include "fastdl/activation.h"
 
 namespace fastdl::bindings {
@@ -38,9 +39,9 @@ py::array backward_typed(Activation act, const py::array& grad, const py::array&
 
 py::array forward_entry(const std::string& name, const py::array& x, double alpha) {
   const Activation act = parse_activation("activation_forward", name);
-  const char* op = name.c_str();
-  require_float(op, "x", x);
-  if (is_float32(x)) return forward_typed<float>(act, x, alpha);
+  const ArrayView xv(x);
+  require_float(name, "x", xv);
+  if (xv.dtype == DType::float32) return forward_typed<float>(act, x, alpha);
   return forward_typed<double>(act, x, alpha);
 }
 
@@ -48,11 +49,12 @@ py::array backward_entry(const std::string& name, const py::array& grad, const p
                          double alpha) {
   const Activation act = parse_activation("activation_backward", name);
   const std::string op = name + "_backward";
-  require_float(op.c_str(), "grad", grad);
-  require_float(op.c_str(), "saved", saved);
-  require_same_dtype(op.c_str(), "grad", grad, "saved", saved);
-  require_same_shape(op.c_str(), "grad", grad, "saved", saved);
-  if (is_float32(grad)) return backward_typed<float>(act, grad, saved, alpha);
+  const ArrayView gv(grad), sv(saved);
+  require_float(op, "grad", gv);
+  require_float(op, "saved", sv);
+  require_same_dtype(op, "grad", gv, "saved", sv);
+  require_same_shape(op, "grad", gv, "saved", sv);
+  if (gv.dtype == DType::float32) return backward_typed<float>(act, grad, saved, alpha);
   return backward_typed<double>(act, grad, saved, alpha);
 }
 

@@ -6,49 +6,21 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
-#include "activation_names.h"
-#include "common.h"
-#include "conv_shape.h"
+#include "common/activation_names.h"
+#include "common/checks.h"
+#include "common/conv_shape.h"
+#include "common/pool_window.h"
+#include "contiguous.h"
 #include "fastdl/conv.h"
 #include "fastdl/conv_pool.h"
-#include "pool_window.h"
 
 namespace fastdl::bindings {
 namespace {
 
 using Pair = std::array<int64_t, 2>;
 using Padding = std::array<int64_t, 4>;  // top, bottom, left, right
-
-std::string tuple_str(const int64_t* v, size_t n) {
-  std::string s = "(";
-  for (size_t i = 0; i < n; ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + (n == 1 ? ",)" : ")");
-}
-
-void require_image(const std::string& op, const char* name, const py::array& a) {
-  if (a.ndim() == 4) return;
-  std::string hint;
-  if (a.ndim() == 3) {
-    hint = "; a 3-D array is one image or a batch without a channel axis: add the missing axis "
-           "(x[None] or x[..., None])";
-  }
-  throw py::value_error(op + ": " + name + " has shape " + shape_str(a) +
-                        "; expected 4 dimensions (batch, height, width, channels)" + hint);
-}
-
-std::array<int64_t, 4> dims(const py::array& a) {
-  return {a.shape(0), a.shape(1), a.shape(2), a.shape(3)};
-}
-
-void require_dy(const std::string& op, const py::array& dy, const ConvShape& s) {
-  if (dy.ndim() != 4 || dy.shape(0) != s.N || dy.shape(1) != s.OH || dy.shape(2) != s.OW ||
-      dy.shape(3) != s.CO) {
-    const std::array<int64_t, 4> want{s.N, s.OH, s.OW, s.CO};
-    throw py::value_error(op + ": dy has shape " + shape_str(dy) + "; expected " +
-                          tuple_str(want.data(), 4));
-  }
-}
 
 template <class T>
 py::array forward_typed(const ConvShape& s, const py::array& x, const py::array& w,
@@ -66,39 +38,34 @@ py::array forward_typed(const ConvShape& s, const py::array& x, const py::array&
 }
 
 // The geometry of a forward convolution of x by w, both checked (4-D, the same float dtype).
-ConvShape forward_shape(const std::string& op, const py::array& x, const py::array& w,
+ConvShape forward_shape(const std::string& op, const ArrayView& x, const ArrayView& w,
                         const Pair& strides, const Padding& padding, const Pair& dilation) {
   require_image(op, "x", x);
-  if (w.ndim() != 4) {
-    throw py::value_error(op + ": w has shape " + shape_str(w) +
-                          "; expected 4 dimensions (kernel_h, kernel_w, in_channels, "
-                          "out_channels)");
-  }
-  require_float(op.c_str(), "x", x);
-  require_same_dtype(op.c_str(), "x", x, "w", w);
-  return make_shape(op, dims(x), dims(w), strides, padding, dilation);
+  require_kernel(op, "w", w);
+  require_float(op, "x", x);
+  require_same_dtype(op, "x", x, "w", w);
+  return make_shape(op, conv_dims(x), conv_dims(w), strides, padding, dilation);
 }
 
 // ValueError or TypeError unless bias is None or one value per output channel of x's dtype.
 void require_bias(const std::string& op, const py::object& bias, const ConvShape& s,
-                  const py::array& x) {
+                  const ArrayView& x) {
   if (bias.is_none()) return;
   const py::array b = py::array::ensure(bias);
-  if (!b || b.ndim() != 1 || b.shape(0) != s.CO) {
-    throw py::value_error(op + ": b has shape " + (b ? shape_str(b) : std::string("?")) +
-                          "; expected (" + std::to_string(s.CO) + ",), one per output channel");
-  }
-  require_same_dtype(op.c_str(), "x", x, "b", b);
+  const ArrayView bv = b ? ArrayView(b) : ArrayView();
+  require_bias_shape(op, b ? &bv : nullptr, s);
+  require_same_dtype(op, "x", x, "b", bv);
 }
 
 py::array forward_entry(const py::array& x, const py::array& w, const py::object& bias,
                         const Pair& strides, const Padding& padding, const Pair& dilation,
                         const std::string& activation) {
   const std::string op = "conv2d";
-  const ConvShape s = forward_shape(op, x, w, strides, padding, dilation);
-  require_bias(op, bias, s, x);
+  const ArrayView xv(x);
+  const ConvShape s = forward_shape(op, xv, ArrayView(w), strides, padding, dilation);
+  require_bias(op, bias, s, xv);
   const Activation act = parse_activation(op.c_str(), activation);
-  if (is_float32(x)) return forward_typed<float>(s, x, w, bias, act);
+  if (xv.dtype == DType::float32) return forward_typed<float>(s, x, w, bias, act);
   return forward_typed<double>(s, x, w, bias, act);
 }
 
@@ -118,13 +85,14 @@ py::array backward_input_entry(const py::array& dy, const py::array& w,
                                const std::array<int64_t, 4>& input_shape, const Pair& strides,
                                const Padding& padding, const Pair& dilation) {
   const std::string op = "conv2d_backward_input";
-  require_image(op, "dy", dy);
-  if (w.ndim() != 4) throw py::value_error(op + ": w has shape " + shape_str(w) + "; expected 4-D");
-  require_float(op.c_str(), "dy", dy);
-  require_same_dtype(op.c_str(), "dy", dy, "w", w);
-  const ConvShape s = make_shape(op, input_shape, dims(w), strides, padding, dilation);
-  require_dy(op, dy, s);
-  if (is_float32(dy)) return backward_input_typed<float>(s, dy, w);
+  const ArrayView dyv(dy), wv(w);
+  require_image(op, "dy", dyv);
+  require_kernel(op, "w", wv);
+  require_float(op, "dy", dyv);
+  require_same_dtype(op, "dy", dyv, "w", wv);
+  const ConvShape s = make_shape(op, input_shape, conv_dims(wv), strides, padding, dilation);
+  require_dy(op, dyv, s);
+  if (dyv.dtype == DType::float32) return backward_input_typed<float>(s, dy, w);
   return backward_input_typed<double>(s, dy, w);
 }
 
@@ -156,24 +124,24 @@ py::tuple backward_weight_entry(const py::array& x, const py::array& dy, const P
                                 bool with_bias, const std::string& activation,
                                 const py::object& out) {
   const std::string op = "conv2d_backward_weight";
-  require_image(op, "x", x);
-  require_image(op, "dy", dy);
-  require_float(op.c_str(), "x", x);
-  require_same_dtype(op.c_str(), "x", x, "dy", dy);
-  const std::array<int64_t, 4> w{kernel_size[0], kernel_size[1], x.shape(3), dy.shape(3)};
-  const ConvShape s = make_shape(op, dims(x), w, strides, padding, dilation);
-  require_dy(op, dy, s);
+  const ArrayView xv(x), dyv(dy);
+  require_image(op, "x", xv);
+  require_image(op, "dy", dyv);
+  require_float(op, "x", xv);
+  require_same_dtype(op, "x", xv, "dy", dyv);
+  const ConvDims w{kernel_size[0], kernel_size[1], xv.dim(3), dyv.dim(3)};
+  const ConvShape s = make_shape(op, conv_dims(xv), w, strides, padding, dilation);
+  require_dy(op, dyv, s);
   const Activation act = parse_activation(op.c_str(), activation);
+  require_activation_output(op, act, activation, !out.is_none());
   if (act != Activation::none) {
-    if (out.is_none()) {
-      throw py::value_error(op + ": activation '" + activation +
-                            "' needs out, the activation's output");
-    }
-    const auto out_array = out.cast<py::array>();
-    require_same_dtype(op.c_str(), "dy", dy, "out", out_array);
-    require_same_shape(op.c_str(), "dy", dy, "out", out_array);
+    const ArrayView outv(out.cast<py::array>());
+    require_same_dtype(op, "dy", dyv, "out", outv);
+    require_same_shape(op, "dy", dyv, "out", outv);
   }
-  if (is_float32(x)) return backward_weight_typed<float>(s, x, dy, with_bias, act, out);
+  if (xv.dtype == DType::float32) {
+    return backward_weight_typed<float>(s, x, dy, with_bias, act, out);
+  }
   return backward_weight_typed<double>(s, x, dy, with_bias, act, out);
 }
 
@@ -185,7 +153,7 @@ struct ConvPool {
   Pool2dShape pool;
 };
 
-ConvPool conv_pool_shapes(const std::string& op, const py::array& x, const py::array& w,
+ConvPool conv_pool_shapes(const std::string& op, const ArrayView& x, const ArrayView& w,
                           const Pair& strides, const Padding& padding, const Pair& dilation,
                           const py::object& pool_size, const py::object& pool_strides,
                           const py::object& pool_padding) {
@@ -194,15 +162,12 @@ ConvPool conv_pool_shapes(const std::string& op, const py::array& x, const py::a
   return {s, geometry(op, "the convolution's output", {s.N, s.OH, s.OW, s.CO}, window)};
 }
 
-void require_pooled(const std::string& op, const char* name, const py::array& a,
+void require_pooled(const std::string& op, const char* name, const ArrayView& a,
                     const Pool2dShape& p) {
-  if (a.ndim() == 4 && a.shape(0) == p.batch && a.shape(1) == p.out_height &&
-      a.shape(2) == p.out_width && a.shape(3) == p.channels) {
-    return;
-  }
-  const std::array<int64_t, 4> want{p.batch, p.out_height, p.out_width, p.channels};
-  throw py::value_error(op + ": " + name + " has shape " + shape_str(a) + "; expected " +
-                        tuple_str(want.data(), 4) + ", the pooled output");
+  const std::vector<int64_t> want = output_dims(p);
+  if (a.shape == want) return;
+  throw py::value_error(op + ": " + name + " has shape " + a.shape_str() + "; expected " +
+                        dims_str(want) + ", the pooled output");
 }
 
 template <class T>
@@ -230,11 +195,12 @@ py::tuple conv_pool_forward_entry(const py::array& x, const py::array& w, const 
                                   const py::object& pool_size, const py::object& pool_strides,
                                   const py::object& pool_padding) {
   const std::string op = "conv2d_max_pool2d";
-  const ConvPool g = conv_pool_shapes(op, x, w, strides, padding, dilation, pool_size,
-                                      pool_strides, pool_padding);
-  require_bias(op, bias, g.conv, x);
+  const ArrayView xv(x);
+  const ConvPool g = conv_pool_shapes(op, xv, ArrayView(w), strides, padding, dilation,
+                                      pool_size, pool_strides, pool_padding);
+  require_bias(op, bias, g.conv, xv);
   const Activation act = parse_activation(op.c_str(), activation);
-  if (is_float32(x)) return conv_pool_forward_typed<float>(g, x, w, bias, act);
+  if (xv.dtype == DType::float32) return conv_pool_forward_typed<float>(g, x, w, bias, act);
   return conv_pool_forward_typed<double>(g, x, w, bias, act);
 }
 
@@ -280,19 +246,20 @@ py::tuple conv_pool_backward_entry(const py::array& dy, const py::array& x, cons
                                    const py::object& pool_padding, bool need_x, bool need_w,
                                    bool need_b) {
   const std::string op = "conv2d_max_pool2d_backward";
-  const ConvPool g = conv_pool_shapes(op, x, w, strides, padding, dilation, pool_size,
-                                      pool_strides, pool_padding);
-  require_same_dtype(op.c_str(), "x", x, "dy", dy);
-  require_same_dtype(op.c_str(), "x", x, "pooled", pooled);
-  require_pooled(op, "dy", dy, g.pool);
-  require_pooled(op, "pooled", pooled, g.pool);
-  require_pooled(op, "argmax", argmax, g.pool);
-  if (!argmax.dtype().is(py::dtype::of<int32_t>())) {
-    throw py::type_error(op + ": argmax has dtype " + py::str(argmax.dtype()).cast<std::string>() +
+  const ArrayView xv(x), dyv(dy), pv(pooled), av(argmax);
+  const ConvPool g = conv_pool_shapes(op, xv, ArrayView(w), strides, padding, dilation,
+                                      pool_size, pool_strides, pool_padding);
+  require_same_dtype(op, "x", xv, "dy", dyv);
+  require_same_dtype(op, "x", xv, "pooled", pv);
+  require_pooled(op, "dy", dyv, g.pool);
+  require_pooled(op, "pooled", pv, g.pool);
+  require_pooled(op, "argmax", av, g.pool);
+  if (av.dtype != DType::int32) {
+    throw py::type_error(op + ": argmax has dtype " + av.dtype_name() +
                          "; expected the int32 indices of conv2d_max_pool2d_forward");
   }
   const Activation act = parse_activation(op.c_str(), activation);
-  if (is_float32(x)) {
+  if (xv.dtype == DType::float32) {
     return conv_pool_backward_typed<float>(g, dy, x, w, pooled, argmax, act, need_x, need_w,
                                            need_b);
   }

@@ -1,8 +1,10 @@
 // _C.linear_backward: a dense layer's gradients in one call.
 #include <string>
+#include <vector>
 
-#include "activation_names.h"
-#include "common.h"
+#include "common/activation_names.h"
+#include "common/checks.h"
+#include "contiguous.h"
 #include "fastdl/dense.h"
 
 namespace fastdl::bindings {
@@ -10,9 +12,9 @@ namespace {
 
 constexpr const char* kOp = "linear_backward";
 
-void require_shape(const char* name, const py::array& a, py::ssize_t rows, py::ssize_t cols) {
-  if (a.ndim() != 2 || a.shape(0) != rows || a.shape(1) != cols) {
-    throw py::value_error(std::string(kOp) + ": " + name + " has shape " + shape_str(a) +
+void require_matrix(const char* name, const ArrayView& a, int64_t rows, int64_t cols) {
+  if (a.shape != std::vector<int64_t>{rows, cols}) {
+    throw py::value_error(std::string(kOp) + ": " + name + " has shape " + a.shape_str() +
                           "; expected (" + std::to_string(rows) + ", " + std::to_string(cols) +
                           ")");
   }
@@ -59,14 +61,15 @@ py::tuple backward_typed(const py::array& dy, const py::array& x, const py::arra
 py::tuple backward_entry(const py::array& dy, const py::array& x, const py::array& w,
                          const py::object& y, const std::string& activation, bool need_x,
                          bool need_w, bool need_b) {
-  require_float(kOp, "dy", dy);
-  require_same_dtype(kOp, "dy", dy, "x", x);
-  require_same_dtype(kOp, "dy", dy, "w", w);
-  if (x.ndim() != 2 || w.ndim() != 2 || x.shape(1) != w.shape(0)) {
-    throw py::value_error(std::string(kOp) + ": x has shape " + shape_str(x) +
-                          " and w has shape " + shape_str(w) + "; expected (M, K) and (K, N)");
+  const ArrayView dyv(dy), xv(x), wv(w);
+  require_float(kOp, "dy", dyv);
+  require_same_dtype(kOp, "dy", dyv, "x", xv);
+  require_same_dtype(kOp, "dy", dyv, "w", wv);
+  if (xv.ndim() != 2 || wv.ndim() != 2 || xv.dim(1) != wv.dim(0)) {
+    throw py::value_error(std::string(kOp) + ": x has shape " + xv.shape_str() +
+                          " and w has shape " + wv.shape_str() + "; expected (M, K) and (K, N)");
   }
-  require_shape("dy", dy, x.shape(0), w.shape(1));
+  require_matrix("dy", dyv, xv.dim(0), wv.dim(1));
   const Activation act = parse_activation(kOp, activation);
   if (act != Activation::none && act != Activation::relu && act != Activation::sigmoid &&
       act != Activation::tanh) {
@@ -77,10 +80,13 @@ py::tuple backward_entry(const py::array& dy, const py::array& x, const py::arra
   if (act != Activation::none) {
     py::array ya = py::array::ensure(y);
     if (!ya) throw py::type_error(std::string(kOp) + ": y (the forward output) is required");
-    require_same_dtype(kOp, "dy", dy, "y", ya);
-    require_shape("y", ya, x.shape(0), w.shape(1));
+    const ArrayView yv(ya);
+    require_same_dtype(kOp, "dy", dyv, "y", yv);
+    require_matrix("y", yv, xv.dim(0), wv.dim(1));
   }
-  if (is_float32(dy)) return backward_typed<float>(dy, x, w, y, act, need_x, need_w, need_b);
+  if (dyv.dtype == DType::float32) {
+    return backward_typed<float>(dy, x, w, y, act, need_x, need_w, need_b);
+  }
   return backward_typed<double>(dy, x, w, y, act, need_x, need_w, need_b);
 }
 

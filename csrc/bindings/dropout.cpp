@@ -1,18 +1,14 @@
 // _C.dropout_forward / _C.dropout_backward on NumPy arrays.
-#include <string>
+#include <vector>
 #include <utility>
 
-#include "common.h"
+#include "common/checks.h"
+#include "common/dropout_args.h"
+#include "contiguous.h"
 #include "fastdl/dropout.h"
 
 namespace fastdl::bindings {
 namespace {
-
-void require_rate(const char* op, double p) {
-  if (!(p >= 0.0 && p < 1.0)) {
-    throw py::value_error(std::string(op) + ": p must be in [0, 1), got " + std::to_string(p));
-  }
-}
 
 template <class T>
 std::pair<py::array, py::array> forward_typed(const py::array& x, double p, uint64_t seed) {
@@ -28,9 +24,11 @@ std::pair<py::array, py::array> forward_typed(const py::array& x, double p, uint
 }
 
 std::pair<py::array, py::array> forward_entry(const py::array& x, double p, uint64_t seed) {
-  require_float("dropout_forward", "x", x);
+  const ArrayView xv(x);
+  require_float("dropout_forward", "x", xv);
   require_rate("dropout_forward", p);
-  return is_float32(x) ? forward_typed<float>(x, p, seed) : forward_typed<double>(x, p, seed);
+  return xv.dtype == DType::float32 ? forward_typed<float>(x, p, seed)
+                                    : forward_typed<double>(x, p, seed);
 }
 
 template <class T>
@@ -45,14 +43,13 @@ py::array backward_typed(const py::array& dy, const py::array& keep, double p) {
 }
 
 py::array backward_entry(const py::array& dy, const py::array& keep, double p) {
-  require_float("dropout_backward", "dy", dy);
+  const ArrayView dyv(dy), kv(keep);
+  require_float("dropout_backward", "dy", dyv);
   require_rate("dropout_backward", p);
-  if (!keep.dtype().is(py::dtype::of<uint8_t>())) {
-    throw py::type_error("dropout_backward: keep must be the uint8 mask dropout_forward "
-                         "returned, got dtype " + py::str(keep.dtype()).cast<std::string>());
-  }
-  require_same_shape("dropout_backward", "dy", dy, "keep", keep);
-  return is_float32(dy) ? backward_typed<float>(dy, keep, p) : backward_typed<double>(dy, keep, p);
+  require_keep_mask("dropout_backward", kv);
+  require_same_shape("dropout_backward", "dy", dyv, "keep", kv);
+  return dyv.dtype == DType::float32 ? backward_typed<float>(dy, keep, p)
+                                     : backward_typed<double>(dy, keep, p);
 }
 
 }  // namespace

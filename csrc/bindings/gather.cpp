@@ -2,7 +2,7 @@
 #include <string>
 #include <vector>
 
-#include "common.h"
+#include "common/array_view.h"
 #include "fastdl/gather.h"
 
 namespace fastdl::bindings {
@@ -11,16 +11,16 @@ namespace {
 py::array take_rows_entry(const py::array& a, const py::array& index) {
   if (a.ndim() < 1) {
     throw py::value_error("take_rows: the array must have at least one dimension, got shape " +
-                          shape_str(a));
+                          ArrayView(a).shape_str());
   }
   if (!(a.flags() & py::array::c_style)) {
-    throw py::value_error("take_rows: the array must be C-contiguous (shape " + shape_str(a) +
-                          ")");
+    throw py::value_error("take_rows: the array must be C-contiguous (shape " +
+                          ArrayView(a).shape_str() + ")");
   }
   if (index.ndim() != 1 || index.dtype().kind() != 'i') {
     throw py::type_error("take_rows: the indices must be a 1-D integer array, got dtype " +
                          py::str(index.dtype()).cast<std::string>() + " and shape " +
-                         shape_str(index));
+                         ArrayView(index).shape_str());
   }
   const auto idx = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(index);
   const int64_t n = a.shape(0), rows = idx.size();

@@ -1,8 +1,9 @@
 // _C.gemm: batched, strided, fused-epilogue matrix multiply on NumPy arrays.
 #include <string>
 
-#include "common.h"
-#include "activation_names.h"
+#include "common/activation_names.h"
+#include "common/checks.h"
+#include "contiguous.h"
 #include "fastdl/gemm.h"
 
 namespace fastdl::bindings {
@@ -35,8 +36,9 @@ Operand operand(const py::array& a) {
 }
 
 template <class T>
-py::array gemm_typed(const char* op_name, const py::array& a, const py::array& b,
-                     const py::object& bias, Activation act, double alpha, double act_alpha) {
+py::array gemm_typed(const std::string& op_name, const ArrayView& av, const py::array& a,
+                     const py::array& b, const py::object& bias, Activation act, double alpha,
+                     double act_alpha) {
   const Operand A = operand<T>(a), B = operand<T>(b);
   const int64_t batch = std::max(A.batch, B.batch);
   const int64_t M = A.rows, K = A.cols, N = B.cols;
@@ -44,10 +46,11 @@ py::array gemm_typed(const char* op_name, const py::array& a, const py::array& b
   py::array_t<T, py::array::c_style> bias_arr;
   if (!bias.is_none()) {
     py::array bias_in = py::array::ensure(bias);
-    if (!bias_in) throw py::type_error(std::string(op_name) + ": bias must be an array");
-    require_same_dtype(op_name, "a", a, "bias", bias_in);
+    if (!bias_in) throw py::type_error(op_name + ": bias must be an array");
+    const ArrayView bias_view(bias_in);
+    require_same_dtype(op_name, "a", av, "bias", bias_view);
     if (bias_in.ndim() != 1 || bias_in.shape(0) != N) {
-      throw py::value_error(std::string(op_name) + ": bias has shape " + shape_str(bias_in) +
+      throw py::value_error(op_name + ": bias has shape " + bias_view.shape_str() +
                             " but the product has " + std::to_string(N) +
                             " columns; expected shape (" + std::to_string(N) + ",)");
     }
@@ -82,11 +85,11 @@ py::array gemm_typed(const char* op_name, const py::array& a, const py::array& b
 py::array gemm_entry(const py::array& a, const py::array& b, const py::object& bias,
                      const std::string& activation, double alpha, double act_alpha,
                      const std::string& op) {
-  const char* name = op.c_str();
-  require_float(name, "a", a);
-  require_float(name, "b", b);
-  require_same_dtype(name, "a", a, "b", b);
-  auto shapes = [&] { return "a has shape " + shape_str(a) + ", b has shape " + shape_str(b); };
+  const ArrayView av(a), bv(b);
+  require_float(op, "a", av);
+  require_float(op, "b", bv);
+  require_same_dtype(op, "a", av, "b", bv);
+  auto shapes = [&] { return "a has shape " + av.shape_str() + ", b has shape " + bv.shape_str(); };
   if (a.ndim() < 2 || a.ndim() > 3 || b.ndim() < 2 || b.ndim() > 3) {
     throw py::value_error(op + ": operands must be 2-D or 3-D (batched); " + shapes());
   }
@@ -98,9 +101,11 @@ py::array gemm_entry(const py::array& a, const py::array& b, const py::object& b
   if (a.ndim() == 3 && b.ndim() == 3 && a.shape(0) != b.shape(0)) {
     throw py::value_error(op + ": batch sizes do not match: " + shapes());
   }
-  const Activation act = parse_activation(name, activation);
-  if (is_float32(a)) return gemm_typed<float>(name, a, b, bias, act, alpha, act_alpha);
-  return gemm_typed<double>(name, a, b, bias, act, alpha, act_alpha);
+  const Activation act = parse_activation(op.c_str(), activation);
+  if (av.dtype == DType::float32) {
+    return gemm_typed<float>(op, av, a, b, bias, act, alpha, act_alpha);
+  }
+  return gemm_typed<double>(op, av, a, b, bias, act, alpha, act_alpha);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// fastdl._C: the CPU kernels. Each family binds itself (bindings/<family>.cpp); this file holds
-// the module-wide controls: threads, ISA choice and build facts.
+// fastdl._C: the CPU kernels. Each family binds itself (bindings/<family>.cpp), and so does the
+// autograd engine (csrc/autograd/autograd.cpp); this file holds the module-wide controls:
+// threads, ISA choice and build facts.
 #include <pybind11/pybind11.h>
 
 #include "fastdl/isa.h"

@@ -3,9 +3,10 @@
 #include <string>
 #include <vector>
 
-#include "common.h"
+#include "common/checks.h"
+#include "common/optim_options.h"
+#include "contiguous.h"
 #include "fastdl/optim.h"
-#include "optim_options.h"
 
 namespace fastdl::bindings {
 namespace {
@@ -19,14 +20,15 @@ void axpy_typed(double alpha, const py::array& x, py::array& y) {
 }
 
 void axpy_entry(double alpha, const py::array& x, py::array y) {
-  require_float("axpy", "x", x);
-  require_same_dtype("axpy", "x", x, "y", y);
-  require_same_shape("axpy", "x", x, "y", y);
+  const ArrayView xv(x), yv(y);
+  require_float("axpy", "x", xv);
+  require_same_dtype("axpy", "x", xv, "y", yv);
+  require_same_shape("axpy", "x", xv, "y", yv);
   if (!y.writeable() || !(y.flags() & py::array::c_style)) {
-    throw py::value_error("axpy: y (shape " + shape_str(y) +
+    throw py::value_error("axpy: y (shape " + yv.shape_str() +
                           ") must be a writeable C-contiguous array: it is updated in place");
   }
-  if (is_float32(y)) {
+  if (yv.dtype == DType::float32) {
     axpy_typed<float>(alpha, x, y);
   } else {
     axpy_typed<double>(alpha, x, y);
@@ -34,16 +36,6 @@ void axpy_entry(double alpha, const py::array& x, py::array y) {
 }
 
 // ---------------------------------------------------------------- fused optimizer steps
-
-bool same_shape(const py::array& a, const py::array& b) {
-  if (a.ndim() != b.ndim()) return false;
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
-    if (a.shape(i) != b.shape(i)) return false;
-  }
-  return true;
-}
-
-std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
 
 py::array array_item(const std::string& op, const char* what, size_t i, const py::handle& obj) {
   if (!py::isinstance<py::array>(obj)) {
@@ -58,7 +50,7 @@ void require_updatable(const std::string& op, const std::string& what, size_t i,
                        const py::array& a) {
   if (!a.writeable() || !(a.flags() & py::array::c_style)) {
     throw py::value_error(op + ": " + what + " " + std::to_string(i) + " (shape " +
-                          shape_str(a) +
+                          ArrayView(a).shape_str() +
                           ") must be a writeable C-contiguous array: it is updated in place");
   }
 }
@@ -72,15 +64,15 @@ struct StepArrays {
 
 template <class T>
 const void* gradient_data(const std::string& op, size_t i, const py::array& g,
-                          std::vector<py::object>& keep) {
+                          const ArrayView& gv, std::vector<py::object>& keep) {
   using Contiguous = py::array_t<T, py::array::c_style | py::array::forcecast>;
   if (Contiguous::check_(g)) return g.data();
   // Another dtype, or strided: a contiguous copy in the parameter's dtype (Keras casts the
   // gradient to the variable's dtype too). The caller's array is not modified.
   Contiguous copy = Contiguous::ensure(g);
   if (!copy) {
-    throw py::type_error(op + ": gradient " + std::to_string(i) + " (shape " + shape_str(g) +
-                         ", dtype " + dtype_str(g) + ") cannot be converted to " +
+    throw py::type_error(op + ": gradient " + std::to_string(i) + " (shape " + gv.shape_str() +
+                         ", dtype " + gv.dtype_name() + ") cannot be converted to " +
                          py::str(py::dtype::of<T>()).cast<std::string>());
   }
   keep.push_back(copy);
@@ -101,23 +93,21 @@ StepArrays gather(const std::string& op, const py::handle& params_obj,
     OptimTensor& t = out.tensors[i];
     const py::object p_obj = params[i], g_obj = grads[i];
     py::array p = array_item(op, "parameter", i, p_obj);
-    if (!is_float32(p) && !is_float64(p)) {
-      throw py::type_error(op + ": parameter " + std::to_string(i) + " (shape " + shape_str(p) +
-                           ") has dtype " + dtype_str(p) + "; expected float32 or float64");
+    const ArrayView pv(p);
+    if (pv.dtype != DType::float32 && pv.dtype != DType::float64) {
+      throw py::type_error(op + ": parameter " + std::to_string(i) + " (shape " + pv.shape_str() +
+                           ") has dtype " + pv.dtype_name() + "; expected float32 or float64");
     }
     require_updatable(op, "parameter", i, p);
-    t.is_double = is_float64(p);
+    t.is_double = pv.dtype == DType::float64;
     t.param = p.mutable_data();
     t.size = static_cast<int64_t>(p.size());
 
     const py::array g = array_item(op, "gradient", i, g_obj);
-    if (!same_shape(g, p)) {
-      throw py::value_error(op + ": gradient " + std::to_string(i) + " has shape " +
-                            shape_str(g) + " but parameter " + std::to_string(i) +
-                            " has shape " + shape_str(p) + "; they must match");
-    }
-    t.grad = t.is_double ? gradient_data<double>(op, i, g, out.converted)
-                         : gradient_data<float>(op, i, g, out.converted);
+    const ArrayView gv(g);
+    require_parameter_shape(op, "gradient", i, gv, pv);
+    t.grad = t.is_double ? gradient_data<double>(op, i, g, gv, out.converted)
+                         : gradient_data<float>(op, i, g, gv, out.converted);
 
     for (size_t k = 0; k < 3; ++k) {
       t.state[k] = nullptr;
@@ -125,15 +115,12 @@ StepArrays gather(const std::string& op, const py::handle& params_obj,
       const std::string what = std::string("'") + states[k].name + "' state";
       const py::object s_obj = state_lists[k][i];
       py::array s = array_item(op, what.c_str(), i, s_obj);
-      if (!same_shape(s, p)) {
-        throw py::value_error(op + ": " + what + " " + std::to_string(i) + " has shape " +
-                              shape_str(s) + " but parameter " + std::to_string(i) +
-                              " has shape " + shape_str(p) + "; they must match");
-      }
-      if (!s.dtype().is(p.dtype())) {
+      const ArrayView sv(s);
+      require_parameter_shape(op, what, i, sv, pv);
+      if (sv.dtype != pv.dtype) {
         throw py::type_error(op + ": " + what + " " + std::to_string(i) + " has dtype " +
-                             dtype_str(s) + " but parameter " + std::to_string(i) +
-                             " has dtype " + dtype_str(p) + "; they must match");
+                             sv.dtype_name() + " but parameter " + std::to_string(i) +
+                             " has dtype " + pv.dtype_name() + "; they must match");
       }
       require_updatable(op, what, i, s);
       t.state[k] = s.mutable_data();

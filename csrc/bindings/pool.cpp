@@ -8,28 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "common.h"
+#include "common/checks.h"
+#include "common/pool_window.h"
+#include "contiguous.h"
 #include "fastdl/pool.h"
-#include "pool_window.h"
 
 namespace fastdl::bindings {
 namespace {
-
-std::vector<int64_t> dims_of(const py::array& a) {
-  return std::vector<int64_t>(a.shape(), a.shape() + a.ndim());
-}
-
-std::vector<int64_t> output_dims(const Pool2dShape& s) {
-  return {s.batch, s.out_height, s.out_width, s.channels};
-}
-
-// ValueError unless `a` (named `name`) has the shape `dims`.
-void require_dims(const std::string& op, const char* name, const py::array& a,
-                  const std::vector<int64_t>& dims, const std::string& why) {
-  if (dims_of(a) == dims) return;
-  throw py::value_error(op + ": " + name + " has shape " + shape_str(a) + " but " + why +
-                        " gives outputs of shape " + dims_str(dims));
-}
 
 template <class T>
 py::array_t<T> new_array(const std::vector<int64_t>& dims) {
@@ -101,10 +86,11 @@ py::array avg_backward_typed(const py::array& grad, const std::vector<int64_t>& 
 py::tuple max_forward_entry(const py::array& x, const py::object& pool, const py::object& strides,
                             const py::object& padding, bool with_argmax) {
   const std::string op = "max_pool2d";
-  require_float(op.c_str(), "x", x);
+  const ArrayView xv(x);
+  require_float(op, "x", xv);
   const PoolWindow w = parse_window(op, pool, strides, padding);
-  const Pool2dShape s = geometry(op, "x", dims_of(x), w);
-  if (is_float32(x)) return max_forward_typed<float>(x, s, with_argmax);
+  const Pool2dShape s = geometry(op, "x", xv.shape, w);
+  if (xv.dtype == DType::float32) return max_forward_typed<float>(x, s, with_argmax);
   return max_forward_typed<double>(x, s, with_argmax);
 }
 
@@ -112,29 +98,27 @@ py::array max_backward_entry(const py::array& grad, const py::array& argmax,
                              const py::object& x_shape, const py::object& pool,
                              const py::object& strides, const py::object& padding) {
   const std::string op = "max_pool2d_backward";
-  require_float(op.c_str(), "grad", grad);
-  if (!argmax.dtype().is(py::dtype::of<int32_t>())) {
-    throw py::type_error(op + ": argmax has dtype " + py::str(argmax.dtype()).cast<std::string>() +
-                         " and shape " + shape_str(argmax) + "; expected the int32 indices " +
-                         "of max_pool2d_forward");
-  }
+  const ArrayView gv(grad), av(argmax);
+  require_float(op, "grad", gv);
+  require_argmax(op, av);
   const PoolWindow w = parse_window(op, pool, strides, padding);
   const std::vector<int64_t> x_dims = parse_shape(op, x_shape);
   const Pool2dShape s = geometry(op, "x_shape", x_dims, w);
-  const std::string why = "an input of shape " + dims_str(x_dims) + " with " + w.describe();
-  require_dims(op, "grad", grad, output_dims(s), why);
-  require_dims(op, "argmax", argmax, output_dims(s), why);
-  if (is_float32(grad)) return max_backward_typed<float>(grad, argmax, x_dims, s);
+  const std::string why = w.describe_input(x_dims);
+  require_output_dims(op, "grad", gv, output_dims(s), why);
+  require_output_dims(op, "argmax", av, output_dims(s), why);
+  if (gv.dtype == DType::float32) return max_backward_typed<float>(grad, argmax, x_dims, s);
   return max_backward_typed<double>(grad, argmax, x_dims, s);
 }
 
 py::array avg_forward_entry(const py::array& x, const py::object& pool, const py::object& strides,
                             const py::object& padding) {
   const std::string op = "avg_pool2d";
-  require_float(op.c_str(), "x", x);
+  const ArrayView xv(x);
+  require_float(op, "x", xv);
   const PoolWindow w = parse_window(op, pool, strides, padding);
-  const Pool2dShape s = geometry(op, "x", dims_of(x), w);
-  if (is_float32(x)) return avg_forward_typed<float>(x, s);
+  const Pool2dShape s = geometry(op, "x", xv.shape, w);
+  if (xv.dtype == DType::float32) return avg_forward_typed<float>(x, s);
   return avg_forward_typed<double>(x, s);
 }
 
@@ -142,13 +126,13 @@ py::array avg_backward_entry(const py::array& grad, const py::object& x_shape,
                              const py::object& pool, const py::object& strides,
                              const py::object& padding) {
   const std::string op = "avg_pool2d_backward";
-  require_float(op.c_str(), "grad", grad);
+  const ArrayView gv(grad);
+  require_float(op, "grad", gv);
   const PoolWindow w = parse_window(op, pool, strides, padding);
   const std::vector<int64_t> x_dims = parse_shape(op, x_shape);
   const Pool2dShape s = geometry(op, "x_shape", x_dims, w);
-  require_dims(op, "grad", grad, output_dims(s),
-               "an input of shape " + dims_str(x_dims) + " with " + w.describe());
-  if (is_float32(grad)) return avg_backward_typed<float>(grad, x_dims, s);
+  require_output_dims(op, "grad", gv, output_dims(s), w.describe_input(x_dims));
+  if (gv.dtype == DType::float32) return avg_backward_typed<float>(grad, x_dims, s);
   return avg_backward_typed<double>(grad, x_dims, s);
 }
 

@@ -1,5 +1,7 @@
 // _C.random_uniform / random_normal / random_truncated_normal / random_integers: new arrays of a
 // shape and dtype filled from the counter-based stream under a 64-bit key.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cstdint>
@@ -8,12 +10,13 @@
 #include <utility>
 #include <vector>
 
-#include "common.h"
+#include "common/random_range.h"
 #include "fastdl/random.h"
-#include "random_range.h"
 
 namespace fastdl::bindings {
 namespace {
+
+namespace py = pybind11;
 
 std::vector<py::ssize_t> checked_shape(const char* op, const std::vector<int64_t>& shape) {
   std::string dims;

@@ -2,28 +2,14 @@
 // any rank >= 1.
 #include <cstdint>
 #include <string>
+#include <vector>
 
-#include "common.h"
+#include "common/checks.h"
+#include "contiguous.h"
 #include "fastdl/softmax.h"
 
 namespace fastdl::bindings {
 namespace {
-
-// Rows and columns of `a` seen as a matrix [prod(shape[:-1]), shape[-1]].
-struct RowsCols {
-  int64_t rows = 1, cols = 0;
-};
-
-RowsCols rows_cols(const std::string& op, const char* name, const py::array& a) {
-  if (a.ndim() < 1) {
-    throw py::value_error(op + ": " + name + " must have at least 1 dimension (the axis "
-                          "reduced over is the last one); got shape " + shape_str(a));
-  }
-  RowsCols rc;
-  for (py::ssize_t i = 0; i + 1 < a.ndim(); ++i) rc.rows *= a.shape(i);
-  rc.cols = a.shape(a.ndim() - 1);
-  return rc;
-}
 
 template <class T>
 py::array softmax_typed(const py::array& x, RowsCols rc, bool log) {
@@ -72,41 +58,39 @@ py::tuple cross_entropy_typed(const py::array& logits, const py::array_t<int64_t
 
 py::array softmax_entry(const py::array& x, bool log) {
   const std::string op = log ? "log_softmax" : "softmax";
-  require_float(op.c_str(), "x", x);
-  const RowsCols rc = rows_cols(op, "x", x);
-  if (is_float32(x)) return softmax_typed<float>(x, rc, log);
+  const ArrayView xv(x);
+  require_float(op, "x", xv);
+  const RowsCols rc = rows_cols(op, "x", xv);
+  if (xv.dtype == DType::float32) return softmax_typed<float>(x, rc, log);
   return softmax_typed<double>(x, rc, log);
 }
 
 py::array softmax_backward_entry(const py::array& grad, const py::array& y, bool log) {
   const std::string op = log ? "log_softmax_backward" : "softmax_backward";
-  require_float(op.c_str(), "grad", grad);
-  require_float(op.c_str(), "y", y);
-  require_same_dtype(op.c_str(), "grad", grad, "y", y);
-  require_same_shape(op.c_str(), "grad", grad, "y", y);
-  const RowsCols rc = rows_cols(op, "grad", grad);
-  if (is_float32(grad)) return softmax_backward_typed<float>(grad, y, rc, log);
+  const ArrayView gv(grad), yv(y);
+  require_float(op, "grad", gv);
+  require_float(op, "y", yv);
+  require_same_dtype(op, "grad", gv, "y", yv);
+  require_same_shape(op, "grad", gv, "y", yv);
+  const RowsCols rc = rows_cols(op, "grad", gv);
+  if (gv.dtype == DType::float32) return softmax_backward_typed<float>(grad, y, rc, log);
   return softmax_backward_typed<double>(grad, y, rc, log);
 }
 
 // Labels as a C-contiguous int64 array after checking dtype, shape and range against logits.
-py::array_t<int64_t> checked_labels(const std::string& op, const py::array& logits,
+py::array_t<int64_t> checked_labels(const std::string& op, const ArrayView& logits,
                                     const py::array& labels, int64_t cols) {
+  const ArrayView lv(labels);
   const char kind = labels.dtype().kind();
   if (kind != 'i' && kind != 'u') {
-    throw py::type_error(op + ": labels has dtype " + py::str(labels.dtype()).cast<std::string>() +
-                         " and shape " + shape_str(labels) + "; expected an integer array");
+    throw py::type_error(op + ": labels has dtype " + lv.dtype_name() + " and shape " +
+                         lv.shape_str() + "; expected an integer array");
   }
-  bool same = labels.ndim() + 1 == logits.ndim();
-  for (py::ssize_t i = 0; same && i < labels.ndim(); ++i) same = labels.shape(i) == logits.shape(i);
-  if (!same) {
-    std::string expected = "(";
-    for (py::ssize_t i = 0; i + 1 < logits.ndim(); ++i) {
-      expected += (i ? ", " : "") + std::to_string(logits.shape(i));
-    }
-    expected += logits.ndim() == 2 ? ",)" : ")";
-    throw py::value_error(op + ": logits has shape " + shape_str(logits) + " but labels has shape " +
-                          shape_str(labels) + "; expected labels of shape " + expected +
+  const std::vector<int64_t> expected(logits.shape.begin(), logits.shape.end() - 1);
+  if (lv.shape != expected) {
+    throw py::value_error(op + ": logits has shape " + logits.shape_str() +
+                          " but labels has shape " + lv.shape_str() +
+                          "; expected labels of shape " + dims_str(expected) +
                           " (logits.shape[:-1])");
   }
   // Values above INT64_MAX in a uint64 array wrap to negative here and fail the range check.
@@ -116,7 +100,8 @@ py::array_t<int64_t> checked_labels(const std::string& op, const py::array& logi
     if (p[i] < 0 || p[i] >= cols) {
       throw py::value_error(op + ": label " + std::to_string(p[i]) + " at flat index " +
                             std::to_string(i) + " is out of range for logits of shape " +
-                            shape_str(logits) + "; expected 0 <= label < " + std::to_string(cols));
+                            logits.shape_str() + "; expected 0 <= label < " +
+                            std::to_string(cols));
     }
   }
   return out;
@@ -124,10 +109,11 @@ py::array_t<int64_t> checked_labels(const std::string& op, const py::array& logi
 
 py::tuple cross_entropy_entry(const py::array& logits, const py::array& labels, bool with_grad) {
   const std::string op = "softmax_cross_entropy";
-  require_float(op.c_str(), "logits", logits);
-  const RowsCols rc = rows_cols(op, "logits", logits);
-  const auto checked = checked_labels(op, logits, labels, rc.cols);
-  if (is_float32(logits)) return cross_entropy_typed<float>(logits, checked, rc, with_grad);
+  const ArrayView xv(logits);
+  require_float(op, "logits", xv);
+  const RowsCols rc = rows_cols(op, "logits", xv);
+  const auto checked = checked_labels(op, xv, labels, rc.cols);
+  if (xv.dtype == DType::float32) return cross_entropy_typed<float>(logits, checked, rc, with_grad);
   return cross_entropy_typed<double>(logits, checked, rc, with_grad);
 }
 

@@ -1,17 +1,20 @@
 // _cuda.activation_forward / _cuda.activation_backward.
 #include "activation.h"
 
-#include "activation_names.h"
 #include "common.h"
-#include "device_array.h"
+#include "common/activation_names.h"
+#include "common/checks.h"
 
 namespace fastdl::cuda::bindings {
+
+using namespace fastdl::bindings;  // the checks both extensions share (csrc/common/)
+
 namespace {
 
 void forward_entry(const std::string& name, const py::handle& x, const py::handle& y,
                    double alpha, std::uintptr_t stream) {
-  const Activation act = fastdl::bindings::parse_activation("activation_forward", name);
-  const DeviceArray xa = device_array(name, "x", x), ya = device_array(name, "out", y);
+  const Activation act = parse_activation("activation_forward", name);
+  const ArrayView xa = device_array(name, "x", x), ya = device_array(name, "out", y);
   require_dtype(name, "x", xa, DType::float32);
   require_dtype(name, "out", ya, DType::float32);
   require_same_shape(name, "x", xa, "out", ya);
@@ -22,10 +25,10 @@ void forward_entry(const std::string& name, const py::handle& x, const py::handl
 
 void backward_entry(const std::string& name, const py::handle& grad, const py::handle& saved,
                     const py::handle& out, double alpha, std::uintptr_t stream) {
-  const Activation act = fastdl::bindings::parse_activation("activation_backward", name);
+  const Activation act = parse_activation("activation_backward", name);
   const std::string op = name + "_backward";
-  const DeviceArray g = device_array(op, "grad", grad), s = device_array(op, "saved", saved),
-                    dx = device_array(op, "out", out);
+  const ArrayView g = device_array(op, "grad", grad), s = device_array(op, "saved", saved),
+                  dx = device_array(op, "out", out);
   for (const auto& [what, a] : {std::pair{"grad", &g}, {"saved", &s}, {"out", &dx}})
     require_dtype(op, what, *a, DType::float32);
   require_same_shape(op, "grad", g, "saved", s);

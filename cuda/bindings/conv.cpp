@@ -9,40 +9,21 @@
 #include <string>
 #include <vector>
 
-#include "activation_names.h"
 #include "common.h"
+#include "common/activation_names.h"
+#include "common/checks.h"
+#include "common/conv_shape.h"
 #include "conv.h"
-#include "conv_shape.h"
-#include "device_array.h"
 
 namespace fastdl::cuda::bindings {
+
+using namespace fastdl::bindings;  // the checks both extensions share (csrc/common/)
+
 namespace {
 
-using Pair = fastdl::bindings::ConvPair;
-using Padding = fastdl::bindings::ConvPadding;  // top, bottom, left, right
-using Dims = fastdl::bindings::ConvDims;
-
-std::string str(const int64_t* v, size_t n) { return dims_string(std::vector<int64_t>(v, v + n)); }
-
-Dims dims(const DeviceArray& a) { return {a.shape[0], a.shape[1], a.shape[2], a.shape[3]}; }
-
-void require_image(const std::string& op, const char* name, const DeviceArray& a) {
-  if (a.ndim() == 4) return;
-  std::string hint;
-  if (a.ndim() == 3) {
-    hint = "; a 3-D array is one image or a batch without a channel axis: add the missing axis "
-           "(x[None] or x[..., None])";
-  }
-  throw py::value_error(op + ": " + name + " has shape " + a.shape_str() +
-                        "; expected 4 dimensions (batch, height, width, channels)" + hint);
-}
-
-void require_kernel(const std::string& op, const char* name, const DeviceArray& a) {
-  if (a.ndim() == 4) return;
-  throw py::value_error(op + ": " + name + " has shape " + a.shape_str() +
-                        "; expected 4 dimensions (kernel_h, kernel_w, in_channels, "
-                        "out_channels)");
-}
+using Pair = ConvPair;
+using Padding = ConvPadding;  // top, bottom, left, right
+using Dims = ConvDims;
 
 // The geometry of x (N, H, W, C) under a kernel (KH, KW, C, CO), checked as on the CPU, and
 // within the kernels' 32-bit counts.
@@ -55,9 +36,10 @@ ConvShape make_shape(const std::string& op, const Dims& x, const Dims& w, const 
   for (int64_t v : {s.pixels(), s.N * s.H * s.W, s.patch(), s.KH * s.KW * s.CO, padded_h,
                     padded_w, strides[0], strides[1], dilation[0], dilation[1]}) {
     if (v >= int64_t(1) << 30) {
-      throw py::value_error(op + ": " + fastdl::bindings::conv_geometry_str(x, w) +
-                            " with strides " + str(strides.data(), 2) + ", padding " +
-                            str(padding.data(), 4) + " and dilation " + str(dilation.data(), 2) +
+      throw py::value_error(op + ": " + conv_geometry_str(x, w) + " with strides " +
+                            dims_str(strides.data(), 2) + ", padding " +
+                            dims_str(padding.data(), 4) + " and dilation " +
+                            dims_str(dilation.data(), 2) +
                             " is beyond the CUDA kernels, which take fewer than 2^30 pixels, " +
                             "patch positions and padded rows");
     }
@@ -66,29 +48,22 @@ ConvShape make_shape(const std::string& op, const Dims& x, const Dims& w, const 
 }
 
 // x and w of a forward (both float32 and 4-D) and their geometry.
-ConvShape forward_shape(const std::string& op, const DeviceArray& x, const DeviceArray& w,
+ConvShape forward_shape(const std::string& op, const ArrayView& x, const ArrayView& w,
                         const Pair& strides, const Padding& padding, const Pair& dilation) {
   require_image(op, "x", x);
   require_kernel(op, "w", w);
   require_dtype(op, "x", x, DType::float32);
   require_dtype(op, "w", w, DType::float32);
-  return make_shape(op, dims(x), dims(w), strides, padding, dilation);
+  return make_shape(op, conv_dims(x), conv_dims(w), strides, padding, dilation);
 }
 
 std::string conv_str(const ConvShape& s) {
   const Dims x{s.N, s.H, s.W, s.C}, w{s.KH, s.KW, s.C, s.CO};
-  return "x of shape " + str(x.data(), 4) + " and w of shape " + str(w.data(), 4);
-}
-
-void require_dy(const std::string& op, const DeviceArray& dy, const ConvShape& s) {
-  const std::vector<int64_t> want{s.N, s.OH, s.OW, s.CO};
-  if (dy.shape == want) return;
-  throw py::value_error(op + ": dy has shape " + dy.shape_str() + "; expected " +
-                        dims_string(want));
+  return "x of shape " + dims_str(x.data(), 4) + " and w of shape " + dims_str(w.data(), 4);
 }
 
 // A float32 output of shape `shape`.
-void require_output(const std::string& op, const char* name, const DeviceArray& a,
+void require_output(const std::string& op, const char* name, const ArrayView& a,
                     const std::vector<int64_t>& shape, const ConvShape& s) {
   require_dtype(op, name, a, DType::float32);
   require_shape(op, name, a, shape, conv_str(s));
@@ -98,18 +73,15 @@ void forward_entry(const py::handle& x, const py::handle& w, const py::handle& b
                    const py::handle& out, const Pair& strides, const Padding& padding,
                    const Pair& dilation, const std::string& activation, std::uintptr_t stream) {
   const std::string op = "conv2d";
-  const DeviceArray xa = device_array(op, "x", x), wa = device_array(op, "w", w);
+  const ArrayView xa = device_array(op, "x", x), wa = device_array(op, "w", w);
   const ConvShape s = forward_shape(op, xa, wa, strides, padding, dilation);
-  const DeviceArray ba = optional_device_array(op, "b", bias);
+  const ArrayView ba = optional_device_array(op, "b", bias);
   if (!bias.is_none()) {
-    if (ba.shape != std::vector<int64_t>{s.CO}) {
-      throw py::value_error(op + ": b has shape " + ba.shape_str() + "; expected (" +
-                            std::to_string(s.CO) + ",), one per output channel");
-    }
+    require_bias_shape(op, &ba, s);
     require_dtype(op, "b", ba, DType::float32);
   }
-  const Activation act = fastdl::bindings::parse_activation(op.c_str(), activation);
-  const DeviceArray ya = device_array(op, "out", out);
+  const Activation act = parse_activation(op.c_str(), activation);
+  const ArrayView ya = device_array(op, "out", out);
   require_output(op, "out", ya, {s.N, s.OH, s.OW, s.CO}, s);
   py::gil_scoped_release release;
   conv2d_forward(s, xa.data<float>(), wa.data<float>(), ba.data<float>(), act, ya.data<float>(),
@@ -120,15 +92,15 @@ void backward_input_entry(const py::handle& dy, const py::handle& w, const py::h
                           const Pair& strides, const Padding& padding, const Pair& dilation,
                           std::uintptr_t stream) {
   const std::string op = "conv2d_backward_input";
-  const DeviceArray dya = device_array(op, "dy", dy), wa = device_array(op, "w", w);
-  const DeviceArray dxa = device_array(op, "dx", dx);
+  const ArrayView dya = device_array(op, "dy", dy), wa = device_array(op, "w", w);
+  const ArrayView dxa = device_array(op, "dx", dx);
   require_image(op, "dy", dya);
   require_kernel(op, "w", wa);
   require_image(op, "dx", dxa);
   require_dtype(op, "dy", dya, DType::float32);
   require_dtype(op, "w", wa, DType::float32);
   require_dtype(op, "dx", dxa, DType::float32);
-  const ConvShape s = make_shape(op, dims(dxa), dims(wa), strides, padding, dilation);
+  const ConvShape s = make_shape(op, conv_dims(dxa), conv_dims(wa), strides, padding, dilation);
   require_dy(op, dya, s);
   py::gil_scoped_release release;
   conv2d_backward_input(s, dya.data<float>(), wa.data<float>(), dxa.data<float>(),
@@ -140,28 +112,25 @@ void backward_weight_entry(const py::handle& x, const py::handle& dy, const py::
                            const Pair& dilation, const std::string& activation,
                            const py::handle& out, std::uintptr_t stream) {
   const std::string op = "conv2d_backward_weight";
-  const DeviceArray xa = device_array(op, "x", x), dya = device_array(op, "dy", dy);
-  const DeviceArray dwa = device_array(op, "dw", dw);
+  const ArrayView xa = device_array(op, "x", x), dya = device_array(op, "dy", dy);
+  const ArrayView dwa = device_array(op, "dw", dw);
   require_image(op, "x", xa);
   require_image(op, "dy", dya);
   require_kernel(op, "dw", dwa);
   require_dtype(op, "x", xa, DType::float32);
   require_dtype(op, "dy", dya, DType::float32);
-  const ConvShape s = make_shape(op, dims(xa), {dwa.dim(0), dwa.dim(1), xa.dim(3), dya.dim(3)},
-                                 strides, padding, dilation);
+  const Dims w{dwa.dim(0), dwa.dim(1), xa.dim(3), dya.dim(3)};
+  const ConvShape s = make_shape(op, conv_dims(xa), w, strides, padding, dilation);
   require_dy(op, dya, s);
-  const Activation act = fastdl::bindings::parse_activation(op.c_str(), activation);
-  const DeviceArray outa = optional_device_array(op, "out", out);
+  const Activation act = parse_activation(op.c_str(), activation);
+  const ArrayView outa = optional_device_array(op, "out", out);
+  require_activation_output(op, act, activation, !out.is_none());
   if (act != Activation::none) {
-    if (out.is_none()) {
-      throw py::value_error(op + ": activation '" + activation +
-                            "' needs out, the activation's output");
-    }
     require_dtype(op, "out", outa, DType::float32);
     require_same_shape(op, "dy", dya, "out", outa);
   }
   require_output(op, "dw", dwa, {s.KH, s.KW, s.C, s.CO}, s);
-  const DeviceArray dba = optional_device_array(op, "db", db);
+  const ArrayView dba = optional_device_array(op, "db", db);
   if (!db.is_none()) require_output(op, "db", dba, {s.CO}, s);
   py::gil_scoped_release release;
   conv2d_backward_weight(s, xa.data<float>(), dya.data<float>(), dwa.data<float>(),

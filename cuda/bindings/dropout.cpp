@@ -5,23 +5,18 @@
 #include <string>
 
 #include "common.h"
-#include "device_array.h"
+#include "common/checks.h"
+#include "common/dropout_args.h"
 
 namespace fastdl::cuda::bindings {
+
+using namespace fastdl::bindings;  // the checks both extensions share (csrc/common/)
+
 namespace {
 
-void require_rate(const std::string& op, double p) {
-  if (!(p >= 0.0 && p < 1.0)) {
-    throw py::value_error(op + ": p must be in [0, 1), got " + std::to_string(p));
-  }
-}
-
-DeviceArray mask_array(const std::string& op, const py::handle& keep) {
-  const DeviceArray k = device_array(op, "keep", keep);
-  if (k.dtype != DType::uint8) {
-    throw py::type_error(op + ": keep must be the uint8 mask dropout_forward returned, got " +
-                         "dtype " + (k.dtype == DType::other ? k.typestr : dtype_name(k.dtype)));
-  }
+ArrayView mask_array(const std::string& op, const py::handle& keep) {
+  const ArrayView k = device_array(op, "keep", keep);
+  require_keep_mask(op, k);
   return k;
 }
 
@@ -29,11 +24,11 @@ void forward_entry(const py::handle& x, const py::handle& out, const py::handle&
                    uint64_t seed, std::uintptr_t stream) {
   const std::string op = "dropout_forward";
   require_rate(op, p);
-  const DeviceArray xa = device_array(op, "x", x), ya = device_array(op, "out", out);
+  const ArrayView xa = device_array(op, "x", x), ya = device_array(op, "out", out);
   require_dtype(op, "x", xa, DType::float32);
   require_dtype(op, "out", ya, DType::float32);
   require_same_shape(op, "x", xa, "out", ya);
-  const DeviceArray k = mask_array(op, keep);
+  const ArrayView k = mask_array(op, keep);
   require_same_shape(op, "x", xa, "keep", k);
   py::gil_scoped_release release;
   dropout_forward(xa.data<float>(), ya.data<float>(), k.data<uint8_t>(), xa.size(), p, seed,
@@ -44,11 +39,11 @@ void backward_entry(const py::handle& grad, const py::handle& keep, const py::ha
                     double p, std::uintptr_t stream) {
   const std::string op = "dropout_backward";
   require_rate(op, p);
-  const DeviceArray g = device_array(op, "grad", grad), dx = device_array(op, "out", out);
+  const ArrayView g = device_array(op, "grad", grad), dx = device_array(op, "out", out);
   require_dtype(op, "grad", g, DType::float32);
   require_dtype(op, "out", dx, DType::float32);
   require_same_shape(op, "grad", g, "out", dx);
-  const DeviceArray k = mask_array(op, keep);
+  const ArrayView k = mask_array(op, keep);
   require_same_shape(op, "grad", g, "keep", k);
   py::gil_scoped_release release;
   dropout_backward(g.data<float>(), k.data<uint8_t>(), dx.data<float>(), g.size(), p,

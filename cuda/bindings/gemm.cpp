@@ -7,16 +7,19 @@
 #include <string>
 #include <vector>
 
-#include "activation_names.h"
 #include "common.h"
-#include "device_array.h"
+#include "common/activation_names.h"
+#include "common/checks.h"
 
 namespace fastdl::cuda::bindings {
+
+using namespace fastdl::bindings;  // the checks both extensions share (csrc/common/)
+
 namespace {
 
 // A C-contiguous matrix, or batch of matrices, used as it is stored or transposed.
 struct MatrixOperand {
-  DeviceArray array;
+  ArrayView array;
   bool trans;
 
   int64_t stored_rows() const { return array.dim(-2); }
@@ -40,16 +43,16 @@ struct MatrixOperand {
   }
 };
 
-void require_float32(const std::string& op, const char* name, const DeviceArray& a) {
+void require_float32(const std::string& op, const char* name, const ArrayView& a) {
   require_dtype(op, name, a, DType::float32);
 }
 
 // ValueError when the output shares memory with an input: the kernels read the inputs while
 // other blocks write the output.
-void require_disjoint(const std::string& op, const DeviceArray& out, const char* name,
-                      const DeviceArray& in) {
-  const auto begin = [](const DeviceArray& a) { return reinterpret_cast<std::uintptr_t>(a.ptr); };
-  const auto end = [&](const DeviceArray& a) { return begin(a) + 4 * a.size(); };
+void require_disjoint(const std::string& op, const ArrayView& out, const char* name,
+                      const ArrayView& in) {
+  const auto begin = [](const ArrayView& a) { return reinterpret_cast<std::uintptr_t>(a.ptr); };
+  const auto end = [&](const ArrayView& a) { return begin(a) + 4 * a.size(); };
   if (out.size() == 0 || in.size() == 0 || end(out) <= begin(in) || end(in) <= begin(out)) return;
   throw py::value_error(op + ": out (shape " + out.shape_str() + ") overlaps " + name +
                         " (shape " + in.shape_str() + "); the product needs an output of its own");
@@ -60,12 +63,12 @@ void gemm_entry(const py::handle& a, const py::handle& b, const py::handle& out,
                 double alpha, bool accumulate, bool trans_a, bool trans_b, int version,
                 std::uintptr_t stream, const std::string& op) {
   const MatrixOperand A{device_array(op, "a", a), trans_a}, B{device_array(op, "b", b), trans_b};
-  const DeviceArray C = device_array(op, "out", out);
+  const ArrayView C = device_array(op, "out", out);
   require_float32(op, "a", A.array);
   require_float32(op, "b", B.array);
   require_float32(op, "out", C);
   const auto shapes = [&] { return A.describe("a") + " but " + B.describe("b"); };
-  for (const DeviceArray* x : {&A.array, &B.array}) {
+  for (const ArrayView* x : {&A.array, &B.array}) {
     if (x->ndim() < 2 || x->ndim() > 3) {
       throw py::value_error(op + ": a and b must be 2-D or 3-D (a batch of matrices); " +
                             shapes());
@@ -91,7 +94,7 @@ void gemm_entry(const py::handle& a, const py::handle& b, const py::handle& out,
               std::to_string(N) + " matrices";
   }
   require_shape(op, "out", C, out_shape, product);
-  const DeviceArray bias_array = optional_device_array(op, "bias", bias);
+  const ArrayView bias_array = optional_device_array(op, "bias", bias);
   if (!bias.is_none()) {
     require_float32(op, "bias", bias_array);
     require_shape(op, "bias", bias_array, {N}, "a product with " + std::to_string(N) + " columns");
@@ -99,7 +102,7 @@ void gemm_entry(const py::handle& a, const py::handle& b, const py::handle& out,
   }
   require_disjoint(op, C, "a", A.array);
   require_disjoint(op, C, "b", B.array);
-  const Activation act = fastdl::bindings::parse_activation(op.c_str(), activation);
+  const Activation act = parse_activation(op.c_str(), activation);
   const int first = static_cast<int>(kGemmVersions[0]);
   const int last = static_cast<int>(kGemmVersions[std::size(kGemmVersions) - 1]);
   if (version < first || version > last) {
@@ -121,7 +124,7 @@ void gemm_entry(const py::handle& a, const py::handle& b, const py::handle& out,
 
 void column_sum_entry(const py::handle& x, const py::handle& out, std::uintptr_t stream) {
   const std::string op = "column_sum";
-  const DeviceArray xa = device_array(op, "x", x), o = device_array(op, "out", out);
+  const ArrayView xa = device_array(op, "x", x), o = device_array(op, "out", out);
   require_float32(op, "x", xa);
   require_float32(op, "out", o);
   if (xa.ndim() != 2) {

@@ -7,23 +7,18 @@
 #include <vector>
 
 #include "common.h"
-#include "device_array.h"
-#include "optim_options.h"
+#include "common/checks.h"
+#include "common/optim_options.h"
 
 namespace fastdl::cuda::bindings {
-namespace {
 
-using fastdl::bindings::adam_options;
-using fastdl::bindings::parse_clip;
-using fastdl::bindings::rmsprop_options;
-using fastdl::bindings::sgd_options;
-using fastdl::bindings::StateArg;
-using fastdl::bindings::step_lists;
-using fastdl::bindings::StepLists;
+using namespace fastdl::bindings;  // the checks both extensions share (csrc/common/)
+
+namespace {
 
 void axpy_entry(double alpha, const py::handle& x, const py::handle& y, std::uintptr_t stream) {
   const std::string op = "axpy";
-  const DeviceArray xa = device_array(op, "x", x), ya = device_array(op, "y", y);
+  const ArrayView xa = device_array(op, "x", x), ya = device_array(op, "y", y);
   require_dtype(op, "x", xa, DType::float32);
   require_dtype(op, "y", ya, DType::float32);
   require_same_shape(op, "x", xa, "y", ya);
@@ -35,10 +30,10 @@ void axpy_entry(double alpha, const py::handle& x, const py::handle& y, std::uin
 // ---------------------------------------------------------------- fused optimizer steps
 
 // Item i of a list: a float32 GPU array (the gradients arrive converted by the Python layer).
-DeviceArray float32_item(const std::string& op, const std::string& what, size_t i,
-                         const py::handle& obj) {
+ArrayView float32_item(const std::string& op, const std::string& what, size_t i,
+                       const py::handle& obj) {
   const std::string name = what + " " + std::to_string(i);
-  DeviceArray a = device_array(op, name.c_str(), obj);
+  ArrayView a = device_array(op, name.c_str(), obj);
   require_dtype(op, name.c_str(), a, DType::float32);
   return a;
 }
@@ -53,11 +48,9 @@ std::vector<OptimTensor> gather(const std::string& op, const py::handle& params_
 
   std::vector<OptimTensor> tensors(n);
   for (size_t i = 0; i < n; ++i) {
-    const std::string param_name = "parameter " + std::to_string(i);
-    const DeviceArray p = float32_item(op, "parameter", i, params[i]);
-    const DeviceArray g = float32_item(op, "gradient", i, grads[i]);
-    const std::string grad_name = "gradient " + std::to_string(i);
-    require_same_shape(op, grad_name.c_str(), g, param_name.c_str(), p);
+    const ArrayView p = float32_item(op, "parameter", i, params[i]);
+    const ArrayView g = float32_item(op, "gradient", i, grads[i]);
+    require_parameter_shape(op, "gradient", i, g, p);
     OptimTensor& t = tensors[i];
     t.param = p.ptr;
     t.grad = g.ptr;
@@ -67,9 +60,8 @@ std::vector<OptimTensor> gather(const std::string& op, const py::handle& params_
       t.state[k] = nullptr;
       if (k >= states.size() || !state_lists[k]) continue;
       const std::string what = std::string("'") + states[k].name + "' state";
-      const DeviceArray s = float32_item(op, what, i, state_lists[k][i]);
-      const std::string state_name = what + " " + std::to_string(i);
-      require_same_shape(op, state_name.c_str(), s, param_name.c_str(), p);
+      const ArrayView s = float32_item(op, what, i, state_lists[k][i]);
+      require_parameter_shape(op, what, i, s, p);
       t.state[k] = s.ptr;
     }
   }

@@ -3,24 +3,21 @@
 //
 // The window comes as the CPU's entry points take it (pool_size and strides an int or a pair,
 // strides None meaning pool_size, padding 'valid' or 'same') and is parsed and checked by the
-// same code (csrc/bindings/pool_window.h), so the errors read word for word as the CPU's.
+// same code (csrc/common/pool_window.h), so the errors read word for word as the CPU's.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "common.h"
-#include "device_array.h"
+#include "common/checks.h"
+#include "common/pool_window.h"
 #include "pool.h"
-#include "pool_window.h"
 
 namespace fastdl::cuda::bindings {
+
+using namespace fastdl::bindings;  // the checks both extensions share (csrc/common/)
+
 namespace {
-
-using fastdl::bindings::PoolWindow;
-
-std::vector<int64_t> output_dims(const Pool2dShape& s) {
-  return {s.batch, s.out_height, s.out_width, s.channels};
-}
 
 // The window and the image, checked as the CPU checks them, and then against the CUDA
 // kernels' 32-bit window arithmetic.
@@ -32,8 +29,8 @@ struct Geometry {
 
 Geometry checked_geometry(const std::string& op, const std::string& what,
                           const std::vector<int64_t>& x_dims, const PoolWindow& window) {
-  const Pool2dShape s = fastdl::bindings::geometry(op, what, x_dims, window);
-  std::string why = "an input of shape " + dims_string(x_dims) + " with " + window.describe();
+  const Pool2dShape s = geometry(op, what, x_dims, window);
+  std::string why = window.describe_input(x_dims);
   constexpr int64_t kLimit = int64_t(1) << 30;
   for (int64_t v : {s.height, s.width, s.channels, s.pool_h, s.pool_w, s.stride_h, s.stride_w}) {
     if (v >= kLimit) {
@@ -44,39 +41,23 @@ Geometry checked_geometry(const std::string& op, const std::string& what,
   return {s, std::move(why)};
 }
 
-// ValueError unless the input `a` has `dims` (the CPU's wording).
-void require_dims(const std::string& op, const char* name, const DeviceArray& a,
-                  const std::vector<int64_t>& dims, const std::string& why) {
-  if (a.shape == dims) return;
-  throw py::value_error(op + ": " + name + " has shape " + a.shape_str() + " but " + why +
-                        " gives outputs of shape " + dims_string(dims));
-}
-
-void require_output(const std::string& op, const char* name, const DeviceArray& a, DType dtype,
+void require_output(const std::string& op, const char* name, const ArrayView& a, DType dtype,
                     const std::vector<int64_t>& dims, const std::string& why) {
   require_dtype(op, name, a, dtype);
   require_shape(op, name, a, dims, why);
-}
-
-void require_indices(const std::string& op, const DeviceArray& argmax) {
-  if (argmax.dtype == DType::int32) return;
-  throw py::type_error(op + ": argmax has dtype " +
-                       (argmax.dtype == DType::other ? argmax.typestr : dtype_name(argmax.dtype)) +
-                       " and shape " + argmax.shape_str() +
-                       "; expected the int32 indices of max_pool2d_forward");
 }
 
 void max_forward_entry(const py::handle& x, const py::handle& out, const py::handle& argmax,
                        const py::object& pool, const py::object& strides,
                        const py::object& padding, std::uintptr_t stream) {
   const std::string op = "max_pool2d";
-  const DeviceArray xa = device_array(op, "x", x);
+  const ArrayView xa = device_array(op, "x", x);
   require_dtype(op, "x", xa, DType::float32);
-  const PoolWindow window = fastdl::bindings::parse_window(op, pool, strides, padding);
+  const PoolWindow window = parse_window(op, pool, strides, padding);
   const Geometry g = checked_geometry(op, "x", xa.shape, window);
-  const DeviceArray ya = device_array(op, "out", out);
+  const ArrayView ya = device_array(op, "out", out);
   require_output(op, "out", ya, DType::float32, output_dims(g.shape), g.why);
-  const DeviceArray aa = optional_device_array(op, "argmax", argmax);
+  const ArrayView aa = optional_device_array(op, "argmax", argmax);
   if (!argmax.is_none()) {
     require_output(op, "argmax", aa, DType::int32, output_dims(g.shape), g.why);
   }
@@ -90,15 +71,15 @@ void max_backward_entry(const py::handle& grad, const py::handle& argmax,
                         const py::object& strides, const py::object& padding,
                         std::uintptr_t stream) {
   const std::string op = "max_pool2d_backward";
-  const DeviceArray ga = device_array(op, "grad", grad), aa = device_array(op, "argmax", argmax);
+  const ArrayView ga = device_array(op, "grad", grad), aa = device_array(op, "argmax", argmax);
   require_dtype(op, "grad", ga, DType::float32);
-  require_indices(op, aa);
-  const PoolWindow window = fastdl::bindings::parse_window(op, pool, strides, padding);
-  const std::vector<int64_t> x_dims = fastdl::bindings::parse_shape(op, x_shape);
+  require_argmax(op, aa);
+  const PoolWindow window = parse_window(op, pool, strides, padding);
+  const std::vector<int64_t> x_dims = parse_shape(op, x_shape);
   const Geometry g = checked_geometry(op, "x_shape", x_dims, window);
-  require_dims(op, "grad", ga, output_dims(g.shape), g.why);
-  require_dims(op, "argmax", aa, output_dims(g.shape), g.why);
-  const DeviceArray dx = device_array(op, "out", out);
+  require_output_dims(op, "grad", ga, output_dims(g.shape), g.why);
+  require_output_dims(op, "argmax", aa, output_dims(g.shape), g.why);
+  const ArrayView dx = device_array(op, "out", out);
   require_output(op, "out", dx, DType::float32, x_dims, "x_shape");
   py::gil_scoped_release release;
   max_pool2d_backward(ga.data<float>(), aa.data<int32_t>(), dx.data<float>(), g.shape,
@@ -109,11 +90,11 @@ void avg_forward_entry(const py::handle& x, const py::handle& out, const py::obj
                        const py::object& strides, const py::object& padding,
                        std::uintptr_t stream) {
   const std::string op = "avg_pool2d";
-  const DeviceArray xa = device_array(op, "x", x);
+  const ArrayView xa = device_array(op, "x", x);
   require_dtype(op, "x", xa, DType::float32);
-  const PoolWindow window = fastdl::bindings::parse_window(op, pool, strides, padding);
+  const PoolWindow window = parse_window(op, pool, strides, padding);
   const Geometry g = checked_geometry(op, "x", xa.shape, window);
-  const DeviceArray ya = device_array(op, "out", out);
+  const ArrayView ya = device_array(op, "out", out);
   require_output(op, "out", ya, DType::float32, output_dims(g.shape), g.why);
   py::gil_scoped_release release;
   avg_pool2d_forward(xa.data<float>(), ya.data<float>(), g.shape, as_stream(stream));
@@ -123,13 +104,13 @@ void avg_backward_entry(const py::handle& grad, const py::object& x_shape, const
                         const py::object& pool, const py::object& strides,
                         const py::object& padding, std::uintptr_t stream) {
   const std::string op = "avg_pool2d_backward";
-  const DeviceArray ga = device_array(op, "grad", grad);
+  const ArrayView ga = device_array(op, "grad", grad);
   require_dtype(op, "grad", ga, DType::float32);
-  const PoolWindow window = fastdl::bindings::parse_window(op, pool, strides, padding);
-  const std::vector<int64_t> x_dims = fastdl::bindings::parse_shape(op, x_shape);
+  const PoolWindow window = parse_window(op, pool, strides, padding);
+  const std::vector<int64_t> x_dims = parse_shape(op, x_shape);
   const Geometry g = checked_geometry(op, "x_shape", x_dims, window);
-  require_dims(op, "grad", ga, output_dims(g.shape), g.why);
-  const DeviceArray dx = device_array(op, "out", out);
+  require_output_dims(op, "grad", ga, output_dims(g.shape), g.why);
+  const ArrayView dx = device_array(op, "out", out);
   require_output(op, "out", dx, DType::float32, x_dims, "x_shape");
   py::gil_scoped_release release;
   avg_pool2d_backward(ga.data<float>(), dx.data<float>(), g.shape, as_stream(stream));

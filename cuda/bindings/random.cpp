@@ -7,21 +7,24 @@
 #include <string>
 
 #include "common.h"
-#include "device_array.h"
-#include "random_range.h"
+#include "common/checks.h"
+#include "common/random_range.h"
 
 namespace fastdl::cuda::bindings {
+
+using namespace fastdl::bindings;  // the checks both extensions share (csrc/common/)
+
 namespace {
 
-DeviceArray float_output(const std::string& op, const py::handle& out) {
-  const DeviceArray o = device_array(op, "out", out);
+ArrayView float_output(const std::string& op, const py::handle& out) {
+  const ArrayView o = device_array(op, "out", out);
   require_dtype(op, "out", o, DType::float32);
   return o;
 }
 
 void uniform_entry(const py::handle& out, uint64_t key, double low, double high,
                    std::uintptr_t stream) {
-  const DeviceArray o = float_output("random_uniform", out);
+  const ArrayView o = float_output("random_uniform", out);
   py::gil_scoped_release release;
   random_uniform(o.data<float>(), o.size(), key, static_cast<float>(low),
                  static_cast<float>(high), as_stream(stream));
@@ -29,7 +32,7 @@ void uniform_entry(const py::handle& out, uint64_t key, double low, double high,
 
 void normal_entry(const py::handle& out, uint64_t key, double mean, double stddev,
                   std::uintptr_t stream) {
-  const DeviceArray o = float_output("random_normal", out);
+  const ArrayView o = float_output("random_normal", out);
   py::gil_scoped_release release;
   random_normal(o.data<float>(), o.size(), key, static_cast<float>(mean),
                 static_cast<float>(stddev), as_stream(stream));
@@ -37,16 +40,16 @@ void normal_entry(const py::handle& out, uint64_t key, double mean, double stdde
 
 void truncated_normal_entry(const py::handle& out, uint64_t key, double mean, double stddev,
                             std::uintptr_t stream) {
-  const DeviceArray o = float_output("random_truncated_normal", out);
+  const ArrayView o = float_output("random_truncated_normal", out);
   py::gil_scoped_release release;
   random_truncated_normal(o.data<float>(), o.size(), key, static_cast<float>(mean),
                           static_cast<float>(stddev), as_stream(stream));
 }
 
 template <class I>
-void integers_typed(const DeviceArray& o, uint64_t key, int64_t low, int64_t high,
+void integers_typed(const ArrayView& o, uint64_t key, int64_t low, int64_t high,
                     std::uintptr_t stream) {
-  fastdl::bindings::require_integer_range<I>("random_integers", low, high);
+  require_integer_range<I>("random_integers", low, high);
   py::gil_scoped_release release;
   random_integers<I>(o.data<I>(), o.size(), key, low, high, as_stream(stream));
 }
@@ -54,11 +57,10 @@ void integers_typed(const DeviceArray& o, uint64_t key, int64_t low, int64_t hig
 void integers_entry(const py::handle& out, uint64_t key, int64_t low, int64_t high,
                     std::uintptr_t stream) {
   const std::string op = "random_integers";
-  const DeviceArray o = device_array(op, "out", out);
+  const ArrayView o = device_array(op, "out", out);
   if (o.dtype == DType::int32) return integers_typed<int32_t>(o, key, low, high, stream);
   if (o.dtype == DType::int64) return integers_typed<int64_t>(o, key, low, high, stream);
-  throw py::type_error(op + ": out must be int32 or int64, got dtype " +
-                       (o.dtype == DType::other ? o.typestr : dtype_name(o.dtype)));
+  throw py::type_error(op + ": out must be int32 or int64, got dtype " + o.dtype_name());
 }
 
 }  // namespace

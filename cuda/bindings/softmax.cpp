@@ -6,36 +6,23 @@
 #include <string>
 
 #include "common.h"
-#include "device_array.h"
+#include "common/checks.h"
 
 namespace fastdl::cuda::bindings {
+
+using namespace fastdl::bindings;  // the checks both extensions share (csrc/common/)
+
 namespace {
 
-// Rows and columns of `a` seen as a matrix [prod(shape[:-1]), shape[-1]].
-struct RowsCols {
-  int64_t rows = 1, cols = 0;
-};
-
-RowsCols rows_cols(const std::string& op, const char* name, const DeviceArray& a) {
-  if (a.ndim() < 1) {
-    throw py::value_error(op + ": " + name + " must have at least 1 dimension (the axis " +
-                          "reduced over is the last one); got shape " + a.shape_str());
-  }
-  RowsCols rc;
-  for (int i = 0; i + 1 < a.ndim(); ++i) rc.rows *= a.dim(i);
-  rc.cols = a.dim(-1);
-  return rc;
-}
-
-DeviceArray float32_array(const std::string& op, const char* name, const py::handle& obj) {
-  DeviceArray a = device_array(op, name, obj);
+ArrayView float32_array(const std::string& op, const char* name, const py::handle& obj) {
+  ArrayView a = device_array(op, name, obj);
   require_dtype(op, name, a, DType::float32);
   return a;
 }
 
 void softmax_entry(const py::handle& x, const py::handle& out, bool log, std::uintptr_t stream) {
   const std::string op = log ? "log_softmax" : "softmax";
-  const DeviceArray xa = float32_array(op, "x", x), ya = float32_array(op, "out", out);
+  const ArrayView xa = float32_array(op, "x", x), ya = float32_array(op, "out", out);
   require_same_shape(op, "x", xa, "out", ya);
   const RowsCols rc = rows_cols(op, "x", xa);
   py::gil_scoped_release release;
@@ -45,8 +32,8 @@ void softmax_entry(const py::handle& x, const py::handle& out, bool log, std::ui
 void softmax_backward_entry(const py::handle& grad, const py::handle& y, const py::handle& out,
                             bool log, std::uintptr_t stream) {
   const std::string op = log ? "log_softmax_backward" : "softmax_backward";
-  const DeviceArray g = float32_array(op, "grad", grad), ya = float32_array(op, "y", y),
-                    dx = float32_array(op, "out", out);
+  const ArrayView g = float32_array(op, "grad", grad), ya = float32_array(op, "y", y),
+                  dx = float32_array(op, "out", out);
   require_same_shape(op, "grad", g, "y", ya);
   require_same_shape(op, "grad", g, "out", dx);
   const RowsCols rc = rows_cols(op, "grad", g);
@@ -59,25 +46,23 @@ void cross_entropy_entry(const py::handle& logits, const py::handle& labels,
                          const py::handle& loss, const py::handle& dlogits,
                          const py::handle& workspace, std::uintptr_t stream) {
   const std::string op = "softmax_cross_entropy";
-  const DeviceArray x = float32_array(op, "logits", logits);
+  const ArrayView x = float32_array(op, "logits", logits);
   const RowsCols rc = rows_cols(op, "logits", x);
-  const DeviceArray lab = device_array(op, "labels", labels);
+  const ArrayView lab = device_array(op, "labels", labels);
   if (lab.dtype != DType::int64 && lab.dtype != DType::int32) {
-    throw py::type_error(op + ": labels has dtype " +
-                         (lab.dtype == DType::other ? lab.typestr : dtype_name(lab.dtype)) +
-                         " and shape " + lab.shape_str() + "; the CUDA kernel takes int64 or " +
-                         "int32 labels");
+    throw py::type_error(op + ": labels has dtype " + lab.dtype_name() + " and shape " +
+                         lab.shape_str() + "; the CUDA kernel takes int64 or int32 labels");
   }
   const std::vector<int64_t> label_shape(x.shape.begin(), x.shape.end() - 1);
   require_shape(op, "labels", lab, label_shape, "logits of shape " + x.shape_str());
-  const DeviceArray l = float32_array(op, "loss", loss);
+  const ArrayView l = float32_array(op, "loss", loss);
   require_shape(op, "loss", l, {}, "the mean loss (a 0-d array)");
-  const DeviceArray d = optional_device_array(op, "dlogits", dlogits);
+  const ArrayView d = optional_device_array(op, "dlogits", dlogits);
   if (d.ptr) {
     require_dtype(op, "dlogits", d, DType::float32);
     require_same_shape(op, "logits", x, "dlogits", d);
   }
-  const DeviceArray w = float32_array(op, "workspace", workspace);
+  const ArrayView w = float32_array(op, "workspace", workspace);
   require_shape(op, "workspace", w, {rc.rows}, "one float per row of logits");
 
   py::gil_scoped_release release;

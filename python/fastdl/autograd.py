@@ -135,7 +135,7 @@ class Function:
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        # Recording is done in C++ (csrc/bindings/autograd.cpp): in Python it cost more than
+        # Recording is done in C++ (csrc/autograd/autograd.cpp): in Python it cost more than
         # the arithmetic of an operation on a small array.
         cls.apply = _C.make_apply(cls, cls.forward, Function.apply.__doc__)
 

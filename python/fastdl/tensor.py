@@ -174,7 +174,7 @@ class Tensor:
         if self._node is None:
             self._accumulate(grad)
             return
-        # Kahn's order from this tensor's node, in C++ (csrc/bindings/autograd.cpp): a node
+        # Kahn's order from this tensor's node, in C++ (csrc/autograd/autograd.cpp): a node
         # runs once every consumer of its outputs has passed its gradient on.
         _C.run_backward(self._node, self._output_index, grad, retain_graph)
 
@@ -291,5 +291,5 @@ def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
-# The autograd core (csrc/bindings/autograd.cpp) makes the Tensors that operations return.
+# The autograd core (csrc/autograd/autograd.cpp) makes the Tensors that operations return.
 _C.register_tensor_type(Tensor)

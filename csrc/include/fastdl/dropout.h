@@ -1,5 +1,5 @@
 #pragma once
-// Inverted dropout with a counter-based random stream (csrc/cpu/random_stream.h, which the
+// Inverted dropout with a counter-based random stream (csrc/cpu/random/stream.h, which the
 // random fills of fastdl/random.h share): whether element i is kept depends only on (seed, i),
 // so the mask is the same whatever the thread count or the ISA.
 #include <cstdint>

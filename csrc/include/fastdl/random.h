@@ -1,7 +1,7 @@
 #pragma once
 // Random fills from a counter-based stream: value i of an array depends only on (key, i), so a
 // key gives the same array whatever the thread count or the ISA. The CPU draws from the stream
-// of csrc/cpu/random_stream.h (dropout's), the GPU from Philox4x32-10 (cuda/philox.cuh); both
+// of csrc/cpu/random/stream.h (dropout's), the GPU from Philox4x32-10 (cuda/philox.cuh); both
 // devices lay the stream's 32-bit words out the same way:
 //
 //   float32 uniform     element i        <- word i: its top 24 bits
@@ -15,7 +15,7 @@
 // (r cos 2 pi t, r sin 2 pi t). A truncated normal outside [-2, 2] standard deviations is drawn
 // again from its pair under redraw_key(key, 1), then 2, ... until it falls inside.
 //
-// Keys should be uniformly random 64-bit numbers (see random_stream.h).
+// Keys should be uniformly random 64-bit numbers (see csrc/cpu/random/stream.h).
 #include <cstdint>
 
 namespace fastdl {

@@ -1,0 +1,54 @@
+// Elementwise activation kernels, written once against Vec<T>; CMake compiles this file once per
+// ISA (generic, avx2, avx512), each copy in its own namespace.
+#include "activation/kernels.h"
+#include "activation/vector_math.h"
+#include "fastdl/simd.h"
+
+namespace fastdl {
+namespace FASTDL_ISA_NS {
+namespace {
+
+// out[i] = f(src[i]...) for i < n, one vector at a time; the last partial vector goes through
+// masked loads and stores, so nothing past n is read or written. Each element is loaded before
+// it is stored, so `out` may be one of the sources.
+template <class T, class F, class... Src>
+inline void elementwise(int64_t n, T* out, F f, const Src*... src) {
+  constexpr int W = Vec<T>::width;
+  int64_t i = 0;
+  for (; i + W <= n; i += W) f(Vec<T>::load(src + i)...).store(out + i);
+  if (i < n) {
+    const int rest = static_cast<int>(n - i);
+    f(Vec<T>::load(src + i, rest)...).store(out + i, rest);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void activation_forward_kernel(Activation act, const T* x, T* y, int64_t n, T alpha) {
+  with_activation(act, [&](auto tag) {
+    constexpr Activation A = decltype(tag)::value;
+    elementwise(n, y, [alpha](Vec<T> v) { return activate<A>(v, alpha); }, x);
+  });
+}
+
+template <class T>
+void activation_backward_kernel(Activation act, const T* dy, const T* saved, T* dx, int64_t n,
+                                T alpha) {
+  with_activation(act, [&](auto tag) {
+    constexpr Activation A = decltype(tag)::value;
+    elementwise(
+        n, dx, [alpha](Vec<T> g, Vec<T> s) { return activate_grad<A>(g, s, alpha); }, dy, saved);
+  });
+}
+
+template void activation_forward_kernel<float>(Activation, const float*, float*, int64_t, float);
+template void activation_forward_kernel<double>(Activation, const double*, double*, int64_t,
+                                                double);
+template void activation_backward_kernel<float>(Activation, const float*, const float*, float*,
+                                                int64_t, float);
+template void activation_backward_kernel<double>(Activation, const double*, const double*,
+                                                 double*, int64_t, double);
+
+}  // namespace FASTDL_ISA_NS
+}  // namespace fastdl

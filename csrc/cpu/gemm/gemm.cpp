@@ -1,0 +1,500 @@
+// GEMM driver in the GotoBLAS/BLIS scheme, shared by every ISA (the tile and block sizes are the
+// active ISA's, from gemm_geometry):
+//
+//   for jc in N by NC:                 B block  (KC x NC), packed by all threads together -> L3
+//     for pc in K by KC:
+//       pack B[pc:pc+KC, jc:jc+NC] into NR-wide micro-panels
+//       for ic in this thread's rows by MC:   A block (MC x KC), packed per thread         -> L2
+//         for jr in NC by NR:                 B micro-panel (KC x NR)                      -> L1
+//           for ir in MC by MR:  micro-kernel on an MR x NR tile of C (registers)
+//
+// Packing reads A and B through their strides, so transposed operands cost nothing extra, and
+// pads the last panels with zeros; edge tiles are stored with masks. Packing is skipped where it
+// would not pay for itself (measured on Zen 3): A is read in place unless it is reused across
+// many B panels or its stride would make its rows collide in the L1 sets; B is read in place when
+// it is narrow or fits in L1. Threads split the rows of C or, when there are too few, the columns.
+#include "fastdl/gemm.h"
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <cstring>
+
+#include "fastdl/isa.h"
+#include "fastdl/parallel.h"
+#include "gemm/kernels.h"
+#include "runtime/scratch.h"
+
+namespace fastdl {
+namespace {
+
+// The active ISA's tile and blocks (kernels.h).
+template <class T>
+GemmGeometry gemm_geometry() {
+  return FASTDL_DISPATCH(geometry<T>());
+}
+
+// Below this many multiply-adds (M*N*K), about 6 us of work on one core, a product runs on one
+// thread: waking a second one costs microseconds and its gain is lost in the noise.
+constexpr int64_t kParallelWork = 80 * 80 * 80;
+
+constexpr int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+constexpr int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
+
+Scratch& a_scratch() {
+  thread_local Scratch s;
+  return s;
+}
+Scratch& b_scratch() {
+  thread_local Scratch s;
+  return s;
+}
+[[maybe_unused]] Scratch& partial_scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+// Packs rows [0, mc) x cols [0, kc) of A into MR-row panels: panel p holds, for each k, the MR
+// values A[p*MR + r, k] contiguously. Rows past mc are zero.
+template <class T>
+void pack_a(int MR, int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* dst) {
+  for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+    const int mr = static_cast<int>(std::min<int64_t>(MR, mc - i0));
+    for (int r = 0; r < mr; ++r) {
+      const T* src = A + (i0 + r) * rs;
+      if (cs == 1) {
+        for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k];
+      } else {
+        for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k * cs];
+      }
+    }
+    for (int r = mr; r < MR; ++r)
+      for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = T(0);
+  }
+}
+
+// Packs panels [p_begin, p_end) of the kc x nc block of B: panel p starts at packed +
+// p * panel_stride (>= NR * kc) and holds, for each k, the NR values B[k, p*NR + j]
+// contiguously. Columns past nc are zero.
+template <class T>
+void pack_b(int NR, int64_t panel_stride, int64_t p_begin, int64_t p_end, int64_t kc, int64_t nc,
+            const T* B, int64_t rs, int64_t cs, T* packed) {
+  auto panel_width = [&](int64_t p) { return static_cast<int>(std::min<int64_t>(NR, nc - p * NR)); };
+  if (cs == 1) {
+    // Row by row: B is read sequentially and each panel is written sequentially. (Panel by
+    // panel would read B in 64-byte pieces a whole row apart, which the prefetchers serve badly.)
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* src = B + k * rs;
+      for (int64_t p = p_begin; p < p_end; ++p) {
+        const int nr = panel_width(p);
+        T* dst = packed + p * panel_stride + k * NR;
+        if (nr == NR) {
+          std::memcpy(dst, src + p * NR, NR * sizeof(T));
+        } else {
+          std::memcpy(dst, src + p * NR, nr * sizeof(T));
+          std::fill(dst + nr, dst + NR, T(0));
+        }
+      }
+    }
+    return;
+  }
+  for (int64_t p = p_begin; p < p_end; ++p) {
+    const int64_t j0 = p * NR;
+    const int nr = panel_width(p);
+    T* dst = packed + p * panel_stride;
+    if (rs == 1) {  // a transposed matrix: columns are contiguous
+      FASTDL_DISPATCH(gemm_pack_b_columns<T>(kc, nr, B + j0 * cs, cs, dst));
+    } else {
+      for (int64_t k = 0; k < kc; ++k) {
+        for (int j = 0; j < nr; ++j) dst[k * NR + j] = B[k * rs + (j0 + j) * cs];
+        for (int j = nr; j < NR; ++j) dst[k * NR + j] = T(0);
+      }
+    }
+  }
+}
+
+// [begin, end) of `count` items for part `part` of `parts`, in multiples of `align`.
+struct Range {
+  int64_t begin, end;
+};
+Range split(int64_t count, int parts, int part, int64_t align) {
+  const int64_t units = ceil_div(count, align);
+  const int64_t per = units / parts, extra = units % parts;
+  const int64_t first = part * per + std::min<int64_t>(part, extra);
+  const int64_t n = per + (part < extra ? 1 : 0);
+  return {std::min(count, first * align), std::min(count, (first + n) * align)};
+}
+
+// Which operands to pack, from the measurements summarized at the top of this file.
+struct PackingPlan {
+  bool pack_a, pack_b;
+};
+
+template <class T>
+bool should_pack_a(int64_t N, StridedMatrix<T> A) {
+  // The in-place kernel walks A along rows (unit column stride) or along columns; a walk whose
+  // stride is a multiple of 2 KiB maps every line to the same few L1 sets.
+  const int64_t walk = A.col_stride == 1 ? A.row_stride : A.col_stride;
+  const bool a_stride_aliases = (walk * int64_t(sizeof(T))) % 2048 == 0;
+  return N > 512 || a_stride_aliases;
+}
+
+template <class T>
+PackingPlan plan_packing(int NR, int64_t N, int64_t K, StridedMatrix<T> A,
+                         StridedMatrix<T> B) {
+  // B read in place must stay in L1 across a block's row tiles without colliding in its sets.
+  constexpr int64_t kHalfL1Bytes = 16 << 10;
+  const bool b_in_place_ok = B.col_stride == 1 && (N <= 2 * NR ||
+                                                   K * N * int64_t(sizeof(T)) <= kHalfL1Bytes);
+  const bool pack_a = should_pack_a(N, A);
+  // The packed-A micro-kernel reads B as packed panels only.
+  return {pack_a, pack_a || !b_in_place_ok};
+}
+
+// Where gemm_pack_b puts the panels of the block of B at rows [pc, pc + kc) and columns
+// [jc, jc + nc): blocks of K rows and NC columns one after the other, each made of kc-row blocks.
+int64_t packed_b_offset(int NR, int64_t K, int64_t jc, int64_t pc, int64_t nc) {
+  return jc * K + pc * round_up(nc, NR);
+}
+
+// `prepacked_b`, when given, holds B as gemm_pack_b wrote it (and B is not read).
+template <class T>
+void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
+                  int64_t ldc, const GemmEpilogue<T>& ep, int nthreads,
+                  const T* prepacked_b = nullptr) {
+  if (M == 0 || N == 0) return;
+  const GemmGeometry g = gemm_geometry<T>();
+  const int MR = g.mr, NR = g.nr;
+  const int64_t MC = g.mc, KC = g.kc, NC = g.nc;
+
+  // Threads along M times threads along N: the grid whose busiest thread gets fewest tiles.
+  const int64_t row_tiles = ceil_div(M, MR), col_tiles = ceil_div(N, NR);
+  int threads_m = 1, threads_n = 1;
+  int64_t best = row_tiles * col_tiles;
+  for (int tm = 1; tm <= nthreads; ++tm) {
+    const int tn = nthreads / tm;
+    const int64_t busiest = ceil_div(row_tiles, tm) * ceil_div(col_tiles, tn);
+    if (busiest < best) {
+      best = busiest;
+      threads_m = tm;
+      threads_n = tn;
+    }
+  }
+  const int team = threads_m * threads_n;
+
+  const PackingPlan plan =
+      prepacked_b ? PackingPlan{should_pack_a(N, A), true} : plan_packing(NR, N, K, A, B);
+  // With A read in place, the first row tile that reads a B panel can pack it on the way
+  // (gemm_tile_strided_packing_b) when no other thread needs that panel before it is done.
+  const bool pack_b_in_kernel =
+      !prepacked_b && plan.pack_b && !plan.pack_a && threads_m == 1 && B.col_stride == 1;
+  // Equal K blocks of at most KC: a short last block would pay a full pass over C for little work.
+  // K == 0 still runs one (empty) block so that the epilogue writes bias and activation.
+  const int64_t kc_block = K == 0 ? 0 : ceil_div(K, ceil_div(K, KC));
+  const int64_t k_blocks = K == 0 ? 1 : ceil_div(K, kc_block);
+  const int64_t nc_max = std::min(NC, round_up(N, NR));
+  T* b_packed = plan.pack_b && !prepacked_b ? b_scratch().get<T>(kc_block * nc_max) : nullptr;
+
+  // With the rows split alone, threads take blocks of rows as they finish the previous one (a
+  // dynamic schedule, one counter per block of B): a thread slowed by the machine, or by being
+  // the one that came back from Python, takes fewer. Blocks of about 1/16 of a thread's share.
+  const bool dynamic_rows = threads_m > 1 && threads_n == 1;
+  const int64_t chunk_rows =
+      dynamic_rows ? std::min(MC, round_up(ceil_div(M, 16 * int64_t(team)), MR)) : 0;
+  const int64_t chunks = dynamic_rows ? ceil_div(M, chunk_rows) : 0;
+  const int64_t counters = dynamic_rows ? ceil_div(N, NC) * k_blocks : 0;
+  std::unique_ptr<std::atomic<int64_t>[]> next_chunk;
+  if (dynamic_rows) {
+    next_chunk.reset(new std::atomic<int64_t>[counters]);
+    for (int64_t i = 0; i < counters; ++i) next_chunk[i].store(0, std::memory_order_relaxed);
+  }
+
+  auto run = [&](int tid) {
+    const int tm = tid % threads_m, tn = tid / threads_m;
+    const Range rows = split(M, threads_m, tm, MR);
+    const int64_t my_rows = rows.end - rows.begin;
+    // Equal A blocks of at most MC rows.
+    const int64_t mc_block = dynamic_rows ? chunk_rows
+                             : my_rows > 0
+                                 ? round_up(ceil_div(my_rows, ceil_div(my_rows, MC)), MR)
+                                 : MR;
+    T* a_packed = plan.pack_a ? a_scratch().get<T>(mc_block * kc_block) : nullptr;
+
+    for (int64_t jc = 0; jc < N; jc += NC) {
+      const int64_t nc = std::min(NC, N - jc);
+      const int64_t panels = ceil_div(nc, NR);
+      const Range my_panels = split(panels, threads_n, tn, 1);
+      for (int64_t kb = 0; kb < k_blocks; ++kb) {
+        const int64_t pc = kb * kc_block;
+        const int64_t kc = std::min(kc_block, K - pc);
+        const bool last_k = kb == k_blocks - 1;
+
+        const T* b_panels =
+            prepacked_b ? prepacked_b + packed_b_offset(NR, K, jc, pc, nc) : b_packed;
+        // The panels of b_packed are kc_block apart whatever this block's kc: with the columns
+        // split, a thread packing a shorter last block must not write into the panels another
+        // thread still reads for the block before.
+        const int64_t panel_stride = NR * (prepacked_b ? kc : kc_block);
+        if (plan.pack_b && !pack_b_in_kernel && !prepacked_b) {
+          // With a column split alone every thread packs exactly the panels it uses. Otherwise
+          // all threads pack a share of the B block and wait for each other around it.
+          const bool shared = threads_m > 1;
+          const Range packing = shared ? split(panels, team, tid, 1) : my_panels;
+#ifdef _OPENMP
+          if (shared) {
+#pragma omp barrier
+          }
+#endif
+          pack_b(NR, panel_stride, packing.begin, packing.end, kc, nc,
+                 B.data + pc * B.row_stride + jc * B.col_stride, B.row_stride, B.col_stride,
+                 b_packed);
+#ifdef _OPENMP
+          if (shared) {
+#pragma omp barrier
+          }
+#endif
+        }
+        auto row_block = [&](int64_t ic, int64_t mc) {
+          const T* a_block = A.data + ic * A.row_stride + pc * A.col_stride;
+          if (plan.pack_a) pack_a(MR, mc, kc, a_block, A.row_stride, A.col_stride, a_packed);
+          auto tile = [&](int64_t i, int64_t p) {
+            const int64_t j = jc + p * NR;
+            const int nr = static_cast<int>(std::min<int64_t>(NR, N - j));
+            const int mr = static_cast<int>(std::min<int64_t>(MR, mc - i));
+            const TileEpilogue<T> tile_ep{ep.alpha, kb > 0 || ep.accumulate,
+                                          last_k && ep.bias ? ep.bias + j : nullptr,
+                                          last_k ? ep.act : Activation::none, ep.act_alpha};
+            T* c_tile = C + (ic + i) * ldc + j;
+            if (plan.pack_a) {
+              FASTDL_DISPATCH(gemm_tile_packed<T>(kc, a_packed + i * kc,
+                                                  b_panels + p * panel_stride, c_tile, ldc, mr,
+                                                  nr, tile_ep));
+            } else if (pack_b_in_kernel && ic == rows.begin && i == 0) {
+              FASTDL_DISPATCH(gemm_tile_strided_packing_b<T>(
+                  kc, a_block, A.row_stride, A.col_stride, mr, B.data + pc * B.row_stride + j,
+                  B.row_stride, nr, b_packed + p * panel_stride, c_tile, ldc, tile_ep));
+            } else if (plan.pack_b) {
+              FASTDL_DISPATCH(gemm_tile_strided<T>(kc, a_block + i * A.row_stride, A.row_stride,
+                                                   A.col_stride, mr, b_panels + p * panel_stride,
+                                                   NR, nr, c_tile, ldc, tile_ep));
+            } else {
+              FASTDL_DISPATCH(gemm_tile_strided<T>(kc, a_block + i * A.row_stride, A.row_stride,
+                                                   A.col_stride, mr, B.data + pc * B.row_stride + j,
+                                                   B.row_stride, nr, c_tile, ldc, tile_ep));
+            }
+          };
+          // A packed block is contiguous and streams well from L2, so a B micro-panel stays in
+          // L1 while every row tile passes (BLIS order). A read in place is the harder stream:
+          // then a row tile of A stays in L1 while the packed B block passes.
+          if (plan.pack_a || !plan.pack_b) {
+            for (int64_t p = my_panels.begin; p < my_panels.end; ++p)
+              for (int64_t i = 0; i < mc; i += MR) tile(i, p);
+          } else {
+            for (int64_t i = 0; i < mc; i += MR)
+              for (int64_t p = my_panels.begin; p < my_panels.end; ++p) tile(i, p);
+          }
+        };
+        if (dynamic_rows) {
+          std::atomic<int64_t>& next = next_chunk[(jc / NC) * k_blocks + kb];
+          for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
+               c = next.fetch_add(1, std::memory_order_relaxed)) {
+            row_block(c * chunk_rows, std::min(chunk_rows, M - c * chunk_rows));
+          }
+        } else {
+          for (int64_t ic = rows.begin; ic < rows.end; ic += mc_block)
+            row_block(ic, std::min(mc_block, rows.end - ic));
+        }
+      }
+    }
+  };
+
+  if (team == 1) {
+    run(0);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(team)
+  run(omp_get_thread_num());
+#endif
+}
+
+// Splitting the columns of a row-major B between threads makes them read alternate pieces of
+// the same rows, and each core's prefetchers then pull in the other's half as well. For a short,
+// narrow product with a long K (a dense layer's forward pass: 64 x 784 @ 784 x 128) it is
+// faster to give each thread a contiguous range of K (its own rows of B), compute partial
+// products, and add them up in a last pass that also applies the bias and the activation.
+template <class T>
+bool prefer_split_k(int64_t M, int64_t N, int64_t K, StridedMatrix<T> B, int nthreads) {
+  return nthreads > 1 && B.col_stride == 1 && M <= 256 && N <= 512 && K >= 4 * N &&
+         K >= 256 * nthreads;
+}
+
+template <class T>
+void gemm_split_k(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
+                  int64_t ldc, const GemmEpilogue<T>& ep, int nthreads) {
+#ifdef _OPENMP
+  // Thread t > 0 writes its partial product to partials[t - 1]; thread 0 writes C.
+  T* partials = partial_scratch().get<T>((nthreads - 1) * M * N);
+  GemmEpilogue<T> partial_ep;
+  partial_ep.alpha = ep.alpha;
+#pragma omp parallel num_threads(nthreads)
+  {
+    const int tid = omp_get_thread_num();
+    const Range ks = split(K, nthreads, tid, 8);
+    const StridedMatrix<T> a{A.data + ks.begin * A.col_stride, A.row_stride, A.col_stride};
+    const StridedMatrix<T> b{B.data + ks.begin * B.row_stride, B.row_stride, B.col_stride};
+    T* dest = tid == 0 ? C : partials + (tid - 1) * M * N;
+    GemmEpilogue<T> own = partial_ep;
+    own.accumulate = tid == 0 && ep.accumulate;
+    gemm_blocked(M, N, ks.end - ks.begin, a, b, dest, tid == 0 ? ldc : N, own, 1);
+#pragma omp barrier
+    const Range rows = split(M, nthreads, tid, 1);
+    for (int t = 1; t < nthreads; ++t) {
+      const bool last = t == nthreads - 1;
+      const TileEpilogue<T> combine{T(1), true, last ? ep.bias : nullptr,
+                                    last ? ep.act : Activation::none, ep.act_alpha};
+      FASTDL_DISPATCH(gemm_epilogue_rows<T>(rows.end - rows.begin, N,
+                                            partials + (t - 1) * M * N + rows.begin * N, N,
+                                            C + rows.begin * ldc, ldc, combine));
+    }
+  }
+#else
+  gemm_blocked(M, N, K, A, B, C, ldc, ep, nthreads);
+#endif
+}
+
+}  // namespace
+
+int gemm_threads(int64_t M, int64_t N, int64_t K) { return threads_for(M * N * K, kParallelWork); }
+
+// A product of at most one vector of columns (a dense layer of 10 units, or its weight
+// gradient): the narrow tile, A read in place and B in place (its K x N fits in L1 or L2 and is
+// read by every row tile), whatever K; threads take contiguous ranges of rows.
+template <class T>
+void gemm_narrow(const GemmGeometry& g, int64_t M, int64_t N, int64_t K, StridedMatrix<T> A,
+                 StridedMatrix<T> B, T* C, int64_t ldc, const GemmEpilogue<T>& ep,
+                 int nthreads) {
+  const int64_t rows_per_thread = round_up(ceil_div(M, nthreads), g.narrow_rows);
+  parallel_for(
+      M, rows_per_thread,
+      [&](int64_t begin, int64_t end) {
+        FASTDL_DISPATCH(gemm_tiles<T>(end - begin, N, K, A.data + begin * A.row_stride,
+                                      A.row_stride, A.col_stride, B.data, B.row_stride, g.nr,
+                                      C + begin * ldc, ldc, ep));
+      },
+      g.narrow_rows);
+}
+
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
+          int64_t ldc, const GemmEpilogue<T>& epilogue) {
+  const int nthreads = gemm_threads(M, N, K);
+  const GemmGeometry g = gemm_geometry<T>();
+  if (N <= g.narrow && K > 0 && B.col_stride == 1) {
+    gemm_narrow(g, M, N, K, A, B, C, ldc, epilogue, nthreads);
+    return;
+  }
+  if (nthreads == 1 && K > 0 && K <= g.kc && N <= g.nc) {
+    const PackingPlan plan = plan_packing(g.nr, N, K, A, B);
+    if (!plan.pack_a && !plan.pack_b) {
+      // Small enough to need no packing and no blocking: straight to the micro-kernel's loops
+      // (the driver's planning is a good share of a product this size).
+      FASTDL_DISPATCH(gemm_tiles<T>(M, N, K, A.data, A.row_stride, A.col_stride, B.data,
+                                    B.row_stride, g.nr, C, ldc, epilogue));
+      return;
+    }
+  }
+  if (prefer_split_k(M, N, K, B, nthreads)) {
+    gemm_split_k(M, N, K, A, B, C, ldc, epilogue, nthreads);
+    return;
+  }
+  gemm_blocked(M, N, K, A, B, C, ldc, epilogue, nthreads);
+}
+
+template <class T>
+int64_t gemm_packed_b_size(int64_t K, int64_t N) {
+  return K * round_up(N, gemm_geometry<T>().nr);
+}
+
+template <class T>
+void gemm_pack_b(int64_t K, int64_t N, StridedMatrix<T> B, T* packed) {
+  const GemmGeometry g = gemm_geometry<T>();
+  const int64_t KC = g.kc, NC = g.nc;
+  if (K == 0) return;
+  const int64_t kc_block = ceil_div(K, ceil_div(K, KC));  // as gemm_blocked blocks K
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += kc_block) {
+      const int64_t kc = std::min(kc_block, K - pc);
+      pack_b(g.nr, g.nr * kc, 0, ceil_div(nc, int64_t(g.nr)), kc, nc,
+             B.data + pc * B.row_stride + jc * B.col_stride, B.row_stride, B.col_stride,
+             packed + packed_b_offset(g.nr, K, jc, pc, nc));
+    }
+  }
+}
+
+template <class T>
+void gemm_with_packed_b(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, const T* packed_b,
+                        T* C, int64_t ldc, const GemmEpilogue<T>& epilogue) {
+  const int nthreads = gemm_threads(M, N, K);
+  const GemmGeometry g = gemm_geometry<T>();
+  if (nthreads > 1 || K == 0 || K > g.kc || N > g.nc || should_pack_a(N, A)) {
+    gemm_blocked(M, N, K, A, StridedMatrix<T>{packed_b, 0, 0}, C, ldc, epilogue, nthreads,
+                 packed_b);
+    return;
+  }
+  // One block of K and N on one thread (the many small products of a blocked algorithm, such
+  // as Winograd's 16 per block of tiles): straight to the micro-kernel's loops, A read in place,
+  // each row tile of it kept in L1 while the panels pass. The driver's planning would be a good
+  // share of so small a product.
+  FASTDL_DISPATCH(gemm_tiles<T>(M, N, K, A.data, A.row_stride, A.col_stride, packed_b, g.nr,
+                                g.nr * K, C, ldc, epilogue));
+}
+
+template <class T>
+void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, StridedMatrix<T> A,
+                  int64_t batch_stride_a, StridedMatrix<T> B, int64_t batch_stride_b, T* C,
+                  int64_t ldc, const GemmEpilogue<T>& epilogue) {
+  auto item = [&](int64_t i, int nthreads) {
+    StridedMatrix<T> a{A.data + i * batch_stride_a, A.row_stride, A.col_stride};
+    StridedMatrix<T> b{B.data + i * batch_stride_b, B.row_stride, B.col_stride};
+    gemm_blocked(M, N, K, a, b, C + i * M * ldc, ldc, epilogue, nthreads);
+  };
+  // Many small products: one per thread. Few large ones: each uses every thread.
+  const int64_t work = M * N * K;
+  const int per_item_threads = threads_for(work, kParallelWork);
+  if (per_item_threads > 1 && batch < 2 * get_num_threads()) {
+    for (int64_t i = 0; i < batch; ++i) item(i, per_item_threads);
+    return;
+  }
+  const int64_t items_per_thread = std::max<int64_t>(1, ceil_div(kParallelWork, std::max<int64_t>(work, 1)));
+  parallel_for(
+      batch, items_per_thread,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) item(i, 1);
+      },
+      1);
+}
+
+template void gemm<float>(int64_t, int64_t, int64_t, StridedMatrix<float>, StridedMatrix<float>,
+                          float*, int64_t, const GemmEpilogue<float>&);
+template void gemm<double>(int64_t, int64_t, int64_t, StridedMatrix<double>,
+                           StridedMatrix<double>, double*, int64_t, const GemmEpilogue<double>&);
+template int64_t gemm_packed_b_size<float>(int64_t, int64_t);
+template int64_t gemm_packed_b_size<double>(int64_t, int64_t);
+template void gemm_pack_b<float>(int64_t, int64_t, StridedMatrix<float>, float*);
+template void gemm_pack_b<double>(int64_t, int64_t, StridedMatrix<double>, double*);
+template void gemm_with_packed_b<float>(int64_t, int64_t, int64_t, StridedMatrix<float>,
+                                        const float*, float*, int64_t,
+                                        const GemmEpilogue<float>&);
+template void gemm_with_packed_b<double>(int64_t, int64_t, int64_t, StridedMatrix<double>,
+                                         const double*, double*, int64_t,
+                                         const GemmEpilogue<double>&);
+template void gemm_batched<float>(int64_t, int64_t, int64_t, int64_t, StridedMatrix<float>,
+                                  int64_t, StridedMatrix<float>, int64_t, float*, int64_t,
+                                  const GemmEpilogue<float>&);
+template void gemm_batched<double>(int64_t, int64_t, int64_t, int64_t, StridedMatrix<double>,
+                                   int64_t, StridedMatrix<double>, int64_t, double*, int64_t,
+                                   const GemmEpilogue<double>&);
+
+}  // namespace fastdl

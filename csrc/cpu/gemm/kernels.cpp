@@ -1,0 +1,273 @@
+// GEMM micro-kernels, written once against Vec<T>; CMake compiles this file once per ISA
+// (generic, avx2, avx512), each copy in its own namespace.
+#include "activation/vector_math.h"
+#include "fastdl/simd.h"
+#include "gemm/kernels.h"
+
+namespace fastdl {
+namespace FASTDL_ISA_NS {
+namespace {
+
+// A register tile of Rows x Vectors * W elements of C. Wide is the ISA's MicroTile, which the
+// packed panels are laid out for; Narrow is one vector wide and twice as tall, for products of
+// at most one vector of columns (a dense layer's output of 10 classes): the wide tile would
+// spend most of its multiply-adds on padding.
+template <class T, int kRows, int kVectors>
+struct TileShape {
+  static constexpr int rows = kRows, vectors = kVectors, width = kVectors * Vec<T>::width;
+};
+template <class T>
+using Wide = TileShape<T, MicroTile<T>::MR, MicroTile<T>::NR / Vec<T>::width>;
+template <class T>
+using Narrow = TileShape<T, geometry<T>().narrow_rows, 1>;
+static_assert(Narrow<float>::width == geometry<float>().narrow &&
+              Narrow<double>::width == geometry<double>().narrow);
+
+// Applies the epilogue to one vector of C: x = alpha * acc (+ C) (+ bias), then act(x).
+template <class T>
+inline Vec<T> epilogue_vector(Vec<T> acc, const T* c, const T* bias, int cols,
+                              const TileEpilogue<T>& ep) {
+  Vec<T> x = acc * Vec<T>(ep.alpha);
+  if (ep.accumulate) x = x + load_lanes(c, cols);
+  if (bias) x = x + load_lanes(bias, cols);
+  if (ep.act != Activation::none) x = activate(ep.act, x, ep.act_alpha);
+  return x;
+}
+
+// Writes a tile held in `tile` (row-major, `stride` wide) to the mr x nr corner of C, applying
+// the epilogue. Edge tiles use masked loads and stores; nothing outside the corner is touched.
+template <class T>
+inline void store_tile(const T* tile, int stride, T* C, int64_t ldc, int mr, int nr,
+                       const TileEpilogue<T>& ep) {
+  constexpr int W = Vec<T>::width;
+  for (int r = 0; r < mr; ++r) {
+    T* c_row = C + r * ldc;
+    for (int j = 0; j < nr; j += W) {
+      const int cols = nr - j < W ? nr - j : W;
+      const Vec<T> x = epilogue_vector(Vec<T>::load(tile + r * stride + j), c_row + j,
+                                       ep.bias ? ep.bias + j : nullptr, cols, ep);
+      store_lanes(x, c_row + j, cols);
+    }
+  }
+}
+
+// Writes the accumulators to the mr x nr corner of C through the epilogue. A full tile is stored
+// straight from registers with constant indices (so they never leave registers in the K loop);
+// an edge tile is spilled to a buffer and stored with masks, touching nothing outside it.
+template <class T, class Shape>
+FASTDL_ALWAYS_INLINE void finish_tile(const Vec<T> (&acc)[Shape::rows][Shape::vectors], T* C,
+                                      int64_t ldc, int mr, int nr, const TileEpilogue<T>& ep) {
+  constexpr int MR = Shape::rows, NR = Shape::width, NV = Shape::vectors, W = Vec<T>::width;
+  if (mr == MR && nr == NR) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) {
+        T* c = C + r * ldc + v * W;
+        epilogue_vector(acc[r][v], c, ep.bias ? ep.bias + v * W : nullptr, W, ep).store(c);
+      }
+    return;
+  }
+  alignas(64) T tile[MR * NR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[r][v].store(tile + r * NR + v * W);
+  store_tile(tile, NR, C, ldc, mr, nr, ep);
+}
+
+}  // namespace
+
+template <class T>
+void gemm_tile_packed(int64_t kc, const T* __restrict a, const T* __restrict b, T* C,
+                       int64_t ldc, int mr, int nr, const TileEpilogue<T>& ep) {
+  using Shape = Wide<T>;
+  constexpr int MR = Shape::rows, NR = Shape::width, NV = Shape::vectors, W = Vec<T>::width;
+  for (int r = 0; r < mr; ++r) __builtin_prefetch(C + r * ldc, 1);
+
+  Vec<T> acc[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[r][v] = Vec<T>(T(0));
+
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; ++k) {
+    Vec<T> bv[NV];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b + v * W);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const Vec<T> av(a[r]);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[r][v] = fma(av, bv[v], acc[r][v]);
+    }
+    a += MR;
+    b += NR;
+  }
+
+  finish_tile<T, Shape>(acc, C, ldc, mr, nr, ep);
+}
+
+// kPackB: also store each row of the B block, zero-padded to NR, in the packed panel b_panel.
+template <class T, class Shape, bool kPackB>
+FASTDL_ALWAYS_INLINE void tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr,
+                                       const T* B, int64_t rsb, int nr, T* b_panel, T* C,
+                                       int64_t ldc, const TileEpilogue<T>& ep) {
+  constexpr int MR = Shape::rows, NR = Shape::width, NV = Shape::vectors, W = Vec<T>::width;
+  // Rows past the edge re-read the last row; their results are never stored.
+  const T* a_rows[MR];
+  for (int r = 0; r < MR; ++r) a_rows[r] = A + (r < mr ? r : mr - 1) * rsa;
+  int cols[NV];
+  for (int v = 0; v < NV; ++v) {
+    const int c = nr - v * W;
+    cols[v] = c < 0 ? 0 : (c > W ? W : c);
+  }
+
+  Vec<T> acc[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[r][v] = Vec<T>(T(0));
+
+  const T* b_row = B;
+  for (int64_t k = 0; k < kc; ++k, b_row += rsb) {
+    Vec<T> bv[NV];
+    if (nr == NR) {
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b_row + v * W);
+    } else {
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b_row + v * W, cols[v]);
+    }
+    if constexpr (kPackB) {
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) bv[v].store(b_panel + k * NR + v * W);
+    }
+    const int64_t ak = k * csa;
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const Vec<T> av(a_rows[r][ak]);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[r][v] = fma(av, bv[v], acc[r][v]);
+    }
+  }
+
+  finish_tile<T, Shape>(acc, C, ldc, mr, nr, ep);
+}
+
+template <class T>
+void gemm_tile_strided(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr, const T* B,
+                       int64_t rsb, int nr, T* C, int64_t ldc, const TileEpilogue<T>& ep) {
+  tile_strided<T, Wide<T>, false>(kc, A, rsa, csa, mr, B, rsb, nr, nullptr, C, ldc, ep);
+}
+
+template <class T>
+void gemm_tile_strided_packing_b(int64_t kc, const T* A, int64_t rsa, int64_t csa, int mr,
+                                 const T* B, int64_t rsb, int nr, T* b_panel, T* C, int64_t ldc,
+                                 const TileEpilogue<T>& ep) {
+  tile_strided<T, Wide<T>, true>(kc, A, rsa, csa, mr, B, rsb, nr, b_panel, C, ldc, ep);
+}
+
+namespace {
+
+// Every Shape tile of C[M, N] for gemm_tiles, A read in place.
+template <class T, class Shape>
+void tiles_in_place(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa,
+                    const T* B, int64_t rsb, int64_t panel_stride, T* C, int64_t ldc,
+                    const GemmEpilogue<T>& ep) {
+  constexpr int MR = Shape::rows, NR = Shape::width;
+  for (int64_t i = 0; i < M; i += MR) {
+    const int mr = static_cast<int>(M - i < MR ? M - i : MR);
+    for (int64_t j = 0; j < N; j += NR) {
+      const int nr = static_cast<int>(N - j < NR ? N - j : NR);
+      const TileEpilogue<T> tile_ep{ep.alpha, ep.accumulate, ep.bias ? ep.bias + j : nullptr,
+                                    ep.act, ep.act_alpha};
+      tile_strided<T, Shape, false>(K, A + i * rsa, rsa, csa, mr, B + (j / NR) * panel_stride,
+                                    rsb, nr, nullptr, C + i * ldc + j, ldc, tile_ep);
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void gemm_tiles(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa,
+                const T* B, int64_t rsb, int64_t panel_stride, T* C, int64_t ldc,
+                const GemmEpilogue<T>& ep) {
+  // One panel of B at most: its first columns are the narrow tile's (panel_stride unused).
+  if (N <= geometry<T>().narrow) {
+    tiles_in_place<T, Narrow<T>>(M, N, K, A, rsa, csa, B, rsb, 0, C, ldc, ep);
+  } else {
+    tiles_in_place<T, Wide<T>>(M, N, K, A, rsa, csa, B, rsb, panel_stride, C, ldc, ep);
+  }
+}
+
+template <class T>
+void gemm_pack_b_columns(int64_t kc, int nr, const T* B, int64_t col_stride, T* panel) {
+  constexpr int NR = MicroTile<T>::NR, W = Vec<T>::width;
+  // W columns x W rows at a time: W loads along the columns (masked past kc, zero past nr), one
+  // register transpose, and a store per row. A short K (a weight matrix of 10 columns read
+  // transposed) thus takes one masked block rather than a scalar loop.
+  for (int64_t k = 0; k < kc; k += W) {
+    const int rows = kc - k < W ? static_cast<int>(kc - k) : W;
+#pragma GCC unroll 4
+    for (int g = 0; g < NR / W; ++g) {
+      Vec<T> v[W];
+#pragma GCC unroll 16
+      for (int j = 0; j < W; ++j) {
+        const int col = g * W + j;
+        v[j] = col < nr ? load_lanes(B + col * col_stride + k, rows) : Vec<T>(T(0));
+      }
+      transpose(v);
+      for (int kk = 0; kk < rows; ++kk) v[kk].store(panel + (k + kk) * NR + g * W);
+    }
+  }
+}
+
+template <class T>
+void gemm_epilogue_rows(int64_t rows, int64_t cols, const T* src, int64_t src_stride, T* C,
+                        int64_t ldc, const TileEpilogue<T>& ep) {
+  constexpr int W = Vec<T>::width;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* s = src + r * src_stride;
+    T* c = C + r * ldc;
+    for (int64_t j = 0; j < cols; j += W) {
+      const int lanes = cols - j < W ? static_cast<int>(cols - j) : W;
+      const Vec<T> x = epilogue_vector(load_lanes(s + j, lanes), c + j,
+                                       ep.bias ? ep.bias + j : nullptr, lanes, ep);
+      store_lanes(x, c + j, lanes);
+    }
+  }
+}
+
+template void gemm_epilogue_rows<float>(int64_t, int64_t, const float*, int64_t, float*, int64_t,
+                                        const TileEpilogue<float>&);
+template void gemm_epilogue_rows<double>(int64_t, int64_t, const double*, int64_t, double*,
+                                         int64_t, const TileEpilogue<double>&);
+template void gemm_tiles<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
+                                const float*, int64_t, int64_t, float*, int64_t,
+                                const GemmEpilogue<float>&);
+template void gemm_tiles<double>(int64_t, int64_t, int64_t, const double*, int64_t, int64_t,
+                                 const double*, int64_t, int64_t, double*, int64_t,
+                                 const GemmEpilogue<double>&);
+template void gemm_pack_b_columns<float>(int64_t, int, const float*, int64_t, float*);
+template void gemm_pack_b_columns<double>(int64_t, int, const double*, int64_t, double*);
+template void gemm_tile_packed<float>(int64_t, const float*, const float*, float*, int64_t, int,
+                                      int, const TileEpilogue<float>&);
+template void gemm_tile_packed<double>(int64_t, const double*, const double*, double*, int64_t,
+                                       int, int, const TileEpilogue<double>&);
+template void gemm_tile_strided<float>(int64_t, const float*, int64_t, int64_t, int, const float*,
+                                       int64_t, int, float*, int64_t, const TileEpilogue<float>&);
+template void gemm_tile_strided<double>(int64_t, const double*, int64_t, int64_t, int,
+                                        const double*, int64_t, int, double*, int64_t,
+                                        const TileEpilogue<double>&);
+template void gemm_tile_strided_packing_b<float>(int64_t, const float*, int64_t, int64_t, int,
+                                                 const float*, int64_t, int, float*, float*,
+                                                 int64_t, const TileEpilogue<float>&);
+template void gemm_tile_strided_packing_b<double>(int64_t, const double*, int64_t, int64_t, int,
+                                                  const double*, int64_t, int, double*, double*,
+                                                  int64_t, const TileEpilogue<double>&);
+
+}  // namespace FASTDL_ISA_NS
+}  // namespace fastdl
