@@ -1,5 +1,6 @@
 """_C.take_rows, which draws the shuffled batches of fit: NumPy's ``a[index]`` for C-contiguous
-arrays of any dtype, on one or two threads, with its errors."""
+arrays of any dtype, on one or two threads, with its errors; and the dtypes of such batches
+(labels read from a file) as the other entry points see them."""
 import numpy as np
 import pytest
 
@@ -48,3 +49,13 @@ def test_take_rows_rejects_what_it_cannot_copy_as_rows():
         _C.take_rows(np.array(1.0), np.array([0]))
     with pytest.raises(TypeError, match="1-D integer array, got dtype float64"):
         _C.take_rows(np.zeros((3, 2)), np.array([0.0]))
+
+
+def test_a_one_byte_dtype_that_is_not_numpys_own_object_is_still_uint8(rng):
+    # uint8 made native by newbyteorder (as a reader of big-endian files does) is another
+    # object than np.dtype(np.uint8): the entry points take it as uint8 (a dropout mask here),
+    # not as an unsupported dtype.
+    dy = rng.standard_normal((4, 5)).astype(np.float32)
+    keep = (rng.random((4, 5)) < 0.5).astype(np.dtype(np.uint8).newbyteorder("="))
+    assert keep.dtype is not np.dtype(np.uint8)
+    np.testing.assert_allclose(_C.dropout_backward(dy, keep, 0.5), dy * keep * 2)

@@ -18,6 +18,9 @@ DType dtype_of(const py::dtype& d) {
   for (size_t i = 0; i < std::size(known); ++i) {
     if (d.ptr() == known[i]) return kinds[i];
   }
+  // One byte has no byte order, but NumPy keeps the one a dtype was made with: '>u1' (read
+  // from a big-endian file format) is another object than uint8's, and the same type.
+  if (d.kind() == 'u' && d.itemsize() == 1) return DType::uint8;
   return DType::other;
 }
 

@@ -91,7 +91,9 @@ def parse_idx(data: bytes, name: str = "<bytes>",
         raise ValueError(f"{name}: {what}: {len(data)} bytes, the header's shape "
                          f"{tuple(shape)} of {dtype.name} needs {expected}")
     array = np.frombuffer(data, dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))  # a copy: writable and native
+    # A copy, writable, in NumPy's own native dtype (np.dtype("B") is uint8's object; a
+    # byte-swapped '>u1' made native would be another object of the same type).
+    return array.astype(np.dtype(dtype.char))
 
 
 def read_idx(path: PathLike, expected_magic: int | None = None) -> np.ndarray:
