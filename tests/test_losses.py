@@ -150,6 +150,51 @@ def test_accuracy_metrics_and_their_running_means():
     assert onehot.result() == pytest.approx(2 / 3)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_argmax_matches_counts_numpys_argmax_hits(rng, dtype):
+    scores = rng.standard_normal((200, 7)).astype(dtype)
+    scores[:20, 3] = scores[:20, 5] = 9.0       # ties: the first column wins
+    scores[20:30, 4] = np.nan                     # a NaN wins, the first NaN
+    scores[25:30, 6] = np.nan
+    labels = rng.integers(0, 7, 200)
+    labels[:10] = 3
+    labels[10:20] = 5
+    labels[30:35] = [-1, 7, 100, -5, 8]           # never a hit
+    for lab in (labels, labels.astype(np.int32)):
+        want = int(np.sum(scores.argmax(axis=-1) == lab))
+        assert fastdl._C.argmax_matches(scores, lab) == want
+    assert fastdl._C.argmax_matches(scores[:, :1], np.zeros(200, np.uint8)) == 200
+
+
+def test_argmax_matches_checks_its_arguments():
+    with pytest.raises(ValueError, match=r"labels has shape \(3,\); expected labels of shape "
+                                         r"\(2,\)"):
+        fastdl._C.argmax_matches(np.zeros((2, 4), np.float32), np.zeros(3, np.int64))
+    with pytest.raises(TypeError, match="expected an integer array"):
+        fastdl._C.argmax_matches(np.zeros((2, 4), np.float32), np.zeros(2, np.float32))
+    with pytest.raises(ValueError, match="an empty last axis has no largest score"):
+        fastdl._C.argmax_matches(np.zeros((2, 0), np.float32), np.zeros(2, np.int64))
+
+
+@pytest.mark.parametrize("label_shape", ["flat", "column"])
+def test_sparse_accuracy_counted_natively_matches_the_per_sample_definition(rng, label_shape):
+    # fit's batches take the native count; weighted ones the per-sample values: same means.
+    native = metrics.get("accuracy", loss_name="sparse_categorical_crossentropy")
+    per_sample = metrics.MeanMetricWrapper(metrics.sparse_categorical_accuracy)
+    for rows in (64, 64, 17):
+        scores = rng.standard_normal((rows, 10)).astype(np.float32)
+        labels = rng.integers(0, 10, rows).astype(np.uint8)
+        if label_shape == "column":
+            labels = labels[:, None]
+        native.update_state(labels, scores)
+        per_sample.update_state(labels, scores)
+    assert isinstance(native, metrics.SparseCategoricalAccuracy) and native.name == "accuracy"
+    assert native.result() == pytest.approx(per_sample.result(), abs=1e-15)
+    native.update_state([1, 2], np.eye(3)[[1, 0]], sample_weight=[1.0, 3.0])
+    per_sample.update_state([1, 2], np.eye(3)[[1, 0]], sample_weight=[1.0, 3.0])
+    assert native.result() == pytest.approx(per_sample.result(), abs=1e-15)
+
+
 def test_accuracy_guessed_from_shapes_without_a_known_loss():
     y = np.zeros((4, 3))
     assert metrics.get("accuracy", y_true=y, output_shape=(None, 3)).fn is \

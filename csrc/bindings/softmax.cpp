@@ -77,9 +77,10 @@ py::array softmax_backward_entry(const py::array& grad, const py::array& y, bool
   return softmax_backward_typed<double>(grad, y, rc, log);
 }
 
-// Labels as a C-contiguous int64 array after checking dtype, shape and range against logits.
-py::array_t<int64_t> checked_labels(const std::string& op, const ArrayView& logits,
-                                    const py::array& labels, int64_t cols) {
+// Labels as a C-contiguous int64 array after checking their dtype and shape against logits
+// (scores): one per row.
+py::array_t<int64_t> labels_of_rows(const std::string& op, const ArrayView& logits,
+                                    const py::array& labels) {
   const ArrayView lv(labels);
   const char kind = labels.dtype().kind();
   if (kind != 'i' && kind != 'u') {
@@ -93,8 +94,14 @@ py::array_t<int64_t> checked_labels(const std::string& op, const ArrayView& logi
                           "; expected labels of shape " + dims_str(expected) +
                           " (logits.shape[:-1])");
   }
+  return py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(labels);
+}
+
+// labels_of_rows, each label also checked to lie in [0, cols).
+py::array_t<int64_t> checked_labels(const std::string& op, const ArrayView& logits,
+                                    const py::array& labels, int64_t cols) {
   // Values above INT64_MAX in a uint64 array wrap to negative here and fail the range check.
-  auto out = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(labels);
+  auto out = labels_of_rows(op, logits, labels);
   const int64_t* p = out.data();
   for (py::ssize_t i = 0; i < out.size(); ++i) {
     if (p[i] < 0 || p[i] >= cols) {
@@ -117,6 +124,28 @@ py::tuple cross_entropy_entry(const py::array& logits, const py::array& labels, 
   return cross_entropy_typed<double>(logits, checked, rc, with_grad);
 }
 
+template <class T>
+int64_t argmax_matches_typed(const py::array& scores, const py::array_t<int64_t>& labels,
+                             const RowsCols& rc) {
+  const auto sc = contiguous<T>(scores);
+  py::gil_scoped_release release;
+  return argmax_matches<T>(sc.data(), labels.data(), rc.rows, rc.cols);
+}
+
+int64_t argmax_matches_entry(const py::array& scores, const py::array& labels) {
+  const std::string op = "argmax_matches";
+  const ArrayView sv(scores);
+  require_float(op, "logits", sv);
+  const RowsCols rc = rows_cols(op, "logits", sv);
+  if (rc.cols == 0) {
+    throw py::value_error(op + ": logits has shape " + sv.shape_str() +
+                          "; an empty last axis has no largest score");
+  }
+  const auto checked = labels_of_rows(op, sv, labels);
+  if (sv.dtype == DType::float32) return argmax_matches_typed<float>(scores, checked, rc);
+  return argmax_matches_typed<double>(scores, checked, rc);
+}
+
 }  // namespace
 
 void bind_softmax(py::module_& m) {
@@ -131,6 +160,10 @@ and the forward output y. Returns a new array.)");
         py::arg("with_grad") = false,
         R"((mean loss, dlogits or None): cross-entropy of softmax(logits) along the last axis with
 integer labels of shape logits.shape[:-1], fused with its gradient (softmax - onehot) / rows.)");
+  m.def("argmax_matches", &argmax_matches_entry, py::arg("logits"), py::arg("labels"),
+        R"(How many rows of logits (float32/float64, the scores of each class along the last axis)
+have their largest score at their integer label: np.sum(logits.argmax(-1) == labels), the hits
+of sparse categorical accuracy.)");
 }
 
 }  // namespace fastdl::bindings

@@ -66,6 +66,26 @@ double softmax_cross_entropy(const T* logits, const int64_t* labels, T* dlogits,
   return total / static_cast<double>(rows);
 }
 
+template <class T>
+int64_t argmax_matches(const T* scores, const int64_t* labels, int64_t rows, int64_t cols) {
+  // One pass per row on one thread: a batch's scores (64 x 10) are a microsecond's work.
+  int64_t hits = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = scores + r * cols;
+    int64_t best = 0;
+    T top = row[0];
+    for (int64_t c = 1; c < cols; ++c) {
+      const T v = row[c];
+      if (v > top || (v != v && top == top)) {  // a NaN wins once and stays
+        top = v;
+        best = c;
+      }
+    }
+    hits += best == labels[r];
+  }
+  return hits;
+}
+
 template void softmax_forward<float>(const float*, float*, int64_t, int64_t, bool);
 template void softmax_forward<double>(const double*, double*, int64_t, int64_t, bool);
 template void softmax_backward<float>(const float*, const float*, float*, int64_t, int64_t, bool);
@@ -75,5 +95,7 @@ template double softmax_cross_entropy<float>(const float*, const int64_t*, float
                                              int64_t);
 template double softmax_cross_entropy<double>(const double*, const int64_t*, double*, int64_t,
                                               int64_t);
+template int64_t argmax_matches<float>(const float*, const int64_t*, int64_t, int64_t);
+template int64_t argmax_matches<double>(const double*, const int64_t*, int64_t, int64_t);
 
 }  // namespace fastdl

@@ -25,4 +25,10 @@ template <class T>
 double softmax_cross_entropy(const T* logits, const int64_t* labels, T* dlogits, int64_t rows,
                              int64_t cols);
 
+// How many rows r have their largest score at column labels[r] (the first of equal scores, and
+// the first NaN before any number, as NumPy's argmax): sparse categorical accuracy's hits. A
+// label outside [0, cols) never matches. cols >= 1.
+template <class T>
+int64_t argmax_matches(const T* scores, const int64_t* labels, int64_t rows, int64_t cols);
+
 }  // namespace fastdl
