@@ -108,18 +108,16 @@ void conv2d_forward_winograd(const ConvShape& s, const T* x, const T* w, const T
   winograd4_kernel_transform(s, w, transformed);
   for (int xi = 0; xi < kPositions; ++xi)
     gemm_pack_b<T>(C, CO, {transformed + xi * C * CO, CO, 1}, buf.packed_weights + xi * packed);
-  parallel_chunks(threads, blocks, [&](int t, int64_t first, int64_t last) {
+  parallel_items(threads, blocks, [](int) {}, [&](int t, int64_t blk) {
     T* v = buf.blocks + t * rows * kPositions * (C + CO);
     T* m = v + rows * kPositions * C;
-    for (int64_t blk = first; blk < last; ++blk) {
-      const int64_t t0 = blk * rows, n = std::min(rows, tiles - t0);
-      FASTDL_DISPATCH(conv_winograd4_input<T>(s, x, t0, n, v));
-      for (int xi = 0; xi < kPositions; ++xi) {
-        gemm_with_packed_b<T>(n, CO, C, {v + xi * n * C, C, 1}, buf.packed_weights + xi * packed,
-                              m + xi * n * CO, CO, GemmEpilogue<T>{});
-      }
-      FASTDL_DISPATCH(conv_winograd4_output<T>(s, m, b, act, t0, n, y));
+    const int64_t t0 = blk * rows, n = std::min(rows, tiles - t0);
+    FASTDL_DISPATCH(conv_winograd4_input<T>(s, x, t0, n, v));
+    for (int xi = 0; xi < kPositions; ++xi) {
+      gemm_with_packed_b<T>(n, CO, C, {v + xi * n * C, C, 1}, buf.packed_weights + xi * packed,
+                            m + xi * n * CO, CO, GemmEpilogue<T>{});
     }
+    FASTDL_DISPATCH(conv_winograd4_output<T>(s, m, b, act, t0, n, y));
   });
 }
 
@@ -143,19 +141,20 @@ void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy
   const Buffers<T> buf = take_buffers<T>(0, rows * kPositions * (C + CO), threads, partial);
   GemmEpilogue<T> accumulate;
   accumulate.accumulate = true;
-  parallel_chunks(threads, blocks, [&](int t, int64_t first, int64_t last) {
+  auto zero_sums = [&](int t) {
+    T* sums = buf.partials + t * partial;
+    std::fill(sums, sums + kPositions * plane, T(0));
+  };
+  parallel_items(threads, blocks, zero_sums, [&](int t, int64_t blk) {
     T* v = buf.blocks + t * rows * kPositions * (C + CO);
     T* u = v + rows * kPositions * C;
     T* sums = buf.partials + t * partial;
-    std::fill(sums, sums + kPositions * plane, T(0));
-    for (int64_t blk = first; blk < last; ++blk) {
-      const int64_t t0 = blk * rows, n = std::min(rows, tiles - t0);
-      FASTDL_DISPATCH(conv_winograd4_input<T>(s, x, t0, n, v));
-      FASTDL_DISPATCH(conv_winograd4_output_gradient<T>(s, dy, t0, n, u));
-      for (int xi = 0; xi < kPositions; ++xi) {  // V^T @ U
-        gemm<T>(C, CO, n, {v + xi * n * C, 1, C}, {u + xi * n * CO, CO, 1}, sums + xi * plane, CO,
-                accumulate);
-      }
+    const int64_t t0 = blk * rows, n = std::min(rows, tiles - t0);
+    FASTDL_DISPATCH(conv_winograd4_input<T>(s, x, t0, n, v));
+    FASTDL_DISPATCH(conv_winograd4_output_gradient<T>(s, dy, t0, n, u));
+    for (int xi = 0; xi < kPositions; ++xi) {  // V^T @ U
+      gemm<T>(C, CO, n, {v + xi * n * C, 1, C}, {u + xi * n * CO, CO, 1}, sums + xi * plane, CO,
+              accumulate);
     }
   });
   if (db) {
@@ -207,11 +206,15 @@ void conv2d_backward_input_winograd(const ConvShape& s, const T* dy, const T* w,
   winograd4_kernel_transform(s, w, transformed);
   for (int xi = 0; xi < kPositions; ++xi)  // U^T, CO x C
     gemm_pack_b<T>(CO, C, {transformed + xi * C * CO, 1, CO}, buf.packed_weights + xi * packed);
-  // Patches of neighbouring tiles overlap in dx: a thread takes whole images, so that no two
-  // threads add into the same element.
-  parallel_chunks(threads, s.N, [&](int t, int64_t first_image, int64_t last_image) {
+  // Patches of neighbouring tiles overlap in dx: a thread takes whole images (as many as a
+  // block of tiles holds), so that no two threads add into the same element.
+  const int64_t images_per_item =
+      std::max<int64_t>(1, rows / std::max<int64_t>(1, tiles_per_image));
+  parallel_items(threads, ceil_div(s.N, images_per_item), [](int) {}, [&](int t, int64_t item) {
     T* z = buf.blocks + t * rows * kPositions * (C + CO);
     T* p = z + rows * kPositions * CO;
+    const int64_t first_image = item * images_per_item;
+    const int64_t last_image = std::min(s.N, first_image + images_per_item);
     const int64_t image = s.H * s.W * C;
     std::fill(dx + first_image * image, dx + last_image * image, T(0));
     const int64_t end = last_image * tiles_per_image;

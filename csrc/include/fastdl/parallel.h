@@ -76,4 +76,30 @@ void parallel_chunks(int chunks, int64_t n, Body&& body) {
 #endif
 }
 
+// Calls start(thread) once on each of `threads` threads, then body(thread, item) for every item
+// of [0, n), each thread taking the next item when it is done with one (OpenMP's dynamic
+// schedule): a thread that the machine slows down, or that came back last from Python, takes
+// fewer items instead of holding the others up at the end. `thread` indexes per-thread scratch;
+// which thread gets which item varies between calls.
+template <class Start, class Body>
+void parallel_items(int threads, int64_t n, Start&& start, Body&& body) {
+  if (threads <= 1 || n <= 1) {
+    start(0);
+    for (int64_t i = 0; i < n; ++i) body(0, i);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    start(t);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t i = 0; i < n; ++i) body(t, i);
+  }
+#else
+  start(0);
+  for (int64_t i = 0; i < n; ++i) body(0, i);
+#endif
+}
+
 }  // namespace fastdl
