@@ -42,20 +42,25 @@ Buffers<T> take_buffers(int64_t packed, int64_t per_thread, int threads, int64_t
 }
 
 // Weight (and bias) gradients summed over `blocks` blocks of work on `threads` threads:
-// body(first, last, sum_w, sum_b, scratch) adds blocks [first, last) into sum_w and sum_b
-// (nullptr when db is), each thread into its own (thread 0 into dw and db themselves) with
-// `scratch` elements of its own; the partial sums are then added up.
+// body(block, sum_w, sum_b, scratch) adds one block into sum_w and sum_b (nullptr when db is),
+// each thread into its own (thread 0 into dw and db themselves) with `scratch` elements of its
+// own, the threads taking blocks as they finish the last (parallel_items); the partial sums
+// are then added up.
 template <class T, class Body>
 void summed_per_thread(const ConvShape& s, int threads, int64_t blocks, int64_t scratch, T* dw,
                        T* db, Body&& body) {
   const int64_t K = s.patch(), CO = s.CO, partial = K * CO + CO;
   const Buffers<T> buf = take_buffers<T>(0, scratch, threads, partial);
-  parallel_chunks(threads, blocks, [&](int t, int64_t first, int64_t last) {
-    T* sum_w = t == 0 ? dw : buf.partials + t * partial;
-    T* sum_b = db == nullptr ? nullptr : t == 0 ? db : buf.partials + t * partial + K * CO;
-    std::fill(sum_w, sum_w + K * CO, T(0));
-    if (sum_b) std::fill(sum_b, sum_b + CO, T(0));
-    body(first, last, sum_w, sum_b, buf.blocks + t * scratch);
+  auto sum_w = [&](int t) { return t == 0 ? dw : buf.partials + t * partial; };
+  auto sum_b = [&](int t) {
+    return db == nullptr ? nullptr : t == 0 ? db : buf.partials + t * partial + K * CO;
+  };
+  auto zero = [&](int t) {
+    std::fill(sum_w(t), sum_w(t) + K * CO, T(0));
+    if (T* b = sum_b(t)) std::fill(b, b + CO, T(0));
+  };
+  parallel_items(threads, blocks, zero, [&](int t, int64_t block) {
+    body(block, sum_w(t), sum_b(t), buf.blocks + t * scratch);
   });
   for (int t = 1; t < threads; ++t) {
     const T* part = buf.partials + t * partial;

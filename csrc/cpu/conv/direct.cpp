@@ -34,13 +34,11 @@ void direct_weight_gradient(const ConvShape& s, const T* x, T* dw, T* db, int64_
   const int64_t padded = s.KH * direct_kernel_span(s), out_rows = s.N * s.OH;
   const int threads = threads_for_blocks(out_rows, s.OW * s.patch() * s.CO);
   summed_per_thread<T>(s, threads, out_rows, padded + row_scratch, dw, db,
-                       [&](int64_t first, int64_t last, T* sum_w, T* sum_b, T* scratch) {
-                         for (int64_t r = first; r < last; ++r) {
-                           const T* dy_row = row_gradient(r, scratch + padded);
-                           if (!dy_row) continue;
-                           FASTDL_DISPATCH(conv_single_channel_weight_grad_row<T>(
-                               s, x, r, dy_row, sum_w, sum_b, scratch));
-                         }
+                       [&](int64_t r, T* sum_w, T* sum_b, T* scratch) {
+                         const T* dy_row = row_gradient(r, scratch + padded);
+                         if (!dy_row) return;
+                         FASTDL_DISPATCH(conv_single_channel_weight_grad_row<T>(
+                             s, x, r, dy_row, sum_w, sum_b, scratch));
                        });
 }
 

@@ -71,20 +71,18 @@ void conv2d_backward_weight_im2col(const ConvShape& s, const T* x, const T* dy, 
   GemmEpilogue<T> accumulate;
   accumulate.accumulate = true;
   summed_per_thread<T>(s, threads, blocks, pointwise ? 0 : rows * K, dw, db,
-                       [&](int64_t first, int64_t last, T* sum_w, T* sum_b, T* patches) {
-    for (int64_t blk = first; blk < last; ++blk) {
-      const int64_t p0 = blk * rows, n = std::min(rows, M - p0);
-      const T* dy_block = dy + p0 * CO;
-      const T* a = x + p0 * K;  // pointwise: the pixels are the patches
-      if (!pointwise) {
-        FASTDL_DISPATCH(conv_gather_patches<T>(s, x, p0, n, patches));
-        a = patches;
-      }
-      gemm<T>(K, CO, n, {a, 1, K}, {dy_block, CO, 1}, sum_w, CO, accumulate);  // a^T @ dy
-      if (sum_b) {
-        for (int64_t p = 0; p < n; ++p)
-          for (int64_t c = 0; c < CO; ++c) sum_b[c] += dy_block[p * CO + c];
-      }
+                       [&](int64_t blk, T* sum_w, T* sum_b, T* patches) {
+    const int64_t p0 = blk * rows, n = std::min(rows, M - p0);
+    const T* dy_block = dy + p0 * CO;
+    const T* a = x + p0 * K;  // pointwise: the pixels are the patches
+    if (!pointwise) {
+      FASTDL_DISPATCH(conv_gather_patches<T>(s, x, p0, n, patches));
+      a = patches;
+    }
+    gemm<T>(K, CO, n, {a, 1, K}, {dy_block, CO, 1}, sum_w, CO, accumulate);  // a^T @ dy
+    if (sum_b) {
+      for (int64_t p = 0; p < n; ++p)
+        for (int64_t c = 0; c < CO; ++c) sum_b[c] += dy_block[p * CO + c];
     }
   });
 }
