@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import fastdl
 from fastdl import _C
 
 ISAS = [name for name in ("avx512", "avx2", "generic") if _C.isa_available(name)]
@@ -18,3 +19,12 @@ def isa(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def set_threads():
+    """fastdl.set_num_threads for the rest of the test: the count in use before is restored
+    when the test ends, whatever it does."""
+    previous = fastdl.get_num_threads()
+    yield fastdl.set_num_threads
+    fastdl.set_num_threads(previous)

@@ -4,7 +4,6 @@ arrays of any dtype, on one or two threads, with its errors; and the dtypes of s
 import numpy as np
 import pytest
 
-import fastdl
 from fastdl import _C
 
 
@@ -12,15 +11,11 @@ from fastdl import _C
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64, np.int64, np.bool_])
 # Rows of one element, images, and enough rows (of 3136 bytes) that two threads share them.
 @pytest.mark.parametrize("shape,rows", [((1000,), 64), ((500, 28, 28), 33), ((3000, 784), 640)])
-def test_take_rows_matches_numpy_indexing(rng, dtype, shape, rows, threads):
+def test_take_rows_matches_numpy_indexing(rng, dtype, shape, rows, threads, set_threads):
     a = (rng.standard_normal(shape) * 100).astype(dtype)
     index = rng.integers(0, shape[0], rows)
-    old = fastdl.get_num_threads()
-    fastdl.set_num_threads(threads)
-    try:
-        got = _C.take_rows(a, index)
-    finally:
-        fastdl.set_num_threads(old)
+    set_threads(threads)
+    got = _C.take_rows(a, index)
     assert got.dtype == a.dtype and got.shape == (rows,) + shape[1:]
     np.testing.assert_array_equal(got, a[index])
 

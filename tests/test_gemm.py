@@ -36,15 +36,10 @@ def randn(rng, shape, dtype):
 # B packed by the first row tile that reads it: a short first tile (4 rows), a narrow last panel
 # (50 = 3 x 16 + 2 columns), two blocks of K (600 > KC), and with two threads a column split.
 @pytest.mark.parametrize("m,k,n", [(4, 300, 50), (13, 600, 130), (64, 784, 128)])
-def test_matmul_packing_b_inside_the_kernel(isa, rng, m, k, n, dtype, threads):
+def test_matmul_packing_b_inside_the_kernel(isa, rng, m, k, n, dtype, threads, set_threads):
     a, b = randn(rng, (m, k), dtype), randn(rng, (k, n), dtype)
-    old = fastdl.get_num_threads()
-    fastdl.set_num_threads(threads)
-    try:
-        got = fastdl.matmul(a, b)
-    finally:
-        fastdl.set_num_threads(old)
-    assert_gemm_close(got, reference.matmul(a, b), k, dtype)
+    set_threads(threads)
+    assert_gemm_close(fastdl.matmul(a, b), reference.matmul(a, b), k, dtype)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -56,18 +51,13 @@ def test_matmul_packing_b_inside_the_kernel(isa, rng, m, k, n, dtype, threads):
 @pytest.mark.parametrize("m,k,n", [(64, 128, 10), (37, 5, 16), (3, 128, 7), (100, 33, 1),
                                    (17, 64, 8), (45, 512, 10), (700, 300, 9)])
 def test_narrow_products_with_bias_and_activation(isa, rng, m, k, n, a_transposed, dtype,
-                                                  threads):
+                                                  threads, set_threads):
     a = randn(rng, (k, m), dtype).T if a_transposed else randn(rng, (m, k), dtype)
     w, b = randn(rng, (k, n), dtype), randn(rng, (n,), dtype)
-    old = fastdl.get_num_threads()
-    fastdl.set_num_threads(threads)
-    try:
-        product, fused = fastdl.matmul(a, w), fastdl.linear(a, w, b, "relu").numpy()
-    finally:
-        fastdl.set_num_threads(old)
-    assert_gemm_close(product, reference.matmul(a, w), k, dtype)
+    set_threads(threads)
+    assert_gemm_close(fastdl.matmul(a, w), reference.matmul(a, w), k, dtype)
     want = np.maximum(reference.matmul(a, w) + b.astype(np.float64), 0)
-    assert_gemm_close(fused, want, k, dtype)
+    assert_gemm_close(fastdl.linear(a, w, b, "relu").numpy(), want, k, dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -144,16 +134,12 @@ def test_nan_and_inf_propagate_to_their_rows_and_columns(isa):
     np.testing.assert_array_equal(finite, 300.0)
 
 
-def test_one_and_two_threads_give_identical_results(rng):
+def test_one_and_two_threads_give_identical_results(rng, set_threads):
     a, b = randn(rng, (300, 500), np.float32), randn(rng, (500, 200), np.float32)
-    old = fastdl.get_num_threads()
-    try:
-        fastdl.set_num_threads(1)
-        one = fastdl.matmul(a, b)
-        fastdl.set_num_threads(2)
-        two = fastdl.matmul(a, b)
-    finally:
-        fastdl.set_num_threads(old)
+    set_threads(1)
+    one = fastdl.matmul(a, b)
+    set_threads(2)
+    two = fastdl.matmul(a, b)
     np.testing.assert_array_equal(one, two)
 
 
@@ -250,33 +236,25 @@ def test_matmul_fuzzed_shapes_match_numpy(operands):
 
 @pytest.mark.parametrize("threads", [2, 3])
 @pytest.mark.parametrize("m,k,n", [(64, 784, 128), (3, 1000, 7), (200, 2048, 64), (1, 600, 1)])
-def test_products_split_over_k_between_threads(isa, rng, threads, m, k, n):
+def test_products_split_over_k_between_threads(isa, rng, threads, m, k, n, set_threads):
     # Short, narrow products with a long K are split over K between threads and summed in an
     # epilogue pass, which must apply bias and activation exactly once.
     x, w, b = randn(rng, (m, k), np.float32), randn(rng, (k, n), np.float32), randn(rng, (n,), np.float32)
-    old = fastdl.get_num_threads()
-    try:
-        fastdl.set_num_threads(threads)
-        got = fastdl.linear(x, w, b, "relu")
-    finally:
-        fastdl.set_num_threads(old)
-    assert_gemm_close(got, reference.linear(x, w, b, "relu"), k, np.float32)
+    set_threads(threads)
+    assert_gemm_close(fastdl.linear(x, w, b, "relu"), reference.linear(x, w, b, "relu"), k,
+                      np.float32)
 
 
-def test_threads_splitting_the_columns_over_unequal_blocks_of_k(isa, rng):
+def test_threads_splitting_the_columns_over_unequal_blocks_of_k(isa, rng, set_threads):
     # Two threads split the columns of C, each packing its own panels of B into one buffer,
     # block of K after block of K, without waiting for each other; K = 1023 makes the last
     # block shorter on every ISA. A thread that reaches the short block first must not write
     # into the panels the other still reads (it did when the panels were kc apart).
     a, b = randn(rng, (128, 1023), np.float32), randn(rng, (1023, 1024), np.float32)
     expected = reference.matmul(a, b)
-    old = fastdl.get_num_threads()
-    try:
-        fastdl.set_num_threads(2)
-        for _ in range(10):  # the threads race: several tries
-            assert_gemm_close(fastdl.matmul(a, b), expected, 1023, np.float32)
-    finally:
-        fastdl.set_num_threads(old)
+    set_threads(2)
+    for _ in range(10):  # the threads race: several tries
+        assert_gemm_close(fastdl.matmul(a, b), expected, 1023, np.float32)
 
 
 def test_linear_promotes_mixed_precision(rng):
@@ -291,13 +269,10 @@ def test_linear_promotes_mixed_precision(rng):
 # (64, 128, 10) with two threads: the input and weight gradients run side by side.
 @pytest.mark.parametrize("m,k,n,threads", [(64, 784, 128, 2), (64, 128, 10, 1), (64, 128, 10, 2),
                                            (5, 3, 1, 2), (1, 1, 1, 2), (13, 29, 31, 2)])
-def test_linear_backward_gives_all_three_gradients(isa, rng, dtype, activation, m, k, n, threads):
-    old = fastdl.get_num_threads()
-    fastdl.set_num_threads(threads)
-    try:
-        _check_linear_backward(rng, dtype, activation, m, k, n)
-    finally:
-        fastdl.set_num_threads(old)
+def test_linear_backward_gives_all_three_gradients(isa, rng, dtype, activation, m, k, n, threads,
+                                                   set_threads):
+    set_threads(threads)
+    _check_linear_backward(rng, dtype, activation, m, k, n)
 
 
 def _check_linear_backward(rng, dtype, activation, m, k, n):

@@ -18,14 +18,24 @@ FASTDL_ALWAYS_INLINE Vec<T> load_or_zero(const T* pixel, int64_t c, int lanes) {
   return pixel ? load_lanes(pixel + c, lanes) : Vec<T>(T(0));
 }
 
-// The P x P input patch of Winograd tile `tile` (tiles of m x m output pixels, flat over N,
-// ceil(OH / m), ceil(OW / m)): a pointer to each pixel's channels in x (an input, or an input
-// gradient: T may be const or not), nullptr outside the image.
+// Where Winograd tile `tile` lies (tiles of m x m output pixels, flat over N, ceil(OH / m),
+// ceil(OW / m)): its image and its first output row and column.
+struct TileOrigin {
+  int64_t n, oh0, ow0;
+};
+
+FASTDL_ALWAYS_INLINE TileOrigin tile_origin(const ConvShape& s, int64_t tile, int m) {
+  const int64_t TH = (s.OH + m - 1) / m, TW = (s.OW + m - 1) / m;
+  return {tile / (TH * TW), m * ((tile / TW) % TH), m * (tile % TW)};
+}
+
+// The P x P input patch of Winograd tile `tile`: a pointer to each pixel's channels in x (an
+// input, or an input gradient: T may be const or not), nullptr outside the image.
 template <int P, class T>
 FASTDL_ALWAYS_INLINE void winograd_patch(const ConvShape& s, T* x, int64_t tile, int m,
                                          T* (&rows)[P][P]) {
-  const int64_t TH = (s.OH + m - 1) / m, TW = (s.OW + m - 1) / m, n = tile / (TH * TW);
-  const int64_t ih0 = m * ((tile / TW) % TH) - s.pad_top, iw0 = m * (tile % TW) - s.pad_left;
+  const TileOrigin o = tile_origin(s, tile, m);
+  const int64_t n = o.n, ih0 = o.oh0 - s.pad_top, iw0 = o.ow0 - s.pad_left;
   for (int i = 0; i < P; ++i)
     for (int j = 0; j < P; ++j) {
       const int64_t ih = ih0 + i, iw = iw0 + j;
@@ -137,11 +147,10 @@ template <class T>
 void conv_winograd4_output(const ConvShape& s, const T* m, const T* b, Activation act,
                            int64_t first_tile, int64_t tiles, T* y) {
   constexpr int W = Vec<T>::width;
-  const int64_t CO = s.CO, TH = (s.OH + 3) / 4, TW = (s.OW + 3) / 4;
+  const int64_t CO = s.CO;
   const int64_t plane = tiles * CO;
   for (int64_t t = 0; t < tiles; ++t) {
-    const int64_t tile = first_tile + t, n = tile / (TH * TW);
-    const int64_t oh0 = 4 * ((tile / TW) % TH), ow0 = 4 * (tile % TW);
+    const auto [n, oh0, ow0] = tile_origin(s, first_tile + t, 4);
     const int out_rows = static_cast<int>(std::min<int64_t>(4, s.OH - oh0));
     const int out_cols = static_cast<int>(std::min<int64_t>(4, s.OW - ow0));
     T* y00 = y + ((n * s.OH + oh0) * s.OW + ow0) * CO;
@@ -174,11 +183,10 @@ template <class T>
 void conv_winograd4_output_gradient(const ConvShape& s, const T* dy, int64_t first_tile,
                                     int64_t tiles, T* u) {
   constexpr int W = Vec<T>::width;
-  const int64_t CO = s.CO, TH = (s.OH + 3) / 4, TW = (s.OW + 3) / 4;
+  const int64_t CO = s.CO;
   const int64_t plane = tiles * CO;
   for (int64_t t = 0; t < tiles; ++t) {
-    const int64_t tile = first_tile + t, n = tile / (TH * TW);
-    const int64_t oh0 = 4 * ((tile / TW) % TH), ow0 = 4 * (tile % TW);
+    const auto [n, oh0, ow0] = tile_origin(s, first_tile + t, 4);
     const T* at[4][4];  // nullptr past the edge of the output
     for (int a = 0; a < 4; ++a)
       for (int b = 0; b < 4; ++b)
