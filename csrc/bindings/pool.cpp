@@ -89,7 +89,7 @@ py::tuple max_forward_entry(const py::array& x, const py::object& pool, const py
   const ArrayView xv(x);
   require_float(op, "x", xv);
   const PoolWindow w = parse_window(op, pool, strides, padding);
-  const Pool2dShape s = geometry(op, "x", xv.shape, w);
+  const Pool2dShape s = geometry(op, "x", xv.shape.to_vector(), w);
   if (xv.dtype == DType::float32) return max_forward_typed<float>(x, s, with_argmax);
   return max_forward_typed<double>(x, s, with_argmax);
 }
@@ -117,7 +117,7 @@ py::array avg_forward_entry(const py::array& x, const py::object& pool, const py
   const ArrayView xv(x);
   require_float(op, "x", xv);
   const PoolWindow w = parse_window(op, pool, strides, padding);
-  const Pool2dShape s = geometry(op, "x", xv.shape, w);
+  const Pool2dShape s = geometry(op, "x", xv.shape.to_vector(), w);
   if (xv.dtype == DType::float32) return avg_forward_typed<float>(x, s);
   return avg_forward_typed<double>(x, s);
 }

@@ -52,8 +52,15 @@ const char* name_of(DType dtype) {
   return "an unsupported dtype";
 }
 
+void Dims::push_back(int64_t d) {
+  if (n_ == kMax) {
+    throw py::value_error("an array of more than " + std::to_string(kMax) + " dimensions");
+  }
+  dims_[n_++] = d;
+}
+
 ArrayView::ArrayView(const py::array& a)
-    : ptr(const_cast<void*>(a.data())), shape(a.shape(), a.shape() + a.ndim()) {
+    : ptr(const_cast<void*>(a.data())), shape(a.shape(), static_cast<size_t>(a.ndim())) {
   const py::dtype d = a.dtype();
   dtype = dtype_of(d);
   if (dtype == DType::other) other_dtype = py::str(d).cast<std::string>();

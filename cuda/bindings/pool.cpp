@@ -54,7 +54,7 @@ void max_forward_entry(const py::handle& x, const py::handle& out, const py::han
   const ArrayView xa = device_array(op, "x", x);
   require_dtype(op, "x", xa, DType::float32);
   const PoolWindow window = parse_window(op, pool, strides, padding);
-  const Geometry g = checked_geometry(op, "x", xa.shape, window);
+  const Geometry g = checked_geometry(op, "x", xa.shape.to_vector(), window);
   const ArrayView ya = device_array(op, "out", out);
   require_output(op, "out", ya, DType::float32, output_dims(g.shape), g.why);
   const ArrayView aa = optional_device_array(op, "argmax", argmax);
@@ -93,7 +93,7 @@ void avg_forward_entry(const py::handle& x, const py::handle& out, const py::obj
   const ArrayView xa = device_array(op, "x", x);
   require_dtype(op, "x", xa, DType::float32);
   const PoolWindow window = parse_window(op, pool, strides, padding);
-  const Geometry g = checked_geometry(op, "x", xa.shape, window);
+  const Geometry g = checked_geometry(op, "x", xa.shape.to_vector(), window);
   const ArrayView ya = device_array(op, "out", out);
   require_output(op, "out", ya, DType::float32, output_dims(g.shape), g.why);
   py::gil_scoped_release release;
