@@ -164,3 +164,13 @@ def test_cuda_convolution_geometry_errors_are_the_cpus():
                              FakeGpuArray((1, 3, 3, 4)), (1, 1), (0, 0, 0, 0), (1, 1), "none", 0)
     assert str(on_gpu.value) == str(on_cpu.value)
     assert "x has 3 channels but w expects 2" in str(on_gpu.value)
+
+
+@pytest.mark.skipif(not fastdl.build_info()["cuda"], reason="fastdl was built without CUDA")
+def test_a_gpu_array_of_more_dimensions_than_numpy_allows_is_refused_by_name():
+    # The entry points' view of an array holds its shape in place, for NumPy's 64 dimensions at
+    # most; a GPU array claiming more is refused before any kernel runs (no GPU is needed).
+    from fastdl import _cuda
+    with pytest.raises(ValueError, match="softmax: x has 65 dimensions; at most 64 are "
+                                         "supported"):
+        _cuda.softmax(FakeGpuArray((1,) * 65), FakeGpuArray((3,)), False, 0)

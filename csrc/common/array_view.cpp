@@ -1,6 +1,7 @@
 #include "common/array_view.h"
 
 #include <iterator>
+#include <stdexcept>
 
 namespace fastdl::bindings {
 namespace {
@@ -53,9 +54,8 @@ const char* name_of(DType dtype) {
 }
 
 void Dims::push_back(int64_t d) {
-  if (n_ == kMax) {
-    throw py::value_error("an array of more than " + std::to_string(kMax) + " dimensions");
-  }
+  // NumPy's arrays have at most kMax dimensions, and device_array checks a GPU array's first.
+  if (n_ == kMax) throw std::length_error("Dims: more than 64 dimensions");
   dims_[n_++] = d;
 }
 
@@ -88,7 +88,13 @@ ArrayView device_array(const std::string& op, const char* name, const py::handle
   }
   const py::dict cai = obj.attr("__cuda_array_interface__");
   ArrayView a;
-  for (const py::handle d : cai["shape"].cast<py::tuple>()) a.shape.push_back(d.cast<int64_t>());
+  const py::tuple dims = cai["shape"].cast<py::tuple>();
+  if (dims.size() > Dims::kMax) {
+    throw py::value_error(op + ": " + name + " has " + std::to_string(dims.size()) +
+                          " dimensions; at most " + std::to_string(Dims::kMax) +
+                          " are supported");
+  }
+  for (const py::handle d : dims) a.shape.push_back(d.cast<int64_t>());
   const std::string typestr = cai["typestr"].cast<std::string>();
   a.dtype = parse_dtype(typestr);
   if (a.dtype == DType::other) a.other_dtype = typestr;

@@ -36,7 +36,7 @@ class Dims {
     for (size_t i = 0; i < n; ++i) push_back(static_cast<int64_t>(dims[i]));
   }
 
-  // ValueError past kMax dimensions (a GPU array's interface may claim any number).
+  // std::length_error past kMax dimensions (callers check their arrays' rank before).
   void push_back(int64_t d);
 
   size_t size() const { return n_; }
