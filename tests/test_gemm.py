@@ -60,6 +60,29 @@ def test_narrow_products_with_bias_and_activation(isa, rng, m, k, n, a_transpose
     assert_gemm_close(fastdl.linear(a, w, b, "relu").numpy(), want, k, dtype)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("b_transposed", [False, True])
+@pytest.mark.parametrize("a_transposed", [False, True])
+# At most 12 columns and at least a tile of rows take the column tile (vectors down the columns
+# of C), for every column count: rows that fill the tile, end in a partial vector, or leave its
+# second vector empty; A's columns read in place (A transposed) or packed by register
+# transposes; B's elements broadcast from its rows or its columns; rows split between threads;
+# alpha, the bias and the sigmoid applied on the transposed way out.
+@pytest.mark.parametrize("m,k", [(32, 7), (47, 20), (300, 129)])
+def test_column_tiles_for_few_columns(isa, rng, m, k, a_transposed, b_transposed, dtype,
+                                      threads, set_threads):
+    set_threads(threads)
+    a = randn(rng, (k, m), dtype).T if a_transposed else randn(rng, (m, k), dtype)
+    for n in range(1, 13):
+        w = randn(rng, (n, k), dtype).T if b_transposed else randn(rng, (k, n), dtype)
+        bias = randn(rng, (n,), dtype)
+        assert_gemm_close(fastdl.matmul(a, w).numpy(), reference.matmul(a, w), k, dtype)
+        got = _C.gemm(a, w, bias, "sigmoid", 0.5, 0.0, "linear")
+        want = 1 / (1 + np.exp(-(0.5 * reference.matmul(a, w) + bias.astype(np.float64))))
+        assert_gemm_close(got, want, k, dtype)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 # B read transposed is packed by a register transpose of whole blocks of rows and columns; a K
 # shorter than a vector (10: a layer of 10 units in the backward pass) or with a remainder, and

@@ -13,6 +13,8 @@
 // would not pay for itself (measured on Zen 3): A is read in place unless it is reused across
 // many B panels or its stride would make its rows collide in the L1 sets; B is read in place when
 // it is narrow or fits in L1. Threads split the rows of C or, when there are too few, the columns.
+// Products of a few columns (a dense layer of 10 units) take tiles of their own: the column tile
+// (vectors down the columns of C, every lane useful) or the narrow tile (one vector of columns).
 #include "fastdl/gemm.h"
 
 #include <algorithm>
@@ -373,6 +375,10 @@ void gemm_split_k(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
 
 int gemm_threads(int64_t M, int64_t N, int64_t K) { return threads_for(M * N * K, kParallelWork); }
 
+// The grain for parallel_for that gives `nthreads` threads their share of M rows (a share
+// rounded up to whole tiles could exceed half of M and leave one thread with everything).
+int64_t rows_per_thread(int64_t M, int nthreads) { return std::max<int64_t>(1, M / nthreads); }
+
 // A product of at most one vector of columns (a dense layer of 10 units, or its weight
 // gradient): the narrow tile, A read in place and B in place (its K x N fits in L1 or L2 and is
 // read by every row tile), whatever K; threads take contiguous ranges of rows.
@@ -380,9 +386,8 @@ template <class T>
 void gemm_narrow(const GemmGeometry& g, int64_t M, int64_t N, int64_t K, StridedMatrix<T> A,
                  StridedMatrix<T> B, T* C, int64_t ldc, const GemmEpilogue<T>& ep,
                  int nthreads) {
-  const int64_t rows_per_thread = round_up(ceil_div(M, nthreads), g.narrow_rows);
   parallel_for(
-      M, rows_per_thread,
+      M, rows_per_thread(M, nthreads),
       [&](int64_t begin, int64_t end) {
         FASTDL_DISPATCH(gemm_tiles<T>(end - begin, N, K, A.data + begin * A.row_stride,
                                       A.row_stride, A.col_stride, B.data, B.row_stride, g.nr,
@@ -391,11 +396,41 @@ void gemm_narrow(const GemmGeometry& g, int64_t M, int64_t N, int64_t K, Strided
       g.narrow_rows);
 }
 
+// A product of a few columns and at least a column tile of rows (a dense layer of 10 units and
+// its weight gradient): column tiles, A's columns read in place when contiguous and otherwise
+// packed by transposes a tile at a time; threads take contiguous ranges of rows.
+template <class T>
+bool prefer_columns(const GemmGeometry& g, int64_t M, int64_t N, int64_t K, StridedMatrix<T> A) {
+  return K > 0 && N > 0 && N <= g.column_cols && M >= g.column_rows &&
+         (A.row_stride == 1 || A.col_stride == 1);
+}
+
+template <class T>
+void gemm_by_columns(const GemmGeometry& g, int64_t M, int64_t N, int64_t K, StridedMatrix<T> A,
+                     StridedMatrix<T> B, T* C, int64_t ldc, const GemmEpilogue<T>& ep,
+                     int nthreads) {
+  const int64_t tile_rows = g.column_rows;
+  parallel_for(
+      M, rows_per_thread(M, nthreads),
+      [&](int64_t begin, int64_t end) {
+        T* panel = A.row_stride == 1 ? nullptr : a_scratch().get<T>(K * tile_rows);
+        FASTDL_DISPATCH(gemm_columns<T>(end - begin, static_cast<int>(N), K,
+                                        A.data + begin * A.row_stride, A.row_stride,
+                                        A.col_stride, B.data, B.row_stride, B.col_stride, panel,
+                                        C + begin * ldc, ldc, ep));
+      },
+      tile_rows);
+}
+
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
           int64_t ldc, const GemmEpilogue<T>& epilogue) {
   const int nthreads = gemm_threads(M, N, K);
   const GemmGeometry g = gemm_geometry<T>();
+  if (prefer_columns(g, M, N, K, A)) {
+    gemm_by_columns(g, M, N, K, A, B, C, ldc, epilogue, nthreads);
+    return;
+  }
   if (N <= g.narrow && K > 0 && B.col_stride == 1) {
     gemm_narrow(g, M, N, K, A, B, C, ldc, epilogue, nthreads);
     return;

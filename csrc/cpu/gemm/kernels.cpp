@@ -1,5 +1,10 @@
 // GEMM micro-kernels, written once against Vec<T>; CMake compiles this file once per ISA
 // (generic, avx2, avx512), each copy in its own namespace.
+#include <array>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
 #include "activation/vector_math.h"
 #include "fastdl/simd.h"
 #include "gemm/kernels.h"
@@ -23,14 +28,25 @@ using Narrow = TileShape<T, geometry<T>().narrow_rows, 1>;
 static_assert(Narrow<float>::width == geometry<float>().narrow &&
               Narrow<double>::width == geometry<double>().narrow);
 
-// Applies the epilogue to one vector of C: x = alpha * acc (+ C) (+ bias), then act(x).
+// The activation, called out of line: inlined into a kernel whose K loop uses nearly every
+// register, its constants would take some of them.
 template <class T>
-inline Vec<T> epilogue_vector(Vec<T> acc, const T* c, const T* bias, int cols,
-                              const TileEpilogue<T>& ep) {
+__attribute__((noinline)) Vec<T> activate_out_of_line(Activation act, Vec<T> x, T alpha) {
+  return activate(act, x, alpha);
+}
+
+// Applies the epilogue to one vector of C: x = alpha * acc (+ C) (+ bias), then act(x). Always
+// inlined: called out of line, it costs a full tile's store more than the tile's K loop.
+template <class T, bool kActivationOutOfLine = false>
+FASTDL_ALWAYS_INLINE Vec<T> epilogue_vector(Vec<T> acc, const T* c, const T* bias, int cols,
+                                            const TileEpilogue<T>& ep) {
   Vec<T> x = acc * Vec<T>(ep.alpha);
   if (ep.accumulate) x = x + load_lanes(c, cols);
   if (bias) x = x + load_lanes(bias, cols);
-  if (ep.act != Activation::none) x = activate(ep.act, x, ep.act_alpha);
+  if (ep.act != Activation::none) {
+    x = kActivationOutOfLine ? activate_out_of_line(ep.act, x, ep.act_alpha)
+                             : activate(ep.act, x, ep.act_alpha);
+  }
   return x;
 }
 
@@ -203,16 +219,21 @@ void gemm_tiles(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_
   }
 }
 
-template <class T>
-void gemm_pack_b_columns(int64_t kc, int nr, const T* B, int64_t col_stride, T* panel) {
-  constexpr int NR = MicroTile<T>::NR, W = Vec<T>::width;
-  // W columns x W rows at a time: W loads along the columns (masked past kc, zero past nr), one
-  // register transpose, and a store per row. A short K (a weight matrix of 10 columns read
-  // transposed) thus takes one masked block rather than a scalar loop.
+namespace {
+
+// Packs kc x kWidth elements whose columns are contiguous (column j at B + j * col_stride) into
+// `panel`, row k holding element k of every column; columns past nr are zero. W columns x W rows
+// at a time: W loads along the columns (masked past kc), one register transpose, and a store per
+// row, so that a short K (a weight matrix of 10 columns read transposed) takes one masked block
+// rather than a scalar loop.
+template <class T, int kWidth>
+void pack_columns(int64_t kc, int nr, const T* B, int64_t col_stride,
+                                       T* panel) {
+  constexpr int W = Vec<T>::width;
   for (int64_t k = 0; k < kc; k += W) {
     const int rows = kc - k < W ? static_cast<int>(kc - k) : W;
 #pragma GCC unroll 4
-    for (int g = 0; g < NR / W; ++g) {
+    for (int g = 0; g < kWidth / W; ++g) {
       Vec<T> v[W];
 #pragma GCC unroll 16
       for (int j = 0; j < W; ++j) {
@@ -220,8 +241,119 @@ void gemm_pack_b_columns(int64_t kc, int nr, const T* B, int64_t col_stride, T* 
         v[j] = col < nr ? load_lanes(B + col * col_stride + k, rows) : Vec<T>(T(0));
       }
       transpose(v);
-      for (int kk = 0; kk < rows; ++kk) v[kk].store(panel + (k + kk) * NR + g * W);
+      for (int kk = 0; kk < rows; ++kk) v[kk].store(panel + (k + kk) * kWidth + g * W);
     }
+  }
+}
+
+// The column tile: kVectors vectors of rows of C by kCols columns, each accumulator running
+// down one column. With few columns (a dense layer of 10 units, its weight gradient) every lane
+// does useful work, where a tile along the rows would use kCols of its W lanes. Column k of A
+// (rows [0, rows)) is the kVectors vectors at A + k * csa; the elements of B are broadcast. The
+// accumulators leave through register transposes, W columns at a time, as rows of C.
+template <class T, int kVectors, int kCols>
+void column_tile(int64_t K, const T* A, int64_t csa, int rows, const T* B, int64_t rsb,
+                 int64_t csb, T* C, int64_t ldc, const GemmEpilogue<T>& ep) {
+  constexpr int W = Vec<T>::width;
+  int lanes[kVectors];
+  for (int v = 0; v < kVectors; ++v) {
+    const int left = rows - v * W;
+    lanes[v] = left < 0 ? 0 : (left > W ? W : left);
+  }
+  Vec<T> acc[kCols][kVectors];
+#pragma GCC unroll 16
+  for (int n = 0; n < kCols; ++n)
+#pragma GCC unroll 4
+    for (int v = 0; v < kVectors; ++v) acc[n][v] = Vec<T>(T(0));
+
+  // Whole vectors of rows or not; B's rows contiguous (its elements at constant offsets, where a
+  // stride would take a register per column) or not.
+  auto k_loop = [&](auto full, auto unit_csb) {
+    const T* a_col = A;
+    const T* b_row = B;
+    for (int64_t k = 0; k < K; ++k, a_col += csa, b_row += rsb) {
+      Vec<T> a[kVectors];
+#pragma GCC unroll 4
+      for (int v = 0; v < kVectors; ++v)
+        a[v] = full ? Vec<T>::load(a_col + v * W) : load_lanes(a_col + v * W, lanes[v]);
+#pragma GCC unroll 16
+      for (int n = 0; n < kCols; ++n) {
+        const Vec<T> b(b_row[unit_csb ? n : n * csb]);
+#pragma GCC unroll 4
+        for (int v = 0; v < kVectors; ++v) acc[n][v] = fma(a[v], b, acc[n][v]);
+      }
+    }
+  };
+  const bool full = rows == kVectors * W;
+  if (csb == 1) {
+    full ? k_loop(std::true_type{}, std::true_type{}) : k_loop(std::false_type{}, std::true_type{});
+  } else {
+    full ? k_loop(std::true_type{}, std::false_type{})
+         : k_loop(std::false_type{}, std::false_type{});
+  }
+
+#pragma GCC unroll 4
+  for (int v = 0; v < kVectors; ++v) {
+#pragma GCC unroll 4
+    for (int g = 0; g < kCols; g += W) {
+      Vec<T> t[W];
+#pragma GCC unroll 16
+      for (int j = 0; j < W; ++j) t[j] = g + j < kCols ? acc[g + j][v] : Vec<T>(T(0));
+      transpose(t);
+      const int cols = kCols - g < W ? kCols - g : W;
+      const TileEpilogue<T> tile_ep{ep.alpha, ep.accumulate, ep.bias ? ep.bias + g : nullptr,
+                                    ep.act, ep.act_alpha};
+#pragma GCC unroll 16
+      for (int i = 0; i < W; ++i) {
+        if (i == lanes[v]) break;
+        T* c = C + (v * W + i) * ldc + g;
+        store_lanes(epilogue_vector<T, true>(t[i], c, tile_ep.bias, cols, tile_ep), c, cols);
+      }
+    }
+  }
+}
+
+// Every column tile of C[M, N] for N == kCols.
+template <class T, int kCols>
+void column_tiles(int64_t M, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B,
+                  int64_t rsb, int64_t csb, T* panel, T* C, int64_t ldc,
+                  const GemmEpilogue<T>& ep) {
+  constexpr int kRows = geometry<T>().column_rows, kVectors = kRows / Vec<T>::width;
+  for (int64_t i = 0; i < M; i += kRows) {
+    const int rows = static_cast<int>(M - i < kRows ? M - i : kRows);
+    if (rsa == 1) {
+      column_tile<T, kVectors, kCols>(K, A + i, csa, rows, B, rsb, csb, C + i * ldc, ldc, ep);
+    } else {
+      pack_columns<T, kRows>(K, rows, A + i * rsa, rsa, panel);
+      column_tile<T, kVectors, kCols>(K, panel, kRows, rows, B, rsb, csb, C + i * ldc, ldc, ep);
+    }
+  }
+}
+
+template <class T, int... kCols>
+constexpr auto column_tiles_table(std::integer_sequence<int, kCols...>) {
+  using Fn = void (*)(int64_t, int64_t, const T*, int64_t, int64_t, const T*, int64_t, int64_t,
+                      T*, T*, int64_t, const GemmEpilogue<T>&);
+  return std::array<Fn, sizeof...(kCols)>{column_tiles<T, kCols + 1>...};
+}
+
+}  // namespace
+
+template <class T>
+void gemm_pack_b_columns(int64_t kc, int nr, const T* B, int64_t col_stride, T* panel) {
+  pack_columns<T, MicroTile<T>::NR>(kc, nr, B, col_stride, panel);
+}
+
+template <class T>
+void gemm_columns(int64_t M, int N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B,
+                  int64_t rsb, int64_t csb, T* panel, T* C, int64_t ldc,
+                  const GemmEpilogue<T>& ep) {
+  if constexpr (geometry<T>().column_cols > 0) {
+    static constexpr auto table = column_tiles_table<T>(
+        std::make_integer_sequence<int, geometry<T>().column_cols>{});
+    table[N - 1](M, K, A, rsa, csa, B, rsb, csb, panel, C, ldc, ep);
+  } else {
+    throw std::logic_error("gemm_columns: this ISA has no column tile");
   }
 }
 
@@ -253,6 +385,12 @@ template void gemm_tiles<double>(int64_t, int64_t, int64_t, const double*, int64
                                  const GemmEpilogue<double>&);
 template void gemm_pack_b_columns<float>(int64_t, int, const float*, int64_t, float*);
 template void gemm_pack_b_columns<double>(int64_t, int, const double*, int64_t, double*);
+template void gemm_columns<float>(int64_t, int, int64_t, const float*, int64_t, int64_t,
+                                  const float*, int64_t, int64_t, float*, float*, int64_t,
+                                  const GemmEpilogue<float>&);
+template void gemm_columns<double>(int64_t, int, int64_t, const double*, int64_t, int64_t,
+                                   const double*, int64_t, int64_t, double*, double*, int64_t,
+                                   const GemmEpilogue<double>&);
 template void gemm_tile_packed<float>(int64_t, const float*, const float*, float*, int64_t, int,
                                       int, const TileEpilogue<float>&);
 template void gemm_tile_packed<double>(int64_t, const double*, const double*, double*, int64_t,

@@ -16,6 +16,9 @@ struct GemmGeometry {
   int mr, nr;              // the tile of C held in registers
   int64_t mc, kc, nc;      // the blocks of A (mc x kc, L2) and B (kc x nc, L3)
   int narrow_rows, narrow; // the narrow tile (one vector wide), for products of <= narrow columns
+  // The column tile: column_rows rows (whole vectors) by up to column_cols columns, its vectors
+  // running down the columns of C (0 columns: not used on this ISA).
+  int column_rows, column_cols;
 };
 
 namespace generic {
@@ -26,7 +29,7 @@ struct MicroTile {
 template <class T>
 constexpr GemmGeometry geometry() {
   return {MicroTile<T>::MR, MicroTile<T>::NR, 144 / int64_t(sizeof(T) / 4), 256,
-          4080 / int64_t(sizeof(T) / 4), 2 * MicroTile<T>::MR, 1};
+          4080 / int64_t(sizeof(T) / 4), 2 * MicroTile<T>::MR, 1, 0, 0};
 }
 }  // namespace generic
 
@@ -40,6 +43,9 @@ template <class T>
 constexpr GemmGeometry geometry() {
   GemmGeometry g = generic::geometry<T>();
   g.narrow = 32 / int(sizeof(T));
+  // 12 accumulators + a vector of A + a broadcast of B: 14 of the 16 ymm registers.
+  g.column_rows = 32 / int(sizeof(T));
+  g.column_cols = 12;
   return g;
 }
 }  // namespace avx2
@@ -55,8 +61,10 @@ struct MicroTile {
 };
 template <class T>
 constexpr GemmGeometry geometry() {
+  // Column tile: 24 accumulators + 2 vectors of A + a broadcast of B, of the 32 zmm registers.
   return {MicroTile<T>::MR, MicroTile<T>::NR, 192 / int64_t(sizeof(T) / 4), 192,
-          4096 / int64_t(sizeof(T) / 4), 2 * MicroTile<T>::MR, 64 / int(sizeof(T))};
+          4096 / int64_t(sizeof(T) / 4), 2 * MicroTile<T>::MR, 64 / int(sizeof(T)),
+          128 / int(sizeof(T)), 12};
 }
 }  // namespace avx512
 
@@ -106,6 +114,14 @@ struct TileEpilogue {
      of the panel starts at B + j * col_stride. Columns past nr are zero. */                     \
   template <class T>                                                                              \
   void gemm_pack_b_columns(int64_t kc, int nr, const T* B, int64_t col_stride, T* panel);        \
+  /* C[M, N] (+)= epilogue(A[M, K] @ B[K, N]) for N <= geometry().column_cols with column tiles  \
+     (vectors down the columns of C): A's columns are read as vectors, in place when they are   \
+     contiguous (rsa == 1), else packed a tile of rows at a time into `panel` (K x the tile's   \
+     rows; A's rows must then be contiguous, csa == 1); B's elements are broadcast. */          \
+  template <class T>                                                                              \
+  void gemm_columns(int64_t M, int N, int64_t K, const T* A, int64_t rsa, int64_t csa,          \
+                    const T* B, int64_t rsb, int64_t csb, T* panel, T* C, int64_t ldc,           \
+                    const GemmEpilogue<T>& ep);                                                   \
   /* C[r, :cols] = epilogue(src[r, :cols]) for r < rows: the epilogue pass over a finished      \
      product, used to add up partial products computed over separate ranges of K. */            \
   template <class T>                                                                              \
