@@ -402,7 +402,7 @@ void gemm_narrow(const GemmGeometry& g, int64_t M, int64_t N, int64_t K, Strided
 template <class T>
 bool prefer_columns(const GemmGeometry& g, int64_t M, int64_t N, int64_t K, StridedMatrix<T> A) {
   return K > 0 && N > 0 && N <= g.column_cols && M >= g.column_rows &&
-         (A.row_stride == 1 || A.col_stride == 1);
+         (A.row_stride == 1 || (A.col_stride == 1 && N >= g.column_packed_cols));
 }
 
 template <class T>

@@ -17,8 +17,9 @@ struct GemmGeometry {
   int64_t mc, kc, nc;      // the blocks of A (mc x kc, L2) and B (kc x nc, L3)
   int narrow_rows, narrow; // the narrow tile (one vector wide), for products of <= narrow columns
   // The column tile: column_rows rows (whole vectors) by up to column_cols columns, its vectors
-  // running down the columns of C (0 columns: not used on this ISA).
-  int column_rows, column_cols;
+  // running down the columns of C (0 columns: not used on this ISA); with A's rows to transpose
+  // into panels first, it is used from column_packed_cols columns up.
+  int column_rows, column_cols, column_packed_cols;
 };
 
 namespace generic {
@@ -29,7 +30,7 @@ struct MicroTile {
 template <class T>
 constexpr GemmGeometry geometry() {
   return {MicroTile<T>::MR, MicroTile<T>::NR, 144 / int64_t(sizeof(T) / 4), 256,
-          4080 / int64_t(sizeof(T) / 4), 2 * MicroTile<T>::MR, 1, 0, 0};
+          4080 / int64_t(sizeof(T) / 4), 2 * MicroTile<T>::MR, 1, 0, 0, 0};
 }
 }  // namespace generic
 
@@ -46,6 +47,9 @@ constexpr GemmGeometry geometry() {
   // 12 accumulators + a vector of A + a broadcast of B: 14 of the 16 ymm registers.
   g.column_rows = 32 / int(sizeof(T));
   g.column_cols = 12;
+  // Up to a vector of columns the narrow tile keeps 12 accumulators busy, where the column tile
+  // has one per column: with A to transpose as well, it is slower (measured on Zen 4).
+  g.column_packed_cols = g.narrow + 1;
   return g;
 }
 }  // namespace avx2
@@ -64,7 +68,7 @@ constexpr GemmGeometry geometry() {
   // Column tile: 24 accumulators + 2 vectors of A + a broadcast of B, of the 32 zmm registers.
   return {MicroTile<T>::MR, MicroTile<T>::NR, 192 / int64_t(sizeof(T) / 4), 192,
           4096 / int64_t(sizeof(T) / 4), 2 * MicroTile<T>::MR, 64 / int(sizeof(T)),
-          128 / int(sizeof(T)), 12};
+          128 / int(sizeof(T)), 12, 1};
 }
 }  // namespace avx512
 
