@@ -28,6 +28,13 @@ using Narrow = TileShape<T, geometry<T>().narrow_rows, 1>;
 static_assert(Narrow<float>::width == geometry<float>().narrow &&
               Narrow<double>::width == geometry<double>().narrow);
 
+// How many of `count` elements fall in vector v of a tile (0 to W): the edge tiles' masks.
+template <class T>
+constexpr int lanes_of_vector(int count, int v) {
+  const int left = count - v * Vec<T>::width;
+  return left < 0 ? 0 : (left > Vec<T>::width ? Vec<T>::width : left);
+}
+
 // The activation, called out of line: inlined into a kernel whose K loop uses nearly every
 // register, its constants would take some of them.
 template <class T>
@@ -135,10 +142,7 @@ FASTDL_ALWAYS_INLINE void tile_strided(int64_t kc, const T* A, int64_t rsa, int6
   const T* a_rows[MR];
   for (int r = 0; r < MR; ++r) a_rows[r] = A + (r < mr ? r : mr - 1) * rsa;
   int cols[NV];
-  for (int v = 0; v < NV; ++v) {
-    const int c = nr - v * W;
-    cols[v] = c < 0 ? 0 : (c > W ? W : c);
-  }
+  for (int v = 0; v < NV; ++v) cols[v] = lanes_of_vector<T>(nr, v);
 
   Vec<T> acc[MR][NV];
 #pragma GCC unroll 16
@@ -256,10 +260,7 @@ void column_tile(int64_t K, const T* A, int64_t csa, int rows, const T* B, int64
                  int64_t csb, T* C, int64_t ldc, const GemmEpilogue<T>& ep) {
   constexpr int W = Vec<T>::width;
   int lanes[kVectors];
-  for (int v = 0; v < kVectors; ++v) {
-    const int left = rows - v * W;
-    lanes[v] = left < 0 ? 0 : (left > W ? W : left);
-  }
+  for (int v = 0; v < kVectors; ++v) lanes[v] = lanes_of_vector<T>(rows, v);
   Vec<T> acc[kCols][kVectors];
 #pragma GCC unroll 16
   for (int n = 0; n < kCols; ++n)

@@ -15,6 +15,10 @@ FLOATX = np.dtype(np.float32)
 INDEX_DTYPE = np.dtype(np.int32)
 
 
+#: The types :func:`operand` passes through as they are (with GPU arrays).
+READY_OPERANDS = (Tensor, np.ndarray)
+
+
 def operand(x: Any) -> Any:
     """``x`` as an operation takes it: a Tensor or an array (NumPy's, or a GPU array) as it is;
     anything else (Python numbers, nested lists) as a NumPy array made as :func:`fastdl.tensor`
@@ -23,7 +27,7 @@ def operand(x: Any) -> Any:
     >>> operand([1.0, 2.0]).dtype, operand(np.float64(1.0)).dtype
     (dtype('float32'), dtype('float64'))
     """
-    if isinstance(x, (Tensor, np.ndarray)) or is_gpu_array(x):
+    if isinstance(x, READY_OPERANDS) or is_gpu_array(x):
         return x
     array = np.asarray(x)
     if array.dtype == np.float64 and not isinstance(x, np.generic):

@@ -8,12 +8,8 @@ import numpy as np
 
 from fastdl.autograd import Function
 from fastdl.backend import kernels_for
-from fastdl.ops.common import operand, unbroadcast
+from fastdl.ops.common import READY_OPERANDS, operand, unbroadcast
 from fastdl.tensor import Tensor
-
-
-#: Operand types that operand() passes through unchanged.
-_READY = (Tensor, np.ndarray)
 
 
 def _swap_last(x: Any) -> Any:
@@ -92,7 +88,7 @@ def matmul(x1: Any, x2: Any) -> Tensor:
     tensor([[ 3.,  3.],
             [12., 12.]])
     """
-    if type(x1) in _READY and type(x2) in _READY:  # the usual call skips operand()
+    if type(x1) in READY_OPERANDS and type(x2) in READY_OPERANDS:  # skips operand() calls
         return MatMul.apply(x1, x2)
     return MatMul.apply(operand(x1), operand(x2))
 
