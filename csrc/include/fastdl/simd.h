@@ -21,7 +21,17 @@
 #endif
 
 #if FASTDL_ISA_AVX512
+// GCC 12 reports the intrinsics' own `_mm512_undefined_*` placeholders (initialized from
+// themselves, on purpose) as used uninitialized once they are inlined into a kernel: silenced for
+// the header's lines only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #define FASTDL_ISA_NS avx512
 #elif FASTDL_ISA_AVX2
 #include <immintrin.h>
