@@ -32,6 +32,10 @@ constexpr int gates_of(RnnCell cell) {
   return cell == RnnCell::lstm ? 4 : cell == RnnCell::gru ? 3 : 1;
 }
 
+constexpr int saved_of(RnnCell cell) {
+  return cell == RnnCell::lstm ? 5 : cell == RnnCell::gru ? 4 : 1;
+}
+
 // Calls f(std::integral_constant<int, n>{}) for 1 <= n <= N: a tile's row count as a constant.
 template <int N, class F>
 FASTDL_ALWAYS_INLINE void with_rows(int n, F&& f) {
@@ -84,6 +88,20 @@ FASTDL_ALWAYS_INLINE void product(const T* a, int64_t lda, int64_t K, const T* p
     for (int r = 0; r < R; ++r) {
       const Vec<T> ar(a[r * lda + k]);
       for (int v = 0; v < NV; ++v) acc[r][v] = fma(ar, p[v], acc[r][v]);
+    }
+  }
+}
+
+// The cell's operands are rows of (B, T, ...) arrays, a step's row apart (kilobytes), which the
+// hardware prefetchers do not follow: a tile asks for its rows' lines before its product, whose
+// K loop then hides the misses. `vectors` vectors `gap` elements apart, for reading or writing.
+template <class T>
+FASTDL_ALWAYS_INLINE void prefetch(const T* p, int vectors, int64_t gap, bool write) {
+  for (int v = 0; v < vectors; ++v) {
+    if (write) {
+      __builtin_prefetch(p + v * gap, 1);
+    } else {
+      __builtin_prefetch(p + v * gap, 0);
     }
   }
 }
@@ -221,9 +239,19 @@ FASTDL_ALWAYS_INLINE void cell_gradient(const RnnCellGradient<T>& cg, int64_t b,
 
 template <class T, RnnCell C, int R>
 void forward_tile(const RnnForwardStep<T>& st, int64_t row0, int64_t block) {
-  constexpr int W = Vec<T>::width, G = gates_of(C);
+  constexpr int W = Vec<T>::width, G = gates_of(C), S = saved_of(C);
   const int64_t H = st.seq->units, u0 = block * W;
   const int lanes = static_cast<int>(std::min<int64_t>(W, H - u0));
+  for (int64_t b = row0; b < row0 + R; ++b) {
+    prefetch(st.x + b * st.x_stride + u0, G, H, false);
+    prefetch(st.out + b * st.out_stride + u0, 1, 0, true);
+    prefetch(st.h_next + b * st.h_next_stride + u0, 1, 0, true);
+    if (st.saved) prefetch(st.saved + b * st.saved_stride + u0, S, H, true);
+    if constexpr (C == RnnCell::lstm) {
+      prefetch(st.c + b * st.c_stride + u0, 1, 0, false);
+      prefetch(st.c_next + b * st.c_next_stride + u0, 1, 0, true);
+    }
+  }
   Vec<T> acc[R][G];
   product<T, R, G>(st.h + row0 * st.h_stride, st.h_stride, H, st.packed + block * H * G * W, acc);
   for (int r = 0; r < R; ++r) forward_cell<T, C>(st, row0 + r, u0, lanes, acc[r]);
@@ -233,6 +261,21 @@ template <class T, RnnCell C, int R>
 void backward_tile(const RnnBackwardStep<T>& st, int64_t row0, int64_t group) {
   constexpr int W = Vec<T>::width, NV = kBackwardVectors;
   const int64_t H = st.seq->units, K = gates_of(C) * H;
+  if (const RnnCellGradient<T>* cg = st.cell) {
+    for (int64_t b = row0; b < row0 + R; ++b) {
+      for (int v = 0; v < NV; ++v) {
+        const int64_t u0 = std::min((group * NV + v) * W, H - 1);
+        if (cg->d_out) prefetch(cg->d_out + b * cg->d_out_stride + u0, 1, 0, false);
+        prefetch(cg->saved + b * cg->saved_stride + u0, saved_of(C), H, false);
+        prefetch(cg->h + b * cg->h_stride + u0, 1, 0, false);
+        if constexpr (C == RnnCell::lstm) prefetch(cg->c + b * cg->c_stride + u0, 1, 0, false);
+        prefetch(cg->d_x + b * cg->d_x_stride + u0, gates_of(C), H, true);
+        if (cg->d_rec != cg->d_x) {
+          prefetch(cg->d_rec + b * cg->d_rec_stride + u0, gates_of(C), H, true);
+        }
+      }
+    }
+  }
   Vec<T> acc[R][NV];
   product<T, R, NV>(st.d_rec + row0 * st.d_rec_stride, st.d_rec_stride, K,
                     st.packed + group * K * NV * W, acc);
