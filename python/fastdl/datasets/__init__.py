@@ -1,11 +1,14 @@
-"""Datasets as ``keras.datasets`` returns them: MNIST and Fashion-MNIST.
+"""Datasets as ``keras.datasets`` returns them: MNIST, Fashion-MNIST and IMDB; and a text.
 
 ``mnist.load_data()`` and ``fashion_mnist.load_data()`` return
 ``((x_train, y_train), (x_test, y_test))`` as uint8 arrays, reading local copies (``path=``,
 the cache ``$FASTDL_DATA`` or ``~/.fastdl/datasets``, Debian's dataset-fashion-mnist) or
 downloading them with their SHA-256 checked. ``fashion_mnist.load_sample()`` reads 6,000
 real Fashion-MNIST images shipped inside fastdl, and :func:`load_first_available` picks the
-best of these that this machine has, so examples run anywhere.
+best of these that this machine has, so examples run anywhere. ``imdb.load_data()`` returns
+movie reviews as lists of word indices, with Keras's arguments, from the cache or a checked
+download. ``shakespeare.load_data()`` returns about 1 MB of Shakespeare's plays, shipped inside
+fastdl, as one string.
 
 >>> from fastdl.datasets import fashion_mnist
 >>> (x_train, y_train), (x_test, y_test) = fashion_mnist.load_sample()
@@ -14,12 +17,12 @@ best of these that this machine has, so examples run anywhere.
 """
 from __future__ import annotations
 
-from fastdl.datasets import fashion_mnist, mnist
+from fastdl.datasets import fashion_mnist, imdb, mnist, shakespeare
 from fastdl.datasets._loader import Arrays
 from fastdl.datasets.storage import ChecksumError, DatasetNotFoundError
 
-__all__ = ["ChecksumError", "DatasetNotFoundError", "fashion_mnist", "load_first_available",
-           "mnist"]
+__all__ = ["ChecksumError", "DatasetNotFoundError", "fashion_mnist", "imdb",
+           "load_first_available", "mnist", "shakespeare"]
 
 
 def load_first_available(download: bool = False) -> tuple[str, Arrays]:

@@ -4,9 +4,9 @@ The cache root is ``$FASTDL_DATA`` when that is set, else ``~/.fastdl/datasets``
 dataset has a subdirectory (``mnist/``, ``fashion-mnist/``).
 
 Downloads use urllib only. A file is written to a temporary file in the cache directory,
-its SHA-256 checked against the pinned value, then renamed into place with ``os.replace``:
-the final name only ever holds a complete, verified file, and a failed or rejected download
-leaves nothing behind.
+its SHA-256 (or, for a file whose publisher pins only that, its MD5) checked against the
+pinned value, then renamed into place with ``os.replace``: the final name only ever holds
+a complete, verified file, and a failed or rejected download leaves nothing behind.
 
 The environment variable ``FASTDL_DATASETS_MIRROR``, when set to a base URL (the file
 names are appended to it), replaces every dataset's built-in list of mirrors; tests point
@@ -51,15 +51,18 @@ class ChecksumError(ValueError):
 class FileSpec(NamedTuple):
     """One file of a dataset as its mirrors serve it.
 
-    ``name`` is the file name on the mirrors (a ``.gz``), ``sha256`` the SHA-256 of those
-    bytes and ``raw_sha256`` the SHA-256 of the decompressed IDX file. A download is
-    accepted when either matches, so a mirror that compressed the same data differently
-    (as Debian's package does) is accepted too.
+    ``name`` is the file name on the mirrors (a ``.gz`` for the IDX datasets), ``sha256``
+    the SHA-256 of those bytes and ``raw_sha256`` the SHA-256 of the decompressed IDX file.
+    A download is accepted when either matches, so a mirror that compressed the same data
+    differently (as Debian's package does) is accepted too. ``raw_sha256`` is empty for a
+    file that is not compressed. ``md5`` serves a file whose publisher pins only an MD5: it
+    is checked when ``sha256`` is empty (a file with neither is never accepted).
     """
 
     name: str
     sha256: str
-    raw_sha256: str
+    raw_sha256: str = ""
+    md5: str = ""
 
     @property
     def raw_name(self) -> str:
@@ -94,7 +97,15 @@ def mirrors(defaults: Sequence[str]) -> tuple[str, ...]:
 
 def sha256_file(path: os.PathLike | str) -> str:
     """The hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
+    return _file_digest(path, hashlib.sha256())
+
+
+def md5_file(path: os.PathLike | str) -> str:
+    """The hex MD5 of a file's bytes (for files whose publisher pins nothing stronger)."""
+    return _file_digest(path, hashlib.md5(usedforsecurity=False))
+
+
+def _file_digest(path: os.PathLike | str, digest: "hashlib._Hash") -> str:
     with open(path, "rb") as stream:
         for chunk in iter(lambda: stream.read(_CHUNK), b""):
             digest.update(chunk)
@@ -115,27 +126,41 @@ def _raw_sha256(path: Path) -> str | None:
 
 def verify(path: Path, spec: FileSpec, source: str) -> None:
     """Raises ChecksumError, naming ``source``, unless ``path`` matches ``spec``'s hashes."""
+    if not (spec.sha256 or spec.md5):
+        raise ValueError(f"verify: {spec.name} has no pinned SHA-256 or MD5 to check")
     received = sha256_file(path)
-    if received == spec.sha256:
+    if spec.sha256 and received == spec.sha256:
         return
-    raw = _raw_sha256(path)
-    if raw == spec.raw_sha256:
+    if spec.raw_sha256:
+        raw = _raw_sha256(path)
+        if raw == spec.raw_sha256:
+            return
+        content = f"; decompressed, {raw}" if raw is not None else "; not valid gzip data"
+        raise ChecksumError(
+            f"{source}: SHA-256 mismatch: expected {spec.sha256} (or {spec.raw_sha256} for "
+            f"the decompressed file), received {received}{content}")
+    if spec.sha256:
+        raise ChecksumError(
+            f"{source}: SHA-256 mismatch: expected {spec.sha256}, received {received}")
+    received_md5 = md5_file(path)
+    if received_md5 == spec.md5:
         return
-    content = f"; decompressed, {raw}" if raw is not None else "; not valid gzip data"
-    raise ChecksumError(
-        f"{source}: SHA-256 mismatch: expected {spec.sha256} (or {spec.raw_sha256} for the "
-        f"decompressed file), received {received}{content}")
+    raise ChecksumError(f"{source}: MD5 mismatch: expected {spec.md5}, received "
+                        f"{received_md5} (SHA-256 {received})")
 
 
-def download(url: str, directory: Path, spec: FileSpec, timeout: float = TIMEOUT) -> Path:
-    """Downloads ``url`` into ``directory`` as ``spec.name`` once its SHA-256 is checked.
+def download(url: str, directory: Path, spec: FileSpec, timeout: float = TIMEOUT,
+             name: str | None = None) -> Path:
+    """Downloads ``url`` into ``directory`` as ``name`` (default ``spec.name``) once its hash
+    is checked.
 
     The bytes go to a temporary file in ``directory``, which is renamed to its final name
     only after :func:`verify` accepted it; on any failure (network, timeout, hash mismatch)
     the temporary file is removed and the error raised. Returns the final path.
     """
+    name = name or spec.name
     directory.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".part", dir=directory)
+    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
     os.close(handle)
     try:
         request = urllib.request.Request(url, headers={"User-Agent": "fastdl"})
@@ -146,7 +171,7 @@ def download(url: str, directory: Path, spec: FileSpec, timeout: float = TIMEOUT
         if announced is not None and announced.isdigit() and int(announced) != received:
             raise ConnectionError(f"connection closed after {received} of {announced} bytes")
         verify(Path(temporary), spec, url)
-        final = directory / spec.name
+        final = directory / name
         os.replace(temporary, final)
         return final
     except BaseException:
@@ -162,25 +187,34 @@ def fetch(specs: Sequence[FileSpec], bases: Sequence[str], directory: Path) -> l
     could not be had and at least one mirror served it with the wrong hash.
     """
     for spec in specs:
-        reasons: list[str] = []
-        mismatched = False
-        for base in bases:
-            url = base if base.endswith("/") else base + "/"
-            url += spec.name
-            try:
-                download(url, directory, spec)
-                break
-            except ChecksumError as error:
-                mismatched = True
-                reasons.append(str(error))
-            except (OSError, http.client.HTTPException) as error:
-                # URLError, HTTPError, timeouts, a connection dropped mid-file, a read-only cache
-                reasons.append(f"{url}: {_reason(error)}")
-        else:
-            if mismatched:
-                raise ChecksumError("\n".join(reasons))
-            return reasons or [f"{spec.name}: no mirror to download from"]
+        reasons = fetch_file(spec, bases, directory)
+        if reasons:
+            return reasons
     return []
+
+
+def fetch_file(spec: FileSpec, bases: Sequence[str], directory: Path,
+               name: str | None = None) -> list[str]:
+    """Downloads ``spec`` into ``directory`` as ``name`` (default ``spec.name``), trying the
+    mirrors ``bases`` in order; as :func:`fetch` for one file: returns the reasons it failed
+    (empty when it arrived) and raises ChecksumError when a mirror served wrong bytes."""
+    reasons: list[str] = []
+    mismatched = False
+    for base in bases:
+        url = base if base.endswith("/") else base + "/"
+        url += spec.name
+        try:
+            download(url, directory, spec, name=name)
+            return []
+        except ChecksumError as error:
+            mismatched = True
+            reasons.append(str(error))
+        except (OSError, http.client.HTTPException) as error:
+            # URLError, HTTPError, timeouts, a connection dropped mid-file, a read-only cache
+            reasons.append(f"{url}: {_reason(error)}")
+    if mismatched:
+        raise ChecksumError("\n".join(reasons))
+    return reasons or [f"{spec.name}: no mirror to download from"]
 
 
 def _reason(error: Exception) -> str:

@@ -1,4 +1,4 @@
-"""``keras.datasets``: ``mnist`` and ``fashion_mnist`` with ``load_data()``."""
-from fastdl.datasets import fashion_mnist, mnist
+"""``keras.datasets``: ``mnist``, ``fashion_mnist`` and ``imdb`` with ``load_data()``."""
+from fastdl.datasets import fashion_mnist, imdb, mnist
 
-__all__ = ["mnist", "fashion_mnist"]
+__all__ = ["mnist", "fashion_mnist", "imdb"]
