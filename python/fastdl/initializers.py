@@ -210,6 +210,8 @@ _BY_NAME: dict[str, type] = {
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    # Keras's short aliases (Embedding's default is "uniform").
+    "uniform": RandomUniform, "normal": RandomNormal, "zero": Zeros, "one": Ones,
 }
 
 InitializerLike = Union[str, Initializer, Callable[..., Any], None]

@@ -9,6 +9,7 @@ on Tensors and arrays.
 from fastdl.layers.base import InputSpec, Layer, Variable
 from fastdl.layers.convolutional import Conv1D, Conv2D
 from fastdl.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
+from fastdl.layers.embedding import Embedding
 from fastdl.layers.merge import (
     Add,
     Average,
@@ -38,6 +39,7 @@ from fastdl.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from fastdl.layers.sequence import Masking, RepeatVector, TimeDistributed
 from fastdl.layers.symbolic import SymbolicTensor
 
 # Keras's aliases.
@@ -60,4 +62,5 @@ __all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activat
            "GlobalMaxPooling1D", "GlobalAveragePooling1D", "MaxPool1D", "AvgPool1D",
            "GlobalMaxPool1D", "GlobalAvgPool1D", "Add", "Subtract", "Multiply", "Average",
            "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract", "multiply", "average",
-           "maximum", "minimum", "concatenate", "dot"]
+           "maximum", "minimum", "concatenate", "dot", "Embedding", "Masking", "RepeatVector",
+           "TimeDistributed"]

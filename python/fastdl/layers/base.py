@@ -103,6 +103,9 @@ class Layer:
 
     #: Whether the mask of the inputs is passed on to the outputs (see compute_mask).
     supports_masking = False
+    #: Whether integer and boolean data reach call as they are instead of becoming the
+    #: layer's dtype (an Embedding's token ids).
+    _integer_inputs = False
     #: Whether this layer's call starts by dropping its added losses (see add_loss).
     _drops_losses = False
     #: (weights generation, trainable weights) when they were last listed.

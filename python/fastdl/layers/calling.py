@@ -6,8 +6,10 @@ layer for their shapes and record the call in a functional graph.
 A call ``layer(*args, training=None, mask=None, **kwargs)`` goes through these steps:
 
 1. every tensor or array among the arguments (nested in lists, tuples and dicts) becomes a
-   Tensor: positional ones of the layer's dtype; keyword ones keep an integer or boolean
-   dtype (masks, indices) and take the layer's dtype when floating;
+   Tensor: positional ones of the layer's dtype, except integer and boolean ones given to a
+   layer that takes them as they are (an Embedding's token ids; a model, whose own layers
+   convert its data); keyword ones keep an integer or boolean dtype (masks, indices) and
+   take the layer's dtype when floating;
 2. the layer is built on its first call, from the shapes of the tensor arguments
    (:mod:`fastdl.layers.signature` says how they reach ``build``), and its ``input_spec``
    checks the first argument;
@@ -100,14 +102,19 @@ def _cast(tensor: Tensor, dtype: np.dtype) -> Tensor:
 
 
 def _positional(layer: Any, value: Any) -> Any:
-    """A leaf of a positional argument: the layer's data, a Tensor of its dtype."""
+    """A leaf of a positional argument: the layer's data, a Tensor of its dtype (integer and
+    boolean data as they are for a layer that takes them: ``layer._integer_inputs``)."""
     if isinstance(value, Tensor):
-        if value.data.dtype != layer.dtype and value.data.dtype.kind in "fiub":
+        kind = value.data.dtype.kind
+        if value.data.dtype != layer.dtype and (
+                kind == "f" or kind in "iub" and not layer._integer_inputs):
             return _cast(value, layer.dtype)
         return value
     if value is None or isinstance(value, SymbolicTensor):
         return value
     if isinstance(value, (np.ndarray, np.generic)) or is_gpu_array(value):
+        if value.dtype.kind in "iub" and layer._integer_inputs:
+            return Tensor(value)
         return Tensor(value.astype(layer.dtype, copy=False))
     raise TypeError(f"{layer_label(layer)}: only tensors and arrays may be passed as positional "
                     f"arguments; pass {value!r} ({type(value).__name__}) as a keyword argument")
@@ -232,7 +239,7 @@ def symbolic_outputs(layer: Any, args: tuple, kwargs: dict) -> Any:
     The shapes come from the layer's own ``compute_output_shape`` when it has one, else from
     running it on one sample of zeros (at inference, without a graph); that run also gives
     the outputs' masks. Sizes the arguments leave unknown (a sequence of any length) are run
-    at two values, and the output sizes that follow them are unknown too.
+    at two values, and the output (and mask) sizes that follow them are unknown too.
     """
     signature = layer._call_signature
     tensors, _ = _bind_and_build(layer, args, kwargs)
@@ -249,9 +256,11 @@ def symbolic_outputs(layer: Any, args: tuple, kwargs: dict) -> Any:
                     symbolic._keras_mask = _symbolic_of(real._keras_mask)
     else:
         outputs = map_structure(_symbolic_of, _zero_run(layer, args, kwargs))
-        if any(isinstance(t, SymbolicTensor) and None in t.shape[1:]
-               for t in flatten([args, kwargs])):
-            _unknown_where_sizes_follow(outputs, _zero_run(layer, args, kwargs, unknown=2))
+    # Sizes of the outputs (or of their masks) that the zero run made up.
+    if (masked or not layer._computes_output_shape) and any(
+            isinstance(t, SymbolicTensor) and None in t.shape[1:]
+            for t in flatten([args, kwargs])):
+        _unknown_where_sizes_follow(outputs, _zero_run(layer, args, kwargs, unknown=2))
     layer.output_shape = map_structure(
         lambda t: t.shape if isinstance(t, SymbolicTensor) else t, outputs)
     return outputs

@@ -8,6 +8,7 @@ from fastdl import ops
 from fastdl.backend.geometry import pair
 from fastdl.layers.base import InputSpec, Layer
 from fastdl.layers.core import _data_format
+from fastdl.layers.signature import layer_label
 from fastdl.tensor import Tensor
 
 __all__ = ["window_output_size", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
@@ -249,7 +250,9 @@ class _GlobalPooling1D(Layer):
 
 
 class GlobalMaxPooling1D(_GlobalPooling1D):
-    """The maximum over the steps of each feature.
+    """The maximum over the steps of each feature. As in Keras it does not support masking:
+    a mask that reaches it is dropped with a warning, and the masked steps count in the
+    maximum.
 
     >>> import fastdl
     >>> fastdl.layers.GlobalMaxPooling1D()(fastdl.ones(4, 10, 3)).shape
@@ -275,11 +278,18 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
         if mask is None:
             return super().call(inputs)
         steps = 2 if self.data_format == "channels_first" else 1
-        kept = mask.data.astype(inputs.data.dtype)
+        if tuple(mask.shape) != (inputs.shape[0], inputs.shape[steps]):
+            raise ValueError(f"{layer_label(self)}: the mask must have the shape (batch, steps) "
+                             f"= {(inputs.shape[0], inputs.shape[steps])} of the input of "
+                             f"shape {tuple(inputs.shape)}; received a mask of shape "
+                             f"{tuple(mask.shape)}")
+        kept = mask.data.astype(bool)
         kept = kept[:, None, :] if steps == 2 else kept[:, :, None]
-        mean = (inputs * kept).sum(axis=steps, keepdims=self.keepdims) / \
-            kept.sum(axis=steps, keepdims=self.keepdims)
-        return mean
+        # As Keras: the masked steps count as zeros (whatever they hold, inf and NaN
+        # included), and the sum is divided by the number of kept steps (a sample with
+        # none gets NaN).
+        total = ops.where(kept, inputs, 0.0).sum(axis=steps, keepdims=self.keepdims)
+        return total / kept.sum(axis=steps, keepdims=self.keepdims).astype(inputs.data.dtype)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return None  # the steps are gone

@@ -19,18 +19,31 @@ from fastdl.layers.nested import map_structure
 from fastdl.tensor import Tensor
 
 
-def as_inputs(op: str, x: Any, dtype: np.dtype) -> list[np.ndarray]:
-    """The model's inputs as a list of C-contiguous arrays of ``dtype`` (converted once, not
-    per batch: uint8 images and float64 arrays alike)."""
+def as_inputs(op: str, x: Any, dtype: np.dtype,
+              declared: Optional[Sequence[Optional[np.dtype]]] = None) -> list[np.ndarray]:
+    """The model's inputs as a list of C-contiguous arrays, converted once, not per batch.
+
+    Floating data becomes ``dtype``, the model's. Integer and boolean data follow the dtype
+    the input takes, listed in ``declared`` (None where the model does not say, as a
+    subclassed model): an input that takes integers (token ids: ``keras.Input(shape,
+    dtype="int32")``, a Sequential model that starts with an Embedding) gets them in its
+    dtype; one that takes floats gets them in ``dtype`` (uint8 images); one that does not
+    say gets them as they are, as Keras passes them. Floats never become integers here:
+    float token ids reach the Embedding, which refuses them.
+    """
     if x is None:
         raise ValueError(f"{op}: x is required")
     arrays = list(x) if isinstance(x, (list, tuple)) else [x]
+    declared = list(declared or [])
     out = []
-    for a in arrays:
+    for i, a in enumerate(arrays):
         a = a.data if isinstance(a, Tensor) else np.asarray(a)
         if a.dtype.kind not in "fiub":
             raise TypeError(f"{op}: inputs must be numeric arrays, got dtype {a.dtype}")
-        out.append(np.ascontiguousarray(a, dtype=dtype))
+        wanted = declared[i] if i < len(declared) else None
+        if a.dtype.kind == "f" or (wanted is not None and wanted.kind not in "iub"):
+            wanted = dtype
+        out.append(np.ascontiguousarray(a, dtype=a.dtype if wanted is None else wanted))
     sizes = {len(a) for a in out}
     if len(sizes) > 1:
         raise ValueError(f"{op}: the inputs have different numbers of samples: "

@@ -71,6 +71,10 @@ class Model(TrainingMixin, Layer):
     (2, 3)
     """
 
+    #: A model's integer data (token ids) reaches its call as it is: its own layers convert
+    #: what they are given (an Input to its dtype, a Dense to its own, an Embedding none).
+    _integer_inputs = True
+
     def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
                  **kwargs: Any) -> None:
         if name is None and inputs is not None and type(self) is Model:
@@ -199,6 +203,14 @@ class Model(TrainingMixin, Layer):
         with no_grad():
             self(Tensor(array_library(self._device or "cpu").zeros(sample, self.dtype)),
                  training=False)
+
+    def _input_dtypes(self) -> list:
+        """The dtype each input takes its data in (fit, evaluate and predict convert the
+        data once, see :func:`fastdl.models.data.as_inputs`): a functional model's Inputs';
+        None for a subclassed model, whose inputs are not declared."""
+        if self._graph is not None:
+            return [t.dtype for t in self.inputs]
+        return [None]
 
     def _walk_layers(self) -> list[Layer]:
         """Every layer that owns weights, depth first, in call order (nested models

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
+import numpy as np
+
 from fastdl.layers.base import Layer, unique_name
 from fastdl.layers.calling import current_training
 from fastdl.layers.convolutional import Conv2D
@@ -74,7 +76,8 @@ class Sequential(Model):
             if not self._stack and self._input_layer is None:
                 declared = _declared_input_shape(layer)
                 if declared is not None:
-                    self._input_layer = InputLayer(batch_shape=declared)
+                    self._input_layer = InputLayer(batch_shape=declared,
+                                                   dtype=_data_dtype(layer))
             self._stack.append(layer)
             self._track(layer)
         self.built = False
@@ -115,7 +118,8 @@ class Sequential(Model):
             raise ValueError(f"Sequential model {self.name!r}: the input shape is unknown; "
                              f"start the model with keras.Input(shape) or call it on data")
         if self._input_layer is None:
-            self._input_layer = InputLayer(batch_shape=(None,) + tuple(input_shape)[1:])
+            self._input_layer = InputLayer(batch_shape=(None,) + tuple(input_shape)[1:],
+                                           dtype=_data_dtype(self._stack[0]))
         elif input_shape is not None and tuple(input_shape)[1:] != \
                 self._input_layer.batch_shape[1:]:
             raise ValueError(f"Sequential model {self.name!r} is configured for input shape "
@@ -158,6 +162,13 @@ class Sequential(Model):
         self._built_graph("output")
         return self._graph_output
 
+    def _input_dtypes(self) -> list:
+        """The dtype the model's data takes: its Input's, else the first layer's (token ids
+        for an Embedding, floats for a Dense)."""
+        if self._input_layer is not None:
+            return [self._input_layer.dtype]
+        return [_data_dtype(self._stack[0]) if self._stack else None]
+
     def _built_graph(self, what: str) -> InputLayer:
         if not self.built or self._graph_output is None:
             raise AttributeError(f"Sequential model {self.name!r} has no defined {what} yet: "
@@ -185,6 +196,15 @@ class Sequential(Model):
                 x = layer(x, **given)
                 i += 1
         return x
+
+
+def _data_dtype(layer: Layer) -> Any:
+    """The dtype of the data a first layer takes: int32 token ids for a layer that takes
+    integers (Embedding), what a model's input declares (None when it does not), else the
+    layer's own floating dtype."""
+    if isinstance(layer, Model):
+        return layer._input_dtypes()[0]
+    return np.dtype(np.int32) if layer._integer_inputs else layer.dtype
 
 
 def _declared_input_shape(layer: Layer) -> Optional[tuple]:

@@ -179,7 +179,8 @@ class TrainingMixin(StepMixin):
 
     def _arrays(self, op: str, x: Any, y: Any, sample_weight: Any) -> tuple:
         """(inputs, targets, sample weights) as arrays, checked once for the whole call."""
-        xs = _data.as_inputs(op, inputs_in_order(self, x), self.dtype)
+        xs = _data.as_inputs(op, inputs_in_order(self, x), self.dtype,
+                             self._input_dtypes())
         samples = len(xs[0])
         return (xs, _data.as_targets(op, y, samples, self.dtype),
                 _data.as_sample_weights(op, sample_weight, samples, self.dtype))
@@ -219,7 +220,8 @@ class TrainingMixin(StepMixin):
         """What ``predict_step`` returns for ``x`` (the model's outputs by default), computed
         in batches (32 by default) at inference (no graph, dropout off) and joined along the
         batch axis into arrays, in the structure of the step's output."""
-        xs = _data.as_inputs("predict", inputs_in_order(self, x), self.dtype)
+        xs = _data.as_inputs("predict", inputs_in_order(self, x), self.dtype,
+                             self._input_dtypes())
         batch_size = _data.batch_size_or_default("predict", batch_size)
         device = self.device
         parts: list = []
@@ -255,7 +257,8 @@ class TrainingMixin(StepMixin):
 
     def predict_on_batch(self, x: Any) -> Any:
         """What ``predict_step`` returns for one batch, at inference, as arrays."""
-        xs = _data.as_inputs("predict_on_batch", inputs_in_order(self, x), self.dtype)
+        xs = _data.as_inputs("predict_on_batch", inputs_in_order(self, x), self.dtype,
+                             self._input_dtypes())
         with no_grad():
             outputs = self.predict_step(_data.step_data(xs, None, None, self.device))
         return pack_like(outputs, host_arrays(flatten(outputs)))

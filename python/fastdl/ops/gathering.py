@@ -13,11 +13,13 @@ tensor([[2., 0.],
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from fastdl.backend import array_module, to_device
+from fastdl.autograd import Function
+from fastdl.backend import array_module, kernels_for, to_device
 from fastdl.backend.geometry import axis_index
 from fastdl.ops.common import operand
 from fastdl.ops.shaping import BroadcastTo, GetItem, Reshape
@@ -41,6 +43,36 @@ def along_axis(indices: Any, axis: int) -> tuple:
                  for d in range(ndim))
 
 
+class TakeRows(Function):
+    """``table[indices]``: the rows of ``table`` at integer ``indices`` of any shape, each in
+    ``[0, len(table))`` (the callers check). The gradient adds every output row back into
+    the row it was copied from, as an embedding's gradient (repeated indices add up).
+
+    >>> import fastdl
+    >>> table = fastdl.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> TakeRows.apply(table, indices=np.array([[1, 1, 0]]))
+    tensor([[[3., 4.],
+             [3., 4.],
+             [1., 2.]]], requires_grad=True)
+    """
+
+    @staticmethod
+    def forward(ctx, table, indices):
+        flat = indices.reshape(-1)
+        if ctx.requires_grad:
+            ctx.rows, ctx.flat = table.shape, flat
+        rows = kernels_for(table).take_rows(table, flat)
+        return rows.reshape(indices.shape + table.shape[1:])
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = array_module(grad).zeros(ctx.rows, grad.dtype)
+        width = math.prod(ctx.rows[1:])
+        kernels_for(grad).index_add_rows(out.reshape(ctx.rows[0], width), ctx.flat,
+                                         grad.reshape(ctx.flat.size, width))
+        return out
+
+
 def _indices(op: str, indices: Any, x: Any) -> Any:
     """``indices`` as an integer array on the device of ``x``; TypeError naming ``op`` for
     other dtypes."""
@@ -51,6 +83,21 @@ def _indices(op: str, indices: Any, x: Any) -> Any:
     if found.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be integers; got dtype {found.dtype}")
     return found
+
+
+def _rows(op: str, indices: Any, size: int) -> Any:
+    """Indices into ``size`` rows, negative ones counted from the end, as non-negative ones;
+    IndexError naming ``op`` for one out of bounds (checked for NumPy indices: GPU ones wrap
+    around, as CuPy's indexing does)."""
+    xp = array_module(indices)
+    if xp is np and indices.size:
+        low, high = int(indices.min()), int(indices.max())
+        if low < -size or high >= size:
+            raise IndexError(f"{op}: index {low if low < -size else high} is out of bounds for "
+                             f"axis 0 of size {size}")
+        if low >= 0:
+            return indices
+    return xp.where(indices < 0, indices + size, indices)
 
 
 def _host_ints(values: Any) -> np.ndarray:
@@ -74,6 +121,8 @@ def take(x: Any, indices: Any, axis: Optional[int] = None) -> Tensor:
     if axis is None:
         x, axis = Reshape.apply(x, shape=(-1,)), 0
     axis = axis_index("take", x.ndim, axis)
+    if axis == 0:
+        return TakeRows.apply(x, indices=_rows("take", indices, x.shape[0]))
     return GetItem.apply(x, index=(slice(None),) * axis + (indices,))
 
 

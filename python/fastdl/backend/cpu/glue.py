@@ -1,10 +1,13 @@
 """The CPU side of the small helpers that operations call through the backend module
-(:mod:`fastdl.backend.cuda` has the GPU side): dtype harmonization and scattered adds."""
+(:mod:`fastdl.backend.cuda` has the GPU side): dtype harmonization, gathered rows and
+scattered adds."""
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_float_arrays", "index_add"]
+from fastdl import _C
+
+__all__ = ["as_float_arrays", "index_add", "take_rows", "index_add_rows"]
 
 _FLOATS = (np.float32, np.float64)
 
@@ -34,3 +37,67 @@ def as_float_arrays(op: str, *arrays) -> list:
 def index_add(out: np.ndarray, index, values) -> None:
     """``out[index] += values`` in place, with repeated indices adding up."""
     np.add.at(out, index, values)
+
+
+def take_rows(a: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``a[index]`` for 1-D indices in ``[0, len(a))``: the rows copied by the kernels'
+    threads (IndexError for an index out of bounds).
+
+    >>> from fastdl.backend import cpu
+    >>> cpu.take_rows(np.arange(6.0).reshape(3, 2), np.array([2, 0, 2]))
+    array([[4., 5.],
+           [0., 1.],
+           [4., 5.]])
+    """
+    if index.dtype.kind != "i":
+        index = index.astype(np.intp)
+    return _C.take_rows(np.ascontiguousarray(a), index)
+
+
+#: Rows added in rounds of distinct indices before the rest is summed run by run.
+_ROUNDS = 4
+
+
+def index_add_rows(out: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+    """``out[index[i]] += values[i]`` for every i, in place, repeated indices adding up:
+    ``out`` of shape (rows, n), ``index`` 1-D, ``values`` of shape (len(index), n).
+
+    The indices are sorted once. The first row of each index is added in a first round,
+    its second row in a second one, and so on for a few rounds: a round has no index twice,
+    so it is one gather of rows and one vectorized add. The rows of indices that occur more
+    often are summed run by run (``np.add.reduceat`` over the sorted order). For the
+    gradient of a (64, 200) batch of token ids into a 20000 x 128 table this is several
+    times faster than ``np.add.at`` on the rows.
+
+    >>> from fastdl.backend import cpu
+    >>> out = np.zeros((3, 2))
+    >>> cpu.index_add_rows(out, np.array([2, 0, 2]), np.ones((3, 2)))
+    >>> out
+    array([[1., 1.],
+           [0., 0.],
+           [2., 2.]])
+    """
+    n = index.size
+    if n == 0:
+        return
+    values = np.ascontiguousarray(values)
+    order = np.argsort(index, kind="stable")
+    rows = index[order]
+    first = np.empty(n, bool)
+    first[0] = True
+    np.not_equal(rows[1:], rows[:-1], out=first[1:])
+    out[rows[first]] += take_rows(values, order[first])
+    if first.all():
+        return
+    position = np.arange(n)
+    rank = position - np.maximum.accumulate(np.where(first, position, 0))  # within its run
+    for k in range(1, _ROUNDS):
+        pick = rank == k
+        if not pick.any():
+            return
+        out[rows[pick]] += take_rows(values, order[pick])
+    rest = rank >= _ROUNDS
+    if rest.any():
+        rows, order = rows[rest], order[rest]
+        starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+        out[rows[starts]] += np.add.reduceat(take_rows(values, order), starts, axis=0)
