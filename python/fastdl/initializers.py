@@ -24,7 +24,7 @@ from fastdl import random as _random
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
            "TruncatedNormal", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",
-           "LecunUniform", "LecunNormal", "get"]
+           "LecunUniform", "LecunNormal", "Orthogonal", "get"]
 
 
 def compute_fans(shape: tuple) -> tuple[float, float]:
@@ -204,12 +204,43 @@ class LecunNormal(VarianceScaling):
         return {}
 
 
+class Orthogonal(Initializer):
+    """A (semi-)orthogonal matrix times ``gain``: Keras's default for recurrent kernels, whose
+    repeated products then neither grow nor shrink the state. A weight of more than two axes
+    is orthogonal as a (product of all but the last axis, last axis) matrix.
+
+    >>> import numpy as np
+    >>> q = Orthogonal()((4, 4))
+    >>> bool(np.allclose(q.T @ q, np.eye(4), atol=1e-6))
+    True
+    """
+
+    def __init__(self, gain: float = 1.0) -> None:
+        self.gain = float(gain)
+
+    def sample(self, shape):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal: the shape must have at least two axes, got {shape}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        # Q of the QR decomposition of a Gaussian matrix, its columns' signs fixed by R's
+        # diagonal, is uniformly distributed over the orthogonal matrices.
+        gaussian = _random.generator().normal(size=(max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(gaussian)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
 _BY_NAME: dict[str, type] = {
     "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
     "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
-    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
     # Keras's short aliases (Embedding's default is "uniform").
     "uniform": RandomUniform, "normal": RandomNormal, "zero": Zeros, "one": Ones,
 }

@@ -39,6 +39,8 @@ from fastdl.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from fastdl.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
+from fastdl.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
 from fastdl.layers.sequence import Masking, RepeatVector, TimeDistributed
 from fastdl.layers.symbolic import SymbolicTensor
 
@@ -63,4 +65,5 @@ __all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activat
            "GlobalMaxPool1D", "GlobalAvgPool1D", "Add", "Subtract", "Multiply", "Average",
            "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract", "multiply", "average",
            "maximum", "minimum", "concatenate", "dot", "Embedding", "Masking", "RepeatVector",
-           "TimeDistributed"]
+           "TimeDistributed", "RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell",
+           "GRUCell"]

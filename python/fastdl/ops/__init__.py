@@ -22,7 +22,7 @@ its public functions (``fastdl.ops.arithmetic.Mul`` is the Function behind ``*``
 :mod:`~fastdl.ops.gathering`, :mod:`~fastdl.ops.conversion`, :mod:`~fastdl.ops.array_creation`,
 :mod:`~fastdl.ops.products`, :mod:`~fastdl.ops.contraction`, :mod:`~fastdl.ops.linalg`,
 :mod:`~fastdl.ops.activation`, :mod:`~fastdl.ops.softmax_family`, :mod:`~fastdl.ops.convolution`,
-:mod:`~fastdl.ops.pooling`, :mod:`~fastdl.ops.regularization` and
+:mod:`~fastdl.ops.pooling`, :mod:`~fastdl.ops.recurrent`, :mod:`~fastdl.ops.regularization` and
 :mod:`~fastdl.ops.normalization`, and :mod:`~fastdl.ops.sampling` (the random draws, exported
 as :mod:`fastdl.keras.random`); no module is named as a function, so that both stay
 reachable. Importing this package also binds the Tensor's operators and methods
@@ -44,6 +44,7 @@ from fastdl.ops.linalg import norm
 from fastdl.ops.normalization import batch_norm
 from fastdl.ops.pooling import avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d
 from fastdl.ops.products import linear, matmul
+from fastdl.ops.recurrent import gru, lstm, rnn, simple_rnn
 from fastdl.ops.reduction import cumsum, logsumexp, max, mean, min, prod, std, sum, var
 from fastdl.ops.regularization import dropout
 from fastdl.ops.selection import argmax, argmin, top_k
@@ -70,4 +71,5 @@ __all__ = [
     "conv2d", "conv1d", "conv2d_max_pool2d",
     "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
     "dropout", "batch_norm",
+    "lstm", "gru", "simple_rnn", "rnn",
 ]
