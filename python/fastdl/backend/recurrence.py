@@ -2,6 +2,15 @@
 runs (CuPy arrays, one GEMM per step and the gates as array expressions) and what tests hold
 the CPU kernels to (NumPy). The arguments, results and conventions are those of
 ``fastdl.backend.cpu.rnn_forward`` / ``rnn_backward`` (see ``csrc/include/fastdl/rnn.h``).
+
+>>> import numpy as np
+>>> from fastdl.backend import recurrence
+>>> projected = np.ones((1, 2, 1))                  # SimpleRNN: 1 unit, 2 steps of x W + b = 1
+>>> outputs, h, _, _ = recurrence.rnn_forward(np, np.matmul, "simple", projected, np.ones((1, 1)),
+...                                           None, np.zeros((1, 1)), None, None, "none", "none",
+...                                           False, False, False)
+>>> outputs.ravel()                                 # h1 = 1, h2 = 1 + h1
+array([1., 2.])
 """
 from __future__ import annotations
 

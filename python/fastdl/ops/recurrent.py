@@ -314,14 +314,14 @@ def rnn(step_function: Callable, inputs: Any, initial_states: Sequence[Any],
     (array([[6., 9.]], dtype=float32), (1, 3, 2))
     """
     del unroll, input_length
-    inputs = operand(inputs)
+    inputs = _as_tensor(inputs)
     if time_major:
         inputs = transpose(inputs, _swap_first_two(inputs.ndim))
         if mask is not None:
             mask = transpose(mask, (1, 0))
     steps = inputs.shape[1]
-    states = [operand(s) for s in initial_states]
-    constants = [operand(c) for c in constants or ()]
+    states = [_as_tensor(s) for s in initial_states]
+    constants = [_as_tensor(c) for c in constants or ()]
     mask = None if mask is None else operand(mask)
     outputs: list = []
     order = range(steps - 1, -1, -1) if go_backwards else range(steps)
@@ -344,6 +344,13 @@ def rnn(step_function: Callable, inputs: Any, initial_states: Sequence[Any],
     if time_major:
         stacked = transpose(stacked, _swap_first_two(stacked.ndim))
     return outputs[-1], stacked, states
+
+
+def _as_tensor(x: Any) -> Tensor:
+    """``x`` as a Tensor (an array is wrapped, not copied), so that a step function works on
+    Tensors whatever it was given."""
+    x = operand(x)
+    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _swap_first_two(ndim: int) -> tuple:

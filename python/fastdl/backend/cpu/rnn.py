@@ -1,7 +1,17 @@
 """Recurrent layers over whole sequences on the CPU (``fastdl._C``): SimpleRNN, LSTM and GRU
 (reset after the recurrent product). The inputs are the input projection ``x W + b`` of every
 step, (batch, steps, gates * units); see ``csrc/include/fastdl/rnn.h`` for what the kernels
-compute and keep."""
+compute and keep.
+
+>>> import numpy as np
+>>> from fastdl.backend import cpu
+>>> projected = np.zeros((2, 3, 4), np.float32)     # a batch of 2, 3 steps, 1 unit * 4 gates
+>>> kernel, state = np.zeros((1, 4), np.float32), np.ones((2, 1), np.float32)
+>>> outputs, h, c, saved = cpu.rnn_forward("lstm", projected, kernel, None, state, state, None,
+...                                        "tanh", "sigmoid", False, False, keep=False)
+>>> outputs.shape, c.ravel()          # the forget gate halves c at each step
+((2, 3, 1), array([0.125, 0.125], dtype=float32))
+"""
 from __future__ import annotations
 
 from typing import Optional
