@@ -277,3 +277,21 @@ def test_gru_reset_before_matches_its_definition():
         n = np.tanh(xw[:, 8:] + (r * h) @ u[:, 8:])
         h = z * h + (1 - z) * n
         np.testing.assert_allclose(out[:, t], h, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind, options", [("LSTM", {}), ("GRU", {}),
+                                           ("GRU", {"reset_after": False}), ("SimpleRNN", {})])
+def test_cells_step_by_step_match_the_layers(kind, options):
+    """RNN over a cell of a subclass (not the built-in type) runs the cell's call at every
+    step: the same outputs as the layer's fused path."""
+    cell_type = getattr(keras.layers, kind + "Cell")
+    own_cell = type("OwnCell", (cell_type,), {})
+    rng = np.random.default_rng(13)
+    x, mask = rng.standard_normal((3, 5, 4)), rng.random((3, 5)) > 0.3
+    fused = getattr(keras.layers, kind)(6, return_sequences=True, dtype="float64", **options)
+    stepped = keras.layers.RNN(own_cell(6, dtype="float64", **options), return_sequences=True,
+                               dtype="float64")
+    fused(x), stepped(x)
+    stepped.set_weights(fused.get_weights())
+    np.testing.assert_allclose(stepped(x, mask=mask).numpy(), fused(x, mask=mask).numpy(),
+                               rtol=1e-12, atol=1e-14)

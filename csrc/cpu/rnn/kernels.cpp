@@ -28,14 +28,6 @@ constexpr int max_rows(int vectors) {
   return std::min(12, (kVectorRegisters - vectors - 2) / vectors);
 }
 
-constexpr int gates_of(RnnCell cell) {
-  return cell == RnnCell::lstm ? 4 : cell == RnnCell::gru ? 3 : 1;
-}
-
-constexpr int saved_of(RnnCell cell) {
-  return cell == RnnCell::lstm ? 5 : cell == RnnCell::gru ? 4 : 1;
-}
-
 // Calls f(std::integral_constant<int, n>{}) for 1 <= n <= N: a tile's row count as a constant.
 template <int N, class F>
 FASTDL_ALWAYS_INLINE void with_rows(int n, F&& f) {
@@ -184,7 +176,7 @@ FASTDL_ALWAYS_INLINE void cell_gradient(const RnnCellGradient<T>& cg, int64_t b,
                                         int lanes, Vec<T> d_h_out) {
   const RnnSequence<T>& seq = *cg.seq;
   const int64_t H = seq.units;
-  constexpr int G = gates_of(C);
+  constexpr int G = rnn_gates(C);
   const auto load = [lanes](const T* p) { return load_lanes(p, lanes); };
   const auto store = [lanes](Vec<T> v, T* p) { store_lanes(v, p, lanes); };
   const Vec<T> zero(T(0)), one(T(1));
@@ -239,7 +231,7 @@ FASTDL_ALWAYS_INLINE void cell_gradient(const RnnCellGradient<T>& cg, int64_t b,
 
 template <class T, RnnCell C, int R>
 void forward_tile(const RnnForwardStep<T>& st, int64_t row0, int64_t block) {
-  constexpr int W = Vec<T>::width, G = gates_of(C), S = saved_of(C);
+  constexpr int W = Vec<T>::width, G = rnn_gates(C), S = rnn_saved_values(C);
   const int64_t H = st.seq->units, u0 = block * W;
   const int lanes = static_cast<int>(std::min<int64_t>(W, H - u0));
   for (int64_t b = row0; b < row0 + R; ++b) {
@@ -260,18 +252,18 @@ void forward_tile(const RnnForwardStep<T>& st, int64_t row0, int64_t block) {
 template <class T, RnnCell C, int R>
 void backward_tile(const RnnBackwardStep<T>& st, int64_t row0, int64_t group) {
   constexpr int W = Vec<T>::width, NV = kBackwardVectors;
-  const int64_t H = st.seq->units, K = gates_of(C) * H;
+  const int64_t H = st.seq->units, K = rnn_gates(C) * H;
   if (const RnnCellGradient<T>* cg = st.cell) {
     for (int64_t b = row0; b < row0 + R; ++b) {
       for (int v = 0; v < NV; ++v) {
         const int64_t u0 = std::min((group * NV + v) * W, H - 1);
         if (cg->d_out) prefetch(cg->d_out + b * cg->d_out_stride + u0, 1, 0, false);
-        prefetch(cg->saved + b * cg->saved_stride + u0, saved_of(C), H, false);
+        prefetch(cg->saved + b * cg->saved_stride + u0, rnn_saved_values(C), H, false);
         prefetch(cg->h + b * cg->h_stride + u0, 1, 0, false);
         if constexpr (C == RnnCell::lstm) prefetch(cg->c + b * cg->c_stride + u0, 1, 0, false);
-        prefetch(cg->d_x + b * cg->d_x_stride + u0, gates_of(C), H, true);
+        prefetch(cg->d_x + b * cg->d_x_stride + u0, rnn_gates(C), H, true);
         if (cg->d_rec != cg->d_x) {
-          prefetch(cg->d_rec + b * cg->d_rec_stride + u0, gates_of(C), H, true);
+          prefetch(cg->d_rec + b * cg->d_rec_stride + u0, rnn_gates(C), H, true);
         }
       }
     }
@@ -304,27 +296,27 @@ int rnn_vector_width() {
 
 template <class T>
 int rnn_tile_rows(RnnCell cell, bool backward) {
-  return max_rows(backward ? kBackwardVectors : gates_of(cell));
+  return max_rows(backward ? kBackwardVectors : rnn_gates(cell));
 }
 
 template <class T>
 int64_t rnn_forward_panels_size(const RnnSequence<T>& seq) {
   constexpr int W = Vec<T>::width;
   const int64_t blocks = (seq.units + W - 1) / W;
-  return blocks * seq.units * gates_of(seq.cell) * W;
+  return blocks * seq.units * rnn_gates(seq.cell) * W;
 }
 
 template <class T>
 int64_t rnn_backward_panels_size(const RnnSequence<T>& seq) {
   constexpr int W = Vec<T>::width, NV = kBackwardVectors;
   const int64_t groups = (seq.units + NV * W - 1) / (NV * W);
-  return groups * gates_of(seq.cell) * seq.units * NV * W;
+  return groups * rnn_gates(seq.cell) * seq.units * NV * W;
 }
 
 template <class T>
 void rnn_pack_forward(const RnnSequence<T>& seq, T* packed) {
   constexpr int W = Vec<T>::width;
-  const int64_t H = seq.units, G = gates_of(seq.cell), blocks = (H + W - 1) / W;
+  const int64_t H = seq.units, G = rnn_gates(seq.cell), blocks = (H + W - 1) / W;
   for (int64_t block = 0; block < blocks; ++block) {
     for (int64_t k = 0; k < H; ++k) {
       const T* row = seq.recurrent_kernel + k * G * H;
@@ -341,7 +333,7 @@ void rnn_pack_forward(const RnnSequence<T>& seq, T* packed) {
 template <class T>
 void rnn_pack_backward(const RnnSequence<T>& seq, T* packed) {
   constexpr int W = Vec<T>::width, NV = kBackwardVectors;
-  const int64_t H = seq.units, K = gates_of(seq.cell) * H;
+  const int64_t H = seq.units, K = rnn_gates(seq.cell) * H;
   const int64_t groups = (H + NV * W - 1) / (NV * W);
   for (int64_t group = 0; group < groups; ++group) {
     for (int64_t k = 0; k < K; ++k) {
@@ -359,7 +351,7 @@ void rnn_forward_tiles(const RnnForwardStep<T>& step, int64_t row0, int64_t rows
   with_cell(step.seq->cell, [&](auto cell_tag) {
     constexpr RnnCell C = decltype(cell_tag)::value;
     for (int64_t block = block0; block < block1; ++block) {
-      for_each_row_tile<max_rows(gates_of(C))>(row0, rows, [&](int64_t r, auto rows_tag) {
+      for_each_row_tile<max_rows(rnn_gates(C))>(row0, rows, [&](int64_t r, auto rows_tag) {
         forward_tile<T, C, decltype(rows_tag)::value>(step, r, block);
       });
     }

@@ -21,14 +21,6 @@
 
 namespace fastdl {
 
-int rnn_gates(RnnCell cell) {
-  return cell == RnnCell::lstm ? 4 : cell == RnnCell::gru ? 3 : 1;
-}
-
-int rnn_saved_values(RnnCell cell) {
-  return cell == RnnCell::lstm ? 5 : cell == RnnCell::gru ? 4 : 1;
-}
-
 namespace {
 
 // Below this many multiply-adds per step a sequence runs on one thread: a step then takes about

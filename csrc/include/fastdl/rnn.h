@@ -26,10 +26,14 @@ enum class RnnCell {
 };
 
 // Gates per unit: 1, 4, 3.
-int rnn_gates(RnnCell cell);
+constexpr int rnn_gates(RnnCell cell) {
+  return cell == RnnCell::lstm ? 4 : cell == RnnCell::gru ? 3 : 1;
+}
 // Values per unit and step kept for the backward pass: SimpleRNN the new state; LSTM the four
 // activated gates and act(c); GRU z, r, the candidate and the candidate's recurrent term.
-int rnn_saved_values(RnnCell cell);
+constexpr int rnn_saved_values(RnnCell cell) {
+  return cell == RnnCell::lstm ? 5 : cell == RnnCell::gru ? 4 : 1;
+}
 
 // What is fixed for a sequence. The activations are those whose derivative follows from their
 // output: none, relu, sigmoid, tanh.

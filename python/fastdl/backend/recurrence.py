@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+#: Gates per unit of each cell.
 GATES = {"simple": 1, "lstm": 4, "gru": 3}
 
 

@@ -16,6 +16,7 @@ from fastdl.layers.base import InputSpec, Layer
 from fastdl.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, _Cell
 from fastdl.layers.signature import layer_label
 from fastdl.ops import recurrent
+from fastdl.ops.array_creation import zeros
 from fastdl.tensor import Tensor
 
 __all__ = ["RNN", "SimpleRNN", "LSTM", "GRU"]
@@ -79,11 +80,7 @@ class RNN(Layer):
         if own is not None:
             states = own(batch_size=batch_size)
             return list(states) if isinstance(states, (list, tuple)) else [states]
-        return [self._zeros(batch_size, size) for size in self._state_sizes]
-
-    def _zeros(self, batch: int, size: int) -> Tensor:
-        from fastdl.ops.array_creation import zeros
-        return zeros((batch, size), dtype=self.dtype)
+        return [zeros((batch_size, size), dtype=self.dtype) for size in self._state_sizes]
 
     def reset_states(self, states: Any = None) -> None:
         """Sets a stateful layer's states to zeros (or to ``states``)."""

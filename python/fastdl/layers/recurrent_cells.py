@@ -16,11 +16,10 @@ from fastdl import activations, initializers
 from fastdl import random as _random
 from fastdl.layers.base import Layer
 from fastdl.ops import recurrent
-from fastdl.ops.arithmetic import add, multiply, subtract
+from fastdl.ops.arithmetic import add, multiply
 from fastdl.ops.array_creation import ones, zeros
 from fastdl.ops.products import matmul
 from fastdl.ops.regularization import Dropout as DropoutFunction
-from fastdl.ops.shaping import split
 from fastdl.tensor import Tensor
 
 __all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell"]
@@ -114,13 +113,22 @@ class _Cell(Layer):
         self._recurrent_dropout_mask = None if state is None or self.recurrent_dropout == 0.0 \
             else self._mask(state, self.recurrent_dropout)
 
-    def _dropped(self, inputs: Tensor, states: list, training: Optional[bool]) -> tuple:
+    def _input_bias(self) -> Any:
+        """The bias added to the input projection (GRU's reset_after bias has two rows)."""
+        return self.bias
+
+    def _projected(self, inputs: Tensor, states: list, training: Optional[bool]) -> tuple:
+        """``(x W + b, h, h for the recurrent product)`` of one step, the dropout masks
+        applied when training."""
         if training and self._dropout_mask is not None:
             inputs = multiply(inputs, self._dropout_mask)
+        x = matmul(inputs, self.kernel)
+        if self._input_bias() is not None:
+            x = add(x, self._input_bias())
         h = states[0]
-        h_in_products = multiply(h, self._recurrent_dropout_mask) \
+        h_in_product = multiply(h, self._recurrent_dropout_mask) \
             if training and self._recurrent_dropout_mask is not None else h
-        return inputs, h, h_in_products
+        return x, h, h_in_product
 
     # ------------------------------------------------------------------ whole sequences
     def _activation_argument(self, fn: Any) -> Any:
@@ -169,11 +177,9 @@ class SimpleRNNCell(_Cell):
                          seed, **kwargs)
 
     def call(self, inputs, states, training=None):
-        inputs, _, h = self._dropped(inputs, list(states), training)
-        z = add(matmul(inputs, self.kernel), matmul(h, self.recurrent_kernel))
-        if self.bias is not None:
-            z = add(z, self.bias)
-        h = self.activation(z)
+        x, h, h_in_product = self._projected(inputs, list(states), training)
+        h = recurrent.simple_rnn_step(x, h, self.recurrent_kernel, self.activation,
+                                      h_in_product)
         return h, [h]
 
     def _sequence_op(self, sequences, states, mask, go_backwards, zero_output_for_mask):
@@ -224,15 +230,9 @@ class LSTMCell(_Cell):
         return forget_gate_at_one
 
     def call(self, inputs, states, training=None):
-        inputs, h, h_in_products = self._dropped(inputs, list(states), training)
-        c = states[1]
-        z = add(matmul(inputs, self.kernel), matmul(h_in_products, self.recurrent_kernel))
-        if self.bias is not None:
-            z = add(z, self.bias)
-        i, f, g, o = split(z, 4, axis=-1)
-        act, gate = self.activation, self.recurrent_activation
-        c = add(multiply(gate(f), c), multiply(gate(i), act(g)))
-        h = multiply(gate(o), act(c))
+        x, h, h_in_product = self._projected(inputs, list(states), training)
+        h, c = recurrent.lstm_step(x, h, states[1], self.recurrent_kernel, self.activation,
+                                   self.recurrent_activation, h_in_product)
         return h, [h, c]
 
     def _sequence_op(self, sequences, states, mask, go_backwards, zero_output_for_mask):
@@ -275,28 +275,16 @@ class GRUCell(_Cell):
     def _bias_shape(self) -> tuple:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
+    def _input_bias(self) -> Any:
+        if self.bias is None:
+            return None
+        return self.bias[0] if self.reset_after else self.bias
+
     def call(self, inputs, states, training=None):
-        inputs, h, h_in_products = self._dropped(inputs, list(states), training)
-        x = matmul(inputs, self.kernel)
-        input_bias, recurrent_bias = (None, None) if self.bias is None else \
-            (self.bias[0], self.bias[1]) if self.reset_after else (self.bias, None)
-        if input_bias is not None:
-            x = add(x, input_bias)
-        x_z, x_r, x_h = split(x, 3, axis=-1)
-        act, gate = self.activation, self.recurrent_activation
-        if self.reset_after:
-            inner = matmul(h_in_products, self.recurrent_kernel)
-            if recurrent_bias is not None:
-                inner = add(inner, recurrent_bias)
-            h_z, h_r, h_h = split(inner, 3, axis=-1)
-            z, r = gate(add(x_z, h_z)), gate(add(x_r, h_r))
-            candidate = act(add(x_h, multiply(r, h_h)))
-        else:
-            u_z, u_r, u_h = split(self.recurrent_kernel, 3, axis=-1)
-            z = gate(add(x_z, matmul(h_in_products, u_z)))
-            r = gate(add(x_r, matmul(h_in_products, u_r)))
-            candidate = act(add(x_h, matmul(multiply(r, h_in_products), u_h)))
-        h = add(candidate, multiply(z, subtract(h, candidate)))
+        x, h, h_in_product = self._projected(inputs, list(states), training)
+        recurrent_bias = self.bias[1] if self.reset_after and self.bias is not None else None
+        h = recurrent.gru_step(x, h, self.recurrent_kernel, recurrent_bias, self.activation,
+                               self.recurrent_activation, self.reset_after, h_in_product)
         return h, [h]
 
     def _sequence_op(self, sequences, states, mask, go_backwards, zero_output_for_mask):

@@ -20,6 +20,7 @@ from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 from fastdl.autograd import Function
 from fastdl.backend import array_module, kernels_for
+from fastdl.backend.recurrence import GATES
 from fastdl.ops.activation import relu, sigmoid, tanh
 from fastdl.ops.arithmetic import add, multiply, subtract
 from fastdl.ops.array_creation import zeros_like
@@ -29,8 +30,6 @@ from fastdl.ops.products import linear, matmul
 from fastdl.ops.shaping import expand_dims, split, stack, transpose
 from fastdl.tensor import Tensor
 
-#: Gates per unit of each cell the kernels run.
-GATES = {"simple": 1, "lstm": 4, "gru": 3}
 
 def _linear(x: Any) -> Any:
     return x
@@ -170,6 +169,48 @@ def _recurrence(op: str, cell: str, inputs: Any, kernel: Any, recurrent_kernel: 
                             options)
 
 
+def simple_rnn_step(x: Any, h: Any, recurrent_kernel: Any, activation: Callable = tanh,
+                    h_in_product: Any = None) -> Any:
+    """One step of a SimpleRNN given the step's input projection ``x`` (x W + b): the new
+    state. ``h_in_product`` replaces ``h`` in the recurrent product (a state with recurrent
+    dropout applied); the same goes for the other cells' steps."""
+    h_in_product = h if h_in_product is None else h_in_product
+    return activation(add(x, matmul(h_in_product, recurrent_kernel)))
+
+
+def lstm_step(x: Any, h: Any, c: Any, recurrent_kernel: Any, activation: Callable = tanh,
+              recurrent_activation: Callable = sigmoid, h_in_product: Any = None) -> tuple:
+    """One step of an LSTM given the step's input projection ``x`` (gates i, f, c, o side by
+    side): the new ``(h, c)``."""
+    h_in_product = h if h_in_product is None else h_in_product
+    i, f, g, o = split(add(x, matmul(h_in_product, recurrent_kernel)), 4, axis=-1)
+    c = add(multiply(recurrent_activation(f), c), multiply(recurrent_activation(i), activation(g)))
+    return multiply(recurrent_activation(o), activation(c)), c
+
+
+def gru_step(x: Any, h: Any, recurrent_kernel: Any, recurrent_bias: Any = None,
+             activation: Callable = tanh, recurrent_activation: Callable = sigmoid,
+             reset_after: bool = True, h_in_product: Any = None) -> Any:
+    """One step of a GRU given the step's input projection ``x`` (gates z, r, h side by side):
+    the new state ``z * h + (1 - z) * candidate``. ``recurrent_bias`` (reset_after only) is
+    added to the recurrent product inside the reset."""
+    h_in_product = h if h_in_product is None else h_in_product
+    x_z, x_r, x_h = split(x, 3, axis=-1)
+    if reset_after:
+        inner = matmul(h_in_product, recurrent_kernel)
+        if recurrent_bias is not None:
+            inner = add(inner, recurrent_bias)
+        h_z, h_r, h_h = split(inner, 3, axis=-1)
+        z, r = recurrent_activation(add(x_z, h_z)), recurrent_activation(add(x_r, h_r))
+        candidate = activation(add(x_h, multiply(r, h_h)))
+    else:
+        u_z, u_r, u_h = split(recurrent_kernel, 3, axis=-1)
+        z = recurrent_activation(add(x_z, matmul(h_in_product, u_z)))
+        r = recurrent_activation(add(x_r, matmul(h_in_product, u_r)))
+        candidate = activation(add(x_h, matmul(multiply(r, h_in_product), u_h)))
+    return add(candidate, multiply(z, subtract(h, candidate)))
+
+
 def lstm(inputs: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None,
          initial_state: Optional[Sequence[Any]] = None, mask: Any = None,
          activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
@@ -190,10 +231,7 @@ def lstm(inputs: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None,
     """
     def stepwise(projected, states, step_mask, act, recurrent_act):
         def step(x, state):
-            h, c = state
-            i, f, g, o = split(add(x, matmul(h, recurrent_kernel)), 4, axis=-1)
-            c = add(multiply(recurrent_act(f), c), multiply(recurrent_act(i), act(g)))
-            h = multiply(recurrent_act(o), act(c))
+            h, c = lstm_step(x, state[0], state[1], recurrent_kernel, act, recurrent_act)
             return h, [h, c]
         _, outputs, (h, c) = rnn(step, projected, states, go_backwards, step_mask,
                                  zero_output_for_mask=zero_output_for_mask)
@@ -233,23 +271,9 @@ def gru(inputs: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None,
         input_bias, recurrent_bias = (bias[0], bias[1]) if reset_after else (bias, None)
 
     def stepwise(projected, states, step_mask, act, recurrent_act):
-        u_z, u_r, u_h = split(operand(recurrent_kernel), 3, axis=-1)
-
         def step(x, state):
-            h = state[0]
-            x_z, x_r, x_h = split(x, 3, axis=-1)
-            if reset_after:
-                inner = matmul(h, recurrent_kernel)
-                if recurrent_bias is not None:
-                    inner = add(inner, recurrent_bias)
-                h_z, h_r, h_h = split(inner, 3, axis=-1)
-                z, r = recurrent_act(add(x_z, h_z)), recurrent_act(add(x_r, h_r))
-                candidate = act(add(x_h, multiply(r, h_h)))
-            else:
-                z = recurrent_act(add(x_z, matmul(h, u_z)))
-                r = recurrent_act(add(x_r, matmul(h, u_r)))
-                candidate = act(add(x_h, matmul(multiply(r, h), u_h)))
-            h = add(candidate, multiply(z, subtract(h, candidate)))
+            h = gru_step(x, state[0], recurrent_kernel, recurrent_bias, act, recurrent_act,
+                         reset_after)
             return h, [h]
         _, outputs, (h,) = rnn(step, projected, states, go_backwards, step_mask,
                                zero_output_for_mask=zero_output_for_mask)
@@ -283,7 +307,7 @@ def simple_rnn(inputs: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None
     """
     def stepwise(projected, states, step_mask, act, _):
         def step(x, state):
-            h = act(add(x, matmul(state[0], recurrent_kernel)))
+            h = simple_rnn_step(x, state[0], recurrent_kernel, act)
             return h, [h]
         _, outputs, (h,) = rnn(step, projected, states, go_backwards, step_mask,
                                zero_output_for_mask=zero_output_for_mask)
@@ -357,4 +381,5 @@ def _swap_first_two(ndim: int) -> tuple:
     return (1, 0, *range(2, ndim))
 
 
-__all__ = ["lstm", "gru", "simple_rnn", "rnn", "Recurrence", "RecurrenceOptions"]
+__all__ = ["lstm", "gru", "simple_rnn", "rnn", "lstm_step", "gru_step", "simple_rnn_step",
+           "Recurrence", "RecurrenceOptions"]
