@@ -295,3 +295,92 @@ def test_cells_step_by_step_match_the_layers(kind, options):
     stepped.set_weights(fused.get_weights())
     np.testing.assert_allclose(stepped(x, mask=mask).numpy(), fused(x, mask=mask).numpy(),
                                rtol=1e-12, atol=1e-14)
+
+
+# --------------------------------------------------------------------------- against Keras 3
+
+_KERAS_LAYERS = """
+import numpy as np
+import keras
+out = []
+for case in payload:
+    layer = getattr(keras.layers, case["kind"])(**case["kwargs"])
+    if case["merge_mode"] != "none":
+        layer = keras.layers.Bidirectional(layer, merge_mode=case["merge_mode"])
+    layer(case["x"])
+    fresh = [np.asarray(w) for w in layer.get_weights()]
+    layer.set_weights(case["weights"])
+    kwargs = {}
+    if case["mask"] is not None:
+        kwargs["mask"] = case["mask"]
+    if case["initial_state"] is not None:
+        kwargs["initial_state"] = case["initial_state"]
+    y = layer(case["x"], **kwargs)
+    y = list(y) if isinstance(y, (list, tuple)) else [y]
+    out.append(([np.asarray(v) for v in y], [w.shape for w in fresh],
+                fresh[-1] if case["kind"] == "LSTM" else None))
+result = out
+"""
+
+
+def _keras_cases():
+    rng = np.random.default_rng(21)
+    cases = []
+    layers = [("SimpleRNN", {}), ("LSTM", {}), ("GRU", {}), ("GRU", {"reset_after": False}),
+              ("LSTM", {"activation": "relu", "recurrent_activation": "tanh"})]
+    variants = [({}, False, "none", False), ({"return_sequences": True}, True, "none", False),
+                ({"return_state": True, "go_backwards": True}, True, "none", True),
+                ({"return_sequences": True, "return_state": True}, False, "none", True),
+                ({"return_sequences": True}, True, "concat", False),
+                ({"return_sequences": True}, False, "sum", False), ({}, True, "ave", False),
+                ({"return_sequences": True}, True, "mul", False), ({}, False, None, False)]
+    for kind, layer_kwargs in layers:
+        for variant, masked, merge_mode, with_state in variants:
+            x = rng.standard_normal((3, 6, 4)).astype(np.float32)
+            mask = rng.random((3, 6)) > 0.3 if masked else None
+            kwargs = {"units": 5, **layer_kwargs, **variant}
+            cases.append(dict(kind=kind, kwargs=kwargs, merge_mode=merge_mode, x=x, mask=mask,
+                              with_state=with_state))
+    return cases
+
+
+def _fastdl_layer(case):
+    layer = getattr(keras.layers, case["kind"])(**case["kwargs"])
+    if case["merge_mode"] != "none":
+        layer = keras.layers.Bidirectional(layer, merge_mode=case["merge_mode"])
+    layer(case["x"])
+    return layer
+
+
+def test_layers_match_keras_3():
+    """Shapes and order of the weights, LSTM's initial bias, and the outputs (states, masks,
+    go_backwards, Bidirectional's merge modes) of Keras 3 given the same weights."""
+    from keras_reference import KERAS_PYTHON, run_keras
+    if not KERAS_PYTHON.is_file():
+        pytest.skip(f"no Keras interpreter at {KERAS_PYTHON}")
+    rng = np.random.default_rng(22)
+    cases, layers = _keras_cases(), []
+    for case in cases:
+        layer = _fastdl_layer(case)
+        case["weights"] = [rng.standard_normal(w.shape).astype(np.float32) * 0.5
+                           for w in layer.get_weights()]
+        units, bidirectional = case["kwargs"]["units"], case["merge_mode"] != "none"
+        count = (2 if case["kind"] == "LSTM" else 1) * (2 if bidirectional else 1)
+        case["initial_state"] = [rng.standard_normal((3, units)).astype(np.float32)
+                                 for _ in range(count)] if case["with_state"] else None
+        layers.append(layer)
+    theirs = run_keras(_KERAS_LAYERS, [{k: v for k, v in c.items() if k != "with_state"}
+                                       for c in cases])
+    for case, layer, (their_outputs, their_shapes, their_bias) in zip(cases, layers, theirs):
+        assert [tuple(w.shape) for w in layer.get_weights()] == \
+            [tuple(s) for s in their_shapes], case
+        if their_bias is not None:
+            np.testing.assert_array_equal(layer.get_weights()[-1], their_bias)
+        layer.set_weights(case["weights"])
+        ours = layer(case["x"], mask=case["mask"], initial_state=case["initial_state"])
+        ours = list(ours) if isinstance(ours, (list, tuple)) else [ours]
+        assert len(ours) == len(their_outputs), case
+        for a, b in zip(ours, their_outputs):
+            np.testing.assert_allclose(a.numpy(), b, rtol=2e-5, atol=2e-5,
+                                       err_msg=str({k: case[k] for k in ("kind", "kwargs",
+                                                                         "merge_mode")}))

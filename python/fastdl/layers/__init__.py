@@ -39,7 +39,7 @@ from fastdl.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
-from fastdl.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
+from fastdl.layers.recurrent import GRU, LSTM, RNN, Bidirectional, SimpleRNN
 from fastdl.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
 from fastdl.layers.sequence import Masking, RepeatVector, TimeDistributed
 from fastdl.layers.symbolic import SymbolicTensor
@@ -65,5 +65,5 @@ __all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activat
            "GlobalMaxPool1D", "GlobalAvgPool1D", "Add", "Subtract", "Multiply", "Average",
            "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract", "multiply", "average",
            "maximum", "minimum", "concatenate", "dot", "Embedding", "Masking", "RepeatVector",
-           "TimeDistributed", "RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell",
-           "GRUCell"]
+           "TimeDistributed", "RNN", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
+           "SimpleRNNCell", "LSTMCell", "GRUCell"]

@@ -16,10 +16,12 @@ from fastdl.layers.base import InputSpec, Layer
 from fastdl.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, _Cell
 from fastdl.layers.signature import layer_label
 from fastdl.ops import recurrent
+from fastdl.ops.arithmetic import add, multiply
 from fastdl.ops.array_creation import zeros
+from fastdl.ops.shaping import concatenate
 from fastdl.tensor import Tensor
 
-__all__ = ["RNN", "SimpleRNN", "LSTM", "GRU"]
+__all__ = ["RNN", "SimpleRNN", "LSTM", "GRU", "Bidirectional"]
 
 _FUSED_CELLS = (SimpleRNNCell, LSTMCell, GRUCell)
 
@@ -237,3 +239,131 @@ class GRU(_CellLayer):
     """
 
     _cell_type = GRUCell
+
+
+_MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+class Bidirectional(Layer):
+    """Runs a recurrent layer over the sequence forwards and a copy of it backwards, and
+    merges their outputs: ``merge_mode`` ``'concat'`` (the default) joins them along the last
+    axis, ``'sum'``, ``'mul'`` and ``'ave'`` combine them, None returns both. With
+    ``return_sequences`` the backward layer's outputs are turned back into the input's order
+    first, so that step t of the result has seen the whole sequence. With ``return_state`` the
+    forward layer's final states follow the output, then the backward layer's;
+    ``initial_state`` takes them in the same order.
+
+    The backward layer is a copy of ``layer`` with ``go_backwards=True`` (or
+    ``backward_layer``); both output zeros at masked steps when they return sequences, as in
+    Keras. The weights are the forward layer's, then the backward layer's.
+
+    >>> import fastdl
+    >>> layer = fastdl.layers.Bidirectional(fastdl.layers.LSTM(4, return_sequences=True))
+    >>> layer(fastdl.ones(2, 7, 3)).shape, len(layer.weights)
+    ((2, 7, 8), 6)
+    """
+
+    supports_masking = True
+
+    def __init__(self, layer: Layer, merge_mode: Optional[str] = "concat",
+                 weights: Optional[list] = None, backward_layer: Optional[Layer] = None,
+                 **kwargs: Any) -> None:
+        if not isinstance(layer, RNN):
+            raise ValueError(f"Bidirectional: layer must be a recurrent layer (an RNN, LSTM, "
+                             f"GRU, ...), got {layer!r}")
+        if backward_layer is not None and not isinstance(backward_layer, RNN):
+            raise ValueError(f"Bidirectional: backward_layer must be a recurrent layer, got "
+                             f"{backward_layer!r}")
+        if merge_mode not in _MERGE_MODES:
+            raise ValueError(f"Bidirectional: merge_mode must be one of {_MERGE_MODES}, got "
+                             f"{merge_mode!r}")
+        super().__init__(**kwargs)
+        # Fresh copies, so that the wrapped layer keeps no state of its own here.
+        config = layer.get_config()
+        self.forward_layer = type(layer).from_config(
+            {**config, "name": "forward_" + layer.name.removeprefix("forward_")})
+        self.backward_layer = backward_layer if backward_layer is not None else \
+            type(layer).from_config({**config, "go_backwards": True,
+                                     "name": "backward_" + layer.name.removeprefix("backward_")})
+        forward, backward = self.forward_layer, self.backward_layer
+        if forward.go_backwards == backward.go_backwards:
+            raise ValueError(f"Bidirectional: the forward and backward layers must differ in "
+                             f"go_backwards; both have go_backwards={forward.go_backwards}")
+        for attribute in ("stateful", "return_sequences", "return_state"):
+            if getattr(forward, attribute) != getattr(backward, attribute):
+                raise ValueError(f"Bidirectional: the forward and backward layers must agree "
+                                 f"on {attribute}; got {getattr(forward, attribute)} and "
+                                 f"{getattr(backward, attribute)}")
+        for sublayer in (forward, backward):
+            sublayer.zero_output_for_mask = sublayer.return_sequences
+        self.merge_mode = merge_mode
+        self.return_sequences = forward.return_sequences
+        self.return_state = forward.return_state
+        self.stateful = forward.stateful
+        self._initial_weights = weights
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        for sublayer in (self.forward_layer, self.backward_layer):
+            if not sublayer.built:
+                sublayer.build(sequences_shape)
+                sublayer.built = True
+        if self._initial_weights is not None:
+            half = len(self._initial_weights) // 2
+            self.forward_layer.set_weights(self._initial_weights[:half])
+            self.backward_layer.set_weights(self._initial_weights[half:])
+            self._initial_weights = None
+
+    def call(self, sequences, initial_state=None, mask=None, training=None):
+        forward_state = backward_state = None
+        if initial_state is not None:
+            states = list(initial_state)
+            half = len(states) // 2
+            forward_state, backward_state = states[:half], states[half:]
+        y = self.forward_layer(sequences, initial_state=forward_state, mask=mask,
+                               training=training)
+        y_rev = self.backward_layer(sequences, initial_state=backward_state, mask=mask,
+                                    training=training)
+        states = ()
+        if self.return_state:
+            states = (*y[1:], *y_rev[1:])
+            y, y_rev = y[0], y_rev[0]
+        if self.return_sequences:
+            y_rev = y_rev[:, ::-1]
+        if self.merge_mode == "concat":
+            output = concatenate([y, y_rev], axis=-1)
+        elif self.merge_mode == "sum":
+            output = add(y, y_rev)
+        elif self.merge_mode == "ave":
+            output = add(y, y_rev) * 0.5
+        elif self.merge_mode == "mul":
+            output = multiply(y, y_rev)
+        else:
+            output = [y, y_rev]
+        if self.return_state:
+            return [*output, *states] if self.merge_mode is None else [output, *states]
+        return output
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        output_mask = mask if self.return_sequences else None
+        masks = [output_mask, output_mask] if self.merge_mode is None else [output_mask]
+        if self.return_state:
+            masks += [None] * (2 * len(self.forward_layer._state_sizes))
+        return masks if len(masks) > 1 else masks[0]
+
+    def reset_states(self, states: Any = None) -> None:
+        """Resets both layers' states (stateful layers): to zeros, or to ``states``, the
+        forward layer's then the backward layer's."""
+        if states is None:
+            self.forward_layer.reset_states()
+            self.backward_layer.reset_states()
+            return
+        half = len(states) // 2
+        self.forward_layer.reset_states(list(states)[:half])
+        self.backward_layer.reset_states(list(states)[half:])
+
+    reset_state = reset_states
+
+    def get_config(self):
+        return {**super().get_config(), "merge_mode": self.merge_mode}

@@ -151,7 +151,9 @@ class _Cell(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias, "dropout": self.dropout,
+                "use_bias": self.use_bias, "kernel_initializer": self.kernel_initializer,
+                "recurrent_initializer": self.recurrent_initializer,
+                "bias_initializer": self.bias_initializer, "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
 
 
