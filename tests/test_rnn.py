@@ -384,3 +384,18 @@ def test_layers_match_keras_3():
             np.testing.assert_allclose(a.numpy(), b, rtol=2e-5, atol=2e-5,
                                        err_msg=str({k: case[k] for k in ("kind", "kwargs",
                                                                          "merge_mode")}))
+
+
+@pytest.mark.parametrize("op, gates", [("lstm", 4), ("gru", 3), ("simple_rnn", 1)])
+def test_mixed_dtypes_promote(op, gates):
+    """float32 inputs with float64 weights (or a float64 recurrent kernel alone) run in
+    float64, as the products would; the default initial states follow."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    w, u = rng.standard_normal((4, gates * 5)), rng.standard_normal((5, gates * 5)) * 0.3
+    fn = getattr(fastdl.ops, op)
+    want = fn(x.astype(np.float64), w, u)[0].numpy()
+    for kernel in (w, w.astype(np.float32)):
+        got = fn(x, kernel, u)[0]
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-6)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
+import numpy as np
+
 from fastdl.autograd import Function
 from fastdl.backend import array_module, kernels_for
 from fastdl.backend.recurrence import GATES
@@ -25,6 +27,7 @@ from fastdl.ops.activation import relu, sigmoid, tanh
 from fastdl.ops.arithmetic import add, multiply, subtract
 from fastdl.ops.array_creation import zeros_like
 from fastdl.ops.common import operand
+from fastdl.ops.conversion import cast
 from fastdl.ops.elementwise import where
 from fastdl.ops.products import linear, matmul
 from fastdl.ops.shaping import expand_dims, split, stack, transpose
@@ -117,13 +120,14 @@ def _check_inputs(op: str, inputs: Any, kernel: Any, recurrent_kernel: Any, gate
     return inputs.shape[0], inputs.shape[1], units
 
 
-def _initial_states(op: str, initial_state: Any, inputs: Any, batch: int, units: int,
+def _initial_states(op: str, initial_state: Any, projected: Any, batch: int, units: int,
                     count: int) -> list:
-    """The ``count`` initial states: zeros when none are given, else the given ones, each
-    checked to be (batch, units)."""
+    """The ``count`` initial states: zeros of the input projection's dtype (the inputs' and
+    weights' promoted) when none are given, else the given ones, each checked to be
+    (batch, units)."""
     if initial_state is None:
-        xp = array_module(inputs.data if isinstance(inputs, Tensor) else inputs)
-        return [xp.zeros((batch, units), dtype=inputs.dtype) for _ in range(count)]
+        xp = array_module(projected.data if isinstance(projected, Tensor) else projected)
+        return [xp.zeros((batch, units), dtype=projected.dtype) for _ in range(count)]
     states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
     if len(states) != count:
         raise ValueError(f"{op}: initial_state must be {count} tensor(s) of shape "
@@ -155,9 +159,16 @@ def _recurrence(op: str, cell: str, inputs: Any, kernel: Any, recurrent_kernel: 
     cannot apply an activation."""
     inputs, kernel, recurrent_kernel = operand(inputs), operand(kernel), operand(recurrent_kernel)
     batch, steps, units = _check_inputs(op, inputs, kernel, recurrent_kernel, GATES[cell])
-    states = _initial_states(op, initial_state, inputs, batch, units, 2 if cell == "lstm" else 1)
     mask = _check_mask(op, mask, batch, steps)
     projected = linear(inputs, kernel, input_bias)
+    states = _initial_states(op, initial_state, projected, batch, units,
+                             2 if cell == "lstm" else 1)
+    # The kernels take one dtype: the arrays' promoted one, as the products' would be.
+    dtype = np.result_type(projected.dtype, recurrent_kernel.dtype,
+                           *(a.dtype for a in (recurrent_bias, *states) if a is not None))
+    projected, recurrent_kernel, recurrent_bias, *states = (
+        a if a is None or a.dtype == dtype else cast(a, dtype)
+        for a in (projected, operand(recurrent_kernel), recurrent_bias, *states))
     act, act_name = _activation(op, "activation", activation)
     recurrent_act, recurrent_name = _activation(op, "recurrent_activation", recurrent_activation)
     if act_name is None or recurrent_name is None:
@@ -282,8 +293,9 @@ def gru(inputs: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None,
     if not reset_after:
         inputs, kernel = operand(inputs), operand(kernel)
         batch, steps, units = _check_inputs("gru", inputs, kernel, operand(recurrent_kernel), 3)
-        states = _initial_states("gru", initial_state, inputs, batch, units, 1)
-        return stepwise(linear(inputs, kernel, input_bias), states,
+        projected = linear(inputs, kernel, input_bias)
+        states = _initial_states("gru", initial_state, projected, batch, units, 1)
+        return stepwise(projected, states,
                         _check_mask("gru", mask, batch, steps),
                         _activation("gru", "activation", activation)[0],
                         _activation("gru", "recurrent_activation", recurrent_activation)[0])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from fastdl.bench.cases import activation, conv, matmul, optim, overhead, pool, softmax
+from fastdl.bench.cases import activation, conv, matmul, optim, overhead, pool, rnn, softmax
 from fastdl.bench.harness import Case
 
 #: Family name -> function listing its cases, in the order ``python -m fastdl.bench`` runs them.
@@ -20,6 +20,7 @@ FAMILIES: dict[str, Callable[[], list[Case]]] = {
     pool.FAMILY: pool.cases,
     overhead.FAMILY: overhead.cases,
     optim.FAMILY: optim.cases,
+    rnn.FAMILY: rnn.cases,
 }
 
 
