@@ -91,3 +91,15 @@ def test_requesting_an_unavailable_isa_raises(name):
         pytest.skip(f"this CPU and build support {name}")
     with pytest.raises(ValueError, match=f"'{name}' kernels are not available"):
         _C.set_isa(name)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator only")
+def test_freed_memory_is_kept_unless_asked_not_to():
+    """Large arrays freed by one training step are reused by the next instead of being
+    faulted in again; FASTDL_RETURN_FREED_MEMORY=1 keeps the allocator's defaults."""
+    import platform
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("not glibc")
+    code = "from fastdl import _C; print(_C.keeps_freed_memory())"
+    assert run_python(code, FASTDL_RETURN_FREED_MEMORY="0") == "True"
+    assert run_python(code, FASTDL_RETURN_FREED_MEMORY="1") == "False"

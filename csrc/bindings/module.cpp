@@ -1,9 +1,13 @@
 // fastdl._C: the CPU kernels. Each family binds itself (bindings/<family>.cpp), and so does the
 // autograd engine (csrc/autograd/autograd.cpp); this file holds the module-wide controls:
-// threads, ISA choice and build facts.
+// threads, ISA choice, the allocator's policy and build facts.
 #include <pybind11/pybind11.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "fastdl/isa.h"
+#include "fastdl/memory.h"
 #include "fastdl/parallel.h"
 
 namespace py = pybind11;
@@ -26,6 +30,14 @@ void bind_rnn(py::module_& m);
 PYBIND11_MODULE(_C, m) {
   using namespace fastdl;
   m.doc() = "fastdl CPU kernels (C++, OpenMP, AVX-512 and AVX2/FMA with a portable fallback)";
+
+  // FASTDL_RETURN_FREED_MEMORY=1 leaves the allocator as it was (fastdl/memory.h says why
+  // fastdl changes it).
+  const char* keep_allocator = std::getenv("FASTDL_RETURN_FREED_MEMORY");
+  const bool keeps_freed_memory =
+      !(keep_allocator && std::strcmp(keep_allocator, "1") == 0) && keep_freed_memory();
+  m.def("keeps_freed_memory", [keeps_freed_memory] { return keeps_freed_memory; },
+        "Whether the process keeps freed memory for reuse (see FASTDL_RETURN_FREED_MEMORY).");
 
   m.def("get_num_threads", &get_num_threads, "Threads the kernels use.");
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the threads the kernels use.");
