@@ -27,7 +27,7 @@ __all__ = [
     "EPSILON", "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
     "categorical_crossentropy", "sparse_categorical_crossentropy",
     "erf", "erf_grad", "silu", "silu_grad", "elu", "elu_grad", "softplus", "logsumexp",
-    "logsumexp_grad", "top_k", "tensordot", "norm",
+    "logsumexp_grad", "top_k", "tensordot", "norm", "recurrent",
 ]
 
 Array = np.ndarray
@@ -495,3 +495,45 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     if axis is None:
         axis = tuple(range(x.ndim))
     return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+def recurrent(cell: str, x: Any, w: Any, u: Any, b: Any = None, reset_after: bool = True,
+              go_backwards: bool = False) -> tuple:
+    """A SimpleRNN (``cell='simple'``), LSTM or GRU layer over whole sequences, Keras's
+    weights and gate orders, step by step: ``(outputs, h)``, or ``(outputs, h, c)`` for an
+    LSTM; the outputs in the order the steps ran. GRU's bias is (2, 3H) with ``reset_after``
+    (input, recurrent), else (3H,)."""
+    x, w, u = f64(x), f64(w), f64(u)
+    batch, steps, _ = x.shape
+    units = u.shape[0]
+    sigmoid, tanh = _sigmoid, np.tanh
+    input_bias = recurrent_bias = 0.0
+    if b is not None:
+        b = f64(b)
+        input_bias, recurrent_bias = (b[0], b[1]) if cell == "gru" and reset_after else (b, 0.0)
+    h, c = np.zeros((batch, units)), np.zeros((batch, units))
+    outputs = []
+    for t in (range(steps - 1, -1, -1) if go_backwards else range(steps)):
+        xw = np.einsum("bi,ig->bg", x[:, t], w) + input_bias
+        if cell == "simple":
+            h = tanh(xw + np.einsum("bh,hg->bg", h, u))
+        elif cell == "lstm":
+            i, f, g, o = np.split(xw + np.einsum("bh,hg->bg", h, u), 4, axis=1)
+            c = sigmoid(f) * c + sigmoid(i) * tanh(g)
+            h = sigmoid(o) * tanh(c)
+        else:
+            x_z, x_r, x_h = np.split(xw, 3, axis=1)
+            u_z, u_r, u_h = np.split(u, 3, axis=1)
+            if reset_after:
+                h_z, h_r, h_h = np.split(np.einsum("bh,hg->bg", h, u) + recurrent_bias, 3,
+                                         axis=1)
+                z, r = sigmoid(x_z + h_z), sigmoid(x_r + h_r)
+                candidate = tanh(x_h + r * h_h)
+            else:
+                z = sigmoid(x_z + np.einsum("bh,hg->bg", h, u_z))
+                r = sigmoid(x_r + np.einsum("bh,hg->bg", h, u_r))
+                candidate = tanh(x_h + np.einsum("bh,hg->bg", r * h, u_h))
+            h = z * h + (1 - z) * candidate
+        outputs.append(h)
+    stacked = np.stack(outputs, axis=1)
+    return (stacked, h, c) if cell == "lstm" else (stacked, h)

@@ -21,7 +21,8 @@ its rows to its family's ``CASES``.
 """
 from fastdl.testing.op_cases import (activation, arithmetic, contraction, conv, dropout,
                                      elementwise, gathering, linalg, losses, matmul,
-                                     normalization, pool, reduction, selection, shape, softmax)
+                                     normalization, pool, recurrent, reduction, selection, shape,
+                                     softmax)
 from fastdl.testing.op_cases.case import (DEFAULT_TOLERANCE, GPU_TOLERANCE,
                                           GRADCHECK_TOLERANCE, POSITIVE, BenchShape, OpCase,
                                           Sampler, Shapes, Sums, Tolerance, distinct,
@@ -49,6 +50,7 @@ FAMILIES: dict[str, list[OpCase]] = {
     "dropout": dropout.CASES,
     "normalization": normalization.CASES,
     "losses": losses.CASES,
+    "recurrent": recurrent.CASES,
 }
 
 #: Every case of every family.
