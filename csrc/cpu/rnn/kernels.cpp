@@ -98,24 +98,53 @@ FASTDL_ALWAYS_INLINE void prefetch(const T* p, int vectors, int64_t gap, bool wr
   }
 }
 
+// A cell's two activations (the candidate's, and the gates'), with their derivatives from
+// their outputs: chosen at run time, or Keras's defaults, tanh and sigmoid, as constants, so
+// that their arithmetic inlines into the tiles (the case every built-in layer starts with).
 template <class T>
-FASTDL_ALWAYS_INLINE Vec<T> act(Activation a, Vec<T> x) {
-  return activate(a, x, T(0));
-}
+struct RuntimeActivations {
+  Activation candidate, gate;
 
-// dy * a'(x), from y = a(x) (the activations of a recurrent cell all allow it).
+  Vec<T> act(Vec<T> x) const { return activate(candidate, x, T(0)); }
+  Vec<T> gate_act(Vec<T> x) const { return activate(gate, x, T(0)); }
+  Vec<T> act_grad(Vec<T> dy, Vec<T> y) const { return grad(candidate, dy, y); }
+  Vec<T> gate_grad(Vec<T> dy, Vec<T> y) const { return grad(gate, dy, y); }
+
+ private:
+  static Vec<T> grad(Activation a, Vec<T> dy, Vec<T> y) {
+    return with_activation(a, [&](auto tag) {
+      return activate_grad<decltype(tag)::value>(dy, y, T(0));
+    });
+  }
+};
+
 template <class T>
-FASTDL_ALWAYS_INLINE Vec<T> act_grad(Activation a, Vec<T> dy, Vec<T> y) {
-  return with_activation(a, [&](auto tag) {
-    return activate_grad<decltype(tag)::value>(dy, y, T(0));
-  });
+struct DefaultActivations {
+  FASTDL_ALWAYS_INLINE Vec<T> act(Vec<T> x) const { return tanh(x); }
+  FASTDL_ALWAYS_INLINE Vec<T> gate_act(Vec<T> x) const { return sigmoid(x); }
+  FASTDL_ALWAYS_INLINE Vec<T> act_grad(Vec<T> dy, Vec<T> y) const {
+    return activate_grad<Activation::tanh>(dy, y, T(0));
+  }
+  FASTDL_ALWAYS_INLINE Vec<T> gate_grad(Vec<T> dy, Vec<T> y) const {
+    return activate_grad<Activation::sigmoid>(dy, y, T(0));
+  }
+};
+
+// Calls f(activations) with the policy that fits the sequence's activations.
+template <class T, class F>
+void with_activations(const RnnSequence<T>& seq, F&& f) {
+  if (seq.activation == Activation::tanh && seq.recurrent_activation == Activation::sigmoid) {
+    f(DefaultActivations<T>{});
+  } else {
+    f(RuntimeActivations<T>{seq.activation, seq.recurrent_activation});
+  }
 }
 
 // The cell's forward arithmetic for row b, units [u0, u0 + lanes), given the recurrent product
 // of those units' gates in acc.
-template <class T, RnnCell C>
-FASTDL_ALWAYS_INLINE void forward_cell(const RnnForwardStep<T>& st, int64_t b, int64_t u0,
-                                       int lanes, const Vec<T>* acc) {
+template <class T, RnnCell C, class Acts>
+FASTDL_ALWAYS_INLINE void forward_cell(const RnnForwardStep<T>& st, const Acts& acts, int64_t b,
+                                       int64_t u0, int lanes, const Vec<T>* acc) {
   const RnnSequence<T>& seq = *st.seq;
   const int64_t H = seq.units;
   const auto load = [lanes](const T* p) { return load_lanes(p, lanes); };
@@ -126,16 +155,16 @@ FASTDL_ALWAYS_INLINE void forward_cell(const RnnForwardStep<T>& st, int64_t b, i
   const Vec<T> h_in = load(st.h + b * st.h_stride + u0);
   Vec<T> h_new;
   if constexpr (C == RnnCell::simple) {
-    h_new = act(seq.activation, acc[0] + load(x));
+    h_new = acts.act(acc[0] + load(x));
     if (saved) store(h_new, saved);
   } else if constexpr (C == RnnCell::lstm) {
-    const Vec<T> i = act(seq.recurrent_activation, acc[0] + load(x));
-    const Vec<T> f = act(seq.recurrent_activation, acc[1] + load(x + H));
-    const Vec<T> g = act(seq.activation, acc[2] + load(x + 2 * H));
-    const Vec<T> o = act(seq.recurrent_activation, acc[3] + load(x + 3 * H));
+    const Vec<T> i = acts.gate_act(acc[0] + load(x));
+    const Vec<T> f = acts.gate_act(acc[1] + load(x + H));
+    const Vec<T> g = acts.act(acc[2] + load(x + 2 * H));
+    const Vec<T> o = acts.gate_act(acc[3] + load(x + 3 * H));
     const Vec<T> c_in = load(st.c + b * st.c_stride + u0);
     const Vec<T> c_new = fma(f, c_in, i * g);
-    const Vec<T> c_act = act(seq.activation, c_new);
+    const Vec<T> c_act = acts.act(c_new);
     h_new = o * c_act;
     store(taken ? c_new : c_in, st.c_next + b * st.c_next_stride + u0);
     if (saved) {
@@ -153,9 +182,9 @@ FASTDL_ALWAYS_INLINE void forward_cell(const RnnForwardStep<T>& st, int64_t b, i
       hr = hr + load(bias + H + u0);
       hh = hh + load(bias + 2 * H + u0);
     }
-    const Vec<T> z = act(seq.recurrent_activation, load(x) + hz);
-    const Vec<T> r = act(seq.recurrent_activation, load(x + H) + hr);
-    const Vec<T> n = act(seq.activation, fma(r, hh, load(x + 2 * H)));
+    const Vec<T> z = acts.gate_act(load(x) + hz);
+    const Vec<T> r = acts.gate_act(load(x + H) + hr);
+    const Vec<T> n = acts.act(fma(r, hh, load(x + 2 * H)));
     h_new = fma(z, h_in - n, n);  // z h + (1 - z) n
     if (saved) {
       store(z, saved);
@@ -171,9 +200,9 @@ FASTDL_ALWAYS_INLINE void forward_cell(const RnnForwardStep<T>& st, int64_t b, i
 
 // The gate gradients of row b, units [u0, u0 + lanes), from the gradient of the state leaving
 // the step (d_h_out; the cell's d_c holds the cell state's).
-template <class T, RnnCell C>
-FASTDL_ALWAYS_INLINE void cell_gradient(const RnnCellGradient<T>& cg, int64_t b, int64_t u0,
-                                        int lanes, Vec<T> d_h_out) {
+template <class T, RnnCell C, class Acts>
+FASTDL_ALWAYS_INLINE void cell_gradient(const RnnCellGradient<T>& cg, const Acts& acts,
+                                        int64_t b, int64_t u0, int lanes, Vec<T> d_h_out) {
   const RnnSequence<T>& seq = *cg.seq;
   const int64_t H = seq.units;
   constexpr int G = rnn_gates(C);
@@ -197,18 +226,18 @@ FASTDL_ALWAYS_INLINE void cell_gradient(const RnnCellGradient<T>& cg, int64_t b,
   const Vec<T> dh = d_h_out + d_out;  // the new state's gradient
   const T* saved = cg.saved + b * cg.saved_stride + u0;
   if constexpr (C == RnnCell::simple) {
-    store(act_grad(seq.activation, dh, load(saved)), d_x);
+    store(acts.act_grad(dh, load(saved)), d_x);
     store(zero, d_h);
   } else if constexpr (C == RnnCell::lstm) {
     const Vec<T> i = load(saved), f = load(saved + H), g = load(saved + 2 * H);
     const Vec<T> o = load(saved + 3 * H), c_act = load(saved + 4 * H);
     T* d_c = cg.d_c + b * H + u0;
-    const Vec<T> dc = load(d_c) + act_grad(seq.activation, dh * o, c_act);
+    const Vec<T> dc = load(d_c) + acts.act_grad(dh * o, c_act);
     const Vec<T> c_in = load(cg.c + b * cg.c_stride + u0);
-    store(act_grad(seq.recurrent_activation, dc * g, i), d_x);
-    store(act_grad(seq.recurrent_activation, dc * c_in, f), d_x + H);
-    store(act_grad(seq.activation, dc * i, g), d_x + 2 * H);
-    store(act_grad(seq.recurrent_activation, dh * c_act, o), d_x + 3 * H);
+    store(acts.gate_grad(dc * g, i), d_x);
+    store(acts.gate_grad(dc * c_in, f), d_x + H);
+    store(acts.act_grad(dc * i, g), d_x + 2 * H);
+    store(acts.gate_grad(dh * c_act, o), d_x + 3 * H);
     store(dc * f, d_c);
     store(zero, d_h);
   } else {
@@ -216,9 +245,9 @@ FASTDL_ALWAYS_INLINE void cell_gradient(const RnnCellGradient<T>& cg, int64_t b,
     const Vec<T> z = load(saved), r = load(saved + H), n = load(saved + 2 * H);
     const Vec<T> hh = load(saved + 3 * H);
     const Vec<T> h_in = load(cg.h + b * cg.h_stride + u0);
-    const Vec<T> dz = act_grad(seq.recurrent_activation, dh * (h_in - n), z);
-    const Vec<T> dn = act_grad(seq.activation, dh * (one - z), n);
-    const Vec<T> dr = act_grad(seq.recurrent_activation, dn * hh, r);
+    const Vec<T> dz = acts.gate_grad(dh * (h_in - n), z);
+    const Vec<T> dn = acts.act_grad(dh * (one - z), n);
+    const Vec<T> dr = acts.gate_grad(dn * hh, r);
     store(dz, d_x);
     store(dr, d_x + H);
     store(dn, d_x + 2 * H);
@@ -229,8 +258,8 @@ FASTDL_ALWAYS_INLINE void cell_gradient(const RnnCellGradient<T>& cg, int64_t b,
   }
 }
 
-template <class T, RnnCell C, int R>
-void forward_tile(const RnnForwardStep<T>& st, int64_t row0, int64_t block) {
+template <class T, RnnCell C, int R, class Acts>
+void forward_tile(const RnnForwardStep<T>& st, const Acts& acts, int64_t row0, int64_t block) {
   constexpr int W = Vec<T>::width, G = rnn_gates(C), S = rnn_saved_values(C);
   const int64_t H = st.seq->units, u0 = block * W;
   const int lanes = static_cast<int>(std::min<int64_t>(W, H - u0));
@@ -246,11 +275,12 @@ void forward_tile(const RnnForwardStep<T>& st, int64_t row0, int64_t block) {
   }
   Vec<T> acc[R][G];
   product<T, R, G>(st.h + row0 * st.h_stride, st.h_stride, H, st.packed + block * H * G * W, acc);
-  for (int r = 0; r < R; ++r) forward_cell<T, C>(st, row0 + r, u0, lanes, acc[r]);
+  for (int r = 0; r < R; ++r) forward_cell<T, C>(st, acts, row0 + r, u0, lanes, acc[r]);
 }
 
-template <class T, RnnCell C, int R>
-void backward_tile(const RnnBackwardStep<T>& st, int64_t row0, int64_t group) {
+template <class T, RnnCell C, int R, class Acts>
+void backward_tile(const RnnBackwardStep<T>& st, const Acts& acts, int64_t row0,
+                   int64_t group) {
   constexpr int W = Vec<T>::width, NV = kBackwardVectors;
   const int64_t H = st.seq->units, K = rnn_gates(C) * H;
   if (const RnnCellGradient<T>* cg = st.cell) {
@@ -279,7 +309,7 @@ void backward_tile(const RnnBackwardStep<T>& st, int64_t row0, int64_t group) {
       const int64_t b = row0 + r;
       const Vec<T> d_h_in = acc[r][v] + load_lanes(st.d_h + b * H + u0, lanes);
       if (st.cell) {
-        cell_gradient<T, C>(*st.cell, b, u0, lanes, d_h_in);
+        cell_gradient<T, C>(*st.cell, acts, b, u0, lanes, d_h_in);
       } else {
         store_lanes(d_h_in, st.d_h0 + b * H + u0, lanes);
       }
@@ -350,11 +380,13 @@ void rnn_forward_tiles(const RnnForwardStep<T>& step, int64_t row0, int64_t rows
                        int64_t block1) {
   with_cell(step.seq->cell, [&](auto cell_tag) {
     constexpr RnnCell C = decltype(cell_tag)::value;
-    for (int64_t block = block0; block < block1; ++block) {
-      for_each_row_tile<max_rows(rnn_gates(C))>(row0, rows, [&](int64_t r, auto rows_tag) {
-        forward_tile<T, C, decltype(rows_tag)::value>(step, r, block);
-      });
-    }
+    with_activations(*step.seq, [&](const auto& acts) {
+      for (int64_t block = block0; block < block1; ++block) {
+        for_each_row_tile<max_rows(rnn_gates(C))>(row0, rows, [&](int64_t r, auto rows_tag) {
+          forward_tile<T, C, decltype(rows_tag)::value>(step, acts, r, block);
+        });
+      }
+    });
   });
 }
 
@@ -363,11 +395,13 @@ void rnn_backward_tiles(const RnnBackwardStep<T>& step, int64_t row0, int64_t ro
                         int64_t group0, int64_t group1) {
   with_cell(step.seq->cell, [&](auto cell_tag) {
     constexpr RnnCell C = decltype(cell_tag)::value;
-    for (int64_t group = group0; group < group1; ++group) {
-      for_each_row_tile<max_rows(kBackwardVectors)>(row0, rows, [&](int64_t r, auto rows_tag) {
-        backward_tile<T, C, decltype(rows_tag)::value>(step, r, group);
-      });
-    }
+    with_activations(*step.seq, [&](const auto& acts) {
+      for (int64_t group = group0; group < group1; ++group) {
+        for_each_row_tile<max_rows(kBackwardVectors)>(row0, rows, [&](int64_t r, auto rows_tag) {
+          backward_tile<T, C, decltype(rows_tag)::value>(step, acts, r, group);
+        });
+      }
+    });
   });
 }
 
@@ -377,13 +411,15 @@ void rnn_cell_gradients(const RnnCellGradient<T>& cell, int64_t row0, int64_t ro
   constexpr int W = Vec<T>::width;
   with_cell(cell.seq->cell, [&](auto cell_tag) {
     constexpr RnnCell C = decltype(cell_tag)::value;
-    for (int64_t b = row0; b < row0 + rows; ++b) {
-      for (int64_t u0 = unit0; u0 < unit1; u0 += W) {
-        const int lanes = static_cast<int>(std::min<int64_t>(W, unit1 - u0));
-        cell_gradient<T, C>(cell, b, u0, lanes, load_lanes(cell.d_h + b * cell.seq->units + u0,
-                                                           lanes));
+    with_activations(*cell.seq, [&](const auto& acts) {
+      for (int64_t b = row0; b < row0 + rows; ++b) {
+        for (int64_t u0 = unit0; u0 < unit1; u0 += W) {
+          const int lanes = static_cast<int>(std::min<int64_t>(W, unit1 - u0));
+          cell_gradient<T, C>(cell, acts, b, u0, lanes,
+                              load_lanes(cell.d_h + b * cell.seq->units + u0, lanes));
+        }
       }
-    }
+    });
   });
 }
 
