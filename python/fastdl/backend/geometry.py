@@ -267,6 +267,57 @@ def conv1d_geometry(x_shape: tuple, w_shape: tuple, strides, padding, dilation,
     return (1, stride), (0, 0, before, after), (1, rate)
 
 
+def conv_transpose_axis(size: int, kernel: int, stride: int, dilation: int, padding: str,
+                     output_padding: Optional[int], op: str) -> tuple[int, int, int]:
+    """(output size, padding before, padding after) of one axis of a transposed convolution,
+    the padding being that of the convolution it is the adjoint of. Keras's sizes: 'valid'
+    gives ``(size - 1) * stride + max(span, stride)``, 'same' ``size * stride``;
+    ``output_padding`` adds rows after a base size of ``(size - 1) * stride + span`` ('valid')
+    or ``(size - 1) * stride + span % 2`` ('same')."""
+    span = (kernel - 1) * dilation + 1
+    if output_padding is not None and not 0 <= output_padding < stride:
+        raise ValueError(f"{op}: output_padding must be in [0, stride) = [0, {stride}); got "
+                         f"{output_padding}")
+    if padding == "valid":
+        extra = max(span, stride) - span if output_padding is None else output_padding
+        before, after = span - 1, span - 1 + extra  # the zero padding of the strided input
+    else:
+        total = stride + span - 2 if output_padding is None else \
+            span + span % 2 - 2 + output_padding
+        before = min(total // 2 + total % 2, span - 1)
+        after = total - before
+    out = (size - 1) * stride + 1 + before + after - (span - 1)
+    # The convolution whose adjoint this is pads by what the strided input was not padded by;
+    # output rows past its last window get no contribution (they are zeros).
+    return out, span - 1 - before, max(0, span - 1 - after)
+
+
+def conv2d_transpose_geometry(x_shape: tuple, w_shape: tuple, strides, padding, output_padding,
+                              dilation, op: str = "conv2d_transpose") -> tuple:
+    """(output shape, strides, (top, bottom, left, right), dilation) of a transposed
+    convolution of NHWC ``x_shape`` by ``w_shape`` (kernel_h, kernel_w, filters, in_channels):
+    the output is the input gradient, of that shape, of the convolution by the same weights
+    with that geometry. ``padding`` is ``'valid'`` or ``'same'``; ``output_padding`` None, an
+    int or a pair.
+
+    >>> conv2d_transpose_geometry((2, 7, 7, 64), (3, 3, 32, 64), 2, "same", None, 1)
+    ((2, 14, 14, 32), (2, 2), (0, 1, 0, 1), (1, 1))
+    """
+    strides, dilation = pair("strides", strides, op), pair("dilation", dilation, op)
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise ValueError(f"{op}: padding must be 'valid' or 'same', got {padding!r}")
+    extra = (None, None) if output_padding is None else pair("output_padding", output_padding, op)
+    require_rank(op, "inputs", x_shape, 4, "(batch, height, width, channels)")
+    require_rank(op, "kernel", w_shape, 4, "(kernel_h, kernel_w, filters, in_channels)")
+    if w_shape[3] != x_shape[3]:
+        raise ValueError(f"{op}: the kernel {tuple(w_shape)} takes {w_shape[3]} input channels "
+                         f"(its last axis), the inputs {tuple(x_shape)} have {x_shape[3]}")
+    (oh, top, bottom), (ow, left, right) = (
+        conv_transpose_axis(x_shape[1 + i], w_shape[i], strides[i], dilation[i], padding.lower(),
+                         extra[i], op) for i in range(2))
+    return ((x_shape[0], oh, ow, w_shape[2]), strides, (top, bottom, left, right), dilation)
+
+
 def conv2d_output_shape(x_shape: tuple, w_shape: tuple, strides: Pair, padding: Padding,
                         dilation: Pair) -> tuple:
     """The (N, OH, OW, CO) output of a well-formed NHWC convolution with the geometry resolved;

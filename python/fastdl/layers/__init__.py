@@ -7,7 +7,7 @@ on Tensors and arrays.
 (2, 10)
 """
 from fastdl.layers.base import InputSpec, Layer, Variable
-from fastdl.layers.convolutional import Conv1D, Conv2D
+from fastdl.layers.convolutional import Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose
 from fastdl.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
 from fastdl.layers.embedding import Embedding
 from fastdl.layers.merge import (
@@ -48,6 +48,8 @@ from fastdl.layers.symbolic import SymbolicTensor
 Convolution2D = Conv2D
 Convolution1D = Conv1D
 MaxPool2D = MaxPooling2D
+Convolution2DTranspose = Conv2DTranspose
+Convolution1DTranspose = Conv1DTranspose
 AvgPool2D = AveragePooling2D
 GlobalAvgPool2D = GlobalAveragePooling2D
 GlobalMaxPool2D = GlobalMaxPooling2D
@@ -65,5 +67,6 @@ __all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activat
            "GlobalMaxPool1D", "GlobalAvgPool1D", "Add", "Subtract", "Multiply", "Average",
            "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract", "multiply", "average",
            "maximum", "minimum", "concatenate", "dot", "Embedding", "Masking", "RepeatVector",
-           "TimeDistributed", "RNN", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
+           "TimeDistributed", "Conv2DTranspose", "Conv1DTranspose", "Convolution2DTranspose",
+           "Convolution1DTranspose", "RNN", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
            "SimpleRNNCell", "LSTMCell", "GRUCell"]

@@ -1,17 +1,18 @@
-"""Convolution layers on fastdl's NHWC / NWC kernels (HWIO / WIO kernels, as Keras stores)."""
+"""Convolution layers on fastdl's NHWC / NWC kernels (HWIO / WIO kernels, as Keras stores),
+and the transposed convolutions on the same kernels."""
 from __future__ import annotations
 
 from typing import Any, Optional
 
 from fastdl import activations, ops
-from fastdl.backend.geometry import pair
+from fastdl.backend.geometry import conv_transpose_axis, pair
 from fastdl.layers.base import InputSpec, Layer
 from fastdl.layers.core import ActivationMixin, _data_format
 from fastdl.layers.pooling import (MaxPooling2D, _spatial_axes, _spatial_shape,
                                    window_output_size)
 from fastdl.tensor import Tensor
 
-__all__ = ["Conv2D", "Conv1D"]
+__all__ = ["Conv2D", "Conv1D", "Conv2DTranspose", "Conv1DTranspose"]
 
 
 class _Conv(ActivationMixin, Layer):
@@ -151,3 +152,90 @@ class Conv1D(_Conv):
 
     def _rank_hint(self) -> str:
         return " (batch, steps, channels)"
+
+
+class _ConvTranspose(_Conv):
+    """What Conv1DTranspose and Conv2DTranspose share: Keras's kernel layout (the spatial
+    axes, then filters, then the input channels), ``output_padding`` and the output sizes of
+    :func:`fastdl.conv2d_transpose`."""
+
+    op = staticmethod(ops.conv2d_transpose)
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 output_padding: Any = None, data_format: Optional[str] = None,
+                 dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 **kwargs: Any) -> None:
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
+        if self.padding not in ("valid", "same"):
+            raise ValueError(f"{type(self).__name__}: padding must be 'valid' or 'same', got "
+                             f"{padding!r}")
+        self.output_padding = None if output_padding is None else \
+            self._tuple_allowing_zero("output_padding", output_padding)
+
+    def _tuple_allowing_zero(self, what: str, value: Any) -> tuple:
+        values = pair(what, value, type(self).__name__) if self.rank == 2 else \
+            (int(value if hasattr(value, "__index__") else value[0]),)
+        for v, stride in zip(values, self.strides):
+            if not 0 <= v < stride:
+                raise ValueError(f"{type(self).__name__}: output_padding must be in [0, strides)"
+                                 f" = [0, {stride}) on each axis, got {value}")
+        return values
+
+    def build(self, input_shape):
+        channels = input_shape[self._channel_axis]
+        self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, channels),
+                                      self.kernel_initializer)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) \
+            if self.use_bias else None
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis: channels})
+
+    def call(self, inputs: Tensor) -> Tensor:
+        one = self.rank == 1
+        output_padding = self.output_padding
+        if one and output_padding is not None:
+            output_padding = output_padding[0]
+        out = self.op(inputs, self.kernel, self.bias,
+                      self.strides[0] if one else self.strides, self.padding, output_padding,
+                      self.dilation_rate[0] if one else self.dilation_rate,
+                      self._fused_activation, self.data_format)
+        return out if self._after is None else self._after(out)
+
+    def compute_output_shape(self, input_shape):
+        extra = self.output_padding or (None,) * self.rank
+        spatial = [None if size is None else
+                   conv_transpose_axis(size, kernel, stride, dilation, self.padding, pad,
+                                       type(self).__name__)[0]
+                   for size, kernel, stride, dilation, pad in zip(
+                       _spatial_axes(self, input_shape), self.kernel_size, self.strides,
+                       self.dilation_rate, extra)]
+        return _spatial_shape(self, input_shape, spatial, self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "output_padding": self.output_padding}
+
+
+class Conv2DTranspose(_ConvTranspose):
+    """2-D transposed convolution (the adjoint of a convolution: it upsamples by ``strides``),
+    as a GAN's generator or a VAE's decoder uses it; kernel (kernel_h, kernel_w, filters,
+    in_channels), Keras's output sizes (``'same'``: input x strides).
+
+    >>> import fastdl
+    >>> layer = fastdl.layers.Conv2DTranspose(32, 3, strides=2, padding="same")
+    >>> layer(fastdl.ones(2, 7, 7, 64)).shape, layer.kernel.shape
+    ((2, 14, 14, 32), (3, 3, 32, 64))
+    """
+
+
+class Conv1DTranspose(_ConvTranspose):
+    """1-D transposed convolution over sequences ``(batch, steps, channels)``; kernel
+    (kernel, filters, in_channels).
+
+    >>> import fastdl
+    >>> fastdl.layers.Conv1DTranspose(4, 3, strides=2, padding="same")(fastdl.ones(2, 5, 8)).shape
+    (2, 10, 4)
+    """
+
+    rank = 1
+    op = staticmethod(ops.conv1d_transpose)

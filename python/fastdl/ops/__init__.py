@@ -35,7 +35,8 @@ from fastdl.ops.arithmetic import add, divide, multiply, negative, power, subtra
 from fastdl.ops.array_creation import (arange, eye, full, full_like, linspace, one_hot, ones,
                                        ones_like, zeros, zeros_like)
 from fastdl.ops.contraction import dot, einsum, tensordot
-from fastdl.ops.convolution import conv1d, conv2d, conv2d_max_pool2d
+from fastdl.ops.convolution import (conv1d, conv1d_transpose, conv2d, conv2d_max_pool2d,
+                                     conv2d_transpose)
 from fastdl.ops.conversion import cast, convert_to_numpy, convert_to_tensor
 from fastdl.ops.elementwise import (abs, clip, exp, log, log1p, maximum, minimum, sign, sqrt,
                                     square, where)
@@ -68,7 +69,7 @@ __all__ = [
     "matmul", "linear", "dot", "tensordot", "einsum", "norm",
     "relu", "leaky_relu", "sigmoid", "tanh", "step", "gelu", "silu", "elu", "softplus",
     "softmax", "log_softmax", "softmax_cross_entropy",
-    "conv2d", "conv1d", "conv2d_max_pool2d",
+    "conv2d", "conv1d", "conv2d_max_pool2d", "conv2d_transpose", "conv1d_transpose",
     "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
     "dropout", "batch_norm",
     "lstm", "gru", "simple_rnn", "rnn",

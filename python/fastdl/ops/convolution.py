@@ -1,6 +1,8 @@
 """Convolution on fastdl's kernels: conv2d and conv1d (cross-correlation, as in Keras and
-PyTorch) with the bias and relu/sigmoid/tanh fused, and the convolution fused with the max
-pooling that follows it (which Sequential models run for a Conv2D then MaxPooling2D pair).
+PyTorch) with the bias and relu/sigmoid/tanh fused, the convolution fused with the max
+pooling that follows it (which Sequential models run for a Conv2D then MaxPooling2D pair), and
+the transposed convolutions (conv2d_transpose, conv1d_transpose), which are the convolution's
+adjoint: its input gradient forward, the convolution and its weight gradient backward.
 
 Images are NHWC and weights HWIO (Keras's layouts); ``data_format='channels_first'`` input is
 transposed at the edge. The geometry is resolved here, once, for every device's kernels.
@@ -13,6 +15,7 @@ from fastdl.autograd import Function
 from fastdl.backend import kernels_for
 from fastdl.backend.geometry import (NCHW_TO_NHWC, NHWC_TO_NCHW, channels_first,
                                      channels_first_image, conv1d_geometry, conv2d_geometry,
+                                     conv2d_transpose_geometry, epilogue_activation,
                                      require_rank)
 from fastdl.ops.common import operand
 from fastdl.ops.shaping import squeeze, transpose, unsqueeze
@@ -84,6 +87,45 @@ class Conv2dMaxPool2d(Function):
         dx, dw, db = kernels_for(grad).conv2d_max_pool2d_backward(
             grad, ctx.x, ctx.w, ctx.y, ctx.argmax, *ctx.geometry, ctx.activation, *ctx.window,
             ctx.needs_grad(0), ctx.needs_grad(1), ctx.needs_grad(2))
+        return dx, dw, db, None, None, None, None, None
+
+
+class Conv2dTranspose(Function):
+    """``activation(conv_transpose(x, w) + b)``: the input gradient, of shape ``out_shape``, of
+    the convolution by ``w`` (HWIO with I = the output's channels, O = x's) with the geometry
+    resolved. Its gradients are that convolution of the output's gradient (for x) and the
+    convolution's weight gradient with the roles of input and output gradient exchanged."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, out_shape, strides, padding, dilation, activation):
+        x, w, b = _conv_operands(x, w, b)
+        kernels = kernels_for(x)
+        y = kernels.conv2d_backward_input(x, w, out_shape, strides, padding, dilation)
+        if b is not None:
+            y += b
+        if activation:
+            y = kernels.activation_forward(activation, y)
+        if ctx.requires_grad:
+            ctx.x, ctx.w, ctx.activation = x, w, activation
+            ctx.geometry = (strides, padding, dilation)
+            ctx.out = y if activation else None
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        kernels = kernels_for(grad)
+        if ctx.activation:
+            grad = kernels.activation_backward(ctx.activation, grad, ctx.out)
+        dx = dw = db = None
+        if ctx.needs_grad(0):
+            dx = kernels.conv2d_forward(grad, ctx.w, None, *ctx.geometry)
+        if ctx.needs_grad(1):
+            # <conv_transpose(x, w), g> = <x, conv(g, w)>: the weight gradient of conv(g, w)
+            # whose output gradient is x.
+            dw = kernels.conv2d_backward(ctx.x, grad, ctx.w, *ctx.geometry, False, True,
+                                         False)[1]
+        if ctx.needs_grad(2):
+            db = grad.sum(axis=(0, 1, 2))
         return dx, dw, db, None, None, None, None, None
 
 
@@ -165,3 +207,66 @@ def conv2d_max_pool2d(x: Any, w: Any, b: Any = None, strides: Any = 1, padding: 
     geometry = conv2d_geometry(x.shape, w.shape, strides, padding, dilation)
     return Conv2dMaxPool2d.apply(x, w, _bias(b), *geometry, activation,
                                  (pool_size, pool_strides, pool_padding))
+
+
+def conv2d_transpose(x: Any, w: Any, b: Any = None, strides: Any = 1, padding: str = "valid",
+                     output_padding: Any = None, dilation: Any = 1,
+                     activation: Optional[str] = None,
+                     data_format: str = "channels_last") -> Tensor:
+    """2-D transposed convolution (the adjoint of :func:`conv2d`, which upsamples by
+    ``strides``): ``activation(conv_transpose(x, w) + b)``, with Keras's output sizes.
+
+    ``x`` is (batch, height, width, in_channels) (or channels first); ``w`` is (kernel_h,
+    kernel_w, filters, in_channels), Keras's Conv2DTranspose layout; ``b`` (filters,) or None.
+    ``padding='valid'`` gives ``(size - 1) * stride + max(kernel span, stride)`` rows,
+    ``'same'`` gives ``size * stride``; ``output_padding`` (less than the stride) sets the
+    rows added after a base size of ``(size - 1) * stride + span`` ('valid') or
+    ``(size - 1) * stride + span % 2`` ('same'). ``activation`` is None, ``'relu'``,
+    ``'sigmoid'`` or ``'tanh'``.
+
+    >>> import numpy as np, fastdl
+    >>> x = np.ones((1, 2, 2, 1), np.float32)
+    >>> fastdl.conv2d_transpose(x, np.ones((3, 3, 1, 1), np.float32), strides=2)[0, ..., 0]
+    tensor([[1., 1., 2., 1., 1.],
+            [1., 1., 2., 1., 1.],
+            [2., 2., 4., 2., 2.],
+            [1., 1., 2., 1., 1.],
+            [1., 1., 2., 1., 1.]])
+    """
+    x, w = operand(x), operand(w)
+    nchw = channels_first_image("conv2d_transpose", data_format, x.ndim)
+    if nchw:
+        x = transpose(x, NCHW_TO_NHWC)
+    out_shape, *geometry = conv2d_transpose_geometry(tuple(x.shape), tuple(w.shape), strides,
+                                                     padding, output_padding, dilation)
+    activation = epilogue_activation("conv2d_transpose", activation)
+    y = Conv2dTranspose.apply(x, w, _bias(b), out_shape, *geometry,
+                              None if activation == "none" else activation)
+    return y.transpose(NHWC_TO_NCHW) if nchw else y
+
+
+def conv1d_transpose(x: Any, w: Any, b: Any = None, strides: int = 1, padding: str = "valid",
+                     output_padding: Optional[int] = None, dilation: int = 1,
+                     activation: Optional[str] = None,
+                     data_format: str = "channels_last") -> Tensor:
+    """1-D transposed convolution: :func:`conv2d_transpose` over height 1. ``x`` is
+    (batch, steps, in_channels) (or channels first), ``w`` (kernel, filters, in_channels).
+
+    >>> import numpy as np, fastdl
+    >>> x = np.ones((1, 3, 1), np.float32)
+    >>> fastdl.conv1d_transpose(x, np.ones((2, 1, 1), np.float32), strides=2).shape
+    (1, 6, 1)
+    """
+    x, w = operand(x), operand(w)
+    first = channels_first("conv1d_transpose", data_format)
+    require_rank("conv1d_transpose", "inputs", tuple(x.shape), 3,
+                 "(batch, channels, steps)" if first else "(batch, steps, channels)")
+    require_rank("conv1d_transpose", "kernel", tuple(w.shape), 3,
+                 "(kernel, filters, in_channels)")
+    if first:
+        x = transpose(x, (0, 2, 1))
+    y = conv2d_transpose(unsqueeze(x, 1), unsqueeze(w, 0), b, (1, int(strides)), padding,
+                         None if output_padding is None else (0, int(output_padding)),
+                         (1, int(dilation)), activation)
+    y = squeeze(y, 1)
+    return transpose(y, (0, 2, 1)) if first else y

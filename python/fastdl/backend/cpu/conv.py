@@ -10,7 +10,8 @@ import numpy as np
 from fastdl import _C
 from fastdl.backend.geometry import epilogue_activation
 
-__all__ = ["conv2d_forward", "conv2d_backward", "conv2d_max_pool2d", "conv2d_max_pool2d_backward"]
+__all__ = ["conv2d_forward", "conv2d_backward", "conv2d_backward_input", "conv2d_max_pool2d",
+           "conv2d_max_pool2d_backward"]
 
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b, strides: tuple, padding: tuple,
@@ -40,7 +41,7 @@ def conv2d_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, strides: tup
     the weight gradient alone is wanted (no dx): then ``activation`` and the forward output
     ``out`` may be given, and the weight gradient applies the activation's derivative row by
     row as it reads ``grad`` (:class:`fastdl.ops.convolution.Conv2d` decides)."""
-    dx = _C.conv2d_backward_input(grad, w, x.shape, strides, padding, dilation) if need_x else None
+    dx = conv2d_backward_input(grad, w, x.shape, strides, padding, dilation) if need_x else None
     dw = db = None
     if need_w:
         dw, db = _C.conv2d_backward_weight(x, grad, w.shape[:2], strides, padding, dilation,
@@ -48,6 +49,23 @@ def conv2d_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, strides: tup
     elif need_b:
         db = grad.sum(axis=(0, 1, 2))
     return dx, dw, db
+
+
+def conv2d_backward_input(grad: np.ndarray, w: np.ndarray, x_shape: tuple, strides: tuple,
+                          padding: tuple, dilation: tuple) -> np.ndarray:
+    """The gradient of :func:`conv2d_forward` with respect to an input of shape ``x_shape``
+    (NHWC), given that of its output: the adjoint of the convolution, which is also the
+    transposed convolution's forward pass.
+
+    >>> import numpy as np
+    >>> from fastdl.backend import cpu
+    >>> grad, w = np.ones((1, 2, 2, 1), np.float32), np.ones((2, 2, 1, 1), np.float32)
+    >>> cpu.conv2d_backward_input(grad, w, (1, 3, 3, 1), (1, 1), (0, 0, 0, 0), (1, 1))[0, ..., 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]], dtype=float32)
+    """
+    return _C.conv2d_backward_input(grad, w, tuple(x_shape), strides, padding, dilation)
 
 
 def conv2d_max_pool2d(x: np.ndarray, w: np.ndarray, b, strides: tuple, padding: tuple,

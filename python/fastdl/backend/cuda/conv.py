@@ -12,7 +12,8 @@ from fastdl.backend.cuda.activation import activation_backward
 from fastdl.backend.cuda.pool import max_pool2d_backward, max_pool2d_with_argmax
 from fastdl.backend.geometry import conv2d_output_shape, epilogue_activation
 
-__all__ = ["conv2d_forward", "conv2d_backward", "conv2d_max_pool2d", "conv2d_max_pool2d_backward"]
+__all__ = ["conv2d_forward", "conv2d_backward", "conv2d_backward_input", "conv2d_max_pool2d",
+           "conv2d_max_pool2d_backward"]
 
 
 def conv2d_forward(x, w, b, strides: tuple, padding: tuple, dilation: tuple,
@@ -35,10 +36,8 @@ def conv2d_backward(grad, x, w, strides: tuple, padding: tuple, dilation: tuple,
     not needed."""
     grad, x, w = runtime.float32_operands("conv2d_backward", grad, x, w)
     kernels, stream = runtime.kernels(), runtime.stream()
-    dx = dw = db = None
-    if need_x:
-        dx = runtime.empty(x.shape)
-        kernels.conv2d_backward_input(grad, w, dx, strides, padding, dilation, stream)
+    dw = db = None
+    dx = conv2d_backward_input(grad, w, x.shape, strides, padding, dilation) if need_x else None
     if need_w:
         dw = runtime.empty(w.shape)
         db = runtime.empty(w.shape[3:]) if need_b else None
@@ -49,6 +48,17 @@ def conv2d_backward(grad, x, w, strides: tuple, padding: tuple, dilation: tuple,
     elif need_b:
         db = grad.sum(axis=(0, 1, 2))
     return dx, dw, db
+
+
+def conv2d_backward_input(grad, w, x_shape: tuple, strides: tuple, padding: tuple,
+                          dilation: tuple):
+    """:func:`fastdl.backend.cpu.conv2d_backward_input`: the adjoint of the convolution (the
+    transposed convolution's forward pass) into a new array of shape ``x_shape``."""
+    grad, w = runtime.float32_operands("conv2d_backward_input", grad, w)
+    dx = runtime.empty(tuple(x_shape))
+    runtime.kernels().conv2d_backward_input(grad, w, dx, strides, padding, dilation,
+                                            runtime.stream())
+    return dx
 
 
 def conv2d_max_pool2d(x, w, b, strides: tuple, padding: tuple, dilation: tuple,
