@@ -132,6 +132,10 @@ def table_layers() -> list[Layer]:
 
 
 def cases(layers: Optional[Sequence[Layer]] = None) -> list[Case]:
-    """Forward, then forward and backward, of every layer (the table's, or ``layers``)."""
-    return [conv_case(*layer, backward=backward) for layer in layers or table_layers()
-            for backward in (False, True)]
+    """Forward, then forward and backward, of every layer (the table's, or ``layers``), then
+    the transposed convolutions of the decoders (:mod:`fastdl.bench.cases.conv_transpose`)
+    unless ``layers`` are given."""
+    from fastdl.bench.cases import conv_transpose
+    out = [conv_case(*layer, backward=backward) for layer in layers or table_layers()
+           for backward in (False, True)]
+    return out if layers else out + conv_transpose.cases()
