@@ -1,5 +1,6 @@
 """Helpers Keras users reach for: ``to_categorical``, ``set_random_seed`` and
-``pad_sequences``."""
+``pad_sequences``, and the image helpers of :mod:`fastdl.images` (``array_to_img``,
+``img_to_array``, ``save_img``, ``load_img``, ``image_grid``)."""
 from __future__ import annotations
 
 import numbers
@@ -10,8 +11,10 @@ from typing import Any, Optional
 import numpy as np
 
 from fastdl import random as _random
+from fastdl.images import array_to_img, image_grid, img_to_array, load_img, save_img
 
-__all__ = ["to_categorical", "set_random_seed", "pad_sequences"]
+__all__ = ["to_categorical", "set_random_seed", "pad_sequences", "array_to_img", "img_to_array",
+           "save_img", "load_img", "image_grid"]
 
 
 def to_categorical(y: Any, num_classes: Optional[int] = None, dtype: Any = "float32"
