@@ -6,6 +6,7 @@ on Tensors and arrays.
 >>> layer(fastdl.ones(2, 4)).shape
 (2, 10)
 """
+from fastdl.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from fastdl.layers.base import InputSpec, Layer, Variable
 from fastdl.layers.convolutional import Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose
 from fastdl.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
@@ -28,6 +29,7 @@ from fastdl.layers.merge import (
     multiply,
     subtract,
 )
+from fastdl.layers.noise import GaussianDropout, GaussianNoise
 from fastdl.layers.normalization import BatchNormalization
 from fastdl.layers.pooling import (
     AveragePooling1D,
@@ -41,6 +43,14 @@ from fastdl.layers.pooling import (
 )
 from fastdl.layers.recurrent import GRU, LSTM, RNN, Bidirectional, SimpleRNN
 from fastdl.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
+from fastdl.layers.reshaping import (
+    Cropping1D,
+    Cropping2D,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
 from fastdl.layers.sequence import Masking, RepeatVector, TimeDistributed
 from fastdl.layers.symbolic import SymbolicTensor
 
@@ -69,4 +79,6 @@ __all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activat
            "maximum", "minimum", "concatenate", "dot", "Embedding", "Masking", "RepeatVector",
            "TimeDistributed", "Conv2DTranspose", "Conv1DTranspose", "Convolution2DTranspose",
            "Convolution1DTranspose", "RNN", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
-           "SimpleRNNCell", "LSTMCell", "GRUCell"]
+           "SimpleRNNCell", "LSTMCell", "GRUCell", "LeakyReLU", "ReLU", "ELU", "PReLU",
+           "Softmax", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D",
+           "Cropping1D", "Cropping2D", "GaussianNoise", "GaussianDropout"]
