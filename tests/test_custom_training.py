@@ -472,12 +472,12 @@ def test_stop_training_inside_an_epoch_stops_after_that_batch():
 
 # --------------------------------------------------------------------------- the example
 
-def test_the_vae_example_learns_the_sample(monkeypatch, capsys):
+def test_the_vae_example_learns_the_sample(monkeypatch, capsys, tmp_path):
     sample = fastdl.datasets.fashion_mnist.load_sample()
     monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", lambda: sample)
-    monkeypatch.setattr(sys, "argv", ["custom_training.py", "--epochs", "3",
-                                      "--samples", "2048"])
-    history = runpy.run_path(str(EXAMPLES / "custom_training.py"), run_name="example")["main"]()
+    monkeypatch.setattr(sys, "argv", ["vae.py", "--epochs", "3", "--samples", "2048",
+                                      "--out", str(tmp_path)])
+    history = runpy.run_path(str(EXAMPLES / "vae.py"), run_name="example")["main"]()
     losses = history.history["loss"]
     assert list(history.history) == ["kl_loss", "loss", "reconstruction_loss"]
     assert losses[-1] < 0.9 * losses[0] and all(np.isfinite(losses))
@@ -487,3 +487,10 @@ def test_the_vae_example_learns_the_sample(monkeypatch, capsys):
         assert total == pytest.approx(reconstruction + kl, rel=1e-5)
     out = capsys.readouterr().out
     assert "Epoch 3/3" in out and "reconstruction_loss:" in out
+    # The two PNGs, read back: the 15 x 15 grid of decoded 28 x 28 images, and the scatter.
+    pytest.importorskip("PIL")
+    grid = keras.utils.img_to_array(keras.utils.load_img(tmp_path / "latent_grid.png",
+                                                         color_mode="grayscale"))
+    scatter = keras.utils.img_to_array(keras.utils.load_img(tmp_path / "latent_means.png"))
+    assert grid.shape == (15 * 28, 15 * 28, 1) and grid.std() > 10
+    assert scatter.shape == (480, 480, 3) and (scatter < 255).any()
