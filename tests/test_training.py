@@ -82,3 +82,23 @@ def test_char_lstm_example_runs_end_to_end(monkeypatch, capsys):
     assert 0 < bits < 5.0
     sampled = out.rstrip("\n").split("ROMEO.\n", 1)
     assert len(sampled) == 2 and len(sampled[1]) >= 20
+
+
+def test_dcgan_example_trains_and_writes_grids(monkeypatch, tmp_path):
+    """A few batches of the DCGAN: finite losses for both networks, samples that differ
+    from one another, and a PNG grid per epoch."""
+    monkeypatch.setattr(datasets.fashion_mnist, "load_data",
+                        lambda download=False: datasets.fashion_mnist.load_sample())
+    monkeypatch.setattr(sys, "argv", ["dcgan.py", "--epochs", "2", "--samples", "256",
+                                      "--out", str(tmp_path)])
+    history = example("dcgan.py")["main"]()
+    assert set(history.history) == {"d_loss", "g_loss"}
+    assert all(np.isfinite(v).all() for v in history.history.values())
+    generator = history.model.generator
+    samples = generator.predict(np.random.default_rng(0).standard_normal((4, 128)), verbose=0)
+    assert samples.shape == (4, 28, 28, 1) and np.std(samples, axis=0).mean() > 1e-4
+    pytest.importorskip("PIL")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_001.png", "epoch_002.png"]
+    grid = keras.utils.img_to_array(keras.utils.load_img(tmp_path / "epoch_002.png",
+                                                         color_mode="grayscale"))
+    assert grid.shape == (6 * 29 + 1, 6 * 29 + 1, 1)
