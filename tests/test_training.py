@@ -102,3 +102,34 @@ def test_dcgan_example_trains_and_writes_grids(monkeypatch, tmp_path):
     grid = keras.utils.img_to_array(keras.utils.load_img(tmp_path / "epoch_002.png",
                                                          color_mode="grayscale"))
     assert grid.shape == (6 * 29 + 1, 6 * 29 + 1, 1)
+
+
+def test_gan_example_trains_in_turns_with_the_discriminator_frozen(tmp_path):
+    """The classic GAN: train_on_batch turns; a generator step through the combined model
+    leaves the discriminator's weights bitwise unchanged while it moves the generator's."""
+    module = example("gan.py")
+    keras.utils.set_random_seed(0)
+    generator, discriminator, combined = module["build_gan"]()
+    rng = np.random.default_rng(0)
+    images = (datasets.fashion_mnist.load_sample()[0][0][:512].reshape(-1, 28, 28, 1)
+              .astype("float32") - 127.5) / 127.5
+    history = module["train"](generator, discriminator, combined, images, 2, 3, 32, rng)
+    assert len(history) == 2 and np.isfinite(history).all()
+    before_d = [w.copy() for w in discriminator.get_weights()]
+    before_g = [w.copy() for w in generator.get_weights()]
+    combined.train_on_batch(rng.standard_normal((32, 100)).astype("float32"),
+                            np.ones((32, 1), "float32"))
+    assert all(np.array_equal(a, b) for a, b in zip(before_d, discriminator.get_weights()))
+    assert any(not np.array_equal(a, b) for a, b in zip(before_g, generator.get_weights()))
+    pytest.importorskip("PIL")
+    module["save_grid"](generator, str(tmp_path), 0, rng.standard_normal((4, 100)))
+    assert (tmp_path / "epoch_001.png").exists()
+
+
+def test_dense_on_an_image_then_reshape_to_the_image_fails_clearly():
+    """Dense applied to a (28, 28, 1) tensor keeps the spatial axes, so reshaping its
+    (28, 28, 784) output to (28, 28, 1) cannot work: the error names the layer and sizes."""
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = keras.layers.Dense(28 * 28, activation="tanh")(inputs)
+    with pytest.raises(ValueError, match=r"(?i)reshape.*\(28, 28, 1\)"):
+        keras.layers.Reshape((28, 28, 1))(x)
