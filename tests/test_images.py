@@ -16,11 +16,13 @@ import warnings
 
 import numpy as np
 import pytest
+import fastdl
 from fastdl import images, keras
 from fastdl.utils import array_to_img, image_grid, img_to_array, load_img, save_img
 from keras_reference import requires_keras, run_keras
 
-PYTHON_DIR = pathlib.Path(__file__).resolve().parents[1] / "python"
+# The fastdl this test imports (the source tree's, or the installed package), for a child process.
+PYTHON_DIR = pathlib.Path(fastdl.__file__).resolve().parents[1]
 
 
 @pytest.fixture
