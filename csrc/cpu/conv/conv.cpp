@@ -5,6 +5,9 @@
 //                 (a 1x1 kernel with unit stride and no padding needs no patches)
 //   direct.cpp    one input channel (an image's first layer): computed directly, pixel by
 //                 pixel, its patches being a few scalars each
+//   taps.cpp      few output channels from many (a generator's last layer): every input
+//                 pixel times every tap's weights as one product, then each output pixel sums
+//                 its taps' products (forward only)
 //   winograd.cpp  3x3 kernels with unit strides and enough channels: Winograd's F(4x4, 3x3)
 //                 forward, its transpose F(3x3, 4x4) for the weight gradient and F(4x4, 3x3)
 //                 transposed for the input gradient (4 times fewer products each)
@@ -18,6 +21,7 @@
 
 #include "conv/direct.h"
 #include "conv/im2col.h"
+#include "conv/taps.h"
 #include "conv/winograd.h"
 #include "fastdl/activation.h"
 
@@ -32,6 +36,10 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, Acti
   }
   if (uses_direct_kernel(s)) {
     conv2d_forward_direct(s, x, w, b, act, y);
+    return;
+  }
+  if (uses_tap_products(s)) {
+    conv2d_forward_taps(s, x, w, b, act, y);
     return;
   }
   conv2d_forward_im2col(s, x, w, b, act, y);

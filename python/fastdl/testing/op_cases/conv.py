@@ -74,11 +74,19 @@ CONV2D_GEOMETRIES = [ConvGeometry(*row) for row in [
     # F(4x4, 3x3) transposed: overlapping patches added into dx
     (2, 13, 13, 16, 3, 3, 24, 1, "valid", 1),
     (1, 13, 10, 17, 3, 3, 16, 1, ((1, 0), (0, 0)), 1),
+    # few output channels from at least four times as many: the tap products, with strides,
+    # dilation, even kernels and uneven padding
+    (2, 9, 8, 8, 3, 3, 1, 1, "same", 1),
+    (1, 11, 10, 12, 5, 5, 2, 2, ((1, 2), (0, 3)), 1),
+    (2, 7, 9, 16, 3, 2, 3, (2, 1), "valid", (1, 2)),
+    (1, 10, 10, 64, 5, 5, 1, 1, "same", 1),
+    (1, 6, 7, 20, 4, 4, 4, 2, "same", 1),
 ]]
 # The geometries gradchecked without and with a fused tanh.
-GRADCHECKED = {0, 2, 4, 6, 8, 19}
-# The geometries with every fused activation: one input channel, three, and Winograd's.
-FUSED = {2, 4, 17}
+GRADCHECKED = {0, 2, 4, 6, 8, 19, 22}
+# The geometries with every fused activation: one input channel, three, Winograd's and the
+# tap products.
+FUSED = {2, 4, 17, 23}
 # The source documents' CNN (28x28x1 -> 32, 13x13x32 -> 64, 5x5x64 -> 64), a 32 -> 32 layer at
 # 28x28 and a 64 -> 128 one at 56x56, all 3x3 'valid' at batch 64, timed by the benchmark.
 BENCH_LAYERS = [("cnn conv1", 28, 1, 32), ("cnn conv2", 13, 32, 64), ("cnn conv3", 5, 64, 64),
