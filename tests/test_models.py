@@ -1,7 +1,10 @@
 """Models: Sequential, functional and subclassed models, compile/fit/evaluate/predict, the
 per-batch entry points, summary, weights files, reproducibility and the errors users meet."""
+import gc
 import io
 import math
+import tracemalloc
+import weakref
 
 import numpy as np
 import pytest
@@ -258,6 +261,84 @@ def test_trainable_is_read_at_compile_time_gan_pattern():
     # Compiled while trainable, the discriminator still trains on its own.
     discriminator.train_on_batch(np.ones((8, 4)), np.zeros(8))
     assert not np.array_equal(d_before[0], discriminator.get_weights()[0])
+
+
+def small_gan_with_batch_norm(width=8):
+    """A generator and a discriminator holding BatchNormalization, and the two stacked
+    with the discriminator frozen, as a GAN program builds them."""
+    generator = keras.Sequential([keras.Input((4,)), layers.Dense(width),
+                                  layers.BatchNormalization(), layers.LeakyReLU(0.2)])
+    discriminator = keras.Sequential([keras.Input((width,)), layers.Dense(width),
+                                      layers.BatchNormalization(), layers.LeakyReLU(0.2),
+                                      layers.Dense(1, activation="sigmoid")],
+                                     name="discriminator")
+    discriminator.compile(optimizer="adam", loss="binary_crossentropy")
+    discriminator.trainable = False
+    combined = keras.Sequential([generator, discriminator])
+    combined.compile(optimizer="adam", loss="binary_crossentropy")
+    return generator, discriminator, combined
+
+
+def test_frozen_discriminator_keeps_its_batch_norm_statistics_during_generator_steps():
+    """Frozen, BatchNormalization runs in inference mode (Keras 3): a generator step leaves
+    the discriminator's moving mean and variance bitwise unchanged, the generator's move."""
+    fastdl.manual_seed(0)
+    generator, discriminator, combined = small_gan_with_batch_norm()
+    rng = np.random.default_rng(0)
+    discriminator.train_on_batch(rng.standard_normal((16, 8)), np.ones(16))
+    d_before = [w.copy() for w in discriminator.get_weights()]
+    g_stats = [w.numpy().copy() for w in generator.layers[1].non_trainable_weights]
+    for _ in range(3):
+        combined.train_on_batch(rng.standard_normal((16, 4)), np.ones(16))
+    assert all(np.array_equal(a, b) for a, b in zip(d_before, discriminator.get_weights()))
+    assert all(not np.array_equal(a, b.numpy())
+               for a, b in zip(g_stats, generator.layers[1].non_trainable_weights))
+
+
+def test_a_model_without_trainable_weights_trains_with_a_warning_and_changes_nothing():
+    """As in Keras 3: compiled while frozen, train_on_batch computes the loss, warns and
+    updates nothing (BatchNormalization statistics included)."""
+    fastdl.manual_seed(0)
+    _, discriminator, _ = small_gan_with_batch_norm()
+    discriminator.compile(optimizer="adam", loss="binary_crossentropy")
+    before = [w.copy() for w in discriminator.get_weights()]
+    with pytest.warns(UserWarning, match="'discriminator' has no trainable weights"):
+        loss = discriminator.train_on_batch(np.ones((16, 8)), np.zeros(16))
+    assert np.isfinite(loss) and loss > 0
+    assert all(np.array_equal(a, b) for a, b in zip(before, discriminator.get_weights()))
+
+
+def test_compiling_again_does_not_grow_memory():
+    """Recompiling (as GAN programs do between phases) drops the previous optimizer and its
+    slots: after warm-up, twenty compile-and-train rounds, each making two new Adams with
+    ~0.5 MB of slots, leave the traced memory where it was."""
+    fastdl.manual_seed(0)
+    _, discriminator, combined = small_gan_with_batch_norm(width=256)
+    rng = np.random.default_rng(0)
+    noise, ones = rng.standard_normal((16, 4)), np.ones(16)
+
+    def round_of_compiles():
+        discriminator.trainable = True
+        discriminator.compile(optimizer="adam", loss="binary_crossentropy")
+        discriminator.train_on_batch(rng.standard_normal((16, 256)), ones)
+        discriminator.trainable = False
+        combined.compile(optimizer="adam", loss="binary_crossentropy")
+        combined.train_on_batch(noise, ones)
+
+    tracemalloc.start()
+    try:
+        round_of_compiles()
+        old_optimizer = weakref.ref(combined.optimizer)
+        gc.collect()
+        baseline = tracemalloc.get_traced_memory()[0]
+        for _ in range(20):
+            round_of_compiles()
+        gc.collect()
+        growth = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+    assert old_optimizer() is None
+    assert growth < 200_000, f"memory grew by {growth} bytes over 20 compiles"
 
 
 def test_nan_loss_stops_fit_naming_epoch_and_batch():

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
@@ -253,10 +254,14 @@ class StepMixin:
         if not math.isfinite(value):
             raise NonFiniteLossError(f"train_step: the loss became {value}; the batch was not "
                                      f"applied", value)
-        for v in train:
-            v.grad = None
-        loss.backward()
-        self.optimizer.apply_gradients([(v.grad, v) for v in train])
+        if train:
+            for v in train:
+                v.grad = None
+            loss.backward()
+            self.optimizer.apply_gradients([(v.grad, v) for v in train])
+        else:  # as in Keras: a frozen model still computes its loss and metrics
+            warnings.warn(f"train_step: the model {self.name!r} has no trainable weights; "
+                          f"nothing is updated")
         self._loss_tracker.update_state(value, len(xs[0]))
         return y_pred
 
