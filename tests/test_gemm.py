@@ -93,6 +93,19 @@ def test_transposed_b_packed_with_short_or_ragged_k(isa, rng, m, k, n, dtype):
     assert_gemm_close(fastdl.matmul(a, b), reference.matmul(a, b), k, dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("a_transposed", [False, True])
+# A packed (more than 512 columns, or a stride of a multiple of 2 KiB), its rows contiguous
+# (transposed in registers) or its columns contiguous (copied along k): a panel of fewer rows
+# than the tile (37 = 4 x 8 + 5 and 6 x 6 + 1), K blocks that are not whole vectors (171 of
+# 512, 77), and one row.
+@pytest.mark.parametrize("m,k,n", [(37, 512, 70), (37, 77, 600), (1, 512, 40), (512, 171, 33)])
+def test_packed_a_with_ragged_panels(isa, rng, m, k, n, a_transposed, dtype):
+    a = randn(rng, (k, m), dtype).T if a_transposed else randn(rng, (m, k), dtype)
+    b = randn(rng, (k, n), dtype)
+    assert_gemm_close(fastdl.matmul(a, b), reference.matmul(a, b), k, dtype)
+
+
 @pytest.mark.parametrize("layout", ["a_transposed", "b_transposed", "fortran", "sliced", "reversed"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_matmul_reads_strided_operands_in_place(isa, rng, layout, dtype):

@@ -60,15 +60,28 @@ Scratch& b_scratch() {
 // values A[p*MR + r, k] contiguously. Rows past mc are zero.
 template <class T>
 void pack_a(int MR, int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* dst) {
+  if (rs == 1) {
+    // A transposed in memory (a weight gradient's patches^T): a panel's MR values at each k
+    // are contiguous, one copy each, instead of MR reads a column apart.
+    for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+      const int mr = static_cast<int>(std::min<int64_t>(MR, mc - i0));
+      for (int64_t k = 0; k < kc; ++k) {
+        std::memcpy(dst + k * MR, A + i0 + k * cs, mr * sizeof(T));
+        std::fill(dst + k * MR + mr, dst + (k + 1) * MR, T(0));
+      }
+    }
+    return;
+  }
+  if (cs == 1) {  // rows contiguous: transposed in registers (a scalar loop cost as much as
+                  // the product itself when it had 128 columns)
+    FASTDL_DISPATCH(gemm_pack_a_rows<T>(mc, kc, A, rs, dst));
+    return;
+  }
   for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
     const int mr = static_cast<int>(std::min<int64_t>(MR, mc - i0));
     for (int r = 0; r < mr; ++r) {
       const T* src = A + (i0 + r) * rs;
-      if (cs == 1) {
-        for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k];
-      } else {
-        for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k * cs];
-      }
+      for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k * cs];
     }
     for (int r = mr; r < MR; ++r)
       for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = T(0);

@@ -346,6 +346,30 @@ void gemm_pack_b_columns(int64_t kc, int nr, const T* B, int64_t col_stride, T* 
 }
 
 template <class T>
+void gemm_pack_a_rows(int64_t mc, int64_t kc, const T* A, int64_t row_stride, T* packed) {
+  constexpr int W = Vec<T>::width, MR = MicroTile<T>::MR;
+  for (int64_t i0 = 0; i0 < mc; i0 += MR, packed += MR * kc) {
+    // A panel's rows, W at a time (one group when MR <= W): W loads along them, a register
+    // transpose, and at each k a store of the group's lanes.
+    for (int r0 = 0; r0 < MR; r0 += W) {
+      const int lanes = MR - r0 < W ? MR - r0 : W;
+      const int64_t present = mc - i0 - r0;  // rows of the group inside A (the rest are zero)
+      for (int64_t k = 0; k < kc; k += W) {
+        const int cols = kc - k < W ? static_cast<int>(kc - k) : W;
+        Vec<T> v[W];
+#pragma GCC unroll 16
+        for (int j = 0; j < W; ++j)
+          v[j] = j < lanes && j < present
+                     ? load_lanes(A + (i0 + r0 + j) * row_stride + k, cols)
+                     : Vec<T>(T(0));
+        transpose(v);
+        for (int kk = 0; kk < cols; ++kk) store_lanes(v[kk], packed + (k + kk) * MR + r0, lanes);
+      }
+    }
+  }
+}
+
+template <class T>
 void gemm_columns(int64_t M, int N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B,
                   int64_t rsb, int64_t csb, T* panel, T* C, int64_t ldc,
                   const GemmEpilogue<T>& ep) {
@@ -386,6 +410,8 @@ template void gemm_tiles<double>(int64_t, int64_t, int64_t, const double*, int64
                                  const GemmEpilogue<double>&);
 template void gemm_pack_b_columns<float>(int64_t, int, const float*, int64_t, float*);
 template void gemm_pack_b_columns<double>(int64_t, int, const double*, int64_t, double*);
+template void gemm_pack_a_rows<float>(int64_t, int64_t, const float*, int64_t, float*);
+template void gemm_pack_a_rows<double>(int64_t, int64_t, const double*, int64_t, double*);
 template void gemm_columns<float>(int64_t, int, int64_t, const float*, int64_t, int64_t,
                                   const float*, int64_t, int64_t, float*, float*, int64_t,
                                   const GemmEpilogue<float>&);

@@ -118,6 +118,11 @@ struct TileEpilogue {
      of the panel starts at B + j * col_stride. Columns past nr are zero. */                     \
   template <class T>                                                                              \
   void gemm_pack_b_columns(int64_t kc, int nr, const T* B, int64_t col_stride, T* panel);        \
+  /* Packs rows [0, mc) x columns [0, kc) of an A whose rows are contiguous (row i at         \
+     A + i * row_stride) into MR-row panels, each holding at every k its MR values; rows past  \
+     mc are zero (gemm.cpp's pack_a layout). */                                                \
+  template <class T>                                                                              \
+  void gemm_pack_a_rows(int64_t mc, int64_t kc, const T* A, int64_t row_stride, T* packed);      \
   /* C[M, N] (+)= epilogue(A[M, K] @ B[K, N]) for N <= geometry().column_cols with column tiles  \
      (vectors down the columns of C): A's columns are read as vectors, in place when they are   \
      contiguous (rsa == 1), else packed a tile of rows at a time into `panel` (K x the tile's   \
