@@ -93,6 +93,51 @@ def test_retain_graph_allows_a_second_call():
         fastdl.grad(y, [x])
 
 
+class Recorded(fastdl.Function):
+    """Multiplies its two inputs; backward records which of them were wanted."""
+    calls: list = []
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        wanted = (ctx.needs_grad(0), ctx.needs_grad(1))
+        Recorded.calls.append(wanted)
+        return (grad * ctx.b if wanted[0] else None, grad * ctx.a if wanted[1] else None)
+
+
+def test_only_the_work_toward_the_asked_for_tensors_is_done():
+    """As a GAN's generator step asks for the generator's weights only: the discriminator's
+    weights are not differentiated, and a branch leading to no asked-for tensor is not run."""
+    Recorded.calls = []
+    z, g_weight, d_weight, other = leaf([1.0, 2.0]), leaf([3.0, 4.0]), leaf([5.0, 6.0]), leaf([7.0])
+    fake = Recorded.apply(z, g_weight)         # the generator: wanted, its weight asked for
+    scored = Recorded.apply(fake, d_weight)    # the discriminator: only its input wanted
+    side = Recorded.apply(other, other)        # leads to nothing asked for: not run
+    loss = scored.sum() + side.sum()
+    (got,) = fastdl.grad(loss, [g_weight], retain_graph=True)
+    np.testing.assert_array_equal(got.numpy(), [5.0, 12.0])
+    assert Recorded.calls == [(True, False), (False, True)]
+    # The marks last for that call only: backward then differentiates everything.
+    Recorded.calls = []
+    loss.backward()
+    assert sorted(Recorded.calls) == [(True, True)] * 3
+    np.testing.assert_array_equal(d_weight.grad.numpy(), [3.0, 8.0])
+
+
+def test_an_intermediate_result_asked_for_keeps_its_branch_running():
+    Recorded.calls = []
+    x, w = leaf([2.0]), leaf([3.0])
+    h = Recorded.apply(x, w)
+    y = Recorded.apply(h, leaf([4.0]))
+    (gh,) = fastdl.grad(y.sum(), [h])
+    np.testing.assert_array_equal(gh.numpy(), [4.0])
+    assert Recorded.calls == [(True, False)]  # h's own node has nothing to give
+
+
 def test_errors_name_the_function():
     x = leaf([1.0])
     with pytest.raises(TypeError, match=r"grad: inputs\[1\] is a ndarray, not a Tensor"):

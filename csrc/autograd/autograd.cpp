@@ -26,6 +26,9 @@
 // * a leaf's first gradient is stored as a new Tensor around the array when nothing else can
 //   hold it (a fresh array, not a view, not the gradient the node received, not given to
 //   another leaf), else around a copy; later gradients are added to it;
+// * for fastdl.grad, only the nodes through which an asked-for tensor is reached run, each told
+//   which of its inputs are wanted (`_grad_mask`, read by Function.needs_grad); the gradients
+//   of the other inputs are not computed, or dropped;
 // * without retain_graph, each node's attributes are dropped after it ran and `parents` set to
 //   None, which a later walk reports as a freed graph.
 #include <pybind11/pybind11.h>
@@ -58,10 +61,11 @@ struct Names {
   py::str parents{"parents"}, data{"data"}, grad{"grad"}, requires_grad{"requires_grad"},
       backward{"backward"}, shape{"shape"}, dtype{"dtype"}, base{"base"}, astype{"astype"},
       copy{"copy"}, output_index{"_output_index"}, outputs{"_outputs"},
-      materialize_grads{"materialize_grads"}, kind{"kind"};
+      materialize_grads{"materialize_grads"}, kind{"kind"}, grad_mask{"_grad_mask"};
   Names() {
     for (py::str* s : {&parents, &data, &grad, &requires_grad, &backward, &shape, &dtype, &base,
-                       &astype, &copy, &output_index, &outputs, &materialize_grads, &kind}) {
+                       &astype, &copy, &output_index, &outputs, &materialize_grads, &kind,
+                       &grad_mask}) {
       PyObject* p = s->release().ptr();
       PyUnicode_InternInPlace(&p);
       *s = py::reinterpret_steal<py::str>(p);
@@ -227,6 +231,7 @@ class Engine {
   // runs once every consumer of its outputs reachable from the seeds has passed its gradient on.
   void run(const std::vector<Seed>& seeds) {
     for (const Seed& seed : seeds) count_consumers(seed.node);
+    if (capturing_) mark_paths_to_captures();
     for (const Seed& seed : seeds) add_gradient(nodes_.at(seed.node.ptr()), seed.index, seed.grad);
     std::vector<PyObject*> ready;
     for (const Seed& seed : seeds) {
@@ -241,7 +246,7 @@ class Engine {
       ready.pop_back();
       const py::object node = entry.node;
       std::vector<py::object> grads = std::move(entry.grads);
-      step(node, entry.multi, grads, ready);
+      step(node, entry.multi, entry.leads_to_capture, grads, ready);
     }
   }
 
@@ -272,6 +277,10 @@ class Engine {
     int pending = 0;                 // consumers that have not passed their gradient on yet
     bool multi = false;              // the node has several outputs (a tuple from forward)
     bool queued = false;             // put on the ready list (a seed may also be a consumer's)
+    // Capturing: whether a captured tensor lies on the way from this node to the leaves (else
+    // its backward need not run); whether mark_paths_to_captures has been here.
+    bool leads_to_capture = true;
+    bool marked = false;
   };
 
   // The entry of `node`, made on first sight with one gradient slot per output.
@@ -304,6 +313,72 @@ class Engine {
         if (inserted) stack.push_back(std::move(parent));
       }
     }
+  }
+
+  // Capturing: finds the nodes through which a gradient can reach a captured tensor (one of
+  // their outputs is captured, or a parent is a captured leaf or comes from such a node), in
+  // one depth-first walk. The others are skipped, and the nodes that run are told which of
+  // their inputs are wanted (Function.needs_grad): fastdl.grad(loss, generator_weights) through
+  // a discriminator computes none of the discriminator's weight gradients.
+  void mark_paths_to_captures() {
+    struct Frame {
+      Entry* entry;
+      py::tuple parents;
+      size_t next;
+    };
+    std::vector<Frame> stack;
+    auto open = [&](Entry& e) {
+      e.marked = true;
+      e.leads_to_capture = has_captured_output(e.node);
+      const py::object parents = get(e.node, n_.parents);
+      stack.push_back({&e, parents.is_none() ? py::tuple()
+                                             : py::reinterpret_borrow<py::tuple>(parents), 0});
+    };
+    for (auto& item : nodes_) {
+      if (item.second.marked) continue;
+      open(item.second);
+      while (!stack.empty()) {
+        Frame& frame = stack.back();
+        if (frame.next == frame.parents.size()) {
+          const bool leads = frame.entry->leads_to_capture;
+          stack.pop_back();
+          if (leads && !stack.empty()) stack.back().entry->leads_to_capture = true;
+          continue;
+        }
+        PyObject* p = frame.parents[frame.next++].ptr();
+        if (!is_tensor(p) || !requires_grad_of(p)) continue;
+        const py::object parent = node_of(p);
+        if (parent.is_none()) {
+          if (captured_leaves_.count(p)) frame.entry->leads_to_capture = true;
+          continue;
+        }
+        Entry& parent_entry = nodes_.at(parent.ptr());
+        if (!parent_entry.marked) {
+          open(parent_entry);  // `frame` may dangle from here on
+        } else if (parent_entry.leads_to_capture) {
+          frame.entry->leads_to_capture = true;
+        }
+      }
+    }
+  }
+
+  bool has_captured_output(const py::object& node) const {
+    const auto it = nodes_.find(node.ptr());
+    const size_t outputs = it == nodes_.end() ? 1 : it->second.grads.size();
+    for (size_t i = 0; i < outputs; ++i) {
+      if (captured_outputs_.count({node.ptr(), static_cast<int>(i)})) return true;
+    }
+    return false;
+  }
+
+  // Whether the gradient of `parent`, an input of a node being run, is wanted: always, unless
+  // capturing and no captured tensor lies behind it.
+  bool wanted(PyObject* parent) const {
+    if (!is_tensor(parent) || !requires_grad_of(parent)) return false;
+    if (!capturing_) return true;
+    const py::object node = node_of(parent);
+    return node.is_none() ? captured_leaves_.count(parent) > 0
+                          : nodes_.at(node.ptr()).leads_to_capture;
   }
 
   // grads[index] += grad (a freed node may have lost the count of its outputs: grow).
@@ -358,8 +433,8 @@ class Engine {
     }
   }
 
-  void step(const py::object& node, bool multi, std::vector<py::object>& grads,
-            std::vector<PyObject*>& ready) {
+  void step(const py::object& node, bool multi, bool leads_to_capture,
+            std::vector<py::object>& grads, std::vector<PyObject*>& ready) {
     const py::object parents_obj = get(node, n_.parents);
     if (parents_obj.is_none()) {
       throw std::runtime_error("backward: the graph through " + type_name(node) +
@@ -368,7 +443,30 @@ class Engine {
     }
     const auto parents = py::reinterpret_borrow<py::tuple>(parents_obj);
     if (capturing_) capture_outputs(node, grads);
-    const py::tuple in_grads = call_backward(node, multi, grads);
+    py::tuple in_grads;
+    if (!capturing_) {
+      in_grads = call_backward(node, multi, grads);
+    } else if (leads_to_capture) {  // else no input of it is wanted
+      py::tuple mask(parents.size());
+      bool any = false;
+      for (size_t i = 0; i < parents.size(); ++i) {
+        const bool w = wanted(parents[i].ptr());
+        mask[i] = py::bool_(w);
+        any = any || w;
+      }
+      if (any) {  // (a node that leads only to its own captured output has nothing to pass)
+        set(node, n_.grad_mask, mask);
+        // Unset however backward ends: a retained graph walked again must not see it.
+        struct Unmask {
+          const py::object& node;
+          const py::str& name;
+          ~Unmask() {
+            if (PyObject_SetAttr(node.ptr(), name.ptr(), Py_None) != 0) PyErr_Clear();
+          }
+        } unmask{node, n_.grad_mask};
+        in_grads = call_backward(node, multi, grads);
+      }
+    }
     const py::ssize_t given = static_cast<py::ssize_t>(in_grads.size());
     for (py::ssize_t i = 0; i < static_cast<py::ssize_t>(parents.size()); ++i) {
       const py::handle parent = parents[i];
@@ -376,7 +474,7 @@ class Engine {
       const py::object parent_node = node_of(parent.ptr());
       py::object pg = i < given ? py::reinterpret_borrow<py::object>(in_grads[i]) : py::none();
       Entry* e = parent_node.is_none() ? nullptr : &nodes_.at(parent_node.ptr());
-      if (!pg.is_none() && requires_grad_of(parent.ptr())) {
+      if (!pg.is_none() && wanted(parent.ptr())) {
         pg = conform(node, parent, std::move(pg));
         if (!e) {
           if (capturing_) {

@@ -132,6 +132,9 @@ class Function:
     materialize_grads = True
     #: For a node with several outputs, their (shape, dtype); set by ``apply``.
     _outputs: Optional[tuple] = None
+    #: While ``backward`` runs for :func:`grad`: per positional argument, whether its gradient
+    #: is wanted (some asked-for tensor lies behind it); None when every one is.
+    _grad_mask: Optional[tuple] = None
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -156,9 +159,12 @@ class Function:
         raise NotImplementedError(f"{type(ctx).__name__} must define backward(ctx, *grads)")
 
     def needs_grad(self, i: int) -> bool:
-        """Whether positional argument ``i`` is a Tensor that wants a gradient."""
+        """Whether positional argument ``i`` is a Tensor that wants a gradient: one that
+        requires grad and, under :func:`grad`, through which an asked-for tensor is reached
+        (``backward`` may skip the work for the others)."""
         p = self.parents[i]
-        return isinstance(p, Tensor) and p.requires_grad
+        mask = self._grad_mask
+        return isinstance(p, Tensor) and p.requires_grad and (mask is None or mask[i])
 
 
 def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
