@@ -80,6 +80,43 @@ def test_gradients_against_finite_differences(config, activation):
                                                 dilation=d, activation=activation), [x, w, b])
 
 
+ACTIVATIONS = {"relu": lambda v: np.maximum(v, 0), "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+               "tanh": np.tanh}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+# Each path of the input gradient: scattered patches (stride 2, images finished one by one on
+# two threads), the turned forward (stride 1, many channels), Winograd's transposed form
+# (3x3, stride 1, a small image) and the plain product (1x1).
+@pytest.mark.parametrize("x_shape, w_shape, strides, padding", [
+    ((5, 7, 7, 32), (4, 4, 16, 32), 2, "same"),
+    ((3, 12, 12, 24), (3, 3, 20, 24), 1, "same"),
+    ((3, 8, 8, 32), (3, 3, 16, 32), 1, "valid"),
+    ((3, 5, 5, 8), (1, 1, 6, 8), 1, "valid"),
+])
+def test_bias_and_activation_fused_into_the_kernel(x_shape, w_shape, strides, padding,
+                                                   activation, dtype, set_threads):
+    set_threads(2)
+    rng = np.random.default_rng(4)
+    x, w = _inputs(rng, x_shape, w_shape, dtype)
+    b = rng.standard_normal(w_shape[2]).astype(dtype)
+    plain = fastdl.conv2d_transpose(x, w, strides=strides, padding=padding).numpy()
+    fused = fastdl.conv2d_transpose(x, w, b, strides=strides, padding=padding,
+                                    activation=activation).numpy()
+    want = ACTIVATIONS[activation](plain.astype(np.float64) + b)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(fused, want, rtol=tolerance, atol=tolerance)
+
+
+def test_the_kernel_checks_the_bias_against_the_output_channels():
+    with pytest.raises(ValueError, match=r"conv2d_backward_input: b has shape \(3,\); "
+                                         r"expected \(2,\)"):
+        fastdl._C.conv2d_backward_input(np.ones((1, 2, 2, 4), np.float32),
+                                        np.ones((3, 3, 2, 4), np.float32), (1, 4, 4, 2),
+                                        (1, 1), (0, 0, 0, 0), (1, 1), np.ones(3, np.float32))
+
+
 def test_channels_first_and_1d():
     rng = np.random.default_rng(3)
     x, w = _inputs(rng, (2, 5, 4, 3), (3, 3, 2, 3))

@@ -47,13 +47,14 @@ ConvShape forward_shape(const std::string& op, const ArrayView& x, const ArrayVi
   return make_shape(op, conv_dims(x), conv_dims(w), strides, padding, dilation);
 }
 
-// ValueError or TypeError unless bias is None or one value per output channel of x's dtype.
-void require_bias(const std::string& op, const py::object& bias, const ConvShape& s,
+// ValueError or TypeError unless bias is None or one value of x's dtype per output channel
+// (`channels` of them).
+void require_bias(const std::string& op, const py::object& bias, int64_t channels,
                   const ArrayView& x) {
   if (bias.is_none()) return;
   const py::array b = py::array::ensure(bias);
   const ArrayView bv = b ? ArrayView(b) : ArrayView();
-  require_bias_shape(op, b ? &bv : nullptr, s);
+  require_bias_shape(op, b ? &bv : nullptr, channels);
   require_same_dtype(op, "x", x, "b", bv);
 }
 
@@ -63,27 +64,32 @@ py::array forward_entry(const py::array& x, const py::array& w, const py::object
   const std::string op = "conv2d";
   const ArrayView xv(x);
   const ConvShape s = forward_shape(op, xv, ArrayView(w), strides, padding, dilation);
-  require_bias(op, bias, s, xv);
+  require_bias(op, bias, s.CO, xv);
   const Activation act = parse_activation(op.c_str(), activation);
   if (xv.dtype == DType::float32) return forward_typed<float>(s, x, w, bias, act);
   return forward_typed<double>(s, x, w, bias, act);
 }
 
 template <class T>
-py::array backward_input_typed(const ConvShape& s, const py::array& dy, const py::array& w) {
+py::array backward_input_typed(const ConvShape& s, const py::array& dy, const py::array& w,
+                               const py::object& bias, Activation act) {
   const auto dyc = contiguous<T>(dy), wc = contiguous<T>(w);
+  py::array_t<T, py::array::c_style> bc;
+  if (!bias.is_none()) bc = contiguous<T>(py::array::ensure(bias));
   py::array_t<T> dx({s.N, s.H, s.W, s.C});
   T* out = dx.mutable_data();
   {
     py::gil_scoped_release release;
-    conv2d_backward_input<T>(s, dyc.data(), wc.data(), out);
+    conv2d_backward_input<T>(s, dyc.data(), wc.data(), out,
+                             bias.is_none() ? nullptr : bc.data(), act);
   }
   return std::move(dx);
 }
 
 py::array backward_input_entry(const py::array& dy, const py::array& w,
                                const std::array<int64_t, 4>& input_shape, const Pair& strides,
-                               const Padding& padding, const Pair& dilation) {
+                               const Padding& padding, const Pair& dilation,
+                               const py::object& bias, const std::string& activation) {
   const std::string op = "conv2d_backward_input";
   const ArrayView dyv(dy), wv(w);
   require_image(op, "dy", dyv);
@@ -92,8 +98,10 @@ py::array backward_input_entry(const py::array& dy, const py::array& w,
   require_same_dtype(op, "dy", dyv, "w", wv);
   const ConvShape s = make_shape(op, input_shape, conv_dims(wv), strides, padding, dilation);
   require_dy(op, dyv, s);
-  if (dyv.dtype == DType::float32) return backward_input_typed<float>(s, dy, w);
-  return backward_input_typed<double>(s, dy, w);
+  require_bias(op, bias, s.C, dyv);  // the transposed convolution's output channels
+  const Activation act = parse_activation(op.c_str(), activation);
+  if (dyv.dtype == DType::float32) return backward_input_typed<float>(s, dy, w, bias, act);
+  return backward_input_typed<double>(s, dy, w, bias, act);
 }
 
 template <class T>
@@ -198,7 +206,7 @@ py::tuple conv_pool_forward_entry(const py::array& x, const py::array& w, const 
   const ArrayView xv(x);
   const ConvPool g = conv_pool_shapes(op, xv, ArrayView(w), strides, padding, dilation,
                                       pool_size, pool_strides, pool_padding);
-  require_bias(op, bias, g.conv, xv);
+  require_bias(op, bias, g.conv.CO, xv);
   const Activation act = parse_activation(op.c_str(), activation);
   if (xv.dtype == DType::float32) return conv_pool_forward_typed<float>(g, x, w, bias, act);
   return conv_pool_forward_typed<double>(g, x, w, bias, act);
@@ -277,7 +285,10 @@ void bind_conv(py::module_& m) {
 (top, bottom, left, right); bias may be None. Returns a new (N, OH, OW, CO) array.)");
   m.def("conv2d_backward_input", &backward_input_entry, py::arg("dy"), py::arg("w"),
         py::arg("input_shape"), py::arg("strides"), py::arg("padding"), py::arg("dilation"),
-        "The gradient with respect to the input (of shape input_shape) of conv2d_forward.");
+        py::arg("bias") = py::none(), py::arg("activation") = "none",
+        R"(The gradient with respect to the input (of shape input_shape) of conv2d_forward; with
+a bias (one per input channel) or an activation, activation(that + bias): the transposed
+convolution's forward pass.)");
   m.def("conv2d_backward_weight", &backward_weight_entry, py::arg("x"), py::arg("dy"),
         py::arg("kernel_size"), py::arg("strides"), py::arg("padding"), py::arg("dilation"),
         py::arg("with_bias") = true, py::arg("activation") = "none", py::arg("out") = py::none(),

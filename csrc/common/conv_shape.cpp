@@ -89,10 +89,11 @@ void require_dy(const std::string& op, const ArrayView& dy, const ConvShape& s) 
   throw py::value_error(op + ": dy has shape " + dy.shape_str() + "; expected " + dims_str(want));
 }
 
-void require_bias_shape(const std::string& op, const ArrayView* b, const ConvShape& s) {
-  if (b && b->shape == std::vector<int64_t>{s.CO}) return;
+void require_bias_shape(const std::string& op, const ArrayView* b, int64_t channels) {
+  if (b && b->shape == std::vector<int64_t>{channels}) return;
   throw py::value_error(op + ": b has shape " + (b ? b->shape_str() : std::string("?")) +
-                        "; expected (" + std::to_string(s.CO) + ",), one per output channel");
+                        "; expected (" + std::to_string(channels) +
+                        ",), one per output channel");
 }
 
 void require_activation_output(const std::string& op, Activation act,

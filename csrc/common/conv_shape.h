@@ -39,9 +39,9 @@ ConvDims conv_dims(const ArrayView& a);
 // ValueError unless dy has the output shape of s, (N, OH, OW, CO).
 void require_dy(const std::string& op, const ArrayView& dy, const ConvShape& s);
 
-// ValueError unless the bias b holds one value per output channel; b is nullptr when the
-// argument could not be read as an array at all.
-void require_bias_shape(const std::string& op, const ArrayView* b, const ConvShape& s);
+// ValueError unless the bias b holds `channels` values, one per output channel; b is nullptr
+// when the argument could not be read as an array at all.
+void require_bias_shape(const std::string& op, const ArrayView* b, int64_t channels);
 
 // ValueError when act (named `activation`) is not none and its output was not given: the
 // weight gradient applies act' from it.

@@ -77,7 +77,7 @@ void forward_entry(const py::handle& x, const py::handle& w, const py::handle& b
   const ConvShape s = forward_shape(op, xa, wa, strides, padding, dilation);
   const ArrayView ba = optional_device_array(op, "b", bias);
   if (!bias.is_none()) {
-    require_bias_shape(op, &ba, s);
+    require_bias_shape(op, &ba, s.CO);
     require_dtype(op, "b", ba, DType::float32);
   }
   const Activation act = parse_activation(op.c_str(), activation);

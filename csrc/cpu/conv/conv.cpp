@@ -24,6 +24,8 @@
 #include "conv/taps.h"
 #include "conv/winograd.h"
 #include "fastdl/activation.h"
+#include "fastdl/gemm.h"
+#include "fastdl/parallel.h"
 
 namespace fastdl {
 
@@ -84,7 +86,8 @@ ConvShape turned_shape(const ConvShape& s) {
 }
 
 template <class T>
-void conv2d_backward_input_as_forward(const ConvShape& s, const T* dy, const T* w, T* dx) {
+void conv2d_backward_input_as_forward(const ConvShape& s, const T* dy, const T* w, T* dx,
+                                      const T* b, Activation act) {
   const int64_t KH = s.KH, KW = s.KW, C = s.C, CO = s.CO;
   std::vector<T> turned(static_cast<size_t>(KH * KW * C * CO));
   for (int64_t kh = 0; kh < KH; ++kh)
@@ -93,11 +96,12 @@ void conv2d_backward_input_as_forward(const ConvShape& s, const T* dy, const T* 
         for (int64_t co = 0; co < CO; ++co)
           turned[((kh * KW + kw) * CO + co) * C + c] =
               w[(((KH - 1 - kh) * KW + (KW - 1 - kw)) * C + c) * CO + co];
-  conv2d_forward<T>(turned_shape(s), dy, turned.data(), nullptr, Activation::none, dx);
+  conv2d_forward<T>(turned_shape(s), dy, turned.data(), b, act, dx);
 }
 
 template <class T>
-void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx) {
+void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, const T* b,
+                           Activation act) {
   // The forward product is C wide: too narrow for the micro-kernel's 16 columns with few input
   // channels (an image's), where scattering is faster. And unless it is Winograd's, it
   // multiplies over the whole input, the border that the forward's windows cover less often
@@ -110,15 +114,21 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx) {
   if (winograd_applies(s) &&
       (!winograd_applies(turned) || winograd_tiles(s) < winograd_tiles(turned))) {
     conv2d_backward_input_winograd(s, dy, w, dx);
+    if (b != nullptr || act != Activation::none) {
+      constexpr int64_t kRowsPerThread = 2048;
+      parallel_for(s.N * s.H * s.W, kRowsPerThread, [&](int64_t first, int64_t last) {
+        apply_epilogue_rows<T>(last - first, s.C, dx + first * s.C, s.C, b, act);
+      }, 1);
+    }
     return;
   }
   // A 1x1 kernel with unit stride and no padding is a plain product (dy @ w^T): im2col's.
   if (!s.is_pointwise() && s.stride_h == 1 && s.stride_w == 1 && s.C >= 16 &&
       (mostly_inside || winograd_applies(turned))) {
-    conv2d_backward_input_as_forward(s, dy, w, dx);
+    conv2d_backward_input_as_forward(s, dy, w, dx, b, act);
     return;
   }
-  conv2d_backward_input_im2col(s, dy, w, dx);
+  conv2d_backward_input_im2col(s, dy, w, dx, b, act);
 }
 
 #define FASTDL_INSTANTIATE_CONV(T)                                                            \
@@ -126,7 +136,8 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx) {
                                   T*);                                                        \
   template void conv2d_backward_weight<T>(const ConvShape&, const T*, const T*, T*, T*,       \
                                           Activation, const T*);                              \
-  template void conv2d_backward_input<T>(const ConvShape&, const T*, const T*, T*);
+  template void conv2d_backward_input<T>(const ConvShape&, const T*, const T*, T*, const T*,  \
+                                         Activation);
 FASTDL_INSTANTIATE_CONV(float)
 FASTDL_INSTANTIATE_CONV(double)
 #undef FASTDL_INSTANTIATE_CONV

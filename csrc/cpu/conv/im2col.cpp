@@ -102,10 +102,14 @@ void conv2d_backward_weight_im2col(const ConvShape& s, const T* x, const T* dy, 
 }
 
 template <class T>
-void conv2d_backward_input_im2col(const ConvShape& s, const T* dy, const T* w, T* dx) {
+void conv2d_backward_input_im2col(const ConvShape& s, const T* dy, const T* w, T* dx,
+                                  const T* b, Activation act) {
   const int64_t K = s.patch(), CO = s.CO;
   if (s.is_pointwise()) {
-    gemm<T>(s.pixels(), K, CO, {dy, CO, 1}, {w, 1, CO}, dx, K, GemmEpilogue<T>{});  // dy @ w^T
+    GemmEpilogue<T> ep;
+    ep.bias = b;
+    ep.act = act;
+    gemm<T>(s.pixels(), K, CO, {dy, CO, 1}, {w, 1, CO}, dx, K, ep);  // act(dy @ w^T + b)
     return;
   }
   const int64_t image_pixels = s.OH * s.OW;
@@ -122,13 +126,23 @@ void conv2d_backward_input_im2col(const ConvShape& s, const T* dy, const T* w, T
     T* patches = buf.blocks + t * rows * K;
     const int64_t image = s.H * s.W * s.C;
     std::fill(dx + first_image * image, dx + last_image * image, T(0));
+    // The bias and activation go over each image once its last patch is in, while it is in
+    // cache (an output pixel's patch lies in its own image).
+    int64_t finished = first_image;
+    auto finish_images = [&](int64_t until) {
+      apply_epilogue_rows<T>((until - finished) * s.H * s.W, s.C, dx + finished * image, s.C,
+                             b, act);
+      finished = until;
+    };
     const int64_t end = last_image * image_pixels;
     for (int64_t p0 = first_image * image_pixels; p0 < end; p0 += rows) {
       const int64_t n = std::min(rows, end - p0);
       gemm_with_packed_b<T>(n, K, CO, {dy + p0 * CO, CO, 1}, buf.packed_weights, patches, K,
                             GemmEpilogue<T>{});
       FASTDL_DISPATCH(conv_scatter_patches<T>(s, patches, p0, n, dx));
+      finish_images((p0 + n) / image_pixels);
     }
+    finish_images(last_image);
   });
 }
 
@@ -137,7 +151,8 @@ void conv2d_backward_input_im2col(const ConvShape& s, const T* dy, const T* w, T
                                          Activation, T*);                                     \
   template void conv2d_backward_weight_im2col<T>(const ConvShape&, const T*, const T*, T*,    \
                                                  T*);                                         \
-  template void conv2d_backward_input_im2col<T>(const ConvShape&, const T*, const T*, T*);
+  template void conv2d_backward_input_im2col<T>(const ConvShape&, const T*, const T*, T*,     \
+                                                const T*, Activation);
 FASTDL_INSTANTIATE_IM2COL(float)
 FASTDL_INSTANTIATE_IM2COL(double)
 #undef FASTDL_INSTANTIATE_IM2COL

@@ -15,8 +15,10 @@ void conv2d_forward_im2col(const ConvShape& s, const T* x, const T* w, const T* 
 template <class T>
 void conv2d_backward_weight_im2col(const ConvShape& s, const T* x, const T* dy, T* dw, T* db);
 
-// dx = dy @ w^T, each row scattered back to where its patch was gathered from.
+// dx = dy @ w^T, each row scattered back to where its patch was gathered from; then act(dx + b)
+// (b may be nullptr), image by image as each is finished.
 template <class T>
-void conv2d_backward_input_im2col(const ConvShape& s, const T* dy, const T* w, T* dx);
+void conv2d_backward_input_im2col(const ConvShape& s, const T* dy, const T* w, T* dx,
+                                  const T* b, Activation act);
 
 }  // namespace fastdl

@@ -386,6 +386,14 @@ void gemm_split_k(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
 
 }  // namespace
 
+template <class T>
+void apply_epilogue_rows(int64_t rows, int64_t cols, T* C, int64_t ldc, const T* bias,
+                         Activation act) {
+  if (bias == nullptr && act == Activation::none) return;
+  const TileEpilogue<T> ep{T(1), false, bias, act, T(0)};
+  FASTDL_DISPATCH(gemm_epilogue_rows<T>(rows, cols, C, ldc, C, ldc, ep));
+}
+
 int gemm_threads(int64_t M, int64_t N, int64_t K) { return threads_for(M * N * K, kParallelWork); }
 
 // The grain for parallel_for that gives `nthreads` threads their share of M rows (a share
@@ -544,6 +552,10 @@ template void gemm_with_packed_b<float>(int64_t, int64_t, int64_t, StridedMatrix
 template void gemm_with_packed_b<double>(int64_t, int64_t, int64_t, StridedMatrix<double>,
                                          const double*, double*, int64_t,
                                          const GemmEpilogue<double>&);
+template void apply_epilogue_rows<float>(int64_t, int64_t, float*, int64_t, const float*,
+                                         Activation);
+template void apply_epilogue_rows<double>(int64_t, int64_t, double*, int64_t, const double*,
+                                          Activation);
 template void gemm_batched<float>(int64_t, int64_t, int64_t, int64_t, StridedMatrix<float>,
                                   int64_t, StridedMatrix<float>, int64_t, float*, int64_t,
                                   const GemmEpilogue<float>&);

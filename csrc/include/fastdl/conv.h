@@ -33,9 +33,12 @@ struct ConvShape {
 template <class T>
 void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, Activation act, T* y);
 
-// dx = the gradient with respect to x of sum(dy * conv(x, w)).
+// dx = the gradient with respect to x of sum(dy * conv(x, w)); then, as the forward pass of a
+// transposed convolution, dx = act(dx + b) when b (one value per input channel, or nullptr)
+// or act is given.
 template <class T>
-void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx);
+void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx,
+                           const T* b = nullptr, Activation act = Activation::none);
 
 // dw (and db, unless nullptr) = the gradients with respect to w and b of sum(dy * y) with
 // y = act(conv(x, w) + b); `out` is y, read when act is not none (relu, sigmoid and tanh

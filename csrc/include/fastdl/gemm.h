@@ -45,6 +45,13 @@ template <class T>
 void gemm_with_packed_b(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, const T* packed_b,
                         T* C, int64_t ldc, const GemmEpilogue<T>& epilogue);
 
+// C[rows, cols] = act(C + bias) in place, row by row (bias, of length cols, may be nullptr):
+// a product's epilogue on its own, for results that are not one product's (a transposed
+// convolution's scattered patches). One thread.
+template <class T>
+void apply_epilogue_rows(int64_t rows, int64_t cols, T* C, int64_t ldc, const T* bias,
+                         Activation act);
+
 // `batch` independent products; operand i starts at data + i * batch_stride (a stride of 0
 // broadcasts one matrix over the batch). C's batch stride is M * ldc.
 template <class T>

@@ -99,12 +99,8 @@ class Conv2dTranspose(Function):
     @staticmethod
     def forward(ctx, x, w, b, out_shape, strides, padding, dilation, activation):
         x, w, b = _conv_operands(x, w, b)
-        kernels = kernels_for(x)
-        y = kernels.conv2d_backward_input(x, w, out_shape, strides, padding, dilation)
-        if b is not None:
-            y += b
-        if activation:
-            y = kernels.activation_forward(activation, y)
+        y = kernels_for(x).conv2d_backward_input(x, w, out_shape, strides, padding, dilation, b,
+                                                 activation)
         if ctx.requires_grad:
             ctx.x, ctx.w, ctx.activation = x, w, activation
             ctx.geometry = (strides, padding, dilation)

@@ -52,10 +52,12 @@ def conv2d_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, strides: tup
 
 
 def conv2d_backward_input(grad: np.ndarray, w: np.ndarray, x_shape: tuple, strides: tuple,
-                          padding: tuple, dilation: tuple) -> np.ndarray:
+                          padding: tuple, dilation: tuple, b=None,
+                          activation: Optional[str] = None) -> np.ndarray:
     """The gradient of :func:`conv2d_forward` with respect to an input of shape ``x_shape``
     (NHWC), given that of its output: the adjoint of the convolution, which is also the
-    transposed convolution's forward pass.
+    transposed convolution's forward pass, hence the optional ``activation(... + b)`` (``b``
+    one value per channel of ``x_shape``), applied to each image as it is finished.
 
     >>> import numpy as np
     >>> from fastdl.backend import cpu
@@ -65,7 +67,8 @@ def conv2d_backward_input(grad: np.ndarray, w: np.ndarray, x_shape: tuple, strid
            [2., 4., 2.],
            [1., 2., 1.]], dtype=float32)
     """
-    return _C.conv2d_backward_input(grad, w, tuple(x_shape), strides, padding, dilation)
+    act = epilogue_activation("conv2d_transpose", activation)
+    return _C.conv2d_backward_input(grad, w, tuple(x_shape), strides, padding, dilation, b, act)
 
 
 def conv2d_max_pool2d(x: np.ndarray, w: np.ndarray, b, strides: tuple, padding: tuple,

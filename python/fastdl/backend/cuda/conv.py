@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Optional
 
 from fastdl.backend.cuda import runtime
-from fastdl.backend.cuda.activation import activation_backward
+from fastdl.backend.cuda.activation import activation_backward, activation_forward
 from fastdl.backend.cuda.pool import max_pool2d_backward, max_pool2d_with_argmax
 from fastdl.backend.geometry import conv2d_output_shape, epilogue_activation
 
@@ -51,14 +51,19 @@ def conv2d_backward(grad, x, w, strides: tuple, padding: tuple, dilation: tuple,
 
 
 def conv2d_backward_input(grad, w, x_shape: tuple, strides: tuple, padding: tuple,
-                          dilation: tuple):
+                          dilation: tuple, b=None, activation: Optional[str] = None):
     """:func:`fastdl.backend.cpu.conv2d_backward_input`: the adjoint of the convolution (the
-    transposed convolution's forward pass) into a new array of shape ``x_shape``."""
-    grad, w = runtime.float32_operands("conv2d_backward_input", grad, w)
+    transposed convolution's forward pass) into a new array of shape ``x_shape``, then
+    ``activation(... + b)`` when they are given (by separate kernels here)."""
+    act = epilogue_activation("conv2d_transpose", activation)
+    grad, w, *bias = runtime.float32_operands("conv2d_backward_input", grad, w,
+                                              *(() if b is None else (b,)))
     dx = runtime.empty(tuple(x_shape))
     runtime.kernels().conv2d_backward_input(grad, w, dx, strides, padding, dilation,
                                             runtime.stream())
-    return dx
+    if bias:
+        dx += bias[0]
+    return dx if act == "none" else activation_forward(act, dx)
 
 
 def conv2d_max_pool2d(x, w, b, strides: tuple, padding: tuple, dilation: tuple,
