@@ -1,15 +1,26 @@
-"""The variational autoencoder of examples/vae.py (keras.io's), for benchmarks/train.py: the
-fastdl model is the example's own; PyTorch's is the same network (the same layers, sizes,
-activations, losses and Adam settings) written with ``torch.nn``.
+"""The generative examples for benchmarks/train.py: examples/vae.py (keras.io's convolutional
+VAE) and examples/dcgan.py (keras.io's DCGAN), each trained by its own ``train_step``.
+
+fastdl's models are the examples' own. Keras's are the same files run with their two fastdl
+imports pointing at Keras 3 and TensorFlow (``fastdl.keras`` -> ``keras``,
+``fastdl.GradientTape`` -> ``tf.GradientTape``): the programs as a Keras user wrote them.
+PyTorch's are the same networks (layers, sizes, activations, losses and Adam settings) written
+with ``torch.nn``, initialized as Keras initializes them (Glorot-uniform weights, zero biases)
+rather than by PyTorch's defaults, so that the models are the same from the first step.
 
 Each trainer is a pair of functions: one training epoch over the images (batches of ``batch``,
-shuffled), and the score, the mean per-image loss on the test images (the binary
+shuffled) and a score. The VAE's is the mean per-image loss on the test images (the binary
 cross-entropy of the reconstruction summed over its pixels, plus the KL divergence of the
-latent distribution from the standard normal, with z sampled as in training).
+latent distribution from the standard normal, with z sampled as in training). The DCGAN's is
+the spread of its samples, the per-pixel standard deviation over SPREAD_SAMPLES images
+generated from fixed latent points (about 0 when the generator has collapsed), or NaN when the
+last epoch's discriminator or generator loss was not finite.
 """
 from __future__ import annotations
 
 import runpy
+import sys
+import types
 from pathlib import Path
 from typing import Callable
 
@@ -17,6 +28,31 @@ import numpy as np
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LATENT_DIM = 2
+DCGAN_LATENT_DIM = 128
+SPREAD_SAMPLES = 256
+
+
+def fastdl_example(name: str) -> dict:
+    """The globals of examples/``name``, run as a module."""
+    return runpy.run_path(str(EXAMPLES / name), run_name="benchmark")
+
+
+def keras_example(name: str) -> dict:
+    """The globals of examples/``name`` run with ``fastdl.keras`` as Keras 3 and
+    ``fastdl.GradientTape`` as TensorFlow's (the rest of ``fastdl``, the datasets, as is)."""
+    import keras
+    import tensorflow as tf
+
+    import fastdl
+
+    shim = types.ModuleType("fastdl")
+    shim.keras, shim.GradientTape, shim.datasets = keras, tf.GradientTape, fastdl.datasets
+    saved = {name: sys.modules[name] for name in ("fastdl", "fastdl.keras")}
+    sys.modules.update({"fastdl": shim, "fastdl.keras": keras})
+    try:
+        return fastdl_example(name)
+    finally:
+        sys.modules.update(saved)
 
 
 def vae_loss(x: np.ndarray, reconstruction: np.ndarray, z_mean: np.ndarray,
@@ -28,10 +64,18 @@ def vae_loss(x: np.ndarray, reconstruction: np.ndarray, z_mean: np.ndarray,
     return float(np.mean(reconstruction_loss + kl))
 
 
-def fastdl_vae(x: np.ndarray, x_test: np.ndarray, batch: int) -> tuple[Callable, Callable]:
-    from fastdl import keras
+def sample_spread(samples: np.ndarray, losses: list) -> float:
+    """The DCGAN's score: the mean over pixels of the samples' standard deviation, NaN when a
+    loss of the last epoch was not finite."""
+    if not np.isfinite(losses).all():
+        return float("nan")
+    return float(np.asarray(samples, np.float64).std(axis=0).mean())
 
-    example = runpy.run_path(str(EXAMPLES / "vae.py"), run_name="benchmark")
+
+def example_vae(example: dict, x: np.ndarray, x_test: np.ndarray,
+                batch: int) -> tuple[Callable, Callable]:
+    """The VAE of ``example`` (fastdl's or Keras's globals of examples/vae.py)."""
+    keras = example["keras"]
     vae = example["VAE"](example["build_encoder"](), example["build_decoder"]())
     vae.compile(optimizer=keras.optimizers.Adam())
 
@@ -41,8 +85,61 @@ def fastdl_vae(x: np.ndarray, x_test: np.ndarray, batch: int) -> tuple[Callable,
     def score() -> float:
         z_mean, z_log_var, z = vae.encoder.predict(x_test, batch_size=batch, verbose=0)
         reconstruction = vae.decoder.predict(z, batch_size=batch, verbose=0)
-        return vae_loss(x_test, reconstruction, np.asarray(z_mean), np.asarray(z_log_var))
+        return vae_loss(x_test, np.asarray(reconstruction), np.asarray(z_mean),
+                        np.asarray(z_log_var))
     return epoch, score
+
+
+def example_dcgan(example: dict, x: np.ndarray, batch: int) -> tuple[Callable, Callable]:
+    """The DCGAN of ``example`` (fastdl's or Keras's globals of examples/dcgan.py), compiled
+    as the example compiles it."""
+    keras = example["keras"]
+    gan = example["GAN"](example["build_discriminator"](), example["build_generator"](),
+                         DCGAN_LATENT_DIM)
+    gan.compile(d_optimizer=keras.optimizers.Adam(learning_rate=0.0001),
+                g_optimizer=keras.optimizers.Adam(learning_rate=0.0001),
+                loss_fn=keras.losses.BinaryCrossentropy())
+    latent = np.random.default_rng(42).standard_normal(
+        (SPREAD_SAMPLES, DCGAN_LATENT_DIM)).astype(np.float32)
+    losses: list = []
+
+    def epoch() -> None:
+        history = gan.fit(x, epochs=1, batch_size=batch, verbose=0).history
+        losses[:] = [float(history["d_loss"][-1]), float(history["g_loss"][-1])]
+
+    def score() -> float:
+        return sample_spread(gan.generator.predict(latent, batch_size=batch, verbose=0),
+                             losses)
+    return epoch, score
+
+
+def fastdl_vae(x: np.ndarray, x_test: np.ndarray, batch: int) -> tuple[Callable, Callable]:
+    return example_vae(fastdl_example("vae.py"), x, x_test, batch)
+
+
+def keras_vae(x: np.ndarray, x_test: np.ndarray, batch: int) -> tuple[Callable, Callable]:
+    return example_vae(keras_example("vae.py"), x, x_test, batch)
+
+
+def fastdl_dcgan(x: np.ndarray, batch: int) -> tuple[Callable, Callable]:
+    return example_dcgan(fastdl_example("dcgan.py"), x, batch)
+
+
+def keras_dcgan(x: np.ndarray, batch: int) -> tuple[Callable, Callable]:
+    return example_dcgan(keras_example("dcgan.py"), x, batch)
+
+
+def keras_initialized(module):
+    """``module`` with Keras's default initializers: Glorot-uniform kernels and zero biases
+    (for every layer here the fans are the same in both layouts)."""
+    import torch
+    from torch import nn
+
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(layer.weight)
+            torch.nn.init.zeros_(layer.bias)
+    return module
 
 
 def torch_vae(x: np.ndarray, x_test: np.ndarray, batch: int,
@@ -75,7 +172,7 @@ def torch_vae(x: np.ndarray, x_test: np.ndarray, batch: int,
         kl = -0.5 * (1 + z_log_var - z_mean ** 2 - torch.exp(z_log_var))
         return (bce.sum(dim=(1, 2, 3)) + kl.sum(dim=1)).mean()
 
-    model = VAE()
+    model = keras_initialized(VAE())
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     images = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
     test = torch.from_numpy(np.ascontiguousarray(x_test.transpose(0, 3, 1, 2)))
@@ -103,4 +200,70 @@ def torch_vae(x: np.ndarray, x_test: np.ndarray, batch: int,
             parts = [model(test[lo:lo + batch]) for lo in range(0, len(test), batch)]
         reconstruction, z_mean, z_log_var = (torch.cat(p).numpy() for p in zip(*parts))
         return vae_loss(x_test, reconstruction.transpose(0, 2, 3, 1), z_mean, z_log_var)
+    return epoch, score
+
+
+def torch_dcgan(x: np.ndarray, batch: int,
+                data_loader: bool = False) -> tuple[Callable, Callable]:
+    import torch
+    from torch import nn
+
+    # Keras's 'same' padding of a 4x4 kernel at stride 2 is one pixel on each side.
+    generator = keras_initialized(nn.Sequential(
+        nn.Linear(DCGAN_LATENT_DIM, 7 * 7 * 128), nn.Unflatten(1, (128, 7, 7)),
+        nn.ConvTranspose2d(128, 128, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+        nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 1, 5, padding=2), nn.Sigmoid()))
+    discriminator = keras_initialized(nn.Sequential(
+        nn.Conv2d(1, 64, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 128, 4, stride=2, padding=1), nn.LeakyReLU(0.2), nn.Flatten(),
+        nn.Dropout(0.2), nn.Linear(7 * 7 * 128, 1), nn.Sigmoid()))
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=1e-4, eps=1e-7)
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=1e-4, eps=1e-7)
+
+    def loss_fn(predictions, labels):  # Keras's: the labels may exceed 1 (noise is added)
+        p = predictions.clamp(1e-7, 1 - 1e-7)
+        return -(labels * torch.log(p) + (1 - labels) * torch.log1p(-p)).mean()
+
+    images = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images),
+                                         batch_size=batch, shuffle=True) if data_loader else None
+    latent = torch.from_numpy(np.random.default_rng(42).standard_normal(
+        (SPREAD_SAMPLES, DCGAN_LATENT_DIM)).astype(np.float32))
+    losses: list = []
+
+    def step(real) -> tuple:
+        n = len(real)
+        fake = generator(torch.randn(n, DCGAN_LATENT_DIM))
+        labels = torch.cat([torch.ones(n, 1), torch.zeros(n, 1)])
+        labels += 0.05 * torch.rand_like(labels)
+        d_optimizer.zero_grad(set_to_none=True)
+        d_loss = loss_fn(discriminator(torch.cat([fake.detach(), real])), labels)
+        d_loss.backward()
+        d_optimizer.step()
+        g_optimizer.zero_grad(set_to_none=True)
+        discriminator.requires_grad_(False)  # no weight gradients where none are applied
+        g_loss = loss_fn(discriminator(generator(torch.randn(n, DCGAN_LATENT_DIM))),
+                         torch.zeros(n, 1))
+        g_loss.backward()
+        discriminator.requires_grad_(True)
+        g_optimizer.step()
+        return d_loss.detach(), g_loss.detach()
+
+    def epoch() -> None:
+        generator.train()
+        discriminator.train()
+        if loader is not None:
+            batches = (xb for (xb,) in loader)
+        else:
+            order = torch.randperm(len(images))
+            batches = (images[order[lo:lo + batch]] for lo in range(0, len(images), batch))
+        last = [step(xb) for xb in batches][-1]
+        losses[:] = [float(v) for v in last]
+
+    def score() -> float:
+        generator.eval()
+        with torch.no_grad():
+            samples = generator(latent).numpy()
+        return sample_spread(samples, losses)
     return epoch, score

