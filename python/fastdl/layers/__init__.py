@@ -52,7 +52,9 @@ from fastdl.layers.reshaping import (
     ZeroPadding2D,
 )
 from fastdl.layers.sequence import Masking, RepeatVector, TimeDistributed
+from fastdl.layers.spectral_normalization import SpectralNormalization
 from fastdl.layers.symbolic import SymbolicTensor
+from fastdl.layers.wrapper import Wrapper
 
 # Keras's aliases.
 Convolution2D = Conv2D
@@ -81,4 +83,5 @@ __all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activat
            "Convolution1DTranspose", "RNN", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
            "SimpleRNNCell", "LSTMCell", "GRUCell", "LeakyReLU", "ReLU", "ELU", "PReLU",
            "Softmax", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D",
-           "Cropping1D", "Cropping2D", "GaussianNoise", "GaussianDropout"]
+           "Cropping1D", "Cropping2D", "GaussianNoise", "GaussianDropout", "Wrapper",
+           "SpectralNormalization"]

@@ -16,6 +16,7 @@ from fastdl import ops
 from fastdl.layers.base import InputSpec, Layer
 from fastdl.layers.nested import map_shape_structure, map_structure
 from fastdl.layers.signature import layer_label
+from fastdl.layers.wrapper import Wrapper
 from fastdl.tensor import Tensor
 
 __all__ = ["Masking", "RepeatVector", "TimeDistributed"]
@@ -97,7 +98,7 @@ class RepeatVector(Layer):
         return {**super().get_config(), "n": self.n}
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Applies ``layer`` to every step of a sequence: inputs of shape (batch, steps, ...),
     each step (batch, ...) going through the same layer with the same weights (the layer's,
     which are this layer's only weights). The steps are folded into the batch, so the layer
@@ -118,11 +119,7 @@ class TimeDistributed(Layer):
     supports_masking = True
 
     def __init__(self, layer: Layer, **kwargs: Any) -> None:
-        if not isinstance(layer, Layer):
-            raise ValueError(f"TimeDistributed: layer must be a fastdl.layers.Layer instance; "
-                             f"received {layer!r} (of type {type(layer).__name__})")
-        super().__init__(**kwargs)
-        self.layer = layer
+        super().__init__(layer, **kwargs)
         self.input_spec = InputSpec(min_ndim=3)
 
     def _step_shape(self, input_shape: Any) -> tuple:
@@ -133,11 +130,7 @@ class TimeDistributed(Layer):
         return (input_shape[0], *input_shape[2:])
 
     def build(self, input_shape: Any) -> None:
-        step_shape = self._step_shape(tuple(input_shape))
-        if not self.layer.built:
-            if self.layer._device is None:
-                self.layer._device = self._device  # its weights go where the inputs are
-            self.layer.build(step_shape)
+        self.build_wrapped(self._step_shape(tuple(input_shape)))
 
     def call(self, inputs: Tensor, training: Optional[bool] = None, mask: Any = None) -> Any:
         batch, steps = inputs.shape[:2]
@@ -172,27 +165,4 @@ class TimeDistributed(Layer):
         step_output = self.layer.compute_output_shape(self._step_shape(tuple(input_shape)))
         return map_shape_structure(
             lambda shape: (shape[0], input_shape[1], *shape[1:]), step_output)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(),
-                "layer": {"class_name": type(self.layer).__name__,
-                          "config": self.layer.get_config()}}
-
-    @classmethod
-    def from_config(cls, config: dict) -> "TimeDistributed":
-        """A new TimeDistributed over a new layer made from the config of the wrapped one
-        (a layer of :mod:`fastdl.layers`).
-
-        >>> import fastdl
-        >>> layer = fastdl.layers.TimeDistributed(fastdl.layers.Dense(3, name="proj"))
-        >>> copy = fastdl.layers.TimeDistributed.from_config(layer.get_config())
-        >>> type(copy.layer).__name__, copy.layer.units, copy.layer is layer.layer
-        ('Dense', 3, False)
-        """
-        config = dict(config)
-        inner = config.pop("layer")
-        if isinstance(inner, dict):
-            from fastdl import layers
-            inner = getattr(layers, inner["class_name"]).from_config(inner["config"])
-        return cls(inner, **config)
 
