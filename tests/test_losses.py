@@ -105,6 +105,28 @@ def test_sigmoid_output_feeds_the_logits_path(rng):
     np.testing.assert_allclose(logits.grad.numpy()[:, 0], (s - t) / 6, atol=1e-12)
 
 
+@pytest.mark.parametrize("make", [
+    lambda: fastdl.layers.Dense(1, activation="sigmoid"),
+    lambda: fastdl.layers.Conv2D(1, 1, activation="sigmoid"),
+    lambda: fastdl.layers.Conv2DTranspose(1, 1, activation="sigmoid"),
+])
+def test_a_layers_sigmoid_feeds_the_logits_path_when_saturated(make):
+    """As in Keras: a layer's own sigmoid activation leaves its logits for the loss, so a
+    saturated wrong output (logit -20, target 1) still has the gradient p - 1 (clipped
+    probabilities would give 0 and a loss of -log(1e-7) = 16.1 instead of 20)."""
+    layer = make()
+    x = np.full((1, 1, 1, 1), 20.0, np.float32)
+    x = x.reshape(1, 1) if isinstance(layer, fastdl.layers.Dense) else x
+    layer.build(x.shape)
+    layer.set_weights([np.full(w.shape, -1.0 if w.ndim > 1 else 0.0, np.float32)
+                       for w in layer.get_weights()])
+    with fastdl.GradientTape() as tape:
+        loss = losses.BinaryCrossentropy()(np.ones(x.shape, np.float32), layer(x))
+    kernel_grad = tape.gradient(loss, [layer.kernel])[0].numpy()
+    assert loss.item() == pytest.approx(20.0, rel=1e-6)
+    np.testing.assert_allclose(kernel_grad.ravel(), [-20.0], rtol=1e-6)
+
+
 def test_loss_errors_name_the_loss_and_shapes():
     p = np.full((3, 4), 0.25)
     with pytest.raises(ValueError, match=r"sparse_categorical_crossentropy: y_true has shape "

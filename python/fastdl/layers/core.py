@@ -18,12 +18,16 @@ __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "InputLayer",
 
 
 class ActivationMixin:
-    """An ``activation`` argument: the kernel applies relu/sigmoid/tanh in its epilogue, any
-    other activation runs after it."""
+    """An ``activation`` argument: the kernel applies relu or tanh in its epilogue, any other
+    activation runs after it. Sigmoid runs after it too, as an operation of its own: a
+    cross-entropy loss then finds the logits under it and differentiates from them, as Keras
+    does, where probabilities clipped to [1e-7, 1 - 1e-7] would stop the gradient of every
+    saturated output (a VAE decoder's dark pixels)."""
 
     def _set_activation(self, activation: Any) -> None:
         self.activation = activations.get(activation)
-        self._fused_activation = activations.fused_name(self.activation)
+        fused = activations.fused_name(self.activation)
+        self._fused_activation = None if fused == "sigmoid" else fused
         self._after = None if (self._fused_activation is not None
                                or self.activation is activations.linear) else self.activation
 
