@@ -33,8 +33,9 @@ class ActivationMixin:
 
 
 class Dense(ActivationMixin, Layer):
-    """``activation(inputs @ kernel + bias)``, the product, bias and relu/sigmoid/tanh in one
-    kernel. Inputs of rank > 2 are multiplied along their last axis.
+    """``activation(inputs @ kernel + bias)``, the product, bias and relu or tanh in one
+    kernel (a sigmoid after it: see :class:`ActivationMixin`). Inputs of rank > 2 are
+    multiplied along their last axis.
 
     >>> import fastdl
     >>> layer = fastdl.layers.Dense(4, activation="relu")
