@@ -269,3 +269,32 @@ def test_gpu_benchmark_without_a_gpu_says_what_it_needs(capsys):
     assert cli.main(["--device", "cuda"]) == 2
     assert "--device cuda needs a GPU, CuPy and fastdl built with its CUDA kernels" in \
         capsys.readouterr().err
+
+
+def test_contention_measures_every_condition_and_stops_its_busy_process(monkeypatch):
+    from fastdl.bench import contention
+    started = []
+    popen = contention.subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        started.append(popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(contention.subprocess, "Popen", recording_popen)
+    threads_before = fastdl.get_num_threads()
+    ops = contention.operations(None)[:2]
+    rows = contention.measure(ops, None, threads=2, seconds=0.005, min_calls=3)
+    assert [(r["operation"], r["condition"]) for r in rows] == [
+        (op.name, c) for op in ops for c in contention.CONDITIONS if c != "after torch"]
+    assert all(r["median_us"] > 0 and r["library"] == "fastdl" for r in rows)
+    assert [r["threads"] for r in rows[:5:4]] == [2, 2] and rows[1]["threads"] == 1
+    assert len(started) == 2 and all(p.poll() is not None for p in started)
+    lines = contention.table(rows)
+    assert lines[1].split()[-1] == "1.00x" and len(lines) == len(rows) + 1
+    assert fastdl.get_num_threads() == threads_before
+
+
+def test_contention_runs_on_its_own(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["contention", "matmul"])
+    assert "contention runs on its own" in capsys.readouterr().err

@@ -4,6 +4,7 @@
     python -m fastdl.bench matmul --quick          # a fast look, well under a minute
     python -m fastdl.bench softmax --threads 1 --json out.json --plot out.png
     python -m fastdl.bench --device cuda           # the CUDA kernels against cuBLAS/cuDNN
+    python -m fastdl.bench contention              # beside NumPy, PyTorch and a busy core
 
 The parent process starts one worker per thread count (see :mod:`fastdl.bench.worker`), then
 prints a table per family. The exit status is 1 when a fastdl result disagreed with NumPy or
@@ -47,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "against NumPy.",
     )
     parser.add_argument("families", nargs="*", metavar="FAMILY",
-                        help=f"families to run: {', '.join(FAMILIES)} (default: all)")
+                        help=f"families to run: {', '.join(FAMILIES)} (default: all); or "
+                             f"contention alone (see fastdl.bench.contention)")
     parser.add_argument("--quick", action="store_true",
                         help="fewer repeats, largest shapes left out")
     parser.add_argument("--json", metavar="PATH", help="write results, machine and method as JSON")
@@ -94,6 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.device == "cuda":
         from fastdl.bench import gpu
         return gpu.main(args.families or list(gpu.FAMILIES), args.quick, args.json)
+    if "contention" in args.families:
+        if args.families != ["contention"]:
+            parser.error("contention runs on its own: python -m fastdl.bench contention")
+        from fastdl.bench import contention
+        threads = int(args.threads or min(2, machine.usable_cores()))
+        return contention.main(args.quick, threads, args.json,
+                               list(sys.argv[1:] if argv is None else argv))
     families = args.families or list(FAMILIES)
     unknown = [f for f in families if f not in FAMILIES]
     if unknown:
