@@ -1,7 +1,6 @@
 #include "fastdl/dense.h"
 
 #include <algorithm>
-#include <exception>
 
 #include "fastdl/gemm.h"
 #include "fastdl/parallel.h"
@@ -9,28 +8,13 @@
 namespace fastdl {
 namespace {
 
-// Runs first() and second() on two threads at once and rethrows the first exception either
-// raised (an exception must not leave an OpenMP region).
+// Runs first() and second() on two threads at once (or one after the other when no second
+// thread is free) and rethrows the first exception either raised.
 template <class First, class Second>
 void side_by_side(First&& first, Second&& second) {
-#ifdef _OPENMP
-  std::exception_ptr error[2];
-#pragma omp parallel num_threads(2)
-  {
-    const int t = omp_get_thread_num();
-    try {
-      if (t == 0) first();
-      if (t == 1 || omp_get_num_threads() == 1) second();
-    } catch (...) {
-      error[t] = std::current_exception();
-    }
-  }
-  for (const auto& e : error)
-    if (e) std::rethrow_exception(e);
-#else
-  first();
-  second();
-#endif
+  auto join = [](int) {};
+  auto run = [&](int, int64_t which) { which == 0 ? first() : second(); };
+  run_chunks(2, 2, join, run);
 }
 
 // Below this many multiply-adds each, two products are not worth a parallel region (about

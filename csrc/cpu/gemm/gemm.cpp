@@ -24,6 +24,10 @@
 
 #include "fastdl/isa.h"
 #include "fastdl/parallel.h"
+
+#ifdef _OPENMP
+#include <omp.h>  // not yet on the thread pool
+#endif
 #include "gemm/kernels.h"
 #include "runtime/scratch.h"
 

@@ -14,6 +14,10 @@
 #include "fastdl/isa.h"
 #include "fastdl/denormals.h"
 #include "fastdl/parallel.h"
+
+#ifdef _OPENMP
+#include <omp.h>  // not yet on the thread pool
+#endif
 #include "optim/kernels.h"
 
 namespace fastdl {

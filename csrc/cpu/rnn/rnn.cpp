@@ -17,6 +17,10 @@
 #include "fastdl/gemm.h"
 #include "fastdl/isa.h"
 #include "fastdl/parallel.h"
+
+#ifdef _OPENMP
+#include <omp.h>  // not yet on the thread pool
+#endif
 #include "rnn/kernels.h"
 
 namespace fastdl {

@@ -1,5 +1,9 @@
 #include "fastdl/parallel.h"
 
+#ifdef _OPENMP
+#include <omp.h>  // not yet on the thread pool
+#endif
+
 #include <atomic>
 #include <stdexcept>
 #include <string>

@@ -1,0 +1,206 @@
+// The pool behind run_chunks (fastdl/thread_pool.h).
+//
+// A job lives in a shared_ptr that the poster publishes and each worker copies, so a worker
+// that wakes after its job is over only finds every chunk taken. A participant takes a chunk by
+// incrementing the job's counter; it calls join and the body only while it holds a chunk that
+// is not finished, and the poster returns only when every chunk is finished, so nothing runs
+// on the poster's callables after the call. Slots are reserved before a chunk is claimed (at
+// most `participants`), so a participant that finds no chunk holds a slot it never joins.
+#include "fastdl/thread_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <pthread.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define FASTDL_PAUSE() _mm_pause()
+#else
+#define FASTDL_PAUSE() ((void)0)
+#endif
+
+namespace fastdl {
+namespace {
+
+thread_local bool inside_job = false;
+
+// How long an idle worker keeps polling for the next job before it sleeps. A training step's
+// kernels follow each other within microseconds (the Python between them); sleeping between
+// them would add a wake-up (tens of microseconds on a virtual machine) to every call. Longer,
+// it would take a core from the NumPy or PyTorch threads that run between fastdl calls.
+constexpr auto kIdleSpin = std::chrono::microseconds(50);
+
+struct Job {
+  Job(int64_t n, int max_participants, FunctionRef<void(int)> join_fn,
+      FunctionRef<void(int, int64_t)> body_fn)
+      : chunks(n), participants(max_participants), join(join_fn), body(body_fn) {}
+
+  const int64_t chunks;
+  const int participants;
+  const FunctionRef<void(int)> join;
+  const FunctionRef<void(int, int64_t)> body;
+  std::atomic<int64_t> next{0};
+  std::atomic<int64_t> done{0};
+  std::atomic<int> slots{1};  // slot 0 is the poster's
+  std::mutex error_mutex;
+  std::exception_ptr error;
+
+  // Takes and runs chunks as participant `slot` until none is left.
+  void work(int slot) {
+    const bool was_inside = inside_job;
+    inside_job = true;
+    bool joined = false;
+    for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
+         c = next.fetch_add(1, std::memory_order_relaxed)) {
+      try {
+        if (!joined) {
+          joined = true;
+          join(slot);
+        }
+        body(slot, c);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+      done.fetch_add(1, std::memory_order_release);
+    }
+    inside_job = was_inside;
+  }
+
+  // A free slot, or -1 when `participants` have one already.
+  int reserve_slot() {
+    int s = slots.load(std::memory_order_relaxed);
+    while (s < participants) {
+      if (slots.compare_exchange_weak(s, s + 1, std::memory_order_relaxed)) return s;
+    }
+    return -1;
+  }
+
+  bool finished() const { return done.load(std::memory_order_acquire) == chunks; }
+};
+
+// Every chunk on the calling thread, as slot 0.
+void run_here(int64_t chunks, FunctionRef<void(int)> join, FunctionRef<void(int, int64_t)> body) {
+  const bool was_inside = inside_job;
+  inside_job = true;
+  struct Restore {
+    bool value;
+    ~Restore() { inside_job = value; }
+  } restore{was_inside};
+  join(0);
+  for (int64_t c = 0; c < chunks; ++c) body(0, c);
+}
+
+class Pool {
+ public:
+  void run(int64_t chunks, int participants, FunctionRef<void(int)> join,
+           FunctionRef<void(int, int64_t)> body) {
+    std::unique_lock<std::mutex> posting(post_mutex_, std::try_to_lock);
+    if (!posting.owns_lock()) {  // another Python thread's job has the workers
+      run_here(chunks, join, body);
+      return;
+    }
+    resize(participants - 1);
+    auto job = std::make_shared<Job>(chunks, participants, join, body);
+    std::atomic_store(&current_, job);
+    generation_.fetch_add(1, std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> lock(sleep_mutex_);
+      if (sleepers_ > 0) wake_.notify_all();
+    }
+    job->work(0);
+    // What is left is in the hands of workers already working on it.
+    for (int spins = 0; !job->finished(); ++spins) {
+      if (spins < 4096) {
+        FASTDL_PAUSE();
+      } else {
+        std::this_thread::yield();
+      }
+    }
+    std::atomic_store(&current_, std::shared_ptr<Job>());
+    if (job->error) std::rethrow_exception(job->error);
+  }
+
+ private:
+  // At least `workers` worker threads (the pool only grows: set_num_threads lowering the
+  // count caps the participants instead).
+  void resize(int workers) {
+    while (static_cast<int>(workers_.size()) < workers) {
+      workers_.emplace_back([this] { worker_loop(); });
+      workers_.back().detach();
+    }
+  }
+
+  void worker_loop() {
+    uint64_t seen = generation_.load(std::memory_order_acquire);
+    for (;;) {
+      seen = wait_for_job(seen);
+      const std::shared_ptr<Job> job = std::atomic_load(&current_);
+      if (!job) continue;
+      const int slot = job->reserve_slot();
+      if (slot >= 0) job->work(slot);
+    }
+  }
+
+  // Polls for a generation after `seen` for kIdleSpin, then sleeps until one is posted.
+  uint64_t wait_for_job(uint64_t seen) {
+    const auto until = std::chrono::steady_clock::now() + kIdleSpin;
+    for (int i = 0;; ++i) {
+      const uint64_t g = generation_.load(std::memory_order_acquire);
+      if (g != seen) return g;
+      FASTDL_PAUSE();
+      if ((i & 255) == 255 && std::chrono::steady_clock::now() > until) break;
+    }
+    std::unique_lock<std::mutex> lock(sleep_mutex_);
+    ++sleepers_;
+    wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+    --sleepers_;
+    return generation_.load(std::memory_order_acquire);
+  }
+
+  std::mutex post_mutex_;  // one job at a time
+  std::shared_ptr<Job> current_;  // read and written with std::atomic_load / atomic_store
+  std::atomic<uint64_t> generation_{0};
+  std::mutex sleep_mutex_;
+  std::condition_variable wake_;
+  int sleepers_ = 0;
+  std::vector<std::thread> workers_;
+};
+
+// The pool, never destroyed (its workers may outlive static destruction). A forked child gets
+// a fresh one: it has none of the parent's workers, and may have inherited a locked mutex.
+Pool* the_pool = nullptr;
+
+Pool& pool() {
+  static const bool made = [] {
+    the_pool = new Pool();
+    pthread_atfork(nullptr, nullptr, [] { the_pool = new Pool(); });
+    return true;
+  }();
+  (void)made;
+  return *the_pool;
+}
+
+}  // namespace
+
+void run_chunks(int64_t chunks, int participants, FunctionRef<void(int)> join,
+                FunctionRef<void(int, int64_t)> body) {
+  if (chunks <= 0) return;
+  if (participants <= 1 || chunks == 1 || inside_job) {
+    run_here(chunks, join, body);
+    return;
+  }
+  pool().run(chunks, participants, join, body);
+}
+
+bool in_parallel_job() { return inside_job; }
+
+}  // namespace fastdl
