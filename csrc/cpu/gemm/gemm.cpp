@@ -24,10 +24,6 @@
 
 #include "fastdl/isa.h"
 #include "fastdl/parallel.h"
-
-#ifdef _OPENMP
-#include <omp.h>  // not yet on the thread pool
-#endif
 #include "gemm/kernels.h"
 #include "runtime/scratch.h"
 
@@ -176,6 +172,30 @@ int64_t packed_b_offset(int NR, int64_t K, int64_t jc, int64_t pc, int64_t nc) {
   return jc * K + pc * round_up(nc, NR);
 }
 
+// B packed as gemm_pack_b lays it out, by up to `threads` threads taking pieces of a few
+// panels of a block as they come.
+template <class T>
+void pack_b_in_parallel(int64_t K, int64_t N, StridedMatrix<T> B, T* packed, int threads) {
+  if (K == 0 || N == 0) return;
+  const GemmGeometry g = gemm_geometry<T>();
+  const int64_t kc_block = ceil_div(K, ceil_div(K, g.kc));  // as gemm_blocked blocks K
+  const int64_t k_blocks = ceil_div(K, kc_block), n_blocks = ceil_div(N, g.nc);
+  constexpr int64_t kPanelsPerPiece = 4;
+  const int64_t pieces_per_block = ceil_div(ceil_div(std::min(g.nc, N), g.nr), kPanelsPerPiece);
+  auto join = [](int) {};
+  auto piece = [&](int, int64_t i) {
+    const int64_t block = i / pieces_per_block, first = i % pieces_per_block * kPanelsPerPiece;
+    const int64_t jc = block / k_blocks * g.nc, pc = block % k_blocks * kc_block;
+    const int64_t nc = std::min(g.nc, N - jc), kc = std::min(kc_block, K - pc);
+    const int64_t panels = ceil_div(nc, g.nr);
+    if (first >= panels) return;
+    pack_b(g.nr, g.nr * kc, first, std::min(panels, first + kPanelsPerPiece), kc, nc,
+           B.data + pc * B.row_stride + jc * B.col_stride, B.row_stride, B.col_stride,
+           packed + packed_b_offset(g.nr, K, jc, pc, nc));
+  };
+  run_chunks(n_blocks * k_blocks * pieces_per_block, threads, join, piece);
+}
+
 // `prepacked_b`, when given, holds B as gemm_pack_b wrote it (and B is not read).
 template <class T>
 void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
@@ -208,6 +228,15 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
     }
   }
   const int team = threads_m * threads_n;
+  if (threads_m > 1 && plan.pack_b && !prepacked_b) {
+    // Threads splitting the rows all read every panel of B: it is packed whole first, in
+    // pieces any thread takes, rather than block by block between barriers (which wait for
+    // every thread, a descheduled one included).
+    T* packed = b_scratch().get<T>(gemm_packed_b_size<T>(K, N));
+    pack_b_in_parallel(K, N, B, packed, team);
+    gemm_blocked(M, N, K, A, B, C, ldc, ep, nthreads, packed);
+    return;
+  }
 
   // With A read in place, the first row tile that reads a B panel can pack it on the way
   // (gemm_tile_strided_packing_b) when no other thread needs that panel before it is done.
@@ -220,29 +249,16 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
   const int64_t nc_max = std::min(NC, round_up(N, NR));
   T* b_packed = plan.pack_b && !prepacked_b ? b_scratch().get<T>(kc_block * nc_max) : nullptr;
 
-  // With the rows split alone, threads take blocks of rows as they finish the previous one (a
-  // dynamic schedule, one counter per block of B): a thread slowed by the machine, or by being
-  // the one that came back from Python, takes fewer. Blocks of about 1/16 of a thread's share.
+  // With the rows split alone, threads take blocks of rows as they finish the previous one,
+  // each block through every block of K: a thread slowed by the machine, or by being the one
+  // that came back from Python, takes fewer. Blocks of about 1/16 of a thread's share.
   const bool dynamic_rows = threads_m > 1 && threads_n == 1;
   const int64_t chunk_rows =
       dynamic_rows ? std::min(MC, round_up(ceil_div(M, 16 * int64_t(team)), MR)) : 0;
-  const int64_t chunks = dynamic_rows ? ceil_div(M, chunk_rows) : 0;
-  const int64_t counters = dynamic_rows ? ceil_div(N, NC) * k_blocks : 0;
-  std::unique_ptr<std::atomic<int64_t>[]> next_chunk;
-  if (dynamic_rows) {
-    next_chunk.reset(new std::atomic<int64_t>[counters]);
-    for (int64_t i = 0; i < counters; ++i) next_chunk[i].store(0, std::memory_order_relaxed);
-  }
 
-  auto run = [&](int tid) {
-    const int tm = tid % threads_m, tn = tid / threads_m;
-    const Range rows = split(M, threads_m, tm, MR);
-    const int64_t my_rows = rows.end - rows.begin;
-    // Equal A blocks of at most MC rows.
-    const int64_t mc_block = dynamic_rows ? chunk_rows
-                             : my_rows > 0
-                                 ? round_up(ceil_div(my_rows, ceil_div(my_rows, MC)), MR)
-                                 : MR;
+  // Rows [rows.begin, rows.end) of C, in blocks of mc_block rows, over the column panels of
+  // share tn of threads_n.
+  auto run_rows = [&](int tn, Range rows, int64_t mc_block) {
     T* a_packed = plan.pack_a ? a_scratch().get<T>(mc_block * kc_block) : nullptr;
 
     for (int64_t jc = 0; jc < N; jc += NC) {
@@ -261,23 +277,11 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
         // thread still reads for the block before.
         const int64_t panel_stride = NR * (prepacked_b ? kc : kc_block);
         if (plan.pack_b && !pack_b_in_kernel && !prepacked_b) {
-          // With a column split alone every thread packs exactly the panels it uses. Otherwise
-          // all threads pack a share of the B block and wait for each other around it.
-          const bool shared = threads_m > 1;
-          const Range packing = shared ? split(panels, team, tid, 1) : my_panels;
-#ifdef _OPENMP
-          if (shared) {
-#pragma omp barrier
-          }
-#endif
-          pack_b(NR, panel_stride, packing.begin, packing.end, kc, nc,
+          // The rows are not split here (else B came prepacked): each thread packs exactly
+          // the panels it uses.
+          pack_b(NR, panel_stride, my_panels.begin, my_panels.end, kc, nc,
                  B.data + pc * B.row_stride + jc * B.col_stride, B.row_stride, B.col_stride,
                  b_packed);
-#ifdef _OPENMP
-          if (shared) {
-#pragma omp barrier
-          }
-#endif
         }
         auto row_block = [&](int64_t ic, int64_t mc) {
           const T* a_block = A.data + ic * A.row_stride + pc * A.col_stride;
@@ -319,28 +323,29 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
               for (int64_t p = my_panels.begin; p < my_panels.end; ++p) tile(i, p);
           }
         };
-        if (dynamic_rows) {
-          std::atomic<int64_t>& next = next_chunk[(jc / NC) * k_blocks + kb];
-          for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
-               c = next.fetch_add(1, std::memory_order_relaxed)) {
-            row_block(c * chunk_rows, std::min(chunk_rows, M - c * chunk_rows));
-          }
-        } else {
-          for (int64_t ic = rows.begin; ic < rows.end; ic += mc_block)
-            row_block(ic, std::min(mc_block, rows.end - ic));
-        }
+        for (int64_t ic = rows.begin; ic < rows.end; ic += mc_block)
+          row_block(ic, std::min(mc_block, rows.end - ic));
       }
     }
   };
 
-  if (team == 1) {
-    run(0);
+  auto join = [](int) {};
+  if (dynamic_rows) {
+    auto block = [&](int, int64_t c) {
+      run_rows(0, Range{c * chunk_rows, std::min(M, (c + 1) * chunk_rows)}, chunk_rows);
+    };
+    run_chunks(ceil_div(M, chunk_rows), team, join, block);
     return;
   }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(team)
-  run(omp_get_thread_num());
-#endif
+  // A share of the rows and of the column panels per chunk; equal A blocks of at most MC rows.
+  auto share = [&](int, int64_t t) {
+    const Range rows = split(M, threads_m, static_cast<int>(t) % threads_m, MR);
+    const int64_t my_rows = rows.end - rows.begin;
+    const int64_t mc_block =
+        my_rows > 0 ? round_up(ceil_div(my_rows, ceil_div(my_rows, MC)), MR) : MR;
+    run_rows(static_cast<int>(t) / threads_m, rows, mc_block);
+  };
+  run_chunks(team, team, join, share);
 }
 
 // Splitting the columns of a row-major B between threads makes them read alternate pieces of
@@ -357,23 +362,24 @@ bool prefer_split_k(int64_t M, int64_t N, int64_t K, StridedMatrix<T> B, int nth
 template <class T>
 void gemm_split_k(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
                   int64_t ldc, const GemmEpilogue<T>& ep, int nthreads) {
-#ifdef _OPENMP
-  // Thread t > 0 writes its partial product to partials[t - 1]; thread 0 writes C.
+  // Part t > 0 of K writes its partial product to partials[t - 1]; part 0 writes C. Then the
+  // rows are added up, the partials always in the same order.
   T* partials = partial_scratch().get<T>((nthreads - 1) * M * N);
   GemmEpilogue<T> partial_ep;
   partial_ep.alpha = ep.alpha;
-#pragma omp parallel num_threads(nthreads)
-  {
-    const int tid = omp_get_thread_num();
-    const Range ks = split(K, nthreads, tid, 8);
+  auto join = [](int) {};
+  auto part = [&](int, int64_t t) {
+    const Range ks = split(K, nthreads, static_cast<int>(t), 8);
     const StridedMatrix<T> a{A.data + ks.begin * A.col_stride, A.row_stride, A.col_stride};
     const StridedMatrix<T> b{B.data + ks.begin * B.row_stride, B.row_stride, B.col_stride};
-    T* dest = tid == 0 ? C : partials + (tid - 1) * M * N;
+    T* dest = t == 0 ? C : partials + (t - 1) * M * N;
     GemmEpilogue<T> own = partial_ep;
-    own.accumulate = tid == 0 && ep.accumulate;
-    gemm_blocked(M, N, ks.end - ks.begin, a, b, dest, tid == 0 ? ldc : N, own, 1);
-#pragma omp barrier
-    const Range rows = split(M, nthreads, tid, 1);
+    own.accumulate = t == 0 && ep.accumulate;
+    gemm_blocked(M, N, ks.end - ks.begin, a, b, dest, t == 0 ? ldc : N, own, 1);
+  };
+  run_chunks(nthreads, nthreads, join, part);
+  auto add_up = [&](int, int64_t r) {
+    const Range rows = split(M, nthreads, static_cast<int>(r), 1);
     for (int t = 1; t < nthreads; ++t) {
       const bool last = t == nthreads - 1;
       const TileEpilogue<T> combine{T(1), true, last ? ep.bias : nullptr,
@@ -382,10 +388,8 @@ void gemm_split_k(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
                                             partials + (t - 1) * M * N + rows.begin * N, N,
                                             C + rows.begin * ldc, ldc, combine));
     }
-  }
-#else
-  gemm_blocked(M, N, K, A, B, C, ldc, ep, nthreads);
-#endif
+  };
+  run_chunks(nthreads, nthreads, join, add_up);
 }
 
 }  // namespace
@@ -484,19 +488,7 @@ int64_t gemm_packed_b_size(int64_t K, int64_t N) {
 
 template <class T>
 void gemm_pack_b(int64_t K, int64_t N, StridedMatrix<T> B, T* packed) {
-  const GemmGeometry g = gemm_geometry<T>();
-  const int64_t KC = g.kc, NC = g.nc;
-  if (K == 0) return;
-  const int64_t kc_block = ceil_div(K, ceil_div(K, KC));  // as gemm_blocked blocks K
-  for (int64_t jc = 0; jc < N; jc += NC) {
-    const int64_t nc = std::min(NC, N - jc);
-    for (int64_t pc = 0; pc < K; pc += kc_block) {
-      const int64_t kc = std::min(kc_block, K - pc);
-      pack_b(g.nr, g.nr * kc, 0, ceil_div(nc, int64_t(g.nr)), kc, nc,
-             B.data + pc * B.row_stride + jc * B.col_stride, B.row_stride, B.col_stride,
-             packed + packed_b_offset(g.nr, K, jc, pc, nc));
-    }
-  }
+  pack_b_in_parallel(K, N, B, packed, 1);
 }
 
 template <class T>

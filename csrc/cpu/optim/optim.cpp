@@ -14,10 +14,6 @@
 #include "fastdl/isa.h"
 #include "fastdl/denormals.h"
 #include "fastdl/parallel.h"
-
-#ifdef _OPENMP
-#include <omp.h>  // not yet on the thread pool
-#endif
 #include "optim/kernels.h"
 
 namespace fastdl {
@@ -162,7 +158,7 @@ Prep clip_by_norm(const std::vector<OptimTensor>& tensors, size_t first, size_t 
 }
 
 // One optimizer step: the clipping decisions, then update(tensor, begin, end, prep) over every
-// thread's share. `update` must be safe to call concurrently on disjoint ranges.
+// share (one per thread; any thread may take any share). `update` must be safe to call concurrently on disjoint ranges.
 template <class Update>
 void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, Update&& update) {
   const size_t n = tensors.size();
@@ -174,33 +170,43 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
   // Per thread and tensor: the sum of squares of the thread's part of the tensor's gradient.
   std::vector<double> partial(by_norm ? static_cast<size_t>(threads) * n : 0, 0.0);
 
-  auto share = [&](int t, int team) {
-    const FlushDenormalsScope flush_denormals;
-    const Cut from = layout.cut(t, team), to = layout.cut(t + 1, team);
-    if (!by_norm) {
-      layout.for_each_piece(from, to, [&](size_t i, int64_t begin, int64_t end) {
+  const int team = threads;
+  auto join = [](int) {};
+  auto share_range = [&](int64_t t, auto&& each) {
+    const Cut from = layout.cut(static_cast<int>(t), team),
+              to = layout.cut(static_cast<int>(t) + 1, team);
+    layout.for_each_piece(from, to, each);
+  };
+  if (!by_norm) {
+    auto step = [&](int, int64_t t) {
+      const FlushDenormalsScope flush_denormals;
+      share_range(t, [&](size_t i, int64_t begin, int64_t end) {
         update(tensors[i], begin, end, unclipped);
       });
-      return;
-    }
+    };
+    run_chunks(team, team, join, step);
+    return;
+  }
+  // First every share's sums of squares, then the updates: each share turns the sums into
+  // the clipping of the tensors it updates, reading them in the same order, so all agree.
+  auto sums = [&](int, int64_t t) {
+    const FlushDenormalsScope flush_denormals;
     double* mine = partial.data() + static_cast<size_t>(t) * n;
-    layout.for_each_piece(from, to, [&](size_t i, int64_t begin, int64_t end) {
+    share_range(t, [&](size_t i, int64_t begin, int64_t end) {
       mine[i] += tensors[i].is_double ? sum_squares<double>(tensors[i], begin, end)
                                       : sum_squares<float>(tensors[i], begin, end);
     });
-    if (team > 1) {
-#pragma omp barrier
-    }
-    // Every thread turns the sums into the clipping of the tensors it updates, reading them in
-    // the same order, so all agree without a second barrier (and without one thread deciding
-    // while the others wait).
+  };
+  run_chunks(team, team, join, sums);
+  auto clipped_step = [&](int, int64_t t) {
+    const FlushDenormalsScope flush_denormals;
     Prep global;
     if (clip.global_norm > 0) {
       double total = 0;
       for (double s : partial) total += s;
       global = clip_by_norm(tensors, 0, n, total, clip.global_norm);
     }
-    layout.for_each_piece(from, to, [&](size_t i, int64_t begin, int64_t end) {
+    share_range(t, [&](size_t i, int64_t begin, int64_t end) {
       if (clip.global_norm > 0) {
         update(tensors[i], begin, end, global);
         return;
@@ -210,17 +216,7 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
       update(tensors[i], begin, end, clip_by_norm(tensors, i, i + 1, s, clip.norm));
     });
   };
-
-  if (threads <= 1) {
-    share(0, 1);
-    return;
-  }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-  share(omp_get_thread_num(), omp_get_num_threads());
-#else
-  share(0, 1);
-#endif
+  run_chunks(team, team, join, clipped_step);
 }
 
 template <class T>

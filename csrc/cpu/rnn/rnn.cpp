@@ -17,10 +17,6 @@
 #include "fastdl/gemm.h"
 #include "fastdl/isa.h"
 #include "fastdl/parallel.h"
-
-#ifdef _OPENMP
-#include <omp.h>  // not yet on the thread pool
-#endif
 #include "rnn/kernels.h"
 
 namespace fastdl {
@@ -64,29 +60,29 @@ Split split_for(int64_t rows, int64_t blocks, int tile_rows, int64_t work_per_st
   return {std::max(threads, 1), false};
 }
 
-// Runs body(share, sync) on the split's threads, each with subnormals flushed; sync() is a
-// barrier when the threads share units (and nothing when each has its own rows).
-template <class Body>
-void run_split(const Split& split, int64_t rows, int64_t blocks, Body&& body) {
-  if (split.threads == 1) {
-    FlushDenormalsScope flush;
-    body(split.share(0, rows, blocks), [] {});
+// Runs step(share, s) for s in [0, steps), share by share, each with subnormals flushed. Shares
+// of rows are independent: each runs all its steps as one piece of work. Shares of units need
+// step s of every share done before step s + 1: a job per step (whose end waits only for the
+// shares still running, not for every thread to arrive).
+template <class Step>
+void run_split(const Split& split, int64_t rows, int64_t blocks, int64_t steps, Step&& step) {
+  auto join = [](int) {};
+  if (split.by_rows || split.threads == 1) {
+    auto share = [&](int, int64_t t) {
+      FlushDenormalsScope flush;
+      const Share mine = split.share(static_cast<int>(t), rows, blocks);
+      for (int64_t s = 0; s < steps; ++s) step(mine, s);
+    };
+    run_chunks(split.threads, split.threads, join, share);
     return;
   }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(split.threads)
-  {
-    FlushDenormalsScope flush;
-    const Share share = split.share(omp_get_thread_num(), rows, blocks);
-    if (share.by_rows) {
-      body(share, [] {});
-    } else {
-      body(share, [] {
-#pragma omp barrier
-      });
-    }
+  for (int64_t s = 0; s < steps; ++s) {
+    auto share = [&](int, int64_t t) {
+      FlushDenormalsScope flush;
+      step(split.share(static_cast<int>(t), rows, blocks), s);
+    };
+    run_chunks(split.threads, split.threads, join, share);
   }
-#endif
 }
 
 }  // namespace
@@ -168,13 +164,10 @@ void rnn_forward(const RnnSequence<T>& seq, const RnnForwardIO<T>& io) {
   const int64_t blocks = (H + W - 1) / W;
   const Split split = split_for(B, blocks, FASTDL_DISPATCH(rnn_tile_rows<T>(seq.cell, false)),
                                 B * G * H * H);
-  run_split(split, B, blocks, [&](const Share& share, auto sync) {
-    for (int64_t s = 0; s < T_; ++s) {
-      const RnnForwardStep<T> st = step_args(s);
-      FASTDL_DISPATCH(rnn_forward_tiles<T>(st, share.row0, share.row1 - share.row0,
-                                           share.block0, share.block1));
-      sync();
-    }
+  run_split(split, B, blocks, T_, [&](const Share& share, int64_t s) {
+    const RnnForwardStep<T> st = step_args(s);
+    FASTDL_DISPATCH(rnn_forward_tiles<T>(st, share.row0, share.row1 - share.row0,
+                                         share.block0, share.block1));
   });
 }
 
@@ -230,28 +223,27 @@ void rnn_backward(const RnnSequence<T>& seq, const RnnBackwardIO<T>& io) {
     const int64_t groups = (H + group_units - 1) / group_units;
     const Split split = split_for(B, groups, FASTDL_DISPATCH(rnn_tile_rows<T>(seq.cell, true)),
                                   B * G * H * H);
-    run_split(split, B, groups, [&](const Share& share, auto sync) {
+    // Stage 0: the last step's cell gradients; stage k > 0: the product of step T - k.
+    run_split(split, B, groups, T_ + 1, [&](const Share& share, int64_t stage) {
       const int64_t rows = share.row1 - share.row0;
-      {
+      if (stage == 0) {
         const RnnCellGradient<T> last = cell_args(T_ - 1);
         FASTDL_DISPATCH(rnn_cell_gradients<T>(last, share.row0, rows,
                                               std::min(H, share.block0 * group_units),
                                               std::min(H, share.block1 * group_units)));
+        return;
       }
-      sync();
-      for (int64_t s = T_ - 1; s >= 0; --s) {
-        const RnnCellGradient<T> previous = s > 0 ? cell_args(s - 1) : RnnCellGradient<T>{};
-        RnnBackwardStep<T> st{};
-        st.seq = &seq;
-        st.packed = packed.data();
-        st.d_rec = d_rec + input_step(s) * G * H;
-        st.d_rec_stride = T_ * G * H;
-        st.cell = s > 0 ? &previous : nullptr;
-        st.d_h = d_h.data();
-        st.d_h0 = io.d_h0;
-        FASTDL_DISPATCH(rnn_backward_tiles<T>(st, share.row0, rows, share.block0, share.block1));
-        sync();
-      }
+      const int64_t s = T_ - stage;
+      const RnnCellGradient<T> previous = s > 0 ? cell_args(s - 1) : RnnCellGradient<T>{};
+      RnnBackwardStep<T> st{};
+      st.seq = &seq;
+      st.packed = packed.data();
+      st.d_rec = d_rec + input_step(s) * G * H;
+      st.d_rec_stride = T_ * G * H;
+      st.cell = s > 0 ? &previous : nullptr;
+      st.d_h = d_h.data();
+      st.d_h0 = io.d_h0;
+      FASTDL_DISPATCH(rnn_backward_tiles<T>(st, share.row0, rows, share.block0, share.block1));
     });
   } else {
     std::copy(d_h.begin(), d_h.end(), io.d_h0);

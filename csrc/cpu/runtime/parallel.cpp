@@ -1,17 +1,25 @@
 #include "fastdl/parallel.h"
 
 #ifdef _OPENMP
-#include <omp.h>  // not yet on the thread pool
+#include <omp.h>  // only for OpenMP's default thread count
 #endif
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
 namespace fastdl {
 namespace {
 
+// FASTDL_NUM_THREADS when set to a positive number, else OpenMP's default (which honours
+// OMP_NUM_THREADS and the cores the process may use).
 int default_threads() {
+  if (const char* value = std::getenv("FASTDL_NUM_THREADS")) {
+    const int n = std::atoi(value);
+    if (n >= 1) return n;
+  }
 #ifdef _OPENMP
   return std::max(1, omp_get_max_threads());
 #else
