@@ -1,7 +1,8 @@
 // GEMM driver in the GotoBLAS/BLIS scheme, shared by every ISA (the tile and block sizes are the
 // active ISA's, from gemm_geometry):
 //
-//   for jc in N by NC:                 B block  (KC x NC), packed by all threads together -> L3
+//   for jc in N by NC:                 B block  (KC x NC), packed beforehand when threads
+//                                        split the rows (all of B, in pieces) -> L3
 //     for pc in K by KC:
 //       pack B[pc:pc+KC, jc:jc+NC] into NR-wide micro-panels
 //       for ic in this thread's rows by MC:   A block (MC x KC), packed per thread         -> L2
@@ -210,10 +211,11 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
       prepacked_b ? PackingPlan{should_pack_a(N, A), true} : plan_packing(NR, N, K, A, B);
 
   // Threads along M times threads along N: the grid whose busiest thread gets fewest tiles. With
-  // the rows split, every thread reads every panel of B, which they then pack together between
-  // two barriers per block of K; with the columns split, each packs its own. So when B is
-  // packed here, splitting the rows must do clearly better (a tenth fewer tiles) to be chosen
-  // (64 x 128 @ (784 x 128)^T on 2 threads: 100 tiles against 104, 177 us against 76).
+  // the rows split, every thread reads every panel of B, which is then packed whole first; with
+  // the columns split, each thread packs its own panels on the way. So when B is packed here,
+  // splitting the rows must do clearly better (a tenth fewer tiles) to be chosen (measured with
+  // the packing between barriers: 64 x 128 @ (784 x 128)^T on 2 threads, 100 tiles against
+  // 104, 177 us against 76).
   const bool shared_packing = plan.pack_b && !prepacked_b;
   const int64_t row_tiles = ceil_div(M, MR), col_tiles = ceil_div(N, NR);
   int threads_m = 1, threads_n = 1;

@@ -167,10 +167,14 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
   const Prep unclipped =
       clip.value > 0 ? Prep{GradMode::clamp, clip.value} : Prep{GradMode::plain, 0.0};
   const int threads = threads_for(layout.total(), kGrain);
-  // Per thread and tensor: the sum of squares of the thread's part of the tensor's gradient.
-  std::vector<double> partial(by_norm ? static_cast<size_t>(threads) * n : 0, 0.0);
+  // Several shares per thread, so that a thread that starts late (woken from sleep, or kept
+  // off its core) leaves its shares to the others instead of holding the step up.
+  constexpr int kSharesPerThread = 4;
+  const int shares = threads == 1 ? 1 : threads * kSharesPerThread;
+  // Per share and tensor: the sum of squares of the share's part of the tensor's gradient.
+  std::vector<double> partial(by_norm ? static_cast<size_t>(shares) * n : 0, 0.0);
 
-  const int team = threads;
+  const int team = shares;
   auto join = [](int) {};
   auto share_range = [&](int64_t t, auto&& each) {
     const Cut from = layout.cut(static_cast<int>(t), team),
@@ -184,7 +188,7 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
         update(tensors[i], begin, end, unclipped);
       });
     };
-    run_chunks(team, team, join, step);
+    run_chunks(team, threads, join, step);
     return;
   }
   // First every share's sums of squares, then the updates: each share turns the sums into
@@ -197,7 +201,7 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
                                       : sum_squares<float>(tensors[i], begin, end);
     });
   };
-  run_chunks(team, team, join, sums);
+  run_chunks(team, threads, join, sums);
   auto clipped_step = [&](int, int64_t t) {
     const FlushDenormalsScope flush_denormals;
     Prep global;
@@ -216,7 +220,7 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
       update(tensors[i], begin, end, clip_by_norm(tensors, i, i + 1, s, clip.norm));
     });
   };
-  run_chunks(team, team, join, clipped_step);
+  run_chunks(team, threads, join, clipped_step);
 }
 
 template <class T>

@@ -2,11 +2,10 @@
 // over the threads, and the GEMMs over all steps. The tiles themselves are per ISA
 // (rnn/kernels.cpp).
 //
-// The threads stay in one parallel region for the whole sequence. With enough rows for a full
-// tile each, a thread takes a share of the batch and runs every step of it alone: a row's
-// recurrence reads nothing of the others'. Otherwise (a small batch) each takes a share of the
-// units, and the threads meet at a barrier after every step, whose product needs all the units
-// of the step before.
+// With enough rows for a full tile each, a share of the batch runs every step of it as one
+// piece of work: a row's recurrence reads nothing of the others'. Otherwise (a small batch)
+// each share is a share of the units, and every step is a job of the thread pool, whose
+// product needs all the units of the step before.
 #include "fastdl/rnn.h"
 
 #include <algorithm>
@@ -24,7 +23,7 @@ namespace fastdl {
 namespace {
 
 // Below this many multiply-adds per step a sequence runs on one thread: a step then takes about
-// as long as waking a thread and meeting it at a barrier.
+// as long as posting it to a thread and waiting for it.
 constexpr int64_t kStepWorkPerThread = 64 * 1024;
 
 // How a sequence's tiles are shared: thread `index` of `threads` takes rows [row0, row1) and

@@ -1,0 +1,83 @@
+"""fastdl's thread pool under the conditions it was built for: results under contention (a
+busy process, NumPy's threads woken between calls), the thread count changed at run time, and
+kernels called from several Python threads at once (the GIL is released around them)."""
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import fastdl
+
+SPINNER = "while True:\n    pass\n"
+
+
+@pytest.fixture
+def operands():
+    rng = np.random.default_rng(0)
+    return {"a": rng.standard_normal((512, 300), dtype=np.float32),
+            "b": rng.standard_normal((300, 257), dtype=np.float32),
+            "x": rng.standard_normal((64, 784), dtype=np.float32),
+            "w": rng.standard_normal((784, 128), dtype=np.float32),
+            "bias": rng.standard_normal(128, dtype=np.float32),
+            "images": rng.standard_normal((16, 13, 13, 32), dtype=np.float32),
+            "kernel": rng.standard_normal((3, 3, 32, 64), dtype=np.float32)}
+
+
+def compute(o):
+    """A product split by rows, one split over K (the MLP's layer) and a convolution."""
+    return [fastdl.matmul(o["a"], o["b"]).numpy(),
+            fastdl.linear(o["x"], o["w"], o["bias"], activation="relu").numpy(),
+            fastdl.conv2d(o["images"], o["kernel"], activation="relu").numpy()]
+
+
+def test_results_are_unchanged_beside_a_busy_process_and_numpy_threads(operands,
+                                                                       set_threads):
+    set_threads(2)
+    alone = compute(operands)
+    spinner = subprocess.Popen([sys.executable, "-c", SPINNER])
+    try:
+        for _ in range(20):
+            operands["x"] @ operands["w"]  # wakes OpenBLAS's threads, which then spin
+            for got, want in zip(compute(operands), alone):
+                np.testing.assert_array_equal(got, want)
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def test_the_thread_count_can_change_between_calls(operands, set_threads):
+    results = {}
+    for threads in (2, 1, 3, 2):
+        set_threads(threads)
+        results[threads] = compute(operands)
+    # Row blocks are whole products over K whichever thread takes them: the same bits.
+    for threads in (1, 3):
+        np.testing.assert_array_equal(results[threads][0], results[2][0])
+        for got, want in zip(results[threads][1:], results[2][1:]):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+def test_calls_from_several_python_threads_at_once_match_serial_calls(operands, set_threads):
+    set_threads(2)
+    rng = np.random.default_rng(1)
+    inputs = [dict(operands, a=rng.standard_normal((512, 300), dtype=np.float32),
+                   images=rng.standard_normal((16, 13, 13, 32), dtype=np.float32))
+              for _ in range(6)]
+    serial = [compute(o) for o in inputs]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for _ in range(3):
+            concurrent = list(pool.map(compute, inputs))
+            for got_all, want_all in zip(concurrent, serial):
+                np.testing.assert_array_equal(got_all[0], want_all[0])
+                for got, want in zip(got_all[1:], want_all[1:]):
+                    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+def test_the_default_thread_count_comes_from_fastdl_num_threads():
+    code = "import fastdl; print(fastdl.get_num_threads())"
+    env_out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**__import__("os").environ, "FASTDL_NUM_THREADS": "3"})
+    assert env_out.returncode == 0, env_out.stderr
+    assert env_out.stdout.strip() == "3"
