@@ -167,14 +167,11 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
   const Prep unclipped =
       clip.value > 0 ? Prep{GradMode::clamp, clip.value} : Prep{GradMode::plain, 0.0};
   const int threads = threads_for(layout.total(), kGrain);
-  // Several shares per thread, so that a thread that starts late (woken from sleep, or kept
-  // off its core) leaves its shares to the others instead of holding the step up.
-  constexpr int kSharesPerThread = 4;
-  const int shares = threads == 1 ? 1 : threads * kSharesPerThread;
-  // Per share and tensor: the sum of squares of the share's part of the tensor's gradient.
-  std::vector<double> partial(by_norm ? static_cast<size_t>(shares) * n : 0, 0.0);
+  // Per share (one per thread) and tensor: the sum of squares of the share's part of the
+  // tensor's gradient.
+  std::vector<double> partial(by_norm ? static_cast<size_t>(threads) * n : 0, 0.0);
 
-  const int team = shares;
+  const int team = threads;
   auto join = [](int) {};
   auto share_range = [&](int64_t t, auto&& each) {
     const Cut from = layout.cut(static_cast<int>(t), team),
