@@ -81,3 +81,24 @@ def test_the_default_thread_count_comes_from_fastdl_num_threads():
                              env={**__import__("os").environ, "FASTDL_NUM_THREADS": "3"})
     assert env_out.returncode == 0, env_out.stderr
     assert env_out.stdout.strip() == "3"
+
+
+def test_a_chunk_that_raises_reaches_the_caller_after_the_others_and_the_pool_goes_on(
+        set_threads, operands):
+    """The error is rethrown once every chunk has run (none is left half done in another
+    thread), as a RuntimeError; the pool serves the next calls, from several threads too."""
+    set_threads(2)
+    alone = compute(operands)
+    for failing in (0, 5, 63):
+        with pytest.raises(RuntimeError, match=rf"chunk {failing} failed after 64 chunks ran"):
+            fastdl._C._pool_raise_in_chunk(64, failing)
+    assert fastdl._C._pool_raise_in_chunk(64, -1) == 64
+
+    def raise_then_compute(_):
+        with pytest.raises(RuntimeError):
+            fastdl._C._pool_raise_in_chunk(32, 7)
+        return compute(operands)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for results in pool.map(raise_then_compute, range(6)):
+            np.testing.assert_array_equal(results[0], alone[0])

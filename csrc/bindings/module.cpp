@@ -3,12 +3,16 @@
 // threads, ISA choice, the allocator's policy and build facts.
 #include <pybind11/pybind11.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "fastdl/isa.h"
 #include "fastdl/memory.h"
 #include "fastdl/parallel.h"
+#include "fastdl/thread_pool.h"
 
 namespace py = pybind11;
 
@@ -40,6 +44,27 @@ PYBIND11_MODULE(_C, m) {
         "Whether the process keeps freed memory for reuse (see FASTDL_RETURN_FREED_MEMORY).");
 
   m.def("get_num_threads", &get_num_threads, "Threads the kernels use.");
+  m.def(
+      "_pool_raise_in_chunk",
+      [](int64_t chunks, int64_t failing) {
+        std::atomic<int64_t> ran{0};
+        auto join = [](int) {};
+        auto body = [&](int, int64_t c) {
+          ran.fetch_add(1, std::memory_order_relaxed);
+          if (c == failing) throw std::runtime_error("chunk " + std::to_string(c) + " failed");
+        };
+        try {
+          py::gil_scoped_release release;
+          run_chunks(chunks, get_num_threads(), join, body);
+        } catch (const std::runtime_error& e) {
+          throw std::runtime_error(std::string(e.what()) + " after " +
+                                   std::to_string(ran.load()) + " chunks ran");
+        }
+        return ran.load();
+      },
+      py::arg("chunks"), py::arg("failing"),
+      "For the tests: runs `chunks` chunks on the thread pool, chunk `failing` raising; the "
+      "RuntimeError says how many ran (all of them: the others still run).");
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the threads the kernels use.");
   m.def("openmp_enabled", &openmp_enabled, "Whether the kernels were built with OpenMP.");
   m.def("active_isa", [] { return std::string(isa_name(active_isa())); },
