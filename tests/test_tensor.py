@@ -370,3 +370,36 @@ def test_axpy_validates_its_arguments():
         _C.axpy(1.0, np.zeros(4, np.float32), y)
     with pytest.raises(TypeError, match="axpy: unsupported dtype int64"):
         _C.axpy(1.0, np.zeros(4, np.int64), np.zeros(4, np.int64))
+
+
+def unaligned(values):
+    """``values`` as float32 starting one byte into a buffer, as an array unpickled from a
+    byte string may be: NumPy marks it not aligned."""
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    raw = bytearray(values.nbytes + 1)
+    out = np.frombuffer(raw, dtype=np.float32, count=values.size, offset=1).reshape(values.shape)
+    out[...] = values
+    assert not out.flags.aligned
+    return out
+
+
+def test_pickled_and_unaligned_arrays_are_taken_as_they_are():
+    """An array rebuilt by pickle (multiprocessing, joblib) has a dtype object of its own, and
+    may not be aligned: the kernels take both, with the values of the plain array."""
+    import pickle
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((33, 20)), rng.standard_normal((20, 17))
+    want = a.astype(np.float32) @ b.astype(np.float32)
+    pickled = pickle.loads(pickle.dumps(a.astype(np.float32)))
+    assert pickled.dtype is not np.dtype(np.float32)  # equal, but another object
+    np.testing.assert_allclose(fastdl.matmul(pickled, b.astype(np.float32)).numpy(), want,
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fastdl.matmul(unaligned(a), unaligned(b)).numpy(), want,
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fastdl.tanh(unaligned(a)).numpy(), np.tanh(a), rtol=1e-5,
+                               atol=1e-6)
+    image, kernel = rng.standard_normal((2, 6, 6, 3)), rng.standard_normal((3, 3, 3, 4))
+    np.testing.assert_allclose(
+        fastdl.conv2d(unaligned(image), unaligned(kernel)).numpy(),
+        fastdl.conv2d(image.astype(np.float32), kernel.astype(np.float32)).numpy(), rtol=1e-6)

@@ -102,3 +102,20 @@ def test_a_chunk_that_raises_reaches_the_caller_after_the_others_and_the_pool_go
     with ThreadPoolExecutor(max_workers=3) as pool:
         for results in pool.map(raise_then_compute, range(6)):
             np.testing.assert_array_equal(results[0], alone[0])
+
+
+def _matmul_in_child(a):
+    return fastdl.matmul(a, a).numpy()
+
+
+def test_a_forked_child_gets_a_working_pool(set_threads):
+    """A child forked after the pool has run (multiprocessing's fork start method, as data
+    loaders use) has none of the parent's workers: its kernels still run, on a fresh pool."""
+    import multiprocessing
+
+    set_threads(2)
+    a = np.random.default_rng(2).standard_normal((300, 300)).astype(np.float32)
+    want = fastdl.matmul(a, a).numpy()  # the parent's pool has workers now
+    with multiprocessing.get_context("fork").Pool(2) as children:
+        for got in children.map(_matmul_in_child, [a] * 4):
+            np.testing.assert_array_equal(got, want)

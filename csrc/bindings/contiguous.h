@@ -5,20 +5,29 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstring>
 #include <vector>
 
 namespace fastdl::bindings {
 
 namespace py = pybind11;
 
-// A C-contiguous array of T viewing `a` (copied only when `a` is not C-contiguous).
+// A C-contiguous, aligned array of T viewing `a` (copied only when `a` is not C-contiguous or
+// not aligned: an array unpickled from a byte string may start at any address).
 template <class T>
 py::array_t<T, py::array::c_style> contiguous(const py::array& a) {
   using Contiguous = py::array_t<T, py::array::c_style>;
+  constexpr int kAligned = py::detail::npy_api::NPY_ARRAY_ALIGNED_;
   // The usual case, checked without NumPy's general conversion machinery (a good share of the
   // cost of a kernel call on a small array).
-  if (Contiguous::check_(a)) return py::reinterpret_borrow<Contiguous>(a);
-  return Contiguous::ensure(a);
+  if (Contiguous::check_(a) && (a.flags() & kAligned)) {
+    return py::reinterpret_borrow<Contiguous>(a);
+  }
+  Contiguous c = Contiguous::ensure(a);
+  if (c.flags() & kAligned) return c;
+  Contiguous copy(std::vector<py::ssize_t>(c.shape(), c.shape() + c.ndim()));
+  std::memcpy(copy.mutable_data(), c.data(), sizeof(T) * static_cast<size_t>(c.size()));
+  return copy;
 }
 
 // A new, uninitialized array of T with the shape of `like`.

@@ -6,9 +6,11 @@
 namespace fastdl::bindings {
 namespace {
 
-// A NumPy dtype by identity with NumPy's object for each of DType's (the dtype of an array of
-// native byte order): exactly what contiguous<T> reads without a conversion. NumPy's objects
-// live as long as NumPy does; they are looked up once.
+// A NumPy dtype as one of DType's when it is NumPy's own object for it (the dtype of an array
+// of native byte order), or failing that an equivalent one: exactly what contiguous<T> reads
+// without a conversion. An array rebuilt by pickle (multiprocessing, joblib) carries a dtype
+// object of its own, equal to NumPy's but not it. NumPy's objects live as long as NumPy does;
+// they are looked up once.
 DType dtype_of(const py::dtype& d) {
   static PyObject* const known[] = {
       py::dtype::of<float>().release().ptr(), py::dtype::of<double>().release().ptr(),
@@ -18,6 +20,9 @@ DType dtype_of(const py::dtype& d) {
                              DType::uint8};
   for (size_t i = 0; i < std::size(known); ++i) {
     if (d.ptr() == known[i]) return kinds[i];
+  }
+  for (size_t i = 0; i < std::size(known); ++i) {
+    if (d.equal(py::reinterpret_borrow<py::dtype>(known[i]))) return kinds[i];
   }
   // One byte has no byte order, but NumPy keeps the one a dtype was made with: '>u1' (read
   // from a big-endian file format) is another object than uint8's, and the same type.
