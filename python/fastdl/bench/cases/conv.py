@@ -51,6 +51,15 @@ def np_conv_backward(x: np.ndarray, w: np.ndarray, dy: np.ndarray) -> tuple:
     return dx, dw, dy2.sum(axis=0)
 
 
+def torch_tensor(torch: Any, a: np.ndarray, perm: tuple, grad: bool, layout: Any) -> Any:
+    """``a`` transposed by ``perm`` as a PyTorch tensor, in memory format ``layout`` when it
+    is 4-D, requiring grad when ``grad``."""
+    t = torch.from_numpy(np.ascontiguousarray(a.transpose(perm)))
+    if t.dim() == 4:
+        t = t.contiguous(memory_format=layout)
+    return t.requires_grad_(grad)
+
+
 def _torch_impls(torch: Any, x: np.ndarray, w: np.ndarray, b: np.ndarray, dy: np.ndarray,
                  layout: Any, backward: bool):
     """PyTorch's forward (and backward) on NCHW tensors in memory format ``layout``; results
@@ -58,10 +67,7 @@ def _torch_impls(torch: Any, x: np.ndarray, w: np.ndarray, b: np.ndarray, dy: np
     F = torch.nn.functional
 
     def tensor(a: np.ndarray, perm: tuple, grad: bool) -> Any:
-        t = torch.from_numpy(np.ascontiguousarray(a.transpose(perm)))
-        if t.dim() == 4:
-            t = t.contiguous(memory_format=layout)
-        return t.requires_grad_(grad)
+        return torch_tensor(torch, a, perm, grad, layout)
 
     tx, tw = tensor(x, (0, 3, 1, 2), backward), tensor(w, (3, 2, 0, 1), backward)
     tb, tdy = tensor(b, (0,), backward), tensor(dy, (0, 3, 1, 2), False)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from fastdl.backend import cpu, geometry
+from fastdl.bench.cases.conv import torch_tensor
 from fastdl.bench.harness import Case, Context, Impls
 
 FAMILY = "conv"
@@ -71,10 +72,7 @@ def _torch_impls(torch: Any, x: np.ndarray, w: np.ndarray, b: np.ndarray, dy: np
     first, out = _window(x.shape[1], w.shape[0], s)
 
     def tensor(a: np.ndarray, perm: tuple, grad: bool) -> Any:
-        t = torch.from_numpy(np.ascontiguousarray(a.transpose(perm)))
-        if t.dim() == 4:
-            t = t.contiguous(memory_format=layout)
-        return t.requires_grad_(grad)
+        return torch_tensor(torch, a, perm, grad, layout)
 
     # PyTorch's weight is (in_channels, filters, kh, kw).
     tx, tw = tensor(x, (0, 3, 1, 2), backward), tensor(w, (3, 2, 0, 1), backward)
