@@ -119,3 +119,45 @@ def test_a_forked_child_gets_a_working_pool(set_threads):
     with multiprocessing.get_context("fork").Pool(2) as children:
         for got in children.map(_matmul_in_child, [a] * 4):
             np.testing.assert_array_equal(got, want)
+
+
+def _worker_cores():
+    """The cores each of fastdl's pool workers may run on, by thread id."""
+    import os
+
+    cores = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                if f.read().strip() != "fastdl-worker":
+                    continue
+            cores[int(tid)] = os.sched_getaffinity(int(tid))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that ended meanwhile
+    return cores
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread affinity is Linux's")
+def test_workers_woken_for_a_job_are_kept_off_the_callers_core(operands, set_threads):
+    """A woken worker placed on the caller's core could only take turns with the caller (after
+    a NumPy call, OpenBLAS's spinning thread holds the other core): the workers may run on
+    every core the process may use except the caller's, which moves with the caller."""
+    import os
+    import time
+
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        pytest.skip("needs two cores")
+    set_threads(2)
+    compute(operands)  # the pool has its worker, started with every allowed core
+    try:
+        for core in allowed[:2]:
+            os.sched_setaffinity(0, {core})  # this thread only
+            time.sleep(0.02)  # the worker stops spinning and sleeps
+            compute(operands)
+            workers = _worker_cores()
+            assert workers, "no thread named fastdl-worker"
+            for tid, cores in workers.items():
+                assert cores == set(allowed) - {core}, (tid, cores, core)
+    finally:
+        os.sched_setaffinity(0, allowed)

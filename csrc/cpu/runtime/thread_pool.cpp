@@ -6,6 +6,14 @@
 // is not finished, and the poster returns only when every chunk is finished, so nothing runs
 // on the poster's callables after the call. Slots are reserved before a chunk is claimed (at
 // most `participants`), so a participant that finds no chunk holds a slot it never joins.
+//
+// Where the workers run. A sleeping worker woken by the poster is placed by the kernel, which
+// likes to put a wakee on its waker's core; there it can only take turns with the poster, and
+// a job posted right after a NumPy or PyTorch call then runs at the speed of one thread while
+// their library's worker spins on the other core. So before waking workers, the poster keeps
+// them off its own core (affinity: the cores the workers started with, less the poster's).
+// On the other core they share fairly with whatever spins there, and a worker that slept gets
+// the core as soon as it wakes.
 #include "fastdl/thread_pool.h"
 
 #include <algorithm>
@@ -19,6 +27,9 @@
 #include <vector>
 
 #include <pthread.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -99,6 +110,42 @@ void run_here(int64_t chunks, FunctionRef<void(int)> join, FunctionRef<void(int,
   for (int64_t c = 0; c < chunks; ++c) body(0, c);
 }
 
+// The workers' affinity: the cores they started with, less the core of the thread posting.
+class WorkerPlacement {
+ public:
+  void add(pthread_t worker) {
+#ifdef __linux__
+    if (workers_.empty() && sched_getaffinity(0, sizeof(base_), &base_) != 0) return;
+    workers_.push_back(worker);
+    avoided_core_ = -1;  // the new worker has the base set
+#else
+    (void)worker;
+#endif
+  }
+
+  // Called with the workers asleep or about to be woken; a no-op while the caller stays on
+  // the same core.
+  void keep_off_callers_core() {
+#ifdef __linux__
+    const int core = sched_getcpu();
+    if (core < 0 || core == avoided_core_ || workers_.empty()) return;
+    avoided_core_ = core;
+    cpu_set_t allowed = base_;
+    if (core < CPU_SETSIZE) CPU_CLR(core, &allowed);
+    if (CPU_COUNT(&allowed) == 0) allowed = base_;  // one core only: nowhere else to go
+    // Failure (a cpuset that changed since) leaves a worker where it was, which is only slower.
+    for (pthread_t worker : workers_) pthread_setaffinity_np(worker, sizeof(allowed), &allowed);
+#endif
+  }
+
+ private:
+#ifdef __linux__
+  cpu_set_t base_;
+  std::vector<pthread_t> workers_;
+  int avoided_core_ = -1;
+#endif
+};
+
 class Pool {
  public:
   void run(int64_t chunks, int participants, FunctionRef<void(int)> join,
@@ -114,7 +161,10 @@ class Pool {
     generation_.fetch_add(1, std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(sleep_mutex_);
-      if (sleepers_ > 0) wake_.notify_all();
+      if (sleepers_ > 0) {
+        placement_.keep_off_callers_core();
+        wake_.notify_all();
+      }
     }
     job->work(0);
     // What is left is in the hands of workers already working on it.
@@ -135,11 +185,15 @@ class Pool {
   void resize(int workers) {
     while (static_cast<int>(workers_.size()) < workers) {
       workers_.emplace_back([this] { worker_loop(); });
+      placement_.add(workers_.back().native_handle());
       workers_.back().detach();
     }
   }
 
   void worker_loop() {
+#ifdef __linux__
+    pthread_setname_np(pthread_self(), "fastdl-worker");  // as top -H and py-spy show it
+#endif
     uint64_t seen = generation_.load(std::memory_order_acquire);
     for (;;) {
       seen = wait_for_job(seen);
@@ -173,6 +227,7 @@ class Pool {
   std::condition_variable wake_;
   int sleepers_ = 0;
   std::vector<std::thread> workers_;
+  WorkerPlacement placement_;
 };
 
 // The pool, never destroyed (its workers may outlive static destruction). A forked child gets

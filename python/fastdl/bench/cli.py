@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from fastdl.bench import contention
         threads = int(args.threads or min(2, machine.usable_cores()))
         return contention.main(args.quick, threads, args.json,
-                               list(sys.argv[1:] if argv is None else argv))
+                               list(sys.argv[1:] if argv is None else argv), args.filter)
     families = args.families or list(FAMILIES)
     unknown = [f for f in families if f not in FAMILIES]
     if unknown:

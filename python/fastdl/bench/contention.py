@@ -17,7 +17,7 @@ MLP's 101,770 parameters. PyTorch's same operations run under the same condition
 and the busy core) when it is installed. Reported: the median time per call, and its ratio to
 the same library's time alone.
 
-    python -m fastdl.bench contention [--quick] [--threads 2] [--json PATH]
+    python -m fastdl.bench contention [--quick] [--threads 2] [--filter TEXT] [--json PATH]
 """
 from __future__ import annotations
 
@@ -183,7 +183,7 @@ def table(rows: list[dict]) -> list[str]:
 
 
 def main(quick: bool = False, threads: int = 2, json_path: Optional[str] = None,
-         argv: Sequence[str] = ()) -> int:
+         argv: Sequence[str] = (), only: Optional[str] = None) -> int:
     try:
         import torch
     except ImportError:
@@ -191,7 +191,11 @@ def main(quick: bool = False, threads: int = 2, json_path: Optional[str] = None,
     seconds, min_calls = QUICK if quick else FULL
     print(f"fastdl.bench contention: {threads} threads, about {seconds} s per measurement"
           f"{'' if torch is not None else '; PyTorch not installed'}", file=sys.stderr)
-    rows = measure(operations(torch), torch, threads, seconds, min_calls)
+    ops = [op for op in operations(torch) if not only or only in op.name or only in op.shape]
+    if not ops:
+        print(f"no operation's name or shape contains {only!r}", file=sys.stderr)
+        return 2
+    rows = measure(ops, torch, threads, seconds, min_calls)
     for line in table(rows):
         print(line)
     if json_path:
