@@ -283,15 +283,23 @@ def test_contention_measures_every_condition_and_stops_its_busy_process(monkeypa
     monkeypatch.setattr(contention.subprocess, "Popen", recording_popen)
     threads_before = fastdl.get_num_threads()
     ops = contention.operations(None)[:2]
-    rows = contention.measure(ops, None, threads=2, seconds=0.005, min_calls=3)
+    rows = contention.measure(ops, None, threads=2, rounds=3, seconds=0.005, min_calls=3)
     assert [(r["operation"], r["condition"]) for r in rows] == [
         (op.name, c) for op in ops for c in contention.CONDITIONS if c != "after torch"]
     assert all(r["median_us"] > 0 and r["library"] == "fastdl" for r in rows)
+    assert all(len(r["rounds_us"]) == 3 and r["median_us"] == sorted(r["rounds_us"])[1]
+               for r in rows)
     assert [r["threads"] for r in rows[:5:4]] == [2, 2] and rows[1]["threads"] == 1
-    assert len(started) == 2 and all(p.poll() is not None for p in started)
+    assert len(started) == 2 * 3 and all(p.poll() is not None for p in started)
     lines = contention.table(rows)
     assert lines[1].split()[-1] == "1.00x" and len(lines) == len(rows) + 1
     assert fastdl.get_num_threads() == threads_before
+
+
+def test_contention_filter_that_matches_nothing_says_so(capsys):
+    assert cli.main(["contention", "--filter", "no such operation"]) == 2
+    assert "no operation's name or shape contains 'no such operation'" in \
+        capsys.readouterr().err
 
 
 def test_contention_runs_on_its_own(capsys):

@@ -15,7 +15,9 @@ The operations: the MLP's layer (``fastdl.linear`` 64x784 @ 784x128, relu), a 51
 CNN's two convolutions (batch 64: 28x28x1 -> 32 and 13x13x32 -> 64, 3x3) and an Adam step on the
 MLP's 101,770 parameters. PyTorch's same operations run under the same conditions (with NumPy
 and the busy core) when it is installed. Reported: the median time per call, and its ratio to
-the same library's time alone.
+the same library's time alone. The conditions take turns: every (operation, library,
+condition) is timed once per round, and the report gives the median of its rounds, so that a
+noisy moment on the machine lands on one round rather than on one condition.
 
     python -m fastdl.bench contention [--quick] [--threads 2] [--filter TEXT] [--json PATH]
 """
@@ -36,8 +38,9 @@ from fastdl.bench import machine, report
 
 #: Conditions in the order they are run and reported.
 CONDITIONS = ("alone", "1 thread", "after numpy", "after torch", "busy core")
-#: Seconds each (operation, condition, library) is timed for, and at least this many calls.
-FULL, QUICK = (1.0, 50), (0.1, 5)
+#: Rounds, the seconds each (operation, condition, library) is timed for per round, and at
+#: least this many calls per round.
+FULL, QUICK = (5, 0.3, 30), (1, 0.1, 5)
 #: A process that keeps one core busy until it is stopped.
 SPINNER = "while True:\n    pass\n"
 
@@ -132,39 +135,37 @@ def set_threads(torch: Any, n: int) -> None:
         torch.set_num_threads(n)
 
 
-def measure(ops: list[Operation], torch: Any, threads: int, seconds: float,
+def measure(ops: list[Operation], torch: Any, threads: int, rounds: int, seconds: float,
             min_calls: int) -> list[dict]:
-    """One row per (operation, library, condition)."""
+    """One row per (operation, library, condition): the median over ``rounds`` rounds."""
     rng = np.random.default_rng(1)
     px, pw = (rng.standard_normal(s, dtype=np.float32) for s in ((64, 784), (784, 128)))
     partners: dict[str, Optional[Callable[[], Any]]] = {"after numpy": lambda: px @ pw}
     if torch is not None:
         tpx, tpw = torch.from_numpy(px), torch.from_numpy(pw)
         partners["after torch"] = lambda: tpx @ tpw
-    rows: list[dict] = []
     previous = (fastdl.get_num_threads(), None if torch is None else torch.get_num_threads())
-
-    def record(op: Operation, library: str, condition: str, us: float) -> None:
-        rows.append({"operation": op.name, "shape": op.shape, "library": library,
-                     "condition": condition, "threads": 1 if condition == "1 thread" else threads,
-                     "median_us": us})
-
-    for op in ops:
-        for library, call in op.calls.items():
-            for condition in CONDITIONS:
-                if condition == "after torch" and (library == "torch" or torch is None):
-                    continue  # PyTorch after itself is its "alone"
-                set_threads(torch, 1 if condition == "1 thread" else threads)
-                if condition == "busy core":
-                    with BusyCore():
-                        us = median_call_us(call, seconds, min_calls)
-                else:
-                    us = median_call_us(call, seconds, min_calls, partners.get(condition))
-                record(op, library, condition, us)
+    measured: dict[tuple[int, str, str], list[float]] = {}
+    for _ in range(rounds):
+        for index, op in enumerate(ops):
+            for library, call in op.calls.items():
+                for condition in CONDITIONS:
+                    if condition == "after torch" and (library == "torch" or torch is None):
+                        continue  # PyTorch after itself is its "alone"
+                    set_threads(torch, 1 if condition == "1 thread" else threads)
+                    if condition == "busy core":
+                        with BusyCore():
+                            us = median_call_us(call, seconds, min_calls)
+                    else:
+                        us = median_call_us(call, seconds, min_calls, partners.get(condition))
+                    measured.setdefault((index, library, condition), []).append(us)
     fastdl.set_num_threads(previous[0])
     if torch is not None:
         torch.set_num_threads(previous[1])
-    return rows
+    return [{"operation": ops[index].name, "shape": ops[index].shape, "library": library,
+             "condition": condition, "threads": 1 if condition == "1 thread" else threads,
+             "median_us": statistics.median(rounds_us), "rounds_us": rounds_us}
+            for (index, library, condition), rounds_us in measured.items()]
 
 
 def table(rows: list[dict]) -> list[str]:
@@ -188,14 +189,15 @@ def main(quick: bool = False, threads: int = 2, json_path: Optional[str] = None,
         import torch
     except ImportError:
         torch = None
-    seconds, min_calls = QUICK if quick else FULL
-    print(f"fastdl.bench contention: {threads} threads, about {seconds} s per measurement"
+    rounds, seconds, min_calls = QUICK if quick else FULL
+    print(f"fastdl.bench contention: {threads} threads, {rounds} round(s) of about {seconds} s "
+          f"per measurement"
           f"{'' if torch is not None else '; PyTorch not installed'}", file=sys.stderr)
     ops = [op for op in operations(torch) if not only or only in op.name or only in op.shape]
     if not ops:
         print(f"no operation's name or shape contains {only!r}", file=sys.stderr)
         return 2
-    rows = measure(ops, torch, threads, seconds, min_calls)
+    rows = measure(ops, torch, threads, rounds, seconds, min_calls)
     for line in table(rows):
         print(line)
     if json_path:
@@ -205,8 +207,9 @@ def main(quick: bool = False, threads: int = 2, json_path: Optional[str] = None,
                 timespec="seconds"),
             "argv": list(argv),
             "machine": machine.describe(),
-            "method": {"conditions": list(CONDITIONS), "seconds_per_measurement": seconds,
-                       "min_calls": min_calls, "statistic": "median per call",
+            "method": {"conditions": list(CONDITIONS), "rounds": rounds,
+                       "seconds_per_measurement": seconds, "min_calls": min_calls,
+                       "statistic": "median per call in each round; median of the rounds",
                        "partner": "64x784 @ 784x128 float32 product before each timed call",
                        "busy_core": "a second Python process spinning"},
             "results": rows,
