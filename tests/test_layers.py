@@ -5,7 +5,7 @@ import pytest
 
 import fastdl
 import reference as ref
-from fastdl import initializers, layers
+from fastdl import initializers, keras, layers
 from fastdl.backend.geometry import conv2d_geometry
 
 
@@ -370,6 +370,28 @@ def test_get_and_set_weights_round_trip_and_errors():
         layer.set_weights([values[0].T, values[1]])
     with pytest.raises(ValueError, match="got 1 arrays.*2 weights"):
         layer.set_weights(values[:1])
+
+
+def test_weights_are_listed_layer_by_layer_as_keras_lists_them():
+    """Keras 3 lists each layer's weights together, non-trainable ones included: a
+    BatchNormalization's moving statistics come before the next layer's kernel, so that
+    get_weights and set_weights exchange lists with Keras models. Freezing a layer moves its
+    weights between the trainable and non-trainable lists, not within ``weights``."""
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.BatchNormalization(),
+                              layers.Dense(2)])
+    names = ["kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance", "kernel",
+             "bias"]
+    assert [w.name for w in model.weights] == names
+    assert [w.name for w in model.trainable_weights] == ["kernel", "bias", "gamma", "beta",
+                                                         "kernel", "bias"]
+    model.layers[0].trainable = False
+    assert [w.name for w in model.weights] == names
+    assert [w.name for w in model.non_trainable_weights] == ["kernel", "bias", "moving_mean",
+                                                             "moving_variance"]
+    values = [np.full(w.shape, i, np.float32) for i, w in enumerate(model.weights)]
+    model.set_weights(values)
+    np.testing.assert_array_equal(model.layers[1].moving_mean.numpy(), np.full(3, 4.0))
+    np.testing.assert_array_equal(model.layers[2].kernel.numpy(), np.full((3, 2), 6.0))
 
 
 def test_trainable_flag_moves_weights_and_stops_their_gradients():

@@ -427,3 +427,27 @@ def test_stateful_memory_stays_flat_over_many_batches():
     finally:
         tracemalloc.stop()
     assert after_1000 - after_100 < 64 * 1024, (after_100, after_1000)
+
+
+@pytest.mark.parametrize("backward_layer", [None, "given"])
+def test_bidirectional_config_round_trip_rebuilds_both_layers(backward_layer):
+    """Keras 3's Bidirectional config holds both recurrent layers; from_config rebuilds the
+    same layer, which computes the same outputs once given the same weights."""
+    layers = keras.layers
+    backward = None if backward_layer is None else layers.GRU(
+        3, return_sequences=True, go_backwards=True, reset_after=False, name="reverse")
+    layer = layers.Bidirectional(layers.GRU(3, return_sequences=True, reset_after=False),
+                                 merge_mode="ave", backward_layer=backward)
+    x = np.random.default_rng(3).standard_normal((2, 5, 4)).astype(np.float32)
+    want = layer(x).numpy()
+    config = layer.get_config()
+    assert config["layer"]["class_name"] == config["backward_layer"]["class_name"] == "GRU"
+    copy = layers.Bidirectional.from_config(config)
+    assert copy.merge_mode == "ave" and copy.return_sequences
+    assert copy.forward_layer is not layer.forward_layer
+    assert copy.forward_layer.name == layer.forward_layer.name
+    assert copy.backward_layer.name == layer.backward_layer.name
+    assert copy.backward_layer.go_backwards and not copy.backward_layer.reset_after
+    copy(x)
+    copy.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(copy(x).numpy(), want)

@@ -244,8 +244,14 @@ class Layer:
 
     @property
     def weights(self) -> list[Variable]:
-        """Every weight, trainable first, then non-trainable (as Keras orders them)."""
-        return self.trainable_weights + self.non_trainable_weights
+        """Every weight once, as Keras 3 lists them: this layer's own (those made trainable
+        first), then each sublayer's. A BatchNormalization's moving statistics stay beside
+        its gamma and beta, so that ``get_weights`` lists match Keras's."""
+        own = self._own_weights
+        found = [v for v in own if v.trainable] + [v for v in own if not v.trainable]
+        for layer in self._sublayers:
+            found += layer.weights
+        return _unique(found)
 
     @property
     def trainable_weights(self) -> list[Variable]:

@@ -365,5 +365,23 @@ class Bidirectional(Layer):
 
     reset_state = reset_states
 
-    def get_config(self):
-        return {**super().get_config(), "merge_mode": self.merge_mode}
+    def get_config(self) -> dict:
+        """Keras 3's: the merge mode and both recurrent layers' class names and configs."""
+        return {**super().get_config(), "merge_mode": self.merge_mode,
+                "layer": _layer_config(self.forward_layer),
+                "backward_layer": _layer_config(self.backward_layer)}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Bidirectional":
+        """A new Bidirectional over new layers made from :meth:`get_config`'s dict."""
+        config = dict(config)
+        for key in ("layer", "backward_layer"):
+            if isinstance(config.get(key), dict):
+                from fastdl import layers
+                inner = config[key]
+                config[key] = getattr(layers, inner["class_name"]).from_config(inner["config"])
+        return cls(**config)
+
+
+def _layer_config(layer: Layer) -> dict:
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}

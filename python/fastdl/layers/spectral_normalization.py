@@ -7,7 +7,7 @@ from typing import Any
 from fastdl.autograd import no_grad
 from fastdl.backend import array_module
 from fastdl.initializers import TruncatedNormal
-from fastdl.layers.base import InputSpec, Layer
+from fastdl.layers.base import InputSpec, Layer, _unique
 from fastdl.layers.wrapper import Wrapper
 from fastdl.tensor import Tensor
 
@@ -30,7 +30,7 @@ class SpectralNormalization(Wrapper):
     >>> bool(np.linalg.svd(dense.layer.kernel.numpy(), compute_uv=False)[0] < 1.5)
     True
     >>> [w.name for w in dense.weights]
-    ['kernel', 'bias', 'vector_u']
+    ['kernel', 'vector_u', 'bias']
     """
 
     def __init__(self, layer: Layer, power_iterations: int = 1, **kwargs: Any) -> None:
@@ -54,6 +54,14 @@ class SpectralNormalization(Wrapper):
         self.vector_u = self.add_weight(shape=(1, kernel.shape[-1]),
                                         initializer=TruncatedNormal(stddev=0.02),
                                         trainable=False, name="vector_u", dtype=kernel.dtype)
+
+    @property
+    def weights(self) -> list:
+        """Keras 3's order: the normalized kernel (which Keras tracks as the wrapper's own
+        weight too), ``vector_u``, then the wrapped layer's other weights."""
+        if not self.built:
+            return super().weights
+        return _unique([self.kernel, *super().weights])
 
     def call(self, inputs: Tensor, training: bool = False) -> Any:
         if training:
