@@ -17,10 +17,10 @@ def run_python(code, **env):
 
 def test_build_info_reports_the_build():
     info = fastdl.build_info()
-    assert {"version", "openmp", "avx2", "cuda", "num_threads", "isa", "isas_built",
+    assert {"version", "avx2", "cuda", "num_threads", "isa", "isas_built",
             "isas_available"} <= info.keys()
     assert isinstance(info["version"], str) and info["version"]
-    assert isinstance(info["openmp"], bool) and isinstance(info["cuda"], bool)
+    assert isinstance(info["cuda"], bool)
     assert info["avx2"] == (info["isa"] == "avx2")
     assert info["isas_built"][-1] == info["isas_available"][-1] == "generic"
     assert set(info["isas_available"]) <= set(info["isas_built"])
@@ -38,9 +38,26 @@ def test_set_num_threads_round_trips():
         fastdl.set_num_threads(old)
 
 
-@pytest.mark.skipif(not _C.openmp_enabled(), reason="built without OpenMP: always one thread")
-def test_omp_num_threads_is_honoured():
-    assert run_python("import fastdl; print(fastdl.get_num_threads())", OMP_NUM_THREADS="3") == "3"
+def test_the_default_thread_count_honours_omp_num_threads_and_the_cores_allowed():
+    count = "import fastdl; print(fastdl.get_num_threads())"
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("OMP_NUM_THREADS", "FASTDL_NUM_THREADS")}
+
+    def threads(**env):
+        out = subprocess.run([sys.executable, "-c", count], env={**clean, **env},
+                             capture_output=True, text=True, check=True)
+        return int(out.stdout)
+
+    assert threads(OMP_NUM_THREADS="3") == 3
+    assert threads(OMP_NUM_THREADS="5,2") == 5  # nested levels: the first is ours
+    assert threads(OMP_NUM_THREADS="3", FASTDL_NUM_THREADS="2") == 2
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert threads(OMP_NUM_THREADS="many") == threads() == cores
+    if hasattr(os, "sched_getaffinity") and cores > 1:  # a process limited to one core
+        out = subprocess.run(["taskset", "-c", str(min(os.sched_getaffinity(0))), sys.executable,
+                              "-c", count], env=clean, capture_output=True, text=True)
+        if out.returncode == 0:
+            assert int(out.stdout) == 1
 
 
 def best_available_up_to(requested):

@@ -66,7 +66,6 @@ PYBIND11_MODULE(_C, m) {
       "For the tests: runs `chunks` chunks on the thread pool, chunk `failing` raising; the "
       "RuntimeError says how many ran (all of them: the others still run).");
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the threads the kernels use.");
-  m.def("openmp_enabled", &openmp_enabled, "Whether the kernels were built with OpenMP.");
   m.def("active_isa", [] { return std::string(isa_name(active_isa())); },
         "The kernel set in use: 'avx512', 'avx2' or 'generic'.");
   m.def("isa_built", [](const std::string& name) {

@@ -57,7 +57,7 @@ def _version() -> str:
 def build_info() -> dict[str, Any]:
     """Facts about the native build and the kernels in use.
 
-    Keys: ``version``; ``openmp`` (built with OpenMP); ``isa``, the kernel set in use
+    Keys: ``version``; ``isa``, the kernel set in use
     (``'avx512'``, ``'avx2'`` or ``'generic'``: the best one this CPU supports, unless the
     environment variable ``FASTDL_ISA`` asks for a lower one); ``isas_built`` and
     ``isas_available`` (built, and able to run on this CPU and OS), best first; ``avx2``
@@ -72,7 +72,6 @@ def build_info() -> dict[str, Any]:
     isa = _C.active_isa()
     return {
         "version": _version(),
-        "openmp": _C.openmp_enabled(),
         "isa": isa,
         "isas_built": [name for name in _ISAS if _C.isa_built(name)],
         "isas_available": [name for name in _ISAS if _C.isa_available(name)],

@@ -1,30 +1,47 @@
 #include "fastdl/parallel.h"
 
-#ifdef _OPENMP
-#include <omp.h>  // only for OpenMP's default thread count
-#endif
-
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <thread>
+
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 namespace fastdl {
 namespace {
 
-// FASTDL_NUM_THREADS when set to a positive number, else OpenMP's default (which honours
-// OMP_NUM_THREADS and the cores the process may use).
-int default_threads() {
-  if (const char* value = std::getenv("FASTDL_NUM_THREADS")) {
-    const int n = std::atoi(value);
-    if (n >= 1) return n;
-  }
-#ifdef _OPENMP
-  return std::max(1, omp_get_max_threads());
-#else
-  return 1;
+// The leading number of environment variable `name` when it is a positive integer, else 0.
+// OMP_NUM_THREADS may be a list ("4,2" for nested levels): its first number is the count.
+int positive_from_env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr) return 0;
+  char* end = nullptr;
+  const long n = std::strtol(value, &end, 10);
+  if (end == value || n < 1 || (*end != '\0' && *end != ',')) return 0;
+  return static_cast<int>(std::min<long>(n, 1 << 16));
+}
+
+// The cores this process may run on (its affinity mask: taskset, a container's cpuset), else
+// the machine's.
+int usable_cores() {
+#ifdef __linux__
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) return std::max(1, CPU_COUNT(&allowed));
 #endif
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// FASTDL_NUM_THREADS, else OMP_NUM_THREADS (the variable users of OpenMP programs know), else
+// the usable cores.
+int default_threads() {
+  for (const char* name : {"FASTDL_NUM_THREADS", "OMP_NUM_THREADS"}) {
+    if (const int n = positive_from_env(name)) return n;
+  }
+  return usable_cores();
 }
 
 std::atomic<int>& thread_count() {
@@ -38,18 +55,7 @@ int get_num_threads() { return thread_count().load(std::memory_order_relaxed); }
 
 void set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("set_num_threads: n must be >= 1, got " + std::to_string(n));
-#ifndef _OPENMP
-  n = 1;
-#endif
   thread_count().store(n, std::memory_order_relaxed);
-}
-
-bool openmp_enabled() {
-#ifdef _OPENMP
-  return true;
-#else
-  return false;
-#endif
 }
 
 }  // namespace fastdl

@@ -3,7 +3,7 @@
 // (fastdl/thread_pool.h): the calling thread always works, and threads take pieces of work as
 // they come, so one that the machine keeps waiting delays no one else.
 //
-// The count starts at OMP_NUM_THREADS (or FASTDL_NUM_THREADS), else the cores this process may
+// The count starts at FASTDL_NUM_THREADS, else OMP_NUM_THREADS, else the cores this process may
 // use, and applies to every call whichever Python thread makes it.
 #include <algorithm>
 #include <cstdint>
@@ -15,7 +15,6 @@ namespace fastdl {
 
 int get_num_threads();
 void set_num_threads(int n);  // n >= 1
-bool openmp_enabled();
 
 // Threads worth using for `work` units when one thread should get at least `grain` of them.
 // Inside a pool job it is 1: the kernels do not nest jobs.
