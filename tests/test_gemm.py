@@ -293,6 +293,19 @@ def test_threads_splitting_the_columns_over_unequal_blocks_of_k(isa, rng, set_th
         assert_gemm_close(fastdl.matmul(a, b), expected, 1023, np.float32)
 
 
+@pytest.mark.parametrize("m, k, n", [(97, 131, 89), (301, 40, 70), (9, 700, 95)])
+def test_threads_splitting_the_columns_unevenly(isa, rng, m, k, n, set_threads):
+    # Ragged column tiles give one thread more panels than the other (B packed by each thread
+    # for its own columns): the same bits as one thread, and close to float64.
+    a, b = randn(rng, (m, k), np.float32), randn(rng, (k, n), np.float32)
+    set_threads(1)
+    one = fastdl.matmul(a, b).numpy()
+    set_threads(2)
+    two = fastdl.matmul(a, b).numpy()
+    np.testing.assert_array_equal(two, one)
+    assert_gemm_close(two, reference.matmul(a, b), k, np.float32)
+
+
 def test_linear_promotes_mixed_precision(rng):
     x, w, b = randn(rng, (5, 7), np.float32), randn(rng, (7, 3), np.float64), randn(rng, (3,), np.float64)
     got = fastdl.linear(x, w, b, "relu")

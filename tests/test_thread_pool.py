@@ -138,10 +138,12 @@ def _worker_cores():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread affinity is Linux's")
-def test_workers_woken_for_a_job_are_kept_off_the_callers_core(operands, set_threads):
+@pytest.mark.parametrize("pause", [0.02, 0.0], ids=["workers asleep", "workers polling"])
+def test_workers_are_kept_off_the_callers_core(operands, set_threads, pause):
     """A woken worker placed on the caller's core could only take turns with the caller (after
     a NumPy call, OpenBLAS's spinning thread holds the other core): the workers may run on
-    every core the process may use except the caller's, which moves with the caller."""
+    every core the process may use except the caller's, which moves with the caller, whether
+    the workers slept or were still polling for work when it moved."""
     import os
     import time
 
@@ -153,7 +155,7 @@ def test_workers_woken_for_a_job_are_kept_off_the_callers_core(operands, set_thr
     try:
         for core in allowed[:2]:
             os.sched_setaffinity(0, {core})  # this thread only
-            time.sleep(0.02)  # the worker stops spinning and sleeps
+            time.sleep(pause)  # 20 ms: the worker stops polling and sleeps
             compute(operands)
             workers = _worker_cores()
             assert workers, "no thread named fastdl-worker"

@@ -10,8 +10,9 @@
 // Where the workers run. A sleeping worker woken by the poster is placed by the kernel, which
 // likes to put a wakee on its waker's core; there it can only take turns with the poster, and
 // a job posted right after a NumPy or PyTorch call then runs at the speed of one thread while
-// their library's worker spins on the other core. So before waking workers, the poster keeps
-// them off its own core (affinity: the cores the workers started with, less the poster's).
+// their library's worker spins on the other core. So the poster keeps the workers off its own
+// core (affinity: the cores the workers started with, less the poster's), checked at every job
+// since the poster itself may move.
 // On the other core they share fairly with whatever spins there, and a worker that slept gets
 // the core as soon as it wakes.
 #include "fastdl/thread_pool.h"
@@ -123,8 +124,9 @@ class WorkerPlacement {
 #endif
   }
 
-  // Called with the workers asleep or about to be woken; a no-op while the caller stays on
-  // the same core.
+  // Called by the thread posting a job; a no-op (one sched_getcpu) while it stays on the same
+  // core. When it has moved, also onto a worker's core (the scheduler may wake it there), the
+  // workers move off it.
   void keep_off_callers_core() {
 #ifdef __linux__
     const int core = sched_getcpu();
@@ -156,15 +158,13 @@ class Pool {
       return;
     }
     resize(participants - 1);
+    placement_.keep_off_callers_core();
     auto job = std::make_shared<Job>(chunks, participants, join, body);
     std::atomic_store(&current_, job);
     generation_.fetch_add(1, std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(sleep_mutex_);
-      if (sleepers_ > 0) {
-        placement_.keep_off_callers_core();
-        wake_.notify_all();
-      }
+      if (sleepers_ > 0) wake_.notify_all();
     }
     job->work(0);
     // What is left is in the hands of workers already working on it.
