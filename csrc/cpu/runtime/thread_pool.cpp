@@ -12,9 +12,8 @@
 // a job posted right after a NumPy or PyTorch call then runs at the speed of one thread while
 // their library's worker spins on the other core. So the poster keeps the workers off its own
 // core (affinity: the cores the workers started with, less the poster's), checked at every job
-// since the poster itself may move.
-// On the other core they share fairly with whatever spins there, and a worker that slept gets
-// the core as soon as it wakes.
+// since the poster itself may move. On the other core they share fairly with whatever spins
+// there, and a worker that slept gets the core as soon as it wakes.
 #include "fastdl/thread_pool.h"
 
 #include <algorithm>
@@ -118,7 +117,7 @@ class WorkerPlacement {
 #ifdef __linux__
     if (workers_.empty() && sched_getaffinity(0, sizeof(base_), &base_) != 0) return;
     workers_.push_back(worker);
-    avoided_core_ = -1;  // the new worker has the base set
+    avoided_core_ = -1;  // the new worker is not placed yet: place them all at the next job
 #else
     (void)worker;
 #endif
