@@ -394,6 +394,26 @@ def test_weights_are_listed_layer_by_layer_as_keras_lists_them():
     np.testing.assert_array_equal(model.layers[2].kernel.numpy(), np.full((3, 2), 6.0))
 
 
+def test_serialize_and_deserialize_a_layer():
+    layer = layers.Conv2D(4, 3, padding="same", name="c")
+    config = layers.serialize(layer)
+    assert config["class_name"] == "Conv2D" and config["config"]["filters"] == 4
+    copy = layers.deserialize(config)
+    assert type(copy) is layers.Conv2D and copy is not layer and copy.padding == "same"
+
+    class Scale(layers.Layer):
+        pass
+
+    assert type(layers.deserialize({"class_name": "Scale", "config": {}},
+                                   custom_objects={"Scale": Scale})) is Scale
+    with pytest.raises(ValueError, match="unknown layer class 'Scale'; pass it in custom_obj"):
+        layers.deserialize({"class_name": "Scale", "config": {}})
+    with pytest.raises(ValueError, match="expected a dict with 'class_name' and 'config'"):
+        layers.deserialize("Dense")
+    with pytest.raises(TypeError, match="expected a fastdl.layers.Layer, got int"):
+        layers.serialize(3)
+
+
 def test_trainable_flag_moves_weights_and_stops_their_gradients():
     layer = layers.Dense(2)
     layer(np.ones((1, 3)))

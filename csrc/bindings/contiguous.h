@@ -5,7 +5,6 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
-#include <cstring>
 #include <vector>
 
 namespace fastdl::bindings {
@@ -23,11 +22,9 @@ py::array_t<T, py::array::c_style> contiguous(const py::array& a) {
   if (Contiguous::check_(a) && (a.flags() & kAligned)) {
     return py::reinterpret_borrow<Contiguous>(a);
   }
-  Contiguous c = Contiguous::ensure(a);
-  if (c.flags() & kAligned) return c;
-  Contiguous copy(std::vector<py::ssize_t>(c.shape(), c.shape() + c.ndim()));
-  std::memcpy(copy.mutable_data(), c.data(), sizeof(T) * static_cast<size_t>(c.size()));
-  return copy;
+  // NumPy's conversion, asked for an aligned array too: it copies only what needs it.
+  using AlignedContiguous = py::array_t<T, py::array::c_style | kAligned>;
+  return py::reinterpret_steal<Contiguous>(AlignedContiguous::ensure(a).release());
 }
 
 // A new, uninitialized array of T with the shape of `like`.

@@ -158,66 +158,57 @@ Prep clip_by_norm(const std::vector<OptimTensor>& tensors, size_t first, size_t 
 }
 
 // One optimizer step: the clipping decisions, then update(tensor, begin, end, prep) over every
-// share (one per thread; any thread may take any share). `update` must be safe to call concurrently on disjoint ranges.
+// share (one per thread; any thread may take any share). `update` must be safe to call
+// concurrently on disjoint ranges.
 template <class Update>
 void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, Update&& update) {
   const size_t n = tensors.size();
   const Layout layout(tensors);
   const bool by_norm = clip.norm > 0 || clip.global_norm > 0;
-  const Prep unclipped =
-      clip.value > 0 ? Prep{GradMode::clamp, clip.value} : Prep{GradMode::plain, 0.0};
   const int threads = threads_for(layout.total(), kGrain);
-  // Per share (one per thread) and tensor: the sum of squares of the share's part of the
-  // tensor's gradient.
-  std::vector<double> partial(by_norm ? static_cast<size_t>(threads) * n : 0, 0.0);
-
-  const int team = threads;
   auto join = [](int) {};
   auto share_range = [&](int64_t t, auto&& each) {
-    const Cut from = layout.cut(static_cast<int>(t), team),
-              to = layout.cut(static_cast<int>(t) + 1, team);
+    const Cut from = layout.cut(static_cast<int>(t), threads),
+              to = layout.cut(static_cast<int>(t) + 1, threads);
     layout.for_each_piece(from, to, each);
   };
-  if (!by_norm) {
-    auto step = [&](int, int64_t t) {
+  // The clipping of each tensor's gradient.
+  std::vector<Prep> preps(
+      n, clip.value > 0 ? Prep{GradMode::clamp, clip.value} : Prep{GradMode::plain, 0.0});
+  if (by_norm) {
+    // First every share's sums of squares (per share and tensor), then, once, the clipping
+    // they decide, added up in share order whatever thread computed each.
+    std::vector<double> partial(static_cast<size_t>(threads) * n, 0.0);
+    auto sums = [&](int, int64_t t) {
       const FlushDenormalsScope flush_denormals;
+      double* mine = partial.data() + static_cast<size_t>(t) * n;
       share_range(t, [&](size_t i, int64_t begin, int64_t end) {
-        update(tensors[i], begin, end, unclipped);
+        mine[i] += tensors[i].is_double ? sum_squares<double>(tensors[i], begin, end)
+                                        : sum_squares<float>(tensors[i], begin, end);
       });
     };
-    run_chunks(team, threads, join, step);
-    return;
-  }
-  // First every share's sums of squares, then the updates: each share turns the sums into
-  // the clipping of the tensors it updates, reading them in the same order, so all agree.
-  auto sums = [&](int, int64_t t) {
-    const FlushDenormalsScope flush_denormals;
-    double* mine = partial.data() + static_cast<size_t>(t) * n;
-    share_range(t, [&](size_t i, int64_t begin, int64_t end) {
-      mine[i] += tensors[i].is_double ? sum_squares<double>(tensors[i], begin, end)
-                                      : sum_squares<float>(tensors[i], begin, end);
-    });
-  };
-  run_chunks(team, threads, join, sums);
-  auto clipped_step = [&](int, int64_t t) {
-    const FlushDenormalsScope flush_denormals;
-    Prep global;
+    run_chunks(threads, threads, join, sums);
+    const FlushDenormalsScope flush_denormals;  // as the shares read the gradients
     if (clip.global_norm > 0) {
       double total = 0;
       for (double s : partial) total += s;
-      global = clip_by_norm(tensors, 0, n, total, clip.global_norm);
-    }
-    share_range(t, [&](size_t i, int64_t begin, int64_t end) {
-      if (clip.global_norm > 0) {
-        update(tensors[i], begin, end, global);
-        return;
+      std::fill(preps.begin(), preps.end(),
+                clip_by_norm(tensors, 0, n, total, clip.global_norm));
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        double s = 0;
+        for (int k = 0; k < threads; ++k) s += partial[static_cast<size_t>(k) * n + i];
+        preps[i] = clip_by_norm(tensors, i, i + 1, s, clip.norm);
       }
-      double s = 0;
-      for (int k = 0; k < team; ++k) s += partial[static_cast<size_t>(k) * n + i];
-      update(tensors[i], begin, end, clip_by_norm(tensors, i, i + 1, s, clip.norm));
+    }
+  }
+  auto step = [&](int, int64_t t) {
+    const FlushDenormalsScope flush_denormals;
+    share_range(t, [&](size_t i, int64_t begin, int64_t end) {
+      update(tensors[i], begin, end, preps[i]);
     });
   };
-  run_chunks(team, threads, join, clipped_step);
+  run_chunks(threads, threads, join, step);
 }
 
 template <class T>

@@ -182,10 +182,10 @@ class Pool {
   // At least `workers` worker threads (the pool only grows: set_num_threads lowering the
   // count caps the participants instead).
   void resize(int workers) {
-    while (static_cast<int>(workers_.size()) < workers) {
-      workers_.emplace_back([this] { worker_loop(); });
-      placement_.add(workers_.back().native_handle());
-      workers_.back().detach();
+    for (; workers_ < workers; ++workers_) {
+      std::thread worker([this] { worker_loop(); });
+      placement_.add(worker.native_handle());
+      worker.detach();
     }
   }
 
@@ -225,7 +225,7 @@ class Pool {
   std::mutex sleep_mutex_;
   std::condition_variable wake_;
   int sleepers_ = 0;
-  std::vector<std::thread> workers_;
+  int workers_ = 0;  // started, and running for the life of the process
   WorkerPlacement placement_;
 };
 

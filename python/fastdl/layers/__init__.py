@@ -52,6 +52,7 @@ from fastdl.layers.reshaping import (
     ZeroPadding2D,
 )
 from fastdl.layers.sequence import Masking, RepeatVector, TimeDistributed
+from fastdl.layers.serialization import deserialize, serialize
 from fastdl.layers.spectral_normalization import SpectralNormalization
 from fastdl.layers.symbolic import SymbolicTensor
 from fastdl.layers.wrapper import Wrapper
@@ -84,4 +85,4 @@ __all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activat
            "SimpleRNNCell", "LSTMCell", "GRUCell", "LeakyReLU", "ReLU", "ELU", "PReLU",
            "Softmax", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D",
            "Cropping1D", "Cropping2D", "GaussianNoise", "GaussianDropout", "Wrapper",
-           "SpectralNormalization"]
+           "SpectralNormalization", "serialize", "deserialize"]

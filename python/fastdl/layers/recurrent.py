@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from fastdl.layers.base import InputSpec, Layer
 from fastdl.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, _Cell
+from fastdl.layers.serialization import deserialize, serialize
 from fastdl.layers.signature import layer_label
 from fastdl.ops import recurrent
 from fastdl.ops.arithmetic import add, multiply
@@ -368,8 +369,8 @@ class Bidirectional(Layer):
     def get_config(self) -> dict:
         """Keras 3's: the merge mode and both recurrent layers' class names and configs."""
         return {**super().get_config(), "merge_mode": self.merge_mode,
-                "layer": _layer_config(self.forward_layer),
-                "backward_layer": _layer_config(self.backward_layer)}
+                "layer": serialize(self.forward_layer),
+                "backward_layer": serialize(self.backward_layer)}
 
     @classmethod
     def from_config(cls, config: dict) -> "Bidirectional":
@@ -377,11 +378,5 @@ class Bidirectional(Layer):
         config = dict(config)
         for key in ("layer", "backward_layer"):
             if isinstance(config.get(key), dict):
-                from fastdl import layers
-                inner = config[key]
-                config[key] = getattr(layers, inner["class_name"]).from_config(inner["config"])
+                config[key] = deserialize(config[key])
         return cls(**config)
-
-
-def _layer_config(layer: Layer) -> dict:
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}

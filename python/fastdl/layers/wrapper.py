@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastdl.layers.base import Layer
+from fastdl.layers.serialization import deserialize, serialize
 
 
 class Wrapper(Layer):
@@ -44,9 +45,7 @@ class Wrapper(Layer):
             self.layer.build(input_shape)
 
     def get_config(self) -> dict:
-        return {**super().get_config(),
-                "layer": {"class_name": type(self.layer).__name__,
-                          "config": self.layer.get_config()}}
+        return {**super().get_config(), "layer": serialize(self.layer)}
 
     @classmethod
     def from_config(cls, config: dict) -> "Wrapper":
@@ -54,7 +53,4 @@ class Wrapper(Layer):
         :mod:`fastdl.layers`)."""
         config = dict(config)
         inner = config.pop("layer")
-        if isinstance(inner, dict):
-            from fastdl import layers
-            inner = getattr(layers, inner["class_name"]).from_config(inner["config"])
-        return cls(inner, **config)
+        return cls(deserialize(inner) if isinstance(inner, dict) else inner, **config)
