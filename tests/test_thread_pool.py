@@ -149,7 +149,7 @@ def test_workers_are_kept_off_the_callers_core(operands, set_threads, pause):
 
     allowed = sorted(os.sched_getaffinity(0))
     if len(allowed) < 2:
-        pytest.skip("needs two cores")
+        pytest.skip("needs two allowed cores: with one, there is no other core to keep the workers on")
     set_threads(2)
     compute(operands)  # the pool has its worker, started with every allowed core
     try:
