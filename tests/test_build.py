@@ -120,3 +120,39 @@ def test_freed_memory_is_kept_unless_asked_not_to():
     code = "from fastdl import _C; print(_C.keeps_freed_memory())"
     assert run_python(code, FASTDL_RETURN_FREED_MEMORY="0") == "True"
     assert run_python(code, FASTDL_RETURN_FREED_MEMORY="1") == "False"
+
+
+# glibc's own account of the heap: `arena` bytes taken from the heap, `hblkhd` bytes in blocks
+# mapped one by one (which go back to the system when freed).
+_HEAP_USE = """
+import ctypes, numpy as np, fastdl
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(f, ctypes.c_size_t) for f in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                               "usmblks", "fsmblks", "uordblks", "fordblks",
+                                               "keepcost")]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = MallInfo2
+x = np.linspace(-3, 3, 2**24, dtype=np.float32)  # 64 MiB, twice glibc's largest mmap threshold
+y = fastdl.tanh(x)
+mapped, heap = libc.mallinfo2().hblkhd, libc.mallinfo2().arena
+del y
+y = fastdl.tanh(x)
+heap_again = libc.mallinfo2().arena
+assert np.allclose(y.numpy(), np.tanh(x), atol=1e-6)
+print(mapped >> 20, heap >> 20, heap_again >> 20)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator only")
+def test_freed_arrays_of_any_size_are_reused_from_the_heap():
+    """An output larger than glibc's largest mmap threshold (32 MiB) comes from the heap too,
+    and once freed serves the next one: before, each such array was a fresh mapping that the
+    system faulted in and zeroed again (tanh on 10^7 floats spent 60 % of its time there)."""
+    import platform
+    if platform.libc_ver()[0] != "glibc" or platform.libc_ver()[1] < "2.33":
+        pytest.skip("mallinfo2 needs glibc 2.33")
+    mapped, heap_before, heap_after = map(int, run_python(_HEAP_USE).split())
+    assert mapped == 0
+    assert heap_before >= 128 and heap_after == heap_before  # the freed output was reused
+    mapped, _, _ = map(int, run_python(_HEAP_USE, FASTDL_RETURN_FREED_MEMORY="1").split())
+    assert mapped >= 128

@@ -1,8 +1,9 @@
 """fastdl: a small, fast deep-learning library.
 
-Hand-written C++ (OpenMP, AVX2/FMA) kernels under a NumPy-friendly Python API, with a Tensor
-that records operations for reverse-mode autograd. The operations live in :mod:`fastdl.ops`
-(Tensors, arrays and numbers in, Tensors out); the most used are also here.
+Hand-written C++ kernels (AVX-512, AVX2/FMA, on fastdl's own thread pool) under a
+NumPy-friendly Python API, with a Tensor that records operations for reverse-mode autograd.
+The operations live in :mod:`fastdl.ops` (Tensors, arrays and numbers in, Tensors out); the
+most used are also here.
 
 >>> import numpy as np, fastdl
 >>> fastdl.matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32)).shape

@@ -13,7 +13,8 @@ _ISAS = ("avx512", "avx2", "generic")
 def get_num_threads() -> int:
     """Number of threads the CPU kernels use.
 
-    Starts at OpenMP's default, which honours ``OMP_NUM_THREADS``.
+    Starts at ``FASTDL_NUM_THREADS``, else the first number of ``OMP_NUM_THREADS``, else the
+    cores this process may run on.
 
     >>> import fastdl
     >>> fastdl.get_num_threads() >= 1
