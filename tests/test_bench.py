@@ -302,6 +302,12 @@ def test_contention_filter_that_matches_nothing_says_so(capsys):
         capsys.readouterr().err
 
 
+def test_filter_that_matches_nothing_says_so(capsys):
+    assert cli.main(["conv", "activation", "--filter", "cnn|32->32"]) == 2
+    assert "no case of conv, activation has a name or shape containing 'cnn|32->32'" in \
+        capsys.readouterr().err
+
+
 def test_contention_runs_on_its_own(capsys):
     with pytest.raises(SystemExit):
         cli.main(["contention", "matmul"])

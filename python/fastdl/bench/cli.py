@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastdl.bench import machine, report
-from fastdl.bench.cases import FAMILIES
+from fastdl.bench.cases import FAMILIES, select
 from fastdl.bench.worker import THREAD_VARS, run_in_subprocess, worker_main
 
 #: (repeats, shortest timing sample in seconds) for a full run and for --quick.
@@ -114,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         repeats = args.repeats
     if args.min_sample is not None:
         min_sample_s = args.min_sample
+
+    if not select(families, quick=args.quick, filter_text=args.filter):
+        print(f"no case of {', '.join(families)} has a name or shape containing {args.filter!r}",
+              file=sys.stderr)
+        return 2
 
     if args._worker:
         return worker_main(families, int(args.threads or 1), args.quick, repeats, min_sample_s,
