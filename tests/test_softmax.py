@@ -42,6 +42,23 @@ def test_extreme_logits_stay_finite(isa, dtype):
     np.testing.assert_allclose(grad, expected_grad, **tolerances(dtype))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_probabilities_down_to_the_subnormals_are_within_two_ulp(isa, dtype):
+    # softmax([0, -t]) is exp(-t) rounded once, for t from well inside the normal range down
+    # past the smallest subnormal: the exponential's scaling by 2^n must neither flush these to
+    # zero nor round them twice.
+    smallest = np.finfo(dtype).smallest_subnormal
+    t = np.linspace(60.0, -np.log(smallest) + 1.0, 997)
+    x = np.stack([np.zeros_like(t), -t], axis=1).astype(dtype)
+    e = np.exp(x[:, 1].astype(np.longdouble))
+    exact = e / (1 + e)
+    expected = exact.astype(dtype)
+    y = _C.softmax(x, False)[:, 1]
+    assert (y > 0).sum() == (expected > 0).sum() > 900
+    ulps = np.abs(y.astype(np.longdouble) - exact) / np.spacing(np.abs(expected))
+    assert ulps.max() <= 2, (ulps.max(), t[np.argmax(ulps)])
+
+
 def test_nan_poisons_only_its_row(isa):
     x = np.array([[1.0, np.nan, 2.0], [1.0, 2.0, 3.0], [np.nan, 0.0, 0.0]], np.float32)
     for log in (False, True):

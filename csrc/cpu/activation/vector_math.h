@@ -35,7 +35,7 @@ struct ExpConstants<double> {
 };
 
 // exp(x) = 2^n * e^r with n = round(x / ln 2) and |r| <= ln(2)/2; e^r by its Taylor series
-// (degree chosen so the truncation error is below one ulp), 2^n applied in two halves so that
+// (degree chosen so the truncation error is below one ulp), 2^n applied by ldexp so that
 // results in the subnormal range and up to the overflow threshold come out right.
 template <class T>
 inline Vec<T> exp(Vec<T> x) {
@@ -51,8 +51,7 @@ inline Vec<T> exp(Vec<T> x) {
     coef *= T(k + 1);
     p = fma(p, r, Vec<T>(coef));
   }
-  const Vec<T> n_half = round(n * Vec<T>(T(0.5)));
-  return p * exp2_int(n_half) * exp2_int(n - n_half);
+  return ldexp(p, n);
 }
 
 template <class T>

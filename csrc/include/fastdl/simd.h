@@ -104,11 +104,8 @@ struct Vec<float> {
   }
   friend Vec mask_and(Vec mask, Vec a) { return _mm512_and_ps(mask.v, a.v); }  // mask ? a : 0
 
-  // 2^n for lanes holding small integers (|n| <= 127), built from the exponent bits.
-  friend Vec exp2_int(Vec n) {
-    const __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n.v), _mm512_set1_epi32(127));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
-  }
+  // a * 2^floor(b) in one instruction, rounded once, overflow and subnormals included.
+  friend Vec scalef(Vec a, Vec b) { return _mm512_scalef_ps(a.v, b.v); }
 
   // Transposes the 16 x 16 matrix whose rows are r[0..15]: 4 x 4 blocks of 4 x 4 within
   // 128-bit lanes (unpack, shuffle), then the blocks across lanes (two rounds of 128-bit
@@ -191,11 +188,7 @@ struct Vec<double> {
   }
   friend Vec mask_and(Vec mask, Vec a) { return _mm512_and_pd(mask.v, a.v); }
 
-  // 2^n for lanes holding small integers (|n| <= 1023): AVX-512DQ converts to int64 directly.
-  friend Vec exp2_int(Vec n) {
-    const __m512i e = _mm512_add_epi64(_mm512_cvtpd_epi64(n.v), _mm512_set1_epi64(1023));
-    return _mm512_castsi512_pd(_mm512_slli_epi64(e, 52));
-  }
+  friend Vec scalef(Vec a, Vec b) { return _mm512_scalef_pd(a.v, b.v); }
 
   // Transposes the 8 x 8 matrix whose rows are r[0..7].
   friend void transpose(Vec (&r)[8]) {
@@ -568,6 +561,20 @@ struct IndexVec {
 };
 
 #endif
+
+// p * 2^n for lanes n holding integers, from the smallest exponent that still gives a nonzero
+// subnormal to the one that overflows (float: |n| <= 254): overflow gives inf, and results in
+// the subnormal range are rounded once. AVX-512 has an instruction for it; elsewhere 2^n is
+// applied in two halves, each a normal power of two.
+template <class T>
+inline Vec<T> ldexp(Vec<T> p, Vec<T> n) {
+#if FASTDL_ISA_AVX512
+  return scalef(p, n);
+#else
+  const Vec<T> half = round(n * Vec<T>(T(0.5)));
+  return p * exp2_int(half) * exp2_int(n - half);
+#endif
+}
 
 // The first `lanes` elements at p: a plain load for a whole vector, a masked one (reading nothing
 // past them) otherwise. With `lanes` a compile-time W the branch folds away.
