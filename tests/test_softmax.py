@@ -59,6 +59,28 @@ def test_probabilities_down_to_the_subnormals_are_within_two_ulp(isa, dtype):
     assert ulps.max() <= 2, (ulps.max(), t[np.argmax(ulps)])
 
 
+def test_float32_exponentials_are_within_one_ulp_with_fma(isa):
+    # log_softmax's backward is dy - exp(y) * sum(dy): with dy 1 in the last column and 0
+    # elsewhere it gives -exp(y) rounded once, a probe of the kernels' exp at any input. Inputs
+    # spread over its whole domain, from where it rounds to 0 to where it overflows.
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-104.0, 89.0, 300_000), rng.uniform(-1.0, 1.0, 100_000),
+                        [0.0, -0.0, 88.72, 88.73, -87.33, -103.9, -103.97, 1e-30, -1e-30]])
+    x = np.resize(x, (-(-len(x) // 15), 15)).astype(np.float32)  # repeats to fill the rows
+    y = np.concatenate([x, np.zeros((len(x), 1), np.float32)], axis=1)
+    dy = np.zeros_like(y)
+    dy[:, 15] = 1
+    got = -_C.softmax_backward(dy, y, True)[:, :15].astype(np.longdouble)
+    exact = np.exp(x.astype(np.longdouble))
+    overflows = exact >= np.longdouble(2.0**128 - 2.0**103)  # rounds to inf in float32
+    assert 0 < overflows.sum() and np.isposinf(got[overflows]).all()
+    finite = ~overflows
+    spacing = np.spacing(exact[finite].astype(np.float32)).astype(np.longdouble)
+    ulps = np.abs(got[finite] - exact[finite]) / spacing
+    # The portable build has no FMA: each multiply-add there rounds twice.
+    assert ulps.max() <= (1.5 if isa == "generic" else 1), (ulps.max(), x[finite][np.argmax(ulps)])
+
+
 def test_nan_poisons_only_its_row(isa):
     x = np.array([[1.0, np.nan, 2.0], [1.0, 2.0, 3.0], [np.nan, 0.0, 0.0]], np.float32)
     for log in (False, True):
