@@ -2,6 +2,8 @@
 gradients against float64 references at awkward sizes, tests/test_op_cases.py): exact values
 at the kinks, NaN, infinities, non-contiguous inputs, thread counts, the type rule and bad
 input, on both kernel sets (the `isa` fixture)."""
+import math
+
 import numpy as np
 import pytest
 
@@ -84,6 +86,22 @@ def test_float32_tanh_is_odd_bounded_and_within_its_stated_ulps(isa):
     assert ulps.max() <= (8 if isa == "generic" else 6), (ulps.max(), x[ulps.argmax()])
     np.testing.assert_array_equal(forward("tanh", -x), -y)
     assert np.abs(y).max() <= 1
+
+
+def test_float32_gelu_is_within_the_ulps_its_tail_conditioning_allows(isa):
+    # x Phi(x) below 0 is x times a Gaussian tail, e^{-x^2/2} times a smooth factor: rounding
+    # x^2 alone costs about x^2 / 2 ulp there. The kernel stays within 7 + x^2 / 2 ulp of the
+    # exact value everywhere (7 near 0, from the roundings of the product), and is exactly 0
+    # where that underflows.
+    x = np.linspace(-40, 40, 200_001).astype(np.float32)
+    exact = np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x.astype(np.float64)])
+    y = forward("gelu", x).astype(np.float64)
+    underflows = exact.astype(np.float32) == 0
+    assert np.all(y[underflows] == 0)
+    spacing = np.spacing(np.abs(exact[~underflows]).astype(np.float32)).astype(np.float64)
+    ulps = np.abs(y[~underflows] - exact[~underflows]) / spacing
+    allowed = 7 + x[~underflows].astype(np.float64) ** 2 / 2
+    assert np.all(ulps <= allowed), x[~underflows][np.argmax(ulps - allowed)]
 
 
 def test_shapes_and_non_contiguous_inputs(isa, rng):

@@ -110,42 +110,46 @@ inline Vec<double> tanh(Vec<double> x) {
   return map_lanes(x, [](double v) { return std::tanh(v); });
 }
 
-// erfc(z) in float32. For z >= 0, erfc(z) = t e^{-z^2} Q(t) with t = 1 / (1 + 3z/8): the factor
-// t e^{-z^2} carries the asymptotic decay ~ e^{-z^2} / (z sqrt(pi)), which leaves Q smooth on
-// t in (0, 1], and a degree-8 polynomial (fitted for minimax relative error, 1.3e-8) covers it
-// from 0 down to underflow with no cancellation in the tail. What error remains is that of
-// e^{-z^2} for a rounded z, about z^2 ulp: the conditioning of erfc itself (4e-6 relative at
-// z = 10, under 1e-6 for z < 2). Negative z use erfc(z) = 2 - erfc(-z).
-inline Vec<float> erfc(Vec<float> z) {
-  const Vec<float> a = abs(z);
-  const Vec<float> t = Vec<float>(1.0f) / fma(a, Vec<float>(0.375f), Vec<float>(1.0f));
-  Vec<float> q(6.142711531e-02f);
-  q = fma(q, t, Vec<float>(-2.868044921e-01f));
-  q = fma(q, t, Vec<float>(4.313446330e-01f));
-  q = fma(q, t, Vec<float>(-2.282418932e-01f));
-  q = fma(q, t, Vec<float>(2.729370933e-01f));
-  q = fma(q, t, Vec<float>(1.218322494e-01f));
-  q = fma(q, t, Vec<float>(2.052315393e-01f));
-  q = fma(q, t, Vec<float>(2.106609341e-01f));
-  q = fma(q, t, Vec<float>(2.116128227e-01f));
-  const Vec<float> r = t * q * exp(fnma(a, a, Vec<float>(0.0f)));
-  return select(z < Vec<float>(0.0f), Vec<float>(2.0f) - r, r);
-}
-
-inline Vec<double> erfc(Vec<double> z) {
-  return map_lanes(z, [](double v) { return std::erfc(v); });
-}
-
-// Phi(x) = P(N(0, 1) <= x) = erfc(-x / sqrt 2) / 2, which keeps full relative precision in the
-// lower tail, where 1 + erf(x / sqrt 2) would cancel.
+// The standard normal distribution's upper tail at |x|, P(N(0, 1) > |x|) = erfc(|x| / sqrt 2) / 2,
+// with the Gaussian factor e^{-x^2/2} it is built from: gelu needs the tail, its derivative the
+// density e^{-x^2/2} / sqrt(2 pi) as well, and shares the exponential.
 template <class T>
-inline Vec<T> normal_cdf(Vec<T> x) {
-  return Vec<T>(T(0.5)) * erfc(x * Vec<T>(T(-0.70710678118654752)));
+struct GaussianTail {
+  Vec<T> tail, gauss;
+};
+
+// float32: with a = |x| / sqrt 2, erfc(a) = t e^{-a^2} Q(t) for t = 1 / (1 + 3a/8). The factor
+// t e^{-a^2} carries the asymptotic decay ~ e^{-a^2} / (a sqrt(pi)), which leaves Q smooth on t
+// in (0, 1], and a degree-8 polynomial (fitted for minimax relative error, 1.3e-8; here halved,
+// exactly, for the tail) covers it from 0 down to underflow with no cancellation. What error
+// remains is that of e^{-x^2/2} for a rounded x^2, about x^2 / 2 ulp: the conditioning of the
+// tail itself (under 1e-6 relative for |x| < 3).
+inline GaussianTail<float> gaussian_tail(Vec<float> x) {
+  const Vec<float> t =
+      Vec<float>(1.0f) / fma(abs(x), Vec<float>(0.375f * 0.70710678118654752f), Vec<float>(1.0f));
+  Vec<float> q(3.0713557655e-02f);
+  q = fma(q, t, Vec<float>(-1.4340224605e-01f));
+  q = fma(q, t, Vec<float>(2.156723165e-01f));
+  q = fma(q, t, Vec<float>(-1.141209466e-01f));
+  q = fma(q, t, Vec<float>(1.3646854665e-01f));
+  q = fma(q, t, Vec<float>(6.09161247e-02f));
+  q = fma(q, t, Vec<float>(1.0261576965e-01f));
+  q = fma(q, t, Vec<float>(1.0533046705e-01f));
+  q = fma(q, t, Vec<float>(1.0580641135e-01f));
+  const Vec<float> gauss = exp(x * x * Vec<float>(-0.5f));
+  return {t * q * gauss, gauss};
+}
+
+// float64: erfc from the C library, lane by lane.
+inline GaussianTail<double> gaussian_tail(Vec<double> x) {
+  const Vec<double> tail =
+      map_lanes(x, [](double v) { return 0.5 * std::erfc(std::fabs(v) * 0.70710678118654752); });
+  return {tail, exp(x * x * Vec<double>(-0.5))};
 }
 
 // Beyond +-40, gelu and gelu_tanh have saturated in float32 and float64 alike (the Gaussian
-// factors underflow to 0): clamping there keeps x * Phi(x) at -inf from becoming -inf * 0 = NaN
-// and the derivatives at +-inf from becoming inf * 0. Operand order keeps NaN.
+// factors underflow to 0): clamping there keeps the products of x with them at +-inf (values and
+// derivatives) from becoming inf * 0 = NaN. Operand order keeps NaN.
 constexpr double kGeluSaturation = 40;
 
 template <class T>
@@ -222,8 +226,10 @@ inline Vec<T> activate(Vec<T> x, T alpha) {
   } else if constexpr (A == Activation::step) {
     return keep_nan(x, mask_and(x > zero, Vec<T>(T(1))));
   } else if constexpr (A == Activation::gelu) {
-    x = clamp_below_gelu_range(x);
-    return x * normal_cdf(x);
+    // x Phi(x): x times the tail below 0, x less it above (the tail is Phi(-|x|)).
+    const Vec<T> xc = clamp_to_gelu_range(x);
+    const Vec<T> g = xc * gaussian_tail(xc).tail;
+    return select(x < zero, g, x - g);
   } else {
     static_assert(A == Activation::gelu_tanh);
     x = clamp_below_gelu_range(x);
@@ -259,8 +265,9 @@ inline Vec<T> activate_grad(Vec<T> dy, Vec<T> s, T alpha) {
   } else if constexpr (A == Activation::gelu) {
     // Phi(x) + x phi(x), phi(x) = e^{-x^2/2} / sqrt(2 pi).
     const Vec<T> x = clamp_to_gelu_range(s);
-    const Vec<T> density = exp(x * x * Vec<T>(T(-0.5))) * Vec<T>(T(0.39894228040143268));
-    return dy * fma(x, density, normal_cdf(x));
+    const GaussianTail<T> g = gaussian_tail(x);
+    const Vec<T> cdf = select(x < zero, g.tail, one - g.tail);
+    return dy * fma(x, g.gauss * Vec<T>(T(0.39894228040143268)), cdf);
   } else {
     static_assert(A == Activation::gelu_tanh);
     // With g = sigmoid(2u): d/dx [x g] = g + x g (1 - g) d(2u)/dx.
