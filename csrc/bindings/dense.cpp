@@ -1,4 +1,4 @@
-// _C.linear_backward: a dense layer's gradients in one call.
+// _C.linear_backward: a dense layer's gradients in one call; _C.column_sums, a bias's gradient.
 #include <string>
 #include <vector>
 
@@ -90,9 +90,35 @@ py::tuple backward_entry(const py::array& dy, const py::array& x, const py::arra
   return backward_typed<double>(dy, x, w, y, act, need_x, need_w, need_b);
 }
 
+template <class T>
+py::array column_sums_typed(const py::array& a) {
+  const auto ac = contiguous<T>(a);
+  const int64_t rows = ac.shape(0), cols = ac.shape(1);
+  py::array_t<T> out(cols);
+  T* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    column_sums<T>(rows, cols, ac.data(), o);
+  }
+  return std::move(out);
+}
+
+py::array column_sums_entry(const py::array& a) {
+  const ArrayView av(a);
+  require_float("column_sums", "a", av);
+  if (av.ndim() != 2) {
+    throw py::value_error("column_sums: a has shape " + av.shape_str() +
+                          "; expected a 2-D (rows, cols) array");
+  }
+  return av.dtype == DType::float32 ? column_sums_typed<float>(a) : column_sums_typed<double>(a);
+}
+
 }  // namespace
 
 void bind_dense(py::module_& m) {
+  m.def("column_sums", &column_sums_entry, py::arg("a"),
+        R"(The sums of the columns of a 2-D float32/float64 array, a.sum(axis=0), in an order
+that does not depend on the thread count.)");
   m.def("linear_backward", &backward_entry, py::arg("dy"), py::arg("x"), py::arg("w"),
         py::arg("y"), py::arg("activation"), py::arg("need_x"), py::arg("need_w"),
         py::arg("need_b"),

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from fastdl.backend import array_module, is_gpu_array
+from fastdl.backend import array_module, is_gpu_array, kernels_for
 from fastdl.tensor import Tensor
 
 #: Keras's default floating dtype: what integer inputs of floating functions become.
@@ -77,9 +77,11 @@ def unbroadcast(grad: Any, shape: tuple) -> Any:
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
-    return grad.sum(axis=axes, keepdims=True).reshape(shape) if axes else grad.reshape(shape)
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    if not stretched:  # only axes in front were added (a bias's gradient): one column sum
+        return kernels_for(grad).sum_leading_axes(grad, lead).reshape(shape)
+    axes = tuple(range(lead)) + stretched
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
 def array_module_of(*values: Any):

@@ -121,7 +121,7 @@ class Conv2dTranspose(Function):
             dw = kernels.conv2d_backward(ctx.x, grad, ctx.w, *ctx.geometry, False, True,
                                          False)[1]
         if ctx.needs_grad(2):
-            db = grad.sum(axis=(0, 1, 2))
+            db = kernels.sum_leading_axes(grad, 3)
         return dx, dw, db, None, None, None, None, None
 
 

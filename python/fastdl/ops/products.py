@@ -72,7 +72,7 @@ class Linear(Function):
                 g2 = kernels.activation_backward(activation, g2, ctx.out.reshape(g2.shape))
             gx = kernels.matmul(g2, w.T) if need[0] else None
             gw = kernels.matmul(x2.T, g2) if need[1] else None
-            gb = g2.sum(axis=0) if need[2] else None
+            gb = kernels.sum_leading_axes(g2, 1) if need[2] else None
         if gx is not None and flat:
             gx = gx.reshape(x.shape)
         return gx, gw, gb, None

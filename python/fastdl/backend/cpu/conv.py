@@ -8,6 +8,7 @@ from typing import Optional
 import numpy as np
 
 from fastdl import _C
+from fastdl.backend.cpu.glue import sum_leading_axes
 from fastdl.backend.geometry import epilogue_activation
 
 __all__ = ["conv2d_forward", "conv2d_backward", "conv2d_backward_input", "conv2d_max_pool2d",
@@ -47,7 +48,7 @@ def conv2d_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, strides: tup
         dw, db = _C.conv2d_backward_weight(x, grad, w.shape[:2], strides, padding, dilation,
                                            need_b, activation or "none", out)
     elif need_b:
-        db = grad.sum(axis=(0, 1, 2))
+        db = sum_leading_axes(grad, 3)
     return dx, dw, db
 
 

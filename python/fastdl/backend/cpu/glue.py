@@ -1,13 +1,15 @@
 """The CPU side of the small helpers that operations call through the backend module
-(:mod:`fastdl.backend.cuda` has the GPU side): dtype harmonization, gathered rows and
-scattered adds."""
+(:mod:`fastdl.backend.cuda` has the GPU side): dtype harmonization, gathered rows, scattered
+adds and the sums a bias's gradient takes."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from fastdl import _C
 
-__all__ = ["as_float_arrays", "index_add", "take_rows", "index_add_rows"]
+__all__ = ["as_float_arrays", "index_add", "take_rows", "index_add_rows", "sum_leading_axes"]
 
 _FLOATS = (np.float32, np.float64)
 
@@ -52,6 +54,22 @@ def take_rows(a: np.ndarray, index: np.ndarray) -> np.ndarray:
     if index.dtype.kind != "i":
         index = index.astype(np.intp)
     return _C.take_rows(np.ascontiguousarray(a), index)
+
+
+def sum_leading_axes(a: np.ndarray, lead: int) -> np.ndarray:
+    """``a.sum(axis=tuple(range(lead)))``, as a bias's gradient sums its output's: for float
+    arrays by fastdl's column sums (a (rows, cols) view, rows being the leading axes), several
+    times faster than NumPy's reduction over leading axes and in an order that does not depend
+    on the thread count.
+
+    >>> from fastdl.backend import cpu
+    >>> cpu.sum_leading_axes(np.ones((2, 3, 4), np.float32), 2)
+    array([6., 6., 6., 6.], dtype=float32)
+    """
+    trailing = a.shape[lead:]
+    if a.dtype.type in _FLOATS and a.size > 0:
+        return _C.column_sums(a.reshape(-1, math.prod(trailing))).reshape(trailing)
+    return a.sum(axis=tuple(range(lead)))
 
 
 #: Rows added in rounds of distinct indices before the rest is summed run by run.

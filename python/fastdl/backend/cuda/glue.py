@@ -1,11 +1,11 @@
 """The CUDA side of the small helpers that operations call through the backend module
-(:mod:`fastdl.backend.cpu` has the CPU side): dtype harmonization, gathered rows and
-scattered adds."""
+(:mod:`fastdl.backend.cpu` has the CPU side): dtype harmonization, gathered rows, scattered
+adds and the sums a bias's gradient takes."""
 from __future__ import annotations
 
 from fastdl.backend.cuda import runtime
 
-__all__ = ["as_float_arrays", "index_add", "take_rows", "index_add_rows"]
+__all__ = ["as_float_arrays", "index_add", "take_rows", "index_add_rows", "sum_leading_axes"]
 
 
 def as_float_arrays(op: str, *arrays):
@@ -30,3 +30,8 @@ def index_add_rows(out, index, values) -> None:
     (atomic adds)."""
     import cupyx
     cupyx.scatter_add(out, index, values)
+
+
+def sum_leading_axes(a, lead: int):
+    """``a.sum(axis=tuple(range(lead)))``, as a bias's gradient sums its output's."""
+    return a.sum(axis=tuple(range(lead)))
