@@ -130,15 +130,30 @@ def keras_dcgan(x: np.ndarray, batch: int) -> tuple[Callable, Callable]:
 
 
 def keras_initialized(module):
-    """``module`` with Keras's default initializers: Glorot-uniform kernels and zero biases
-    (for every layer here the fans are the same in both layouts)."""
+    """``module`` with Keras's default initializers, so that both libraries train the same
+    model: Glorot-uniform kernels and zero biases (for every layer here the fans are the same in
+    both layouts); an Embedding uniform in [-0.05, 0.05]; an LSTM's input kernel Glorot-uniform,
+    its recurrent kernel orthogonal, and one bias (PyTorch has two: the second stays 0) of zeros
+    with the forget gate's at 1. PyTorch's gates come in Keras's order (i, f, g/c, o)."""
     import torch
     from torch import nn
 
-    for layer in module.modules():
-        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.xavier_uniform_(layer.weight)
-            torch.nn.init.zeros_(layer.bias)
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.xavier_uniform_(layer.weight)
+                nn.init.zeros_(layer.bias)
+            elif isinstance(layer, nn.Embedding):
+                nn.init.uniform_(layer.weight, -0.05, 0.05)
+            elif isinstance(layer, nn.LSTM):
+                units = layer.hidden_size
+                for k in range(layer.num_layers):
+                    nn.init.xavier_uniform_(getattr(layer, f"weight_ih_l{k}"))
+                    nn.init.orthogonal_(getattr(layer, f"weight_hh_l{k}"))
+                    bias = getattr(layer, f"bias_ih_l{k}")
+                    nn.init.zeros_(bias)
+                    bias[units:2 * units] = 1.0
+                    nn.init.zeros_(getattr(layer, f"bias_hh_l{k}"))
     return module
 
 

