@@ -84,6 +84,28 @@ def test_column_tiles_for_few_columns(isa, rng, m, k, a_transposed, b_transposed
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("b_transposed", [False, True])
+# Columns past the last whole tile (1, 4 or 8 of them after 32 or 64 on AVX-512, other counts
+# on the other ISAs) are a product of their own when A is large: the bias, alpha, activation and
+# the accumulation into C must continue from the right column.
+@pytest.mark.parametrize("n", [33, 40, 65, 68, 100, 129])
+def test_ragged_columns_as_their_own_product(isa, rng, n, b_transposed, dtype, set_threads):
+    m, k = 300, 256
+    a = randn(rng, (m, k), dtype)
+    w = randn(rng, (n, k), dtype).T if b_transposed else randn(rng, (k, n), dtype)
+    bias = randn(rng, (n,), dtype)
+    exact = reference.matmul(a, w)
+    for threads in (1, 2):
+        set_threads(threads)
+        assert_gemm_close(fastdl.matmul(a, w).numpy(), exact, k, dtype)
+        got = _C.gemm(a, w, bias, "relu", 0.5, 0.0, "linear")
+        assert_gemm_close(got, np.maximum(0.5 * exact + bias.astype(np.float64), 0), k, dtype)
+    # The weight gradient of a dense layer with n units: (M x K)^T @ (M x n).
+    g = randn(rng, (m, n), dtype)
+    assert_gemm_close(fastdl.matmul(a.T, g).numpy(), reference.matmul(a.T, g), m, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 # B read transposed is packed by a register transpose of whole blocks of rows and columns; a K
 # shorter than a vector (10: a layer of 10 units in the backward pass) or with a remainder, and
 # a last panel narrower than the tile, are the masked edges of that transpose.

@@ -41,6 +41,10 @@ GemmGeometry gemm_geometry() {
 // thread: waking a second one costs microseconds and its gain is lost in the noise.
 constexpr int64_t kParallelWork = 80 * 80 * 80;
 
+// Elements of A (M x K) from which a product's few ragged columns are a product of their own
+// (split_ragged_columns): a second pass over a smaller A costs more than the ragged tile saves.
+constexpr int64_t kRaggedSplitWork = 256 * 256;
+
 constexpr int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 constexpr int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
 
@@ -454,6 +458,15 @@ void gemm_by_columns(const GemmGeometry& g, int64_t M, int64_t N, int64_t K, Str
       tile_rows);
 }
 
+// Whether a product whose last column tile holds a few columns (a dense layer of 65 units: two
+// tiles and one column) computes those columns as a second product. The ragged tile costs as
+// much as a whole one: 6400 x 256 @ 256 x 65 took as long as @ 256 x 96. The second product
+// reads A once more, which is worth it when the rows are many and the ragged tile mostly empty.
+bool split_ragged_columns(const GemmGeometry& g, int64_t M, int64_t N, int64_t K) {
+  const int64_t ragged = N % g.nr;
+  return N > g.nr && ragged > 0 && ragged <= g.nr / 4 && M * K >= kRaggedSplitWork;
+}
+
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
           int64_t ldc, const GemmEpilogue<T>& epilogue) {
@@ -476,6 +489,17 @@ void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> 
                                     B.row_stride, g.nr, C, ldc, epilogue));
       return;
     }
+  }
+  if (split_ragged_columns(g, M, N, K)) {
+    // The columns past the last whole tile are a product of their own, where the narrow or
+    // column tiles fit them, instead of a ragged tile that costs as much as a whole one.
+    const int64_t whole = N - N % g.nr;
+    gemm(M, whole, K, A, B, C, ldc, epilogue);
+    GemmEpilogue<T> rest = epilogue;
+    if (rest.bias) rest.bias += whole;
+    gemm<T>(M, N - whole, K, A, {B.data + whole * B.col_stride, B.row_stride, B.col_stride},
+            C + whole, ldc, rest);
+    return;
   }
   if (prefer_split_k(M, N, K, B, nthreads)) {
     gemm_split_k(M, N, K, A, B, C, ldc, epilogue, nthreads);
