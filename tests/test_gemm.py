@@ -84,6 +84,26 @@ def test_column_tiles_for_few_columns(isa, rng, m, k, a_transposed, b_transposed
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+# One column and A's rows contiguous (a dense layer of one unit): dot products along the rows,
+# four at a time and then one by one, K in whole vectors or not; b contiguous or strided (a
+# column of a wider matrix, copied first); alpha, the bias and the activation per element.
+@pytest.mark.parametrize("m", [1, 3, 4, 5, 301])
+@pytest.mark.parametrize("k", [32, 33, 100, 256])
+def test_one_column_as_dot_products(isa, rng, m, k, dtype, set_threads):
+    a = randn(rng, (m, k), dtype)
+    wide = randn(rng, (k, 3), dtype)
+    bias = randn(rng, (1,), dtype)
+    for w in (np.ascontiguousarray(wide[:, :1]), wide[:, 1:2]):
+        exact = reference.matmul(a, w)
+        for threads in (1, 2):
+            set_threads(threads)
+            assert_gemm_close(fastdl.matmul(a, w).numpy(), exact, k, dtype)
+            got = _C.gemm(a, w, bias, "sigmoid", -0.5, 0.0, "linear")
+            want = 1 / (1 + np.exp(-(-0.5 * exact + bias.astype(np.float64))))
+            assert_gemm_close(got, want, k, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("b_transposed", [False, True])
 # Columns past the last whole tile (1, 4 or 8 of them after 32 or 64 on AVX-512, other counts
 # on the other ISAs) are a product of their own when A is large: the bias, alpha, activation and

@@ -467,11 +467,39 @@ bool split_ragged_columns(const GemmGeometry& g, int64_t M, int64_t N, int64_t K
   return N > g.nr && ragged > 0 && ragged <= g.nr / 4 && M * K >= kRaggedSplitWork;
 }
 
+// A product of one column whose A has contiguous rows (a dense layer of one unit, or the last
+// column past whole tiles) as dot products along those rows: b copied first when its elements
+// are not contiguous; threads take contiguous ranges of rows.
+template <class T>
+void gemm_dot(int64_t M, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C, int64_t ldc,
+              const GemmEpilogue<T>& ep, int nthreads) {
+  const T* b = B.data;
+  if (B.row_stride != 1) {
+    T* copy = b_scratch().get<T>(K);
+    for (int64_t k = 0; k < K; ++k) copy[k] = B.data[k * B.row_stride];
+    b = copy;
+  }
+  parallel_for(
+      M, rows_per_thread(M, nthreads),
+      [&](int64_t begin, int64_t end) {
+        FASTDL_DISPATCH(gemm_dot_rows<T>(end - begin, K, A.data + begin * A.row_stride,
+                                         A.row_stride, b, C + begin * ldc, ldc, ep));
+      },
+      4);
+}
+
+// Below this K the dot products' horizontal sums outweigh their work.
+constexpr int64_t kDotMinK = 32;
+
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
           int64_t ldc, const GemmEpilogue<T>& epilogue) {
   const int nthreads = gemm_threads(M, N, K);
   const GemmGeometry g = gemm_geometry<T>();
+  if (N == 1 && K >= kDotMinK && A.col_stride == 1) {
+    gemm_dot(M, K, A, B, C, ldc, epilogue, nthreads);
+    return;
+  }
   if (prefer_columns(g, M, N, K, A)) {
     gemm_by_columns(g, M, N, K, A, B, C, ldc, epilogue, nthreads);
     return;

@@ -382,6 +382,41 @@ void gemm_columns(int64_t M, int N, int64_t K, const T* A, int64_t rsa, int64_t 
   }
 }
 
+// The dot products of `Rows` rows of A with b, each through the epilogue into its element of C.
+template <class T, int Rows>
+FASTDL_ALWAYS_INLINE void dot_rows(int64_t K, const T* A, int64_t rsa, const T* b, T* C,
+                                   int64_t ldc, const TileEpilogue<T>& ep) {
+  constexpr int W = Vec<T>::width;
+  Vec<T> acc[Rows];
+  for (Vec<T>& a : acc) a = Vec<T>(T(0));
+  int64_t k = 0;
+  for (; k + W <= K; k += W) {
+    const Vec<T> bv = Vec<T>::load(b + k);
+    for (int r = 0; r < Rows; ++r) acc[r] = fma(Vec<T>::load(A + r * rsa + k), bv, acc[r]);
+  }
+  if (k < K) {
+    const int lanes = static_cast<int>(K - k);
+    const Vec<T> bv = Vec<T>::load(b + k, lanes);
+    for (int r = 0; r < Rows; ++r) acc[r] = fma(Vec<T>::load(A + r * rsa + k, lanes), bv, acc[r]);
+  }
+  for (int r = 0; r < Rows; ++r) {
+    const T dot = acc[r].reduce_sum();
+    T* c = C + r * ldc;
+    store_lanes(epilogue_vector(Vec<T>::load(&dot, 1), c, ep.bias, 1, ep), c, 1);
+  }
+}
+
+template <class T>
+void gemm_dot_rows(int64_t M, int64_t K, const T* A, int64_t rsa, const T* b, T* C, int64_t ldc,
+                   const GemmEpilogue<T>& ep) {
+  // Four rows share each vector of b: four independent FMA chains, and a quarter of b's loads.
+  constexpr int kRows = 4;
+  const TileEpilogue<T> tile_ep{ep.alpha, ep.accumulate, ep.bias, ep.act, ep.act_alpha};
+  int64_t i = 0;
+  for (; i + kRows <= M; i += kRows) dot_rows<T, kRows>(K, A + i * rsa, rsa, b, C + i * ldc, ldc, tile_ep);
+  for (; i < M; ++i) dot_rows<T, 1>(K, A + i * rsa, rsa, b, C + i * ldc, ldc, tile_ep);
+}
+
 template <class T>
 void gemm_epilogue_rows(int64_t rows, int64_t cols, const T* src, int64_t src_stride, T* C,
                         int64_t ldc, const TileEpilogue<T>& ep) {
@@ -402,6 +437,10 @@ template void gemm_epilogue_rows<float>(int64_t, int64_t, const float*, int64_t,
                                         const TileEpilogue<float>&);
 template void gemm_epilogue_rows<double>(int64_t, int64_t, const double*, int64_t, double*,
                                          int64_t, const TileEpilogue<double>&);
+template void gemm_dot_rows<float>(int64_t, int64_t, const float*, int64_t, const float*, float*,
+                                   int64_t, const GemmEpilogue<float>&);
+template void gemm_dot_rows<double>(int64_t, int64_t, const double*, int64_t, const double*,
+                                    double*, int64_t, const GemmEpilogue<double>&);
 template void gemm_tiles<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
                                 const float*, int64_t, int64_t, float*, int64_t,
                                 const GemmEpilogue<float>&);

@@ -131,6 +131,12 @@ struct TileEpilogue {
   void gemm_columns(int64_t M, int N, int64_t K, const T* A, int64_t rsa, int64_t csa,          \
                     const T* B, int64_t rsb, int64_t csb, T* panel, T* C, int64_t ldc,           \
                     const GemmEpilogue<T>& ep);                                                   \
+  /* C[i, 0] (+)= epilogue(A[i, :K] . b) for i < M: a product of one column as dot products   \
+     along A's contiguous rows (row i at A + i * rsa) with a contiguous b, a few rows at a time;  \
+     no transposes of A, which the column tile would need. */                                    \
+  template <class T>                                                                              \
+  void gemm_dot_rows(int64_t M, int64_t K, const T* A, int64_t rsa, const T* b, T* C,            \
+                     int64_t ldc, const GemmEpilogue<T>& ep);                                     \
   /* C[r, :cols] = epilogue(src[r, :cols]) for r < rows: the epilogue pass over a finished      \
      product, used to add up partial products computed over separate ranges of K. */            \
   template <class T>                                                                              \
