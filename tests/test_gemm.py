@@ -104,6 +104,24 @@ def test_one_column_as_dot_products(isa, rng, m, k, dtype, set_threads):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+# K = 1, an outer product (a dense layer of one unit's input gradient): each row of C a multiple
+# of b, written whole, in vectors and a masked tail; a of any stride; rows split between threads
+# past 64 Ki elements; b's elements strided go the general way.
+@pytest.mark.parametrize("m,n", [(1, 1), (5, 17), (64, 784), (300, 1000)])
+def test_outer_products(isa, rng, m, n, dtype, set_threads):
+    a = randn(rng, (m, 2), dtype)[:, 1:]
+    bias = randn(rng, (n,), dtype)
+    for b in (randn(rng, (1, n), dtype), randn(rng, (n, 2), dtype).T[:1]):
+        exact = reference.matmul(a, b)
+        for threads in (1, 2):
+            set_threads(threads)
+            np.testing.assert_allclose(fastdl.matmul(a, b).numpy(), exact, rtol=1e-6)
+            got = _C.gemm(a, b, bias, "tanh", 2.0, 0.0, "linear")
+            np.testing.assert_allclose(got, np.tanh(2 * exact + bias.astype(np.float64)),
+                                       rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("b_transposed", [False, True])
 # Columns past the last whole tile (1, 4 or 8 of them after 32 or 64 on AVX-512, other counts
 # on the other ISAs) are a product of their own when A is large: the bias, alpha, activation and

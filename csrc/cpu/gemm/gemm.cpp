@@ -41,6 +41,9 @@ GemmGeometry gemm_geometry() {
 // thread: waking a second one costs microseconds and its gain is lost in the noise.
 constexpr int64_t kParallelWork = 80 * 80 * 80;
 
+// Elements of C per thread below which an outer product stays on one thread.
+constexpr int64_t kOuterRowsWork = 64 * 1024;
+
 // Elements of A (M x K) from which a product's few ragged columns are a product of their own
 // (split_ragged_columns): a second pass over a smaller A costs more than the ragged tile saves.
 constexpr int64_t kRaggedSplitWork = 256 * 256;
@@ -488,6 +491,21 @@ void gemm_dot(int64_t M, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C
       4);
 }
 
+// A product over K = 1 (an outer product: a dense layer of one unit's input gradient) with b's
+// elements contiguous: each row of C is a multiple of b, written whole, as fast as the stores go;
+// threads take contiguous ranges of rows.
+template <class T>
+void gemm_outer(int64_t M, int64_t N, StridedMatrix<T> A, StridedMatrix<T> B, T* C, int64_t ldc,
+                const GemmEpilogue<T>& ep) {
+  parallel_for(
+      M, std::max<int64_t>(1, kOuterRowsWork / std::max<int64_t>(N, 1)),
+      [&](int64_t begin, int64_t end) {
+        FASTDL_DISPATCH(gemm_outer_rows<T>(end - begin, N, A.data + begin * A.row_stride,
+                                           A.row_stride, B.data, C + begin * ldc, ldc, ep));
+      },
+      1);
+}
+
 // Below this K the dot products' horizontal sums outweigh their work.
 constexpr int64_t kDotMinK = 32;
 
@@ -498,6 +516,10 @@ void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> 
   const GemmGeometry g = gemm_geometry<T>();
   if (N == 1 && K >= kDotMinK && A.col_stride == 1) {
     gemm_dot(M, K, A, B, C, ldc, epilogue, nthreads);
+    return;
+  }
+  if (K == 1 && B.col_stride == 1) {
+    gemm_outer(M, N, A, B, C, ldc, epilogue);
     return;
   }
   if (prefer_columns(g, M, N, K, A)) {

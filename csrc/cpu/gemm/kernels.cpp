@@ -418,6 +418,23 @@ void gemm_dot_rows(int64_t M, int64_t K, const T* A, int64_t rsa, const T* b, T*
 }
 
 template <class T>
+void gemm_outer_rows(int64_t M, int64_t N, const T* A, int64_t rsa, const T* b, T* C,
+                     int64_t ldc, const GemmEpilogue<T>& ep) {
+  constexpr int W = Vec<T>::width;
+  const TileEpilogue<T> tile_ep{ep.alpha, ep.accumulate, ep.bias, ep.act, ep.act_alpha};
+  for (int64_t i = 0; i < M; ++i) {
+    const Vec<T> a(A[i * rsa]);
+    T* c = C + i * ldc;
+    for (int64_t j = 0; j < N; j += W) {
+      const int lanes = N - j < W ? static_cast<int>(N - j) : W;
+      const Vec<T> x = epilogue_vector(a * load_lanes(b + j, lanes), c + j,
+                                       ep.bias ? ep.bias + j : nullptr, lanes, tile_ep);
+      store_lanes(x, c + j, lanes);
+    }
+  }
+}
+
+template <class T>
 void gemm_epilogue_rows(int64_t rows, int64_t cols, const T* src, int64_t src_stride, T* C,
                         int64_t ldc, const TileEpilogue<T>& ep) {
   constexpr int W = Vec<T>::width;
@@ -441,6 +458,10 @@ template void gemm_dot_rows<float>(int64_t, int64_t, const float*, int64_t, cons
                                    int64_t, const GemmEpilogue<float>&);
 template void gemm_dot_rows<double>(int64_t, int64_t, const double*, int64_t, const double*,
                                     double*, int64_t, const GemmEpilogue<double>&);
+template void gemm_outer_rows<float>(int64_t, int64_t, const float*, int64_t, const float*,
+                                     float*, int64_t, const GemmEpilogue<float>&);
+template void gemm_outer_rows<double>(int64_t, int64_t, const double*, int64_t, const double*,
+                                      double*, int64_t, const GemmEpilogue<double>&);
 template void gemm_tiles<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
                                 const float*, int64_t, int64_t, float*, int64_t,
                                 const GemmEpilogue<float>&);

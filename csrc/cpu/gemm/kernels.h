@@ -137,6 +137,11 @@ struct TileEpilogue {
   template <class T>                                                                              \
   void gemm_dot_rows(int64_t M, int64_t K, const T* A, int64_t rsa, const T* b, T* C,            \
                      int64_t ldc, const GemmEpilogue<T>& ep);                                     \
+  /* C[i, :N] (+)= epilogue(A[i, 0] * b[:N]) for i < M: a product over K = 1 (an outer         \
+     product), written row by row; A's elements rsa apart, b contiguous. */                       \
+  template <class T>                                                                              \
+  void gemm_outer_rows(int64_t M, int64_t N, const T* A, int64_t rsa, const T* b, T* C,          \
+                       int64_t ldc, const GemmEpilogue<T>& ep);                                   \
   /* C[r, :cols] = epilogue(src[r, :cols]) for r < rows: the epilogue pass over a finished      \
      product, used to add up partial products computed over separate ranges of K. */            \
   template <class T>                                                                              \
