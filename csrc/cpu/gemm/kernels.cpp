@@ -382,12 +382,11 @@ void gemm_columns(int64_t M, int N, int64_t K, const T* A, int64_t rsa, int64_t 
   }
 }
 
-// The dot products of `Rows` rows of A with b, each through the epilogue into its element of C.
+// acc[r] += A[r, :K] * b[:K] for r < Rows, a vector of K at a time.
 template <class T, int Rows>
-FASTDL_ALWAYS_INLINE void dot_rows(int64_t K, const T* A, int64_t rsa, const T* b, T* C,
-                                   int64_t ldc, const TileEpilogue<T>& ep) {
+FASTDL_ALWAYS_INLINE void dot_accumulate(int64_t K, const T* A, int64_t rsa, const T* b,
+                                         Vec<T> (&acc)[Rows]) {
   constexpr int W = Vec<T>::width;
-  Vec<T> acc[Rows];
   for (Vec<T>& a : acc) a = Vec<T>(T(0));
   int64_t k = 0;
   for (; k + W <= K; k += W) {
@@ -399,6 +398,14 @@ FASTDL_ALWAYS_INLINE void dot_rows(int64_t K, const T* A, int64_t rsa, const T* 
     const Vec<T> bv = Vec<T>::load(b + k, lanes);
     for (int r = 0; r < Rows; ++r) acc[r] = fma(Vec<T>::load(A + r * rsa + k, lanes), bv, acc[r]);
   }
+}
+
+// The dot products of `Rows` rows of A with b, each through the epilogue into its element of C.
+template <class T, int Rows>
+FASTDL_ALWAYS_INLINE void dot_rows(int64_t K, const T* A, int64_t rsa, const T* b, T* C,
+                                   int64_t ldc, const TileEpilogue<T>& ep) {
+  Vec<T> acc[Rows];
+  dot_accumulate<T, Rows>(K, A, rsa, b, acc);
   for (int r = 0; r < Rows; ++r) {
     const T dot = acc[r].reduce_sum();
     T* c = C + r * ldc;
@@ -406,14 +413,38 @@ FASTDL_ALWAYS_INLINE void dot_rows(int64_t K, const T* A, int64_t rsa, const T* 
   }
 }
 
+// A vector's width of rows into contiguous elements of C: the accumulators transposed and added
+// give the width's dot products in one vector, which goes through the epilogue and out at once.
+// `bias` holds the one bias value in every lane.
+template <class T>
+FASTDL_ALWAYS_INLINE void dot_rows_to_vector(int64_t K, const T* A, int64_t rsa, const T* b,
+                                             T* C, const T* bias, const TileEpilogue<T>& ep) {
+  constexpr int W = Vec<T>::width;
+  Vec<T> acc[W];
+  dot_accumulate<T, W>(K, A, rsa, b, acc);
+  transpose(acc);
+  Vec<T> sums = acc[0];
+  for (int r = 1; r < W; ++r) sums = sums + acc[r];
+  epilogue_vector(sums, C, bias, W, ep).store(C);
+}
+
 template <class T>
 void gemm_dot_rows(int64_t M, int64_t K, const T* A, int64_t rsa, const T* b, T* C, int64_t ldc,
                    const GemmEpilogue<T>& ep) {
   // Four rows share each vector of b: four independent FMA chains, and a quarter of b's loads.
-  constexpr int kRows = 4;
+  constexpr int kRows = 4, W = Vec<T>::width;
   const TileEpilogue<T> tile_ep{ep.alpha, ep.accumulate, ep.bias, ep.act, ep.act_alpha};
   int64_t i = 0;
-  for (; i + kRows <= M; i += kRows) dot_rows<T, kRows>(K, A + i * rsa, rsa, b, C + i * ldc, ldc, tile_ep);
+  if (ldc == 1 && W > 1) {
+    T bias[W];
+    for (T& v : bias) v = ep.bias ? ep.bias[0] : T(0);
+    for (; i + W <= M; i += W) {
+      dot_rows_to_vector<T>(K, A + i * rsa, rsa, b, C + i, ep.bias ? bias : nullptr, tile_ep);
+    }
+  }
+  for (; i + kRows <= M; i += kRows) {
+    dot_rows<T, kRows>(K, A + i * rsa, rsa, b, C + i * ldc, ldc, tile_ep);
+  }
   for (; i < M; ++i) dot_rows<T, 1>(K, A + i * rsa, rsa, b, C + i * ldc, ldc, tile_ep);
 }
 
