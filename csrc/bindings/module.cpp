@@ -33,7 +33,9 @@ void bind_rnn(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   using namespace fastdl;
-  m.doc() = "fastdl CPU kernels (C++ on its own thread pool; AVX-512 and AVX2/FMA with a portable fallback)";
+  m.doc() =
+      "fastdl CPU kernels (C++ on its own thread pool; AVX-512 and AVX2/FMA with a portable "
+      "fallback)";
 
   // FASTDL_RETURN_FREED_MEMORY=1 leaves the allocator as it was (fastdl/memory.h says why
   // fastdl changes it).
