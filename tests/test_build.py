@@ -110,13 +110,17 @@ def test_requesting_an_unavailable_isa_raises(name):
         _C.set_isa(name)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator only")
+def glibc_version() -> tuple:
+    """The C library's version as numbers when it is glibc (``(2, 36)``), else ``()``."""
+    import platform
+    name, version = platform.libc_ver()
+    return tuple(int(part) for part in version.split(".")) if name == "glibc" and version else ()
+
+
+@pytest.mark.skipif(not glibc_version(), reason="fastdl changes glibc's allocator only")
 def test_freed_memory_is_kept_unless_asked_not_to():
     """Large arrays freed by one training step are reused by the next instead of being
     faulted in again; FASTDL_RETURN_FREED_MEMORY=1 keeps the allocator's defaults."""
-    import platform
-    if platform.libc_ver()[0] != "glibc":
-        pytest.skip("not glibc")
     code = "from fastdl import _C; print(_C.keeps_freed_memory())"
     assert run_python(code, FASTDL_RETURN_FREED_MEMORY="0") == "True"
     assert run_python(code, FASTDL_RETURN_FREED_MEMORY="1") == "False"
@@ -143,16 +147,15 @@ print(mapped >> 20, heap >> 20, heap_again >> 20)
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator only")
+@pytest.mark.skipif(glibc_version() < (2, 33),
+                    reason="reads the heap with glibc's mallinfo2, which glibc 2.33 added")
 def test_freed_arrays_of_any_size_are_reused_from_the_heap():
     """An output larger than glibc's largest mmap threshold (32 MiB) comes from the heap too,
     and once freed serves the next one: before, each such array was a fresh mapping that the
     system faulted in and zeroed again (tanh on 10^7 floats spent 60 % of its time there)."""
-    import platform
-    if platform.libc_ver()[0] != "glibc" or platform.libc_ver()[1] < "2.33":
-        pytest.skip("mallinfo2 needs glibc 2.33")
     mapped, heap_before, heap_after = map(int, run_python(_HEAP_USE).split())
     assert mapped == 0
-    assert heap_before >= 128 and heap_after == heap_before  # the freed output was reused
+    # The freed 64 MiB output was reused: the heap grew by no more than small allocations.
+    assert heap_before >= 128 and heap_after - heap_before < 32
     mapped, _, _ = map(int, run_python(_HEAP_USE, FASTDL_RETURN_FREED_MEMORY="1").split())
     assert mapped >= 128

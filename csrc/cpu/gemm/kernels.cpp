@@ -42,6 +42,12 @@ __attribute__((noinline)) Vec<T> activate_out_of_line(Activation act, Vec<T> x, 
   return activate(act, x, alpha);
 }
 
+// The epilogue of the columns of C from `column` on: the product's, with its bias from there.
+template <class T>
+inline TileEpilogue<T> tile_epilogue(const GemmEpilogue<T>& ep, int64_t column = 0) {
+  return {ep.alpha, ep.accumulate, ep.bias ? ep.bias + column : nullptr, ep.act, ep.act_alpha};
+}
+
 // Applies the epilogue to one vector of C: x = alpha * acc (+ C) (+ bias), then act(x). Always
 // inlined: called out of line, it costs a full tile's store more than the tile's K loop.
 template <class T, bool kActivationOutOfLine = false>
@@ -201,8 +207,7 @@ void tiles_in_place(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, in
     const int mr = static_cast<int>(M - i < MR ? M - i : MR);
     for (int64_t j = 0; j < N; j += NR) {
       const int nr = static_cast<int>(N - j < NR ? N - j : NR);
-      const TileEpilogue<T> tile_ep{ep.alpha, ep.accumulate, ep.bias ? ep.bias + j : nullptr,
-                                    ep.act, ep.act_alpha};
+      const TileEpilogue<T> tile_ep = tile_epilogue(ep, j);
       tile_strided<T, Shape, false>(K, A + i * rsa, rsa, csa, mr, B + (j / NR) * panel_stride,
                                     rsb, nr, nullptr, C + i * ldc + j, ldc, tile_ep);
     }
@@ -302,8 +307,7 @@ void column_tile(int64_t K, const T* A, int64_t csa, int rows, const T* B, int64
       for (int j = 0; j < W; ++j) t[j] = g + j < kCols ? acc[g + j][v] : Vec<T>(T(0));
       transpose(t);
       const int cols = kCols - g < W ? kCols - g : W;
-      const TileEpilogue<T> tile_ep{ep.alpha, ep.accumulate, ep.bias ? ep.bias + g : nullptr,
-                                    ep.act, ep.act_alpha};
+      const TileEpilogue<T> tile_ep = tile_epilogue(ep, g);
 #pragma GCC unroll 16
       for (int i = 0; i < W; ++i) {
         if (i == lanes[v]) break;
@@ -433,7 +437,7 @@ void gemm_dot_rows(int64_t M, int64_t K, const T* A, int64_t rsa, const T* b, T*
                    const GemmEpilogue<T>& ep) {
   // Four rows share each vector of b: four independent FMA chains, and a quarter of b's loads.
   constexpr int kRows = 4, W = Vec<T>::width;
-  const TileEpilogue<T> tile_ep{ep.alpha, ep.accumulate, ep.bias, ep.act, ep.act_alpha};
+  const TileEpilogue<T> tile_ep = tile_epilogue(ep);
   int64_t i = 0;
   if (ldc == 1 && W > 1) {
     T bias[W];
@@ -452,7 +456,7 @@ template <class T>
 void gemm_outer_rows(int64_t M, int64_t N, const T* A, int64_t rsa, const T* b, T* C,
                      int64_t ldc, const GemmEpilogue<T>& ep) {
   constexpr int W = Vec<T>::width;
-  const TileEpilogue<T> tile_ep{ep.alpha, ep.accumulate, ep.bias, ep.act, ep.act_alpha};
+  const TileEpilogue<T> tile_ep = tile_epilogue(ep);
   for (int64_t i = 0; i < M; ++i) {
     const Vec<T> a(A[i * rsa]);
     T* c = C + i * ldc;
