@@ -86,7 +86,11 @@ FASTDL_ALWAYS_INLINE void product(const T* a, int64_t lda, int64_t K, const T* p
 
 // The cell's operands are rows of (B, T, ...) arrays, a step's row apart (kilobytes), which the
 // hardware prefetchers do not follow: a tile asks for its rows' lines before its product, whose
-// K loop then hides the misses. `vectors` vectors `gap` elements apart, for reading or writing.
+// K loop then hides the misses. The input projection's rows (G vectors per row, the largest
+// operand) are asked for a step ahead: asked for at the tile's start, they were evicted again by
+// the panel the product streams (larger than L1) often enough that the cell waited for them
+// (LSTM, 64 x 100 x 256, 2 threads: the forward 5 % faster a step ahead). `vectors` vectors
+// `gap` elements apart, for reading or writing.
 template <class T>
 FASTDL_ALWAYS_INLINE void prefetch(const T* p, int vectors, int64_t gap, bool write) {
   for (int v = 0; v < vectors; ++v) {
@@ -264,7 +268,7 @@ void forward_tile(const RnnForwardStep<T>& st, const Acts& acts, int64_t row0, i
   const int64_t H = st.seq->units, u0 = block * W;
   const int lanes = static_cast<int>(std::min<int64_t>(W, H - u0));
   for (int64_t b = row0; b < row0 + R; ++b) {
-    prefetch(st.x + b * st.x_stride + u0, G, H, false);
+    if (st.x_ahead) prefetch(st.x_ahead + b * st.x_stride + u0, G, H, false);
     prefetch(st.out + b * st.out_stride + u0, 1, 0, true);
     prefetch(st.h_next + b * st.h_next_stride + u0, 1, 0, true);
     if (st.saved) prefetch(st.saved + b * st.saved_stride + u0, S, H, true);

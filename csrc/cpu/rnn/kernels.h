@@ -24,6 +24,7 @@ struct RnnForwardStep {
   const RnnSequence<T>* seq;
   const T* packed;                  // the forward panels
   const T* x;  int64_t x_stride;    // the input projection at input step t: (B, G*H)
+  const T* x_ahead;                 // the same at the next step (nullptr at the last)
   const T* h;  int64_t h_stride;    // the entering state
   const T* c;  int64_t c_stride;    // LSTM
   T* h_next;   int64_t h_next_stride;

@@ -138,6 +138,7 @@ void rnn_forward(const RnnSequence<T>& seq, const RnnForwardIO<T>& io) {
     st.h = entering(io.h_entering, 0, io.h0, s, st.h_stride);
     if (lstm) st.c = entering(io.c_entering, 1, io.c0, s, st.c_stride);
     if (s + 1 < T_) {
+      st.x_ahead = io.inputs + input_step(s + 1) * G * H;
       st.h_next = slot(io.h_entering, 0, s + 1, st.h_next_stride);
       if (lstm) st.c_next = slot(io.c_entering, 1, s + 1, st.c_next_stride);
     } else {
