@@ -85,6 +85,27 @@ def test_softmax_output_feeds_the_fused_kernel_with_the_same_value_and_gradient(
     assert loss.item() == pytest.approx(plain, rel=1e-12)
 
 
+@pytest.mark.parametrize("from_logits", [True, False])
+@pytest.mark.parametrize("label_shape", [(3, 7), (3, 7, 1)])
+def test_sequence_logits_feed_the_fused_kernel_with_the_same_value_and_gradient(
+        rng, from_logits, label_shape):
+    # A language model's (batch, steps, classes): the mean over every position, as Keras's
+    # sum_over_batch_size, from the same kernel as (batch, classes).
+    z = rng.standard_normal((3, 7, 5))
+    y = rng.integers(0, 5, (3, 7))
+    logits = fastdl.tensor(z, requires_grad=True)
+    loss_fn = losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+    loss = loss_fn(y.reshape(label_shape), logits if from_logits else fastdl.softmax(logits))
+    assert type(loss._node).__name__ == "SoftmaxCrossEntropy"
+    loss.backward()
+    p = ref.softmax(z.reshape(-1, 5))
+    flat = y.reshape(-1)
+    onehot = np.eye(5)[flat]
+    assert loss.item() == pytest.approx(-np.log(p[np.arange(21), flat]).mean(), rel=1e-12)
+    np.testing.assert_allclose(logits.grad.numpy(), ((p - onehot) / 21).reshape(3, 7, 5),
+                               atol=1e-12)
+
+
 def test_fused_path_has_no_clipping_so_confident_mistakes_cost_more():
     z = np.array([[40.0, -40.0]])
     recorded = fastdl.tensor(z, requires_grad=True)

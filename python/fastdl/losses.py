@@ -395,10 +395,11 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
         if (self.reduction == "sum_over_batch_size" and sample_weight is None
                 and y_pred._keras_mask is None):
             logits = y_pred if self.from_logits else _softmax_logits(y_pred)
-            if logits is not None and logits.ndim == 2:
+            # Any rank: a sequence model's (batch, steps, classes) as well as (batch, classes).
+            if logits is not None and logits.ndim >= 2:
                 labels = y_true.data if isinstance(y_true, Tensor) else y_true
                 if not (labels.__class__ is logits.data.__class__ and labels.dtype.kind in "iu"
-                        and labels.shape == logits.shape[:1]):
+                        and labels.shape == logits.shape[:-1]):
                     labels = _labels("sparse_categorical_crossentropy", y_true, y_pred)
                 try:  # the kernel checks integer labels itself (a training loop's case)
                     return ops.softmax_cross_entropy(logits, labels)
