@@ -123,10 +123,11 @@ def test_outer_products(isa, rng, m, n, dtype, set_threads):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("b_transposed", [False, True])
-# Columns past the last whole tile (1, 4 or 8 of them after 32 or 64 on AVX-512, other counts
-# on the other ISAs) are a product of their own when A is large: the bias, alpha, activation and
-# the accumulation into C must continue from the right column.
-@pytest.mark.parametrize("n", [33, 40, 65, 68, 100, 129])
+# Columns past the last whole tile (1, 4 or 8 of them after 32 or 64 on AVX-512, or 12 or 13
+# of a small layer's (45, 76), other counts on the other ISAs) are a product of their own when A
+# is large: the bias, alpha, activation and the accumulation into C must continue from the
+# right column.
+@pytest.mark.parametrize("n", [33, 40, 45, 65, 68, 76, 100, 129])
 def test_ragged_columns_as_their_own_product(isa, rng, n, b_transposed, dtype, set_threads):
     m, k = 300, 256
     a = randn(rng, (m, k), dtype)
