@@ -41,6 +41,10 @@ GemmGeometry gemm_geometry() {
 // thread: waking a second one costs microseconds and its gain is lost in the noise.
 constexpr int64_t kParallelWork = 80 * 80 * 80;
 
+// Rows from which gemm_blocked splits a product's rows over the threads whenever that gives the
+// busiest thread fewer tiles, B packed or not (see there).
+constexpr int64_t kSharedPackingRows = 256;
+
 // Elements of C per thread below which an outer product stays on one thread.
 constexpr int64_t kOuterRowsWork = 64 * 1024;
 
@@ -220,18 +224,22 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
   // Threads along M times threads along N: the grid whose busiest thread gets fewest tiles. With
   // the rows split, every thread reads every panel of B, which is then packed whole first and
   // must travel from the packing core's cache to the others'; with the columns split, each
-  // thread packs its own panels on the way. So when B is packed here, splitting the rows must
-  // halve the busiest thread's tiles to be chosen. Measured on Zen 4, 2 threads: 97 x 131 @
-  // 131 x 89 (21 tiles against 26) took 25 us, or 57 us in some processes, split by rows, and
-  // 18 us split by columns; 64 x 128 @ (784 x 128)^T (100 against 104) 177 us against 76.
-  const bool shared_packing = plan.pack_b && !prepacked_b;
+  // thread packs its own panels on the way. So when B is packed here and the rows are few,
+  // splitting them must halve the busiest thread's tiles to be chosen. Measured on Zen 4, 2
+  // threads: 97 x 131 @ 131 x 89 (21 tiles against 26) took 25 us, or 57 us in some processes,
+  // split by rows, and 18 us split by columns; 64 x 128 @ (784 x 128)^T (100 against 104) 177 us
+  // against 76. From kSharedPackingRows rows the shares of rows pay for the travel: three
+  // column tiles over two threads (a dense layer of 90 to 96 units) took 80 us split 2:1 by
+  // columns against 67 us by rows at 256 x 256 @ 256 x 96, 743 against 559 us at 1000 x 512 @
+  // 512 x 100.
+  const bool rows_must_halve = plan.pack_b && !prepacked_b && M < kSharedPackingRows;
   const int64_t row_tiles = ceil_div(M, MR), col_tiles = ceil_div(N, NR);
   int threads_m = 1, threads_n = 1;
   int64_t best = row_tiles * col_tiles;
   for (int tm = 1; tm <= nthreads; ++tm) {
     const int tn = nthreads / tm;
     const int64_t busiest = ceil_div(row_tiles, tm) * ceil_div(col_tiles, tn);
-    if (tm > 1 && shared_packing ? busiest * 2 < best : busiest < best) {
+    if (tm > 1 && rows_must_halve ? busiest * 2 < best : busiest < best) {
       best = busiest;
       threads_m = tm;
       threads_n = tn;
