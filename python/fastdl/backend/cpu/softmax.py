@@ -12,14 +12,10 @@ __all__ = ["softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
            "softmax_cross_entropy", "softmax_cross_entropy_with_grad"]
 
 
-_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 def _straight(x, axis: int) -> bool:
-    """Whether ``x`` goes to the kernel as it is: a float32/float64 NumPy array along its last
-    axis (a classifier's outputs, every training step)."""
-    return (type(x) is np.ndarray and x.dtype in _KERNEL_DTYPES and x.ndim > 0
-            and (axis == -1 or axis == x.ndim - 1))
+    """Whether ``x`` goes to the kernel as it is: a NumPy array along its last axis (a
+    classifier's outputs, every training step); the kernel checks the dtype itself."""
+    return type(x) is np.ndarray and x.ndim > 0 and (axis == -1 or axis == x.ndim - 1)
 
 
 def _along_axis(op: str, kernel, arrays, axis: int) -> np.ndarray:
