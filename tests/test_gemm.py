@@ -253,6 +253,32 @@ def test_fallback_kernels_are_chosen_by_environment_variable():
     assert out.stdout.split() == ["generic", "False"]
 
 
+@pytest.mark.parametrize(
+    "shape_a,shape_b,dtype_b",
+    [((3, 4), (4, 5), np.float32), ((4,), (4, 2), np.float32), ((2, 3, 4), (4, 5), np.float32),
+     ((3,), (3,), np.float32), ((3, 4), (4, 5), np.float64)],
+)
+def test_matmul_of_arrays_is_a_tensor_outside_the_graph(rng, shape_a, shape_b, dtype_b):
+    # Arrays carry no gradient, so their product skips the graph's bookkeeping: it must still be
+    # a Tensor with NumPy's semantics (ranks, promotion) that later operations can use.
+    a, b = randn(rng, shape_a, np.float32), randn(rng, shape_b, dtype_b)
+    out = fastdl.matmul(a, b)
+    assert type(out) is fastdl.Tensor and not out.requires_grad and out._node is None
+    want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    assert out.dtype == np.result_type(a, b) and out.shape == want.shape
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-5, atol=1e-5)
+    w = fastdl.tensor(np.ones(out.shape, out.dtype), requires_grad=True)
+    (out * w).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), out.numpy())
+
+
+def test_tensor_of_wraps_an_array_without_copying():
+    array = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t = _C.tensor_of(array)
+    assert type(t) is fastdl.Tensor and t.data is array
+    assert not t.requires_grad and t.grad is None and t._node is None
+
+
 # ----------------------------------------------------------------------------------- bad input
 
 @pytest.mark.parametrize(

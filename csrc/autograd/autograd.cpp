@@ -849,6 +849,12 @@ void bind_autograd(py::module_& m) {
         return previous;
       },
       py::arg("enabled"), "Turns graph recording on or off; returns the previous mode.");
+  m.def(
+      "tensor_of",
+      [](py::object data) { return new_tensor(as_array(std::move(data)), false, py::none()); },
+      py::arg("data"),
+      "A Tensor around the array `data` (not copied), outside the graph: for results computed "
+      "from arrays, which carry no gradient.");
   m.def("make_apply", &make_apply, py::arg("cls"), py::arg("forward"), py::arg("doc"),
         "The `apply` of a Function subclass: runs forward on the arguments' arrays and wraps "
         "the result in a Tensor, recording the node when gradients are wanted.");

@@ -6,8 +6,9 @@ from typing import Any, Optional
 
 import numpy as np
 
+from fastdl import _C
 from fastdl.autograd import Function
-from fastdl.backend import kernels_for
+from fastdl.backend import cpu, kernels_for
 from fastdl.ops.common import READY_OPERANDS, operand, unbroadcast
 from fastdl.tensor import Tensor
 
@@ -88,6 +89,9 @@ def matmul(x1: Any, x2: Any) -> Tensor:
     tensor([[ 3.,  3.],
             [12., 12.]])
     """
+    if type(x1) is np.ndarray and type(x2) is np.ndarray:
+        # Arrays carry no gradient: nothing to record, the product goes straight to the kernel.
+        return _C.tensor_of(cpu.matmul(x1, x2))
     if type(x1) in READY_OPERANDS and type(x2) in READY_OPERANDS:  # skips operand() calls
         return MatMul.apply(x1, x2)
     return MatMul.apply(operand(x1), operand(x2))
