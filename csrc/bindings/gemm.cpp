@@ -57,11 +57,8 @@ py::array gemm_typed(const std::string& op_name, const ArrayView& av, const py::
     bias_arr = contiguous<T>(bias_in);
   }
 
-  std::vector<py::ssize_t> shape;
-  if (a.ndim() == 3 || b.ndim() == 3) shape.push_back(batch);
-  shape.push_back(M);
-  shape.push_back(N);
-  py::array_t<T> out(shape);
+  const bool batched = a.ndim() == 3 || b.ndim() == 3;
+  py::array_t<T> out = batched ? py::array_t<T>({batch, M, N}) : py::array_t<T>({M, N});
   T* c = out.mutable_data();
 
   GemmEpilogue<T> ep;
