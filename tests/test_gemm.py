@@ -272,6 +272,39 @@ def test_matmul_of_arrays_is_a_tensor_outside_the_graph(rng, shape_a, shape_b, d
     np.testing.assert_array_equal(w.grad.numpy(), out.numpy())
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_2d_takes_two_matrices_of_one_float_dtype(rng, dtype):
+    a, b = randn(rng, (5, 7), dtype), randn(rng, (7, 3), dtype)
+    out = _C.matmul_2d(a, b.T.copy().T)  # B's columns contiguous: any strides are read
+    assert type(out) is fastdl.Tensor and not out.requires_grad and out._node is None
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out.numpy(), a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
+
+
+class _ArraySubclass(np.ndarray):
+    pass
+
+
+@pytest.mark.parametrize(
+    "a,b",
+    [(np.ones((2, 3), np.float32), np.ones((3, 2), np.float64)),   # promotion: the general path
+     (np.ones((2, 3), np.int64), np.ones((3, 2), np.int64)),       # TypeError there
+     (np.ones(3, np.float32), np.ones((3, 2), np.float32)),         # 1-D promotion
+     (np.ones((1, 2, 3), np.float32), np.ones((3, 2), np.float32)),  # batch dimensions
+     (np.ones((2, 3), np.float32).view(_ArraySubclass), np.ones((3, 2), np.float32)),
+     ([[1.0, 2.0]], np.ones((2, 2), np.float32))],
+    ids=["mixed", "int", "1d", "3d", "subclass", "list"],
+)
+def test_matmul_2d_leaves_every_other_operand_to_the_general_path(a, b):
+    assert _C.matmul_2d(a, b) is None
+
+
+def test_matmul_2d_reports_shapes_like_the_general_path():
+    with pytest.raises(ValueError, match=r"matmul: inner dimensions do not match: a has shape "
+                                         r"\(3, 4\), b has shape \(5, 6\)"):
+        _C.matmul_2d(np.ones((3, 4), np.float32), np.ones((5, 6), np.float32))
+
+
 def test_tensor_of_wraps_an_array_without_copying():
     array = np.arange(6, dtype=np.float32).reshape(2, 3)
     t = _C.tensor_of(array)

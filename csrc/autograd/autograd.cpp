@@ -31,6 +31,8 @@
 //   of the other inputs are not computed, or dropped;
 // * without retain_graph, each node's attributes are dropped after it ran and `parents` set to
 //   None, which a later walk reports as a freed graph.
+#include "autograd/tensor.h"
+
 #include <pybind11/pybind11.h>
 #include <structmember.h>
 #include <descrobject.h>
@@ -818,6 +820,10 @@ py::object make_apply(const py::object& cls, const py::object& forward, const py
 
 }  // namespace
 
+py::object tensor_outside_graph(py::object data) {
+  return new_tensor(as_array(std::move(data)), false, py::none());
+}
+
 void bind_autograd(py::module_& m) {
   const py::module_ numpy = py::module_::import("numpy");
   ndarray_type = reinterpret_cast<PyTypeObject*>(py::object(numpy.attr("ndarray")).release().ptr());
@@ -851,8 +857,7 @@ void bind_autograd(py::module_& m) {
       py::arg("enabled"), "Turns graph recording on or off; returns the previous mode.");
   m.def(
       "tensor_of",
-      [](py::object data) { return new_tensor(as_array(std::move(data)), false, py::none()); },
-      py::arg("data"),
+      &tensor_outside_graph, py::arg("data"),
       "A Tensor around the array `data` (not copied), outside the graph: for results computed "
       "from arrays, which carry no gradient.");
   m.def("make_apply", &make_apply, py::arg("cls"), py::arg("forward"), py::arg("doc"),

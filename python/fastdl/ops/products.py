@@ -90,8 +90,10 @@ def matmul(x1: Any, x2: Any) -> Tensor:
             [12., 12.]])
     """
     if type(x1) is np.ndarray and type(x2) is np.ndarray:
-        # Arrays carry no gradient: nothing to record, the product goes straight to the kernel.
-        return _C.tensor_of(cpu.matmul(x1, x2))
+        # Arrays carry no gradient: nothing to record, the product goes straight to the kernel,
+        # in one native call for two 2-D arrays of one floating dtype.
+        product = _C.matmul_2d(x1, x2)
+        return _C.tensor_of(cpu.matmul(x1, x2)) if product is None else product
     if type(x1) in READY_OPERANDS and type(x2) in READY_OPERANDS:  # skips operand() calls
         return MatMul.apply(x1, x2)
     return MatMul.apply(operand(x1), operand(x2))
