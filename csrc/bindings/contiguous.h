@@ -27,10 +27,37 @@ py::array_t<T, py::array::c_style> contiguous(const py::array& a) {
   return py::reinterpret_steal<Contiguous>(AlignedContiguous::ensure(a).release());
 }
 
+
+// A new, uninitialized C-contiguous array of T of shape dims[0, rank), made by NumPy's C API
+// directly: pybind11's constructor builds two vectors on the heap first (shape and strides), a
+// visible share of a call on a small product.
+template <class T, class Int>
+py::array_t<T> new_array(const Int* dims, size_t rank) {
+  constexpr size_t kMaxRank = 64;  // NumPy's limit
+  if (rank > kMaxRank) throw py::value_error("new_array: more than 64 dimensions");
+  Py_intptr_t shape[kMaxRank];
+  for (size_t i = 0; i < rank; ++i) shape[i] = static_cast<Py_intptr_t>(dims[i]);
+  const auto& api = py::detail::npy_api::get();
+  // NewFromDescr takes (steals) the reference to the dtype.
+  PyObject* array = api.PyArray_NewFromDescr_(api.PyArray_Type_, py::dtype::of<T>().release().ptr(),
+                                              static_cast<int>(rank), shape, nullptr, nullptr, 0,
+                                              nullptr);
+  if (!array) throw py::error_already_set();
+  return py::reinterpret_steal<py::array_t<T>>(array);
+}
+template <class T, size_t kRank>
+py::array_t<T> new_array(const int64_t (&dims)[kRank]) {
+  return new_array<T>(dims, kRank);
+}
+template <class T>
+py::array_t<T> new_array(const std::vector<int64_t>& dims) {
+  return new_array<T>(dims.data(), dims.size());
+}
+
 // A new, uninitialized array of T with the shape of `like`.
 template <class T>
 py::array_t<T> empty_like(const py::array& like) {
-  return py::array_t<T>(std::vector<py::ssize_t>(like.shape(), like.shape() + like.ndim()));
+  return new_array<T>(like.shape(), static_cast<size_t>(like.ndim()));
 }
 
 }  // namespace fastdl::bindings

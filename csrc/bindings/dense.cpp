@@ -30,22 +30,22 @@ py::tuple backward_typed(const py::array& dy, const py::array& x, const py::arra
   py::array_t<T> dz;
   if (act != Activation::none) {
     yc = contiguous<T>(py::array::ensure(y));
-    dz = py::array_t<T>({M, N});
+    dz = new_array<T>({M, N});
   }
   py::object dx = py::none(), dw = py::none(), db = py::none();
   T *dx_p = nullptr, *dw_p = nullptr, *db_p = nullptr;
   if (need_x) {
-    auto a = py::array_t<T>({M, K});
+    auto a = new_array<T>({M, K});
     dx_p = a.mutable_data();
     dx = a;
   }
   if (need_w) {
-    auto a = py::array_t<T>({K, N});
+    auto a = new_array<T>({K, N});
     dw_p = a.mutable_data();
     dw = a;
   }
   if (need_b) {
-    auto a = py::array_t<T>(N);
+    auto a = new_array<T>({N});
     db_p = a.mutable_data();
     db = a;
   }

@@ -59,7 +59,7 @@ py::array gemm_typed(const std::string& op_name, const ArrayView& av, const py::
   }
 
   const bool batched = a.ndim() == 3 || b.ndim() == 3;
-  py::array_t<T> out = batched ? py::array_t<T>({batch, M, N}) : py::array_t<T>({M, N});
+  py::array_t<T> out = batched ? new_array<T>({batch, M, N}) : new_array<T>({M, N});
   T* c = out.mutable_data();
 
   GemmEpilogue<T> ep;

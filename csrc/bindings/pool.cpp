@@ -16,11 +16,6 @@
 namespace fastdl::bindings {
 namespace {
 
-template <class T>
-py::array_t<T> new_array(const std::vector<int64_t>& dims) {
-  return py::array_t<T>(std::vector<py::ssize_t>(dims.begin(), dims.end()));
-}
-
 // ---------------------------------------------------------------- typed calls
 
 template <class T>

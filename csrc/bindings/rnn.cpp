@@ -66,11 +66,6 @@ void check_common(const std::string& op, const RnnShape& shape, const ArrayView&
 }
 
 template <class T>
-py::array_t<T> new_array(std::initializer_list<py::ssize_t> shape) {
-  return py::array_t<T>(std::vector<py::ssize_t>(shape));
-}
-
-template <class T>
 py::tuple forward_typed(const RnnShape& shape, const py::array& inputs, const py::array& kernel,
                         const py::object& bias, const py::array& h0, const py::object& c0,
                         const py::object& mask, Activation act, Activation recurrent_act,
