@@ -5,6 +5,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <optional>
 #include <vector>
 
 namespace fastdl::bindings {
@@ -27,6 +28,24 @@ py::array_t<T, py::array::c_style> contiguous(const py::array& a) {
   return py::reinterpret_steal<Contiguous>(AlignedContiguous::ensure(a).release());
 }
 
+
+// An array argument that may be absent. Held in a std::optional rather than a
+// default-constructed py::array_t, which is not empty but a new array of shape (0,): one more
+// NumPy allocation per call.
+template <class T>
+using OptionalArray = std::optional<py::array_t<T, py::array::c_style>>;
+
+// None, or a C-contiguous array of T viewing `a` (an array, checked by the caller).
+template <class T>
+OptionalArray<T> optional_contiguous(const py::object& a) {
+  if (a.is_none()) return std::nullopt;
+  return contiguous<T>(py::reinterpret_borrow<py::array>(a));
+}
+
+template <class T>
+const T* data_or_null(const OptionalArray<T>& a) {
+  return a ? a->data() : nullptr;
+}
 
 // A new, uninitialized C-contiguous array of T of shape dims[0, rank), made by NumPy's C API
 // directly: pybind11's constructor builds two vectors on the heap first (shape and strides), a

@@ -26,13 +26,13 @@ template <class T>
 py::array forward_typed(const ConvShape& s, const py::array& x, const py::array& w,
                         const py::object& bias, Activation act) {
   const auto xc = contiguous<T>(x), wc = contiguous<T>(w);
-  py::array_t<T, py::array::c_style> bc;
+  OptionalArray<T> bc;
   if (!bias.is_none()) bc = contiguous<T>(py::array::ensure(bias));
   py::array_t<T> y({s.N, s.OH, s.OW, s.CO});
   T* out = y.mutable_data();
   {
     py::gil_scoped_release release;
-    conv2d_forward<T>(s, xc.data(), wc.data(), bias.is_none() ? nullptr : bc.data(), act, out);
+    conv2d_forward<T>(s, xc.data(), wc.data(), data_or_null(bc), act, out);
   }
   return std::move(y);
 }
@@ -74,14 +74,14 @@ template <class T>
 py::array backward_input_typed(const ConvShape& s, const py::array& dy, const py::array& w,
                                const py::object& bias, Activation act) {
   const auto dyc = contiguous<T>(dy), wc = contiguous<T>(w);
-  py::array_t<T, py::array::c_style> bc;
+  OptionalArray<T> bc;
   if (!bias.is_none()) bc = contiguous<T>(py::array::ensure(bias));
   py::array_t<T> dx({s.N, s.H, s.W, s.C});
   T* out = dx.mutable_data();
   {
     py::gil_scoped_release release;
     conv2d_backward_input<T>(s, dyc.data(), wc.data(), out,
-                             bias.is_none() ? nullptr : bc.data(), act);
+                             data_or_null(bc), act);
   }
   return std::move(dx);
 }
@@ -108,7 +108,7 @@ template <class T>
 py::tuple backward_weight_typed(const ConvShape& s, const py::array& x, const py::array& dy,
                                 bool with_bias, Activation act, const py::object& out) {
   const auto xc = contiguous<T>(x), dyc = contiguous<T>(dy);
-  py::array_t<T, py::array::c_style> outc;
+  OptionalArray<T> outc;
   if (act != Activation::none) outc = contiguous<T>(out.cast<py::array>());
   py::array_t<T> dw({s.KH, s.KW, s.C, s.CO});
   py::object db = py::none();
@@ -122,7 +122,7 @@ py::tuple backward_weight_typed(const ConvShape& s, const py::array& x, const py
   {
     py::gil_scoped_release release;
     conv2d_backward_weight<T>(s, xc.data(), dyc.data(), dw_data, db_data, act,
-                              act != Activation::none ? outc.data() : nullptr);
+                              data_or_null(outc));
   }
   return py::make_tuple(std::move(dw), db);
 }
@@ -182,7 +182,7 @@ template <class T>
 py::tuple conv_pool_forward_typed(const ConvPool& g, const py::array& x, const py::array& w,
                                   const py::object& bias, Activation act) {
   const auto xc = contiguous<T>(x), wc = contiguous<T>(w);
-  py::array_t<T, py::array::c_style> bc;
+  OptionalArray<T> bc;
   if (!bias.is_none()) bc = contiguous<T>(py::array::ensure(bias));
   const Pool2dShape& p = g.pool;
   py::array_t<T> y({p.batch, p.out_height, p.out_width, p.channels});
@@ -192,7 +192,7 @@ py::tuple conv_pool_forward_typed(const ConvPool& g, const py::array& x, const p
   {
     py::gil_scoped_release release;
     conv2d_max_pool2d_forward<T>(g.conv, p, xc.data(), wc.data(),
-                                 bias.is_none() ? nullptr : bc.data(), act, out, arg);
+                                 data_or_null(bc), act, out, arg);
   }
   return py::make_tuple(std::move(y), std::move(argmax));
 }

@@ -26,8 +26,8 @@ py::tuple backward_typed(const py::array& dy, const py::array& x, const py::arra
                          bool need_b) {
   const py::ssize_t M = x.shape(0), K = x.shape(1), N = w.shape(1);
   const auto dyc = contiguous<T>(dy), xc = contiguous<T>(x), wc = contiguous<T>(w);
-  py::array_t<T, py::array::c_style> yc;
-  py::array_t<T> dz;
+  OptionalArray<T> yc;
+  std::optional<py::array_t<T>> dz;
   if (act != Activation::none) {
     yc = contiguous<T>(py::array::ensure(y));
     dz = new_array<T>({M, N});
@@ -51,8 +51,8 @@ py::tuple backward_typed(const py::array& dy, const py::array& x, const py::arra
   }
   {
     py::gil_scoped_release release;
-    linear_backward<T>(M, K, N, dyc.data(), act != Activation::none ? yc.data() : nullptr, act,
-                       xc.data(), wc.data(), act != Activation::none ? dz.mutable_data() : nullptr,
+    linear_backward<T>(M, K, N, dyc.data(), data_or_null(yc), act,
+                       xc.data(), wc.data(), dz ? dz->mutable_data() : nullptr,
                        dx_p, dw_p, db_p);
   }
   return py::make_tuple(dx, dw, db);

@@ -44,7 +44,7 @@ py::array gemm_typed(const std::string& op_name, const ArrayView& av, const py::
   const int64_t batch = std::max(A.batch, B.batch);
   const int64_t M = A.rows, K = A.cols, N = B.cols;
 
-  py::array_t<T, py::array::c_style> bias_arr;
+  OptionalArray<T> bias_arr;
   if (!bias.is_none()) {
     py::array bias_in = py::array::ensure(bias);
     if (!bias_in) throw py::type_error(op_name + ": bias must be an array");
@@ -64,7 +64,7 @@ py::array gemm_typed(const std::string& op_name, const ArrayView& av, const py::
 
   GemmEpilogue<T> ep;
   ep.alpha = static_cast<T>(alpha);
-  ep.bias = bias.is_none() ? nullptr : bias_arr.data();
+  ep.bias = data_or_null(bias_arr);
   ep.act = act;
   ep.act_alpha = static_cast<T>(act_alpha);
   const StridedMatrix<T> sa{static_cast<const T*>(A.array.data()), A.row_stride, A.col_stride};

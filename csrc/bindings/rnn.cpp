@@ -10,24 +10,12 @@
 namespace fastdl::bindings {
 namespace {
 
-// An optional array argument: None, or a C-contiguous array of T.
-template <class T>
-std::optional<py::array_t<T, py::array::c_style>> optional_contiguous(const py::object& a) {
-  if (a.is_none()) return std::nullopt;
-  return contiguous<T>(py::reinterpret_borrow<py::array>(a));
-}
-
-template <class T>
-const T* data_or_null(const std::optional<py::array_t<T, py::array::c_style>>& a) {
-  return a ? a->data() : nullptr;
-}
-
 // What both directions share: the sequence's description, its arrays held alive.
 template <class T>
 struct SequenceArgs {
   py::array_t<T, py::array::c_style> kernel;
-  std::optional<py::array_t<T, py::array::c_style>> bias;
-  std::optional<py::array_t<uint8_t, py::array::c_style>> mask;
+  OptionalArray<T> bias;
+  OptionalArray<uint8_t> mask;
   RnnSequence<T> seq;
 
   SequenceArgs(const RnnShape& shape, const py::array& recurrent_kernel,
