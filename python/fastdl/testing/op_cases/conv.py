@@ -81,12 +81,20 @@ CONV2D_GEOMETRIES = [ConvGeometry(*row) for row in [
     (2, 7, 9, 16, 3, 2, 3, (2, 1), "valid", (1, 2)),
     (1, 10, 10, 64, 5, 5, 1, 1, "same", 1),
     (1, 6, 7, 20, 4, 4, 4, 2, "same", 1),
+    # 16 input channels or more with strides (a transposed convolution's forward pass), with
+    # even kernels, uneven strides and padding, and strides above the kernel (input rows that
+    # no tap reads)
+    (2, 9, 10, 16, 3, 3, 8, 2, "same", 1),
+    (1, 11, 12, 17, 4, 4, 5, 2, "same", 1),
+    (2, 10, 9, 20, 2, 3, 6, (3, 2), ((1, 2), (0, 3)), 1),
+    (1, 13, 11, 16, 5, 5, 33, 3, "valid", 1),
+    (1, 7, 8, 18, 1, 1, 4, 2, "valid", 1),
 ]]
 # The geometries gradchecked without and with a fused tanh.
-GRADCHECKED = {0, 2, 4, 6, 8, 19, 22}
+GRADCHECKED = {0, 2, 4, 6, 8, 19, 22, 27, 29}
 # The geometries with every fused activation: one input channel, three, Winograd's and the
 # tap products.
-FUSED = {2, 4, 17, 23}
+FUSED = {2, 4, 17, 23, 29}
 # The source documents' CNN (28x28x1 -> 32, 13x13x32 -> 64, 5x5x64 -> 64), a 32 -> 32 layer at
 # 28x28 and a 64 -> 128 one at 56x56, all 3x3 'valid' at batch 64, timed by the benchmark.
 BENCH_LAYERS = [("cnn conv1", 28, 1, 32), ("cnn conv2", 13, 32, 64), ("cnn conv3", 5, 64, 64),
