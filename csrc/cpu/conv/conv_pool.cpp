@@ -58,7 +58,7 @@ void conv2d_max_pool2d_forward(const ConvShape& s, const Pool2dShape& p, const T
   const int64_t packed_size = direct_packed_weights_size(s);
   T* packed = fused_scratch().get<T>(packed_size + per_thread * threads);
   FASTDL_DISPATCH(conv_single_channel_pack_weights<T>(s, w, packed));
-  parallel_chunks(threads, pooled_rows, [&](int t, int64_t first, int64_t last) {
+  parallel_pieces(threads, pooled_rows, [&](int t, int64_t first, int64_t last) {
     T* own = packed + packed_size + t * per_thread;
     T* rows = own + padded;
     for (int64_t row = first; row < last; ++row) {

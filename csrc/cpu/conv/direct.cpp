@@ -21,7 +21,7 @@ void conv2d_forward_direct(const ConvShape& s, const T* x, const T* w, const T* 
   const int threads = threads_for_blocks(out_rows, s.OW * K * s.CO);
   const Buffers<T> buf = take_buffers<T>(direct_packed_weights_size(s), padded, threads, 0);
   FASTDL_DISPATCH(conv_single_channel_pack_weights<T>(s, w, buf.packed_weights));
-  parallel_chunks(threads, out_rows, [&](int t, int64_t first, int64_t last) {
+  parallel_pieces(threads, out_rows, [&](int t, int64_t first, int64_t last) {
     FASTDL_DISPATCH(conv_single_channel_rows<T>(s, x, buf.packed_weights, b, act,
                                                 y + first * row_size, first, last,
                                                 buf.blocks + t * padded));

@@ -4,7 +4,7 @@
 //
 //   forward          y[block]  = act(patches(x)[block] @ w + b)
 //   weight gradient  dw       += patches(x)[block]^T @ dy[block]   (a partial sum per thread)
-//   input gradient   dx       += scatter(dy[block] @ w^T)          (each thread owns whole images)
+//   input gradient   dx       += scatter(dy[block] @ w^T)          (whole images per piece of work)
 //
 // A 1x1 kernel with unit stride and no padding needs no patches: x itself is the left operand.
 #include "conv/im2col.h"
@@ -63,14 +63,12 @@ void conv2d_forward_im2col(const ConvShape& s, const T* x, const T* w, const T* 
   const int threads = threads_for_blocks(blocks, rows * K * s.CO);
   const Buffers<T> buf = take_buffers<T>(gemm_packed_b_size<T>(K, s.CO), rows * K, threads, 0);
   gemm_pack_b<T>(K, s.CO, {w, s.CO, 1}, buf.packed_weights);
-  parallel_chunks(threads, blocks, [&](int t, int64_t first, int64_t last) {
+  parallel_items(threads, blocks, [](int) {}, [&](int t, int64_t blk) {
     T* patches = buf.blocks + t * rows * K;
-    for (int64_t blk = first; blk < last; ++blk) {
-      const int64_t p0 = blk * rows, n = std::min(rows, M - p0);
-      FASTDL_DISPATCH(conv_gather_patches<T>(s, x, p0, n, patches));
-      gemm_with_packed_b<T>(n, s.CO, K, {patches, K, 1}, buf.packed_weights, y + p0 * s.CO, s.CO,
-                            ep);
-    }
+    const int64_t p0 = blk * rows, n = std::min(rows, M - p0);
+    FASTDL_DISPATCH(conv_gather_patches<T>(s, x, p0, n, patches));
+    gemm_with_packed_b<T>(n, s.CO, K, {patches, K, 1}, buf.packed_weights, y + p0 * s.CO, s.CO,
+                          ep);
   });
 }
 
@@ -113,16 +111,16 @@ void conv2d_backward_input_im2col(const ConvShape& s, const T* dy, const T* w, T
     return;
   }
   const int64_t image_pixels = s.OH * s.OW;
-  // Blocks run on across images (a thread's range is whole images, not each block): blocks of
+  // Blocks run on across images (a piece of work is whole images, not each block): blocks of
   // one small image (9 pixels of 5x5 -> 3x3) would leave the micro-kernel's row tiles half
   // empty and pay a product's overhead per image.
   const int64_t rows = block_pixels<T>(s);
   const int threads = threads_for_blocks(s.N, image_pixels * K * CO);
   const Buffers<T> buf = take_buffers<T>(gemm_packed_b_size<T>(CO, K), rows * K, threads, 0);
   gemm_pack_b<T>(CO, K, {w, 1, CO}, buf.packed_weights);  // w^T, CO x K
-  // Patches of neighbouring pixels overlap in dx: a thread takes whole images, so that no two
-  // threads add into the same element.
-  parallel_chunks(threads, s.N, [&](int t, int64_t first_image, int64_t last_image) {
+  // Patches of neighbouring pixels overlap in dx: a thread takes whole images at a time, so
+  // that no two threads add into the same element.
+  parallel_pieces(threads, s.N, [&](int t, int64_t first_image, int64_t last_image) {
     T* patches = buf.blocks + t * rows * K;
     const int64_t image = s.H * s.W * s.C;
     std::fill(dx + first_image * image, dx + last_image * image, T(0));

@@ -87,4 +87,23 @@ void parallel_items(int threads, int64_t n, Start&& start, Body&& body) {
   }
 }
 
+// Calls body(thread, begin, end) on contiguous pieces of [0, n), a few per thread, on at most
+// `threads` threads, each taking the next piece when it is done with one: `thread` indexes
+// per-thread scratch. A thread that the machine holds up (a core shared with another
+// process's busy thread) leaves the pieces it has not started to the others, where fixed
+// shares would make every call wait for its share.
+template <class Body>
+void parallel_pieces(int threads, int64_t n, Body&& body) {
+  if (threads <= 1 || n <= 1) {
+    body(0, int64_t{0}, n);
+    return;
+  }
+  constexpr int64_t kPiecesPerThread = 4;
+  const int64_t piece = std::max<int64_t>(1, (n + threads * kPiecesPerThread - 1) /
+                                                 (threads * kPiecesPerThread));
+  parallel_items(threads, (n + piece - 1) / piece, [](int) {}, [&](int t, int64_t i) {
+    body(t, i * piece, std::min(n, (i + 1) * piece));
+  });
+}
+
 }  // namespace fastdl
