@@ -117,6 +117,24 @@ def test_shapes_and_non_contiguous_inputs(isa, rng):
             assert dx.shape == np.shape(x)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_outputs_larger_than_the_caches_match_those_computed_in_pieces(isa, rng, dtype):
+    # From 16 MiB the kernels store the output past the caches, from its first vector-aligned
+    # element on: the values must be those of the same kernels on pieces below that size.
+    n = (16 << 20) // np.dtype(dtype).itemsize + 13
+    x = sample(rng, n, dtype)
+    pieces = np.array_split(np.arange(n), 5)
+    for name in ("relu", "tanh", "gelu"):
+        y = forward(name, x)
+        np.testing.assert_array_equal(y, np.concatenate([forward(name, x[p]) for p in pieces]))
+        np.testing.assert_allclose(y[::997], ref.activation(name, x[::997], ALPHA), rtol=1e-4,
+                                   atol=1e-5)
+        saved = saved_for(name, x)
+        dx = _C.activation_backward(name, x, saved, ALPHA)
+        np.testing.assert_array_equal(dx, np.concatenate(
+            [_C.activation_backward(name, x[p], saved[p], ALPHA) for p in pieces]))
+
+
 def test_threads_give_identical_results(rng):
     x = sample(rng, 300001, np.float32)
     old = fastdl.get_num_threads()

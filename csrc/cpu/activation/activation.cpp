@@ -16,6 +16,15 @@ namespace {
 // microseconds, about what one thread needs for 32k elements of the cheapest activation.
 constexpr int64_t kGrain = 32 * 1024;
 
+// Outputs of at least this many bytes are written past the caches: they would not stay in a
+// 32 MiB L3 anyway, and a store into a line not in cache first reads it from memory.
+constexpr int64_t kStreamBytes = 16 << 20;
+
+template <class T>
+bool stream_output(int64_t n) {
+  return n * int64_t(sizeof(T)) >= kStreamBytes;
+}
+
 // Rejects values outside the enum before any thread starts (an exception thrown inside a
 // parallel region would terminate the process).
 void check_activation(const char* op, Activation act) {
@@ -40,7 +49,8 @@ template <class T>
 void activation_forward(Activation act, const T* x, T* y, int64_t n, T alpha) {
   check_activation("activation_forward", act);
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
-    FASTDL_DISPATCH(activation_forward_kernel<T>(act, x + begin, y + begin, end - begin, alpha));
+    FASTDL_DISPATCH(activation_forward_kernel<T>(act, x + begin, y + begin, end - begin, alpha,
+                                                 stream_output<T>(n)));
   });
 }
 
@@ -49,7 +59,7 @@ void activation_backward(Activation act, const T* dy, const T* saved, T* dx, int
   check_activation("activation_backward", act);
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
     FASTDL_DISPATCH(activation_backward_kernel<T>(act, dy + begin, saved + begin, dx + begin,
-                                                  end - begin, alpha));
+                                                  end - begin, alpha, stream_output<T>(n)));
   });
 }
 

@@ -53,7 +53,7 @@ void conv2d_backward_weight_direct(const ConvShape& s, const T* x, const T* dy, 
   // act' applied to one row at a time, while it is in cache.
   direct_weight_gradient<T>(s, x, dw, db, row_size, [&](int64_t r, T* scratch) {
     FASTDL_DISPATCH(activation_backward_kernel<T>(act, dy + r * row_size, out + r * row_size,
-                                                  scratch, row_size, T(0)));
+                                                  scratch, row_size, T(0), false));
     return static_cast<const T*>(scratch);
   });
 }

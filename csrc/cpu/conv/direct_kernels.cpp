@@ -246,7 +246,9 @@ void conv_single_channel_rows(const ConvShape& s, const T* x, const T* packed, c
     }
     // The activation once per row, while the row is in cache: one loop per activation rather
     // than a choice per vector inside the blocks.
-    if (act != Activation::none) activation_forward_kernel<T>(act, out, out, row_size, T(0));
+    if (act != Activation::none) {
+      activation_forward_kernel<T>(act, out, out, row_size, T(0), false);
+    }
   }
 }
 

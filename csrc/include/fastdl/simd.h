@@ -70,6 +70,8 @@ struct Vec<float> {
   static Vec load(const float* p, int n) { return _mm512_maskz_loadu_ps(tail_mask(n), p); }
   void store(float* p) const { _mm512_storeu_ps(p, v); }
   void store(float* p, int n) const { _mm512_mask_storeu_ps(p, tail_mask(n), v); }
+  // A store that bypasses the caches; p aligned to the vector (see stream_fence).
+  void stream(float* p) const { _mm512_stream_ps(p, v); }
   static Vec from_mask(__mmask16 k) { return _mm512_castsi512_ps(_mm512_movm_epi32(k)); }
   __mmask16 to_mask() const { return _mm512_movepi32_mask(_mm512_castps_si512(v)); }
   // Lanes [0, n) set: a mask for select()/mask_and() on the lanes a masked load left at 0.
@@ -155,6 +157,7 @@ struct Vec<double> {
   static Vec load(const double* p, int n) { return _mm512_maskz_loadu_pd(tail_mask(n), p); }
   void store(double* p) const { _mm512_storeu_pd(p, v); }
   void store(double* p, int n) const { _mm512_mask_storeu_pd(p, tail_mask(n), v); }
+  void stream(double* p) const { _mm512_stream_pd(p, v); }
   static Vec from_mask(__mmask8 k) { return _mm512_castsi512_pd(_mm512_movm_epi64(k)); }
   __mmask8 to_mask() const { return _mm512_movepi64_mask(_mm512_castpd_si512(v)); }
   static Vec first_lanes(int n) { return from_mask(tail_mask(n)); }
@@ -295,6 +298,8 @@ struct Vec<float> {
   static Vec load(const float* p, int n) { return _mm256_maskload_ps(p, tail_mask(n)); }
   void store(float* p) const { _mm256_storeu_ps(p, v); }
   void store(float* p, int n) const { _mm256_maskstore_ps(p, tail_mask(n), v); }
+  // A store that bypasses the caches; p aligned to the vector (see stream_fence).
+  void stream(float* p) const { _mm256_stream_ps(p, v); }
   static __m256i tail_mask(int n) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(detail::kTailMask32 + 8 - n));
   }
@@ -378,6 +383,7 @@ struct Vec<double> {
   static Vec load(const double* p, int n) { return _mm256_maskload_pd(p, tail_mask(n)); }
   void store(double* p) const { _mm256_storeu_pd(p, v); }
   void store(double* p, int n) const { _mm256_maskstore_pd(p, tail_mask(n), v); }
+  void stream(double* p) const { _mm256_stream_pd(p, v); }
   static __m256i tail_mask(int n) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(detail::kTailMask64 + 4 - n));
   }
@@ -510,6 +516,7 @@ struct Vec {
   void store(T* p, int n) const {
     if (n > 0) *p = v;
   }
+  void stream(T* p) const { *p = v; }
   static Vec first_lanes(int n) { return Vec(n > 0 ? T(1) : T(0)); }
 
   friend Vec operator+(Vec a, Vec b) { return Vec(a.v + b.v); }
@@ -591,6 +598,14 @@ inline void store_lanes(Vec<T> v, T* p, int lanes) {
   } else {
     v.store(p, lanes);
   }
+}
+
+// Orders the streaming stores (Vec::stream) before every later store, as ordinary stores are:
+// a kernel that streamed calls it before returning.
+inline void stream_fence() {
+#if FASTDL_ISA_AVX512 || FASTDL_ISA_AVX2
+  _mm_sfence();
+#endif
 }
 
 // The same for the int32 indices of an IndexVec<T>.
