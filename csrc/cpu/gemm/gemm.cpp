@@ -267,6 +267,17 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
   const int64_t nc_max = std::min(NC, round_up(N, NR));
   T* b_packed = plan.pack_b && !prepacked_b ? b_scratch().get<T>(kc_block * nc_max) : nullptr;
 
+  // With the columns split and A read in place, the column panels are dealt in pieces that the
+  // threads take as they come, a few per thread, rather than in one fixed share each: a thread
+  // that the machine holds up (a core shared with another library's spinning thread) then
+  // delays only the piece it has. A packed A is packed once per piece: there, one per thread.
+  constexpr int64_t kColumnPiecesPerThread = 4;
+  const int column_pieces =
+      threads_m == 1 && threads_n > 1 && !plan.pack_a
+          ? static_cast<int>(std::min<int64_t>(ceil_div(std::min(NC, N), NR),
+                                               kColumnPiecesPerThread * threads_n))
+          : threads_n;
+
   // With the rows split alone, threads take blocks of rows as they finish the previous one,
   // each block through every block of K: a thread slowed by the machine, or by being the one
   // that came back from Python, takes fewer. Blocks of about 1/16 of a thread's share.
@@ -275,14 +286,14 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
       dynamic_rows ? std::min(MC, round_up(ceil_div(M, 16 * int64_t(team)), MR)) : 0;
 
   // Rows [rows.begin, rows.end) of C, in blocks of mc_block rows, over the column panels of
-  // share tn of threads_n.
+  // piece tn of column_pieces.
   auto run_rows = [&](int tn, Range rows, int64_t mc_block) {
     T* a_packed = plan.pack_a ? a_scratch().get<T>(mc_block * kc_block) : nullptr;
 
     for (int64_t jc = 0; jc < N; jc += NC) {
       const int64_t nc = std::min(NC, N - jc);
       const int64_t panels = ceil_div(nc, NR);
-      const Range my_panels = split(panels, threads_n, tn, 1);
+      const Range my_panels = split(panels, column_pieces, tn, 1);
       for (int64_t kb = 0; kb < k_blocks; ++kb) {
         const int64_t pc = kb * kc_block;
         const int64_t kc = std::min(kc_block, K - pc);
@@ -355,7 +366,8 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
     run_chunks(ceil_div(M, chunk_rows), team, join, block);
     return;
   }
-  // A share of the rows and of the column panels per chunk; equal A blocks of at most MC rows.
+  // A share of the rows and a piece of the column panels per chunk; equal A blocks of at most
+  // MC rows.
   auto share = [&](int, int64_t t) {
     const Range rows = split(M, threads_m, static_cast<int>(t) % threads_m, MR);
     const int64_t my_rows = rows.end - rows.begin;
@@ -363,7 +375,7 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
         my_rows > 0 ? round_up(ceil_div(my_rows, ceil_div(my_rows, MC)), MR) : MR;
     run_rows(static_cast<int>(t) / threads_m, rows, mc_block);
   };
-  run_chunks(team, team, join, share);
+  run_chunks(int64_t{threads_m} * column_pieces, team, join, share);
 }
 
 // Splitting the columns of a row-major B between threads makes them read alternate pieces of
