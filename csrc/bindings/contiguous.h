@@ -28,7 +28,6 @@ py::array_t<T, py::array::c_style> contiguous(const py::array& a) {
   return py::reinterpret_steal<Contiguous>(AlignedContiguous::ensure(a).release());
 }
 
-
 // An array argument that may be absent. Held in a std::optional rather than a
 // default-constructed py::array_t, which is not empty but a new array of shape (0,): one more
 // NumPy allocation per call.

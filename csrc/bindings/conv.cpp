@@ -28,7 +28,7 @@ py::array forward_typed(const ConvShape& s, const py::array& x, const py::array&
   const auto xc = contiguous<T>(x), wc = contiguous<T>(w);
   OptionalArray<T> bc;
   if (!bias.is_none()) bc = contiguous<T>(py::array::ensure(bias));
-  py::array_t<T> y({s.N, s.OH, s.OW, s.CO});
+  auto y = new_array<T>({s.N, s.OH, s.OW, s.CO});
   T* out = y.mutable_data();
   {
     py::gil_scoped_release release;
@@ -76,7 +76,7 @@ py::array backward_input_typed(const ConvShape& s, const py::array& dy, const py
   const auto dyc = contiguous<T>(dy), wc = contiguous<T>(w);
   OptionalArray<T> bc;
   if (!bias.is_none()) bc = contiguous<T>(py::array::ensure(bias));
-  py::array_t<T> dx({s.N, s.H, s.W, s.C});
+  auto dx = new_array<T>({s.N, s.H, s.W, s.C});
   T* out = dx.mutable_data();
   {
     py::gil_scoped_release release;
@@ -110,11 +110,11 @@ py::tuple backward_weight_typed(const ConvShape& s, const py::array& x, const py
   const auto xc = contiguous<T>(x), dyc = contiguous<T>(dy);
   OptionalArray<T> outc;
   if (act != Activation::none) outc = contiguous<T>(out.cast<py::array>());
-  py::array_t<T> dw({s.KH, s.KW, s.C, s.CO});
+  auto dw = new_array<T>({s.KH, s.KW, s.C, s.CO});
   py::object db = py::none();
   T* db_data = nullptr;
   if (with_bias) {
-    py::array_t<T> b(s.CO);
+    auto b = new_array<T>({s.CO});
     db_data = b.mutable_data();
     db = std::move(b);
   }
@@ -185,8 +185,8 @@ py::tuple conv_pool_forward_typed(const ConvPool& g, const py::array& x, const p
   OptionalArray<T> bc;
   if (!bias.is_none()) bc = contiguous<T>(py::array::ensure(bias));
   const Pool2dShape& p = g.pool;
-  py::array_t<T> y({p.batch, p.out_height, p.out_width, p.channels});
-  py::array_t<int32_t> argmax({p.batch, p.out_height, p.out_width, p.channels});
+  auto y = new_array<T>({p.batch, p.out_height, p.out_width, p.channels});
+  auto argmax = new_array<int32_t>({p.batch, p.out_height, p.out_width, p.channels});
   T* out = y.mutable_data();
   int32_t* arg = argmax.mutable_data();
   {
@@ -224,17 +224,17 @@ py::tuple conv_pool_backward_typed(const ConvPool& g, const py::array& dy, const
   py::object dx = py::none(), dw = py::none(), db = py::none();
   T *dx_data = nullptr, *dw_data = nullptr, *db_data = nullptr;
   if (need_x) {
-    py::array_t<T> a({s.N, s.H, s.W, s.C});
+    auto a = new_array<T>({s.N, s.H, s.W, s.C});
     dx_data = a.mutable_data();
     dx = std::move(a);
   }
   if (need_w) {
-    py::array_t<T> a({s.KH, s.KW, s.C, s.CO});
+    auto a = new_array<T>({s.KH, s.KW, s.C, s.CO});
     dw_data = a.mutable_data();
     dw = std::move(a);
   }
   if (need_b) {
-    py::array_t<T> a(s.CO);
+    auto a = new_array<T>({s.CO});
     db_data = a.mutable_data();
     db = std::move(a);
   }

@@ -94,7 +94,7 @@ template <class T>
 py::array column_sums_typed(const py::array& a) {
   const auto ac = contiguous<T>(a);
   const int64_t rows = ac.shape(0), cols = ac.shape(1);
-  py::array_t<T> out(cols);
+  auto out = new_array<T>({cols});
   T* o = out.mutable_data();
   {
     py::gil_scoped_release release;

@@ -14,7 +14,7 @@ template <class T>
 std::pair<py::array, py::array> forward_typed(const py::array& x, double p, uint64_t seed) {
   const auto xc = contiguous<T>(x);
   auto y = empty_like<T>(x);
-  py::array_t<uint8_t> keep(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+  auto keep = empty_like<uint8_t>(x);
   {
     py::gil_scoped_release release;
     dropout_forward<T>(xc.data(), y.mutable_data(), keep.mutable_data(),

@@ -1,8 +1,8 @@
 // _C.gemm: batched, strided, fused-epilogue matrix multiply on NumPy arrays.
 #include <string>
 
-#include "common/activation_names.h"
 #include "autograd/tensor.h"
+#include "common/activation_names.h"
 #include "common/checks.h"
 #include "contiguous.h"
 #include "fastdl/gemm.h"

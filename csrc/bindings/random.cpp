@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/random_range.h"
+#include "contiguous.h"
 #include "fastdl/random.h"
 
 namespace fastdl::bindings {
@@ -48,8 +49,8 @@ py::array float_fill(const char* op, const std::vector<int64_t>& shape, const py
     }
     return std::move(array);
   };
-  if (dtype.is(py::dtype::of<float>())) return run(py::array_t<float>(dims));
-  if (dtype.is(py::dtype::of<double>())) return run(py::array_t<double>(dims));
+  if (dtype.is(py::dtype::of<float>())) return run(new_array<float>(dims.data(), dims.size()));
+  if (dtype.is(py::dtype::of<double>())) return run(new_array<double>(dims.data(), dims.size()));
   throw py::type_error(std::string(op) + ": unsupported dtype " + dtype_str(dtype) +
                        "; expected float32 or float64");
 }
@@ -82,7 +83,7 @@ template <class I>
 py::array integers_typed(const std::vector<py::ssize_t>& dims, uint64_t key, int64_t low,
                          int64_t high) {
   require_integer_range<I>("random_integers", low, high);
-  py::array_t<I> array(dims);
+  auto array = new_array<I>(dims.data(), dims.size());
   const int64_t n = static_cast<int64_t>(array.size());
   I* out = array.mutable_data();
   {
