@@ -438,6 +438,32 @@ def test_gradients_are_not_modified(clip, rng, threads):
         np.testing.assert_array_equal(g, c)
 
 
+@pytest.mark.parametrize("clip", [{"clipnorm": 0.5}, {"global_clipnorm": 0.5}],
+                         ids=["norm", "global"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_steps_are_bitwise_the_same_for_any_thread_count(clip, dtype, rng):
+    """The MLP's parameters (101,770): the work is cut into pieces whatever the thread count,
+    and the gradients' norms add up the same pieces' sums in the same order on 1 or 2
+    threads."""
+    shapes = [(784, 128), (128,), (128, 10), (10,)]
+    start = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    results = []
+    previous = fastdl.get_num_threads()
+    try:
+        for threads in (1, 2):
+            fastdl.set_num_threads(threads)
+            params = [fastdl.tensor(p.copy(), requires_grad=True) for p in start]
+            opt = Adam(learning_rate=0.1, **clip)
+            for _ in range(2):
+                opt.apply_gradients(zip(grads, params))
+            results.append([p.data for p in params])
+    finally:
+        fastdl.set_num_threads(previous)
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+
+
 def test_gradients_of_another_dtype_or_layout_are_converted(rng, isa):
     """Keras casts gradients to the variable's dtype; strided ones are copied, not refused."""
     params = make_params(rng, np.float32, [(4, 6), (5,)])

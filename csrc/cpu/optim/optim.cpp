@@ -1,10 +1,9 @@
-// Parameter updates. axpy splits one array into one contiguous chunk per thread. The optimizer
-// steps see all parameters as one concatenated range of elements and give each thread an equal
-// share of it (a share may cover the end of one tensor and the start of the next), so that a
-// model whose parameters are one large matrix and a few small vectors still splits evenly.
-// Clipping by norm needs every norm before any update: the threads sum squares over their
-// shares, meet at one barrier, and each works out the clipping factors of its own share from
-// all the sums before updating it.
+// Parameter updates. axpy splits one array into pieces that the threads take as they come. The
+// optimizer steps see all parameters as one concatenated range of elements cut into equal
+// shares (a share may cover the end of one tensor and the start of the next), so that a model
+// whose parameters are one large matrix and a few small vectors still splits evenly. Clipping
+// by norm needs every norm before any update: the threads sum squares over the shares, the
+// sums decide every tensor's clipping once, and then the shares are updated.
 #include "fastdl/optim.h"
 
 #include <algorithm>
@@ -26,6 +25,9 @@ constexpr int64_t kGrain = 16 * 1024;
 // Thread boundaries inside a tensor fall on multiples of this many elements (64 bytes of
 // float32), so that two threads never write the same cache line.
 constexpr int64_t kAlign = 16;
+
+// The most shares an optimizer step is cut into (see fused_step).
+constexpr int64_t kMaxShares = 64;
 
 // The clipping of one tensor's gradient, in double until the kernel gets it.
 struct Prep {
@@ -158,7 +160,7 @@ Prep clip_by_norm(const std::vector<OptimTensor>& tensors, size_t first, size_t 
 }
 
 // One optimizer step: the clipping decisions, then update(tensor, begin, end, prep) over every
-// share (one per thread; any thread may take any share). `update` must be safe to call
+// share (any thread may take any share). `update` must be safe to call
 // concurrently on disjoint ranges.
 template <class Update>
 void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, Update&& update) {
@@ -166,10 +168,16 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
   const Layout layout(tensors);
   const bool by_norm = clip.norm > 0 || clip.global_norm > 0;
   const int threads = threads_for(layout.total(), kGrain);
+  // Shares of about kGrain elements or more, taken by the threads as they come: a thread that
+  // the machine holds up (its core shared with another library's spinning thread) leaves the
+  // shares it has not started to the others. Their number depends on the sizes only, so that
+  // the sums of squares, added share by share, are the same for any thread count.
+  const int shares =
+      static_cast<int>(std::clamp<int64_t>(layout.total() / 4096, 1, kMaxShares));
   auto join = [](int) {};
   auto share_range = [&](int64_t t, auto&& each) {
-    const Cut from = layout.cut(static_cast<int>(t), threads),
-              to = layout.cut(static_cast<int>(t) + 1, threads);
+    const Cut from = layout.cut(static_cast<int>(t), shares),
+              to = layout.cut(static_cast<int>(t) + 1, shares);
     layout.for_each_piece(from, to, each);
   };
   // The clipping of each tensor's gradient.
@@ -178,7 +186,7 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
   if (by_norm) {
     // First every share's sums of squares (per share and tensor), then, once, the clipping
     // they decide, added up in share order whatever thread computed each.
-    std::vector<double> partial(static_cast<size_t>(threads) * n, 0.0);
+    std::vector<double> partial(static_cast<size_t>(shares) * n, 0.0);
     auto sums = [&](int, int64_t t) {
       const FlushDenormalsScope flush_denormals;
       double* mine = partial.data() + static_cast<size_t>(t) * n;
@@ -187,7 +195,7 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
                                         : sum_squares<float>(tensors[i], begin, end);
       });
     };
-    run_chunks(threads, threads, join, sums);
+    run_chunks(shares, threads, join, sums);
     const FlushDenormalsScope flush_denormals;  // as the shares read the gradients
     if (clip.global_norm > 0) {
       double total = 0;
@@ -197,7 +205,7 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
     } else {
       for (size_t i = 0; i < n; ++i) {
         double s = 0;
-        for (int k = 0; k < threads; ++k) s += partial[static_cast<size_t>(k) * n + i];
+        for (int k = 0; k < shares; ++k) s += partial[static_cast<size_t>(k) * n + i];
         preps[i] = clip_by_norm(tensors, i, i + 1, s, clip.norm);
       }
     }
@@ -208,7 +216,7 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
       update(tensors[i], begin, end, preps[i]);
     });
   };
-  run_chunks(threads, threads, join, step);
+  run_chunks(shares, threads, join, step);
 }
 
 template <class T>
