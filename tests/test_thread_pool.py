@@ -104,6 +104,18 @@ def test_a_chunk_that_raises_reaches_the_caller_after_the_others_and_the_pool_go
             np.testing.assert_array_equal(results[0], alone[0])
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_every_chunk_runs_once_whoever_takes_it(set_threads, threads):
+    """Each participant takes its own range first and then the others': whatever the
+    interleaving, every chunk runs exactly once, on a slot of this job."""
+    set_threads(threads)
+    for chunks in (1, 2, 3, 5, 64, 1001):
+        for _ in range(20):
+            slots = fastdl._C._pool_chunk_slots(chunks)
+            assert len(slots) == chunks
+            assert all(0 <= s < threads for s in slots), slots
+
+
 def _matmul_in_child(a):
     return fastdl.matmul(a, a).numpy()
 

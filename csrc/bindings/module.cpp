@@ -8,6 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "fastdl/isa.h"
 #include "fastdl/memory.h"
@@ -67,6 +68,29 @@ PYBIND11_MODULE(_C, m) {
       py::arg("chunks"), py::arg("failing"),
       "For the tests: runs `chunks` chunks on the thread pool, chunk `failing` raising; the "
       "RuntimeError says how many ran (all of them: the others still run).");
+  m.def(
+      "_pool_chunk_slots",
+      [](int64_t chunks) {
+        // Per chunk: the slot that ran it, or -2 when it ran more than once (-1: never).
+        std::vector<std::atomic<int>> slot_of(static_cast<size_t>(chunks));
+        for (auto& s : slot_of) s.store(-1, std::memory_order_relaxed);
+        auto join = [](int) {};
+        auto body = [&](int slot, int64_t c) {
+          int expected = -1;
+          if (!slot_of[static_cast<size_t>(c)].compare_exchange_strong(expected, slot))
+            slot_of[static_cast<size_t>(c)].store(-2);
+        };
+        {
+          py::gil_scoped_release release;
+          run_chunks(chunks, get_num_threads(), join, body);
+        }
+        py::list slots;
+        for (auto& s : slot_of) slots.append(s.load());
+        return slots;
+      },
+      py::arg("chunks"),
+      "For the tests: runs `chunks` chunks on the thread pool and returns the slot that ran "
+      "each (-1: none, -2: more than one).");
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the threads the kernels use.");
   m.def("active_isa", [] { return std::string(isa_name(active_isa())); },
         "The kernel set in use: 'avx512', 'avx2' or 'generic'.");

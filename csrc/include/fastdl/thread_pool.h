@@ -32,7 +32,10 @@ class FunctionRef<R(Args...)> {
 
 // Runs body(slot, chunk) for every chunk of [0, chunks), each exactly once, on the calling
 // thread (slot 0) and on at most participants - 1 pool workers (slots 1 .. participants - 1),
-// each participant taking the next chunk when it is done with one. A participant calls
+// each participant taking the next chunk when it is done with one: first from its own
+// contiguous share of [0, chunks) (slot s's is the s-th of `participants` equal ranges), then
+// from the others' (so with every participant running, each gets the same chunks from call to
+// call, and their data stays in its core's caches). A participant calls
 // join(slot) once, before its first chunk; a slot that no participant took is never joined.
 // An exception from a chunk is rethrown here once every chunk has finished. Called from
 // inside a chunk, or while another thread's job holds the pool, it runs every chunk on the
