@@ -173,7 +173,7 @@ void fused_step(const std::vector<OptimTensor>& tensors, const GradClip& clip, U
   // shares it has not started to the others. Their number depends on the sizes only, so that
   // the sums of squares, added share by share, are the same for any thread count.
   const int shares =
-      static_cast<int>(std::clamp<int64_t>(layout.total() / 4096, 1, kMaxShares));
+      static_cast<int>(std::clamp<int64_t>(layout.total() / kGrain, 1, kMaxShares));
   auto join = [](int) {};
   auto share_range = [&](int64_t t, auto&& each) {
     const Cut from = layout.cut(static_cast<int>(t), shares),
