@@ -441,7 +441,7 @@ def test_gradients_are_not_modified(clip, rng, threads):
 @pytest.mark.parametrize("clip", [{"clipnorm": 0.5}, {"global_clipnorm": 0.5}],
                          ids=["norm", "global"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_steps_are_bitwise_the_same_for_any_thread_count(clip, dtype, rng):
+def test_steps_are_bitwise_the_same_for_any_thread_count(clip, dtype, rng, set_threads):
     """The MLP's parameters (101,770): the work is cut into pieces whatever the thread count,
     and the gradients' norms add up the same pieces' sums in the same order on 1 or 2
     threads."""
@@ -449,17 +449,13 @@ def test_steps_are_bitwise_the_same_for_any_thread_count(clip, dtype, rng):
     start = [rng.standard_normal(s).astype(dtype) for s in shapes]
     grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
     results = []
-    previous = fastdl.get_num_threads()
-    try:
-        for threads in (1, 2):
-            fastdl.set_num_threads(threads)
-            params = [fastdl.tensor(p.copy(), requires_grad=True) for p in start]
-            opt = Adam(learning_rate=0.1, **clip)
-            for _ in range(2):
-                opt.apply_gradients(zip(grads, params))
-            results.append([p.data for p in params])
-    finally:
-        fastdl.set_num_threads(previous)
+    for threads in (1, 2):
+        set_threads(threads)
+        params = [fastdl.tensor(p.copy(), requires_grad=True) for p in start]
+        opt = Adam(learning_rate=0.1, **clip)
+        for _ in range(2):
+            opt.apply_gradients(zip(grads, params))
+        results.append([p.data for p in params])
     for one, two in zip(*results):
         np.testing.assert_array_equal(one, two)
 

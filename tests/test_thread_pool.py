@@ -114,6 +114,9 @@ def test_every_chunk_runs_once_whoever_takes_it(set_threads, threads):
             slots = fastdl._C._pool_chunk_slots(chunks)
             assert len(slots) == chunks
             assert all(0 <= s < threads for s in slots), slots
+    assert fastdl._C._pool_chunk_slots(0) == []
+    with pytest.raises(ValueError, match="_pool_chunk_slots: chunks must be >= 0, got -1"):
+        fastdl._C._pool_chunk_slots(-1)
 
 
 def _matmul_in_child(a):

@@ -71,6 +71,9 @@ PYBIND11_MODULE(_C, m) {
   m.def(
       "_pool_chunk_slots",
       [](int64_t chunks) {
+        if (chunks < 0)
+          throw py::value_error("_pool_chunk_slots: chunks must be >= 0, got " +
+                                std::to_string(chunks));
         // Per chunk: the slot that ran it, or -2 when it ran more than once (-1: never).
         std::vector<std::atomic<int>> slot_of(static_cast<size_t>(chunks));
         for (auto& s : slot_of) s.store(-1, std::memory_order_relaxed);

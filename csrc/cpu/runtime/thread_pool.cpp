@@ -3,8 +3,8 @@
 // A job lives in a shared_ptr that the poster publishes and each worker copies, so a worker
 // that wakes after its job is over only finds every chunk taken. A participant takes a chunk by
 // incrementing one of the job's counters (see Job); it calls join and the body only while it
-// holds a chunk that is not finished, and the poster returns only when every chunk is finished, so nothing runs
-// on the poster's callables after the call. Slots are reserved before a chunk is claimed (at
+// holds a chunk that is not finished, and the poster returns only when every chunk is
+// finished, so nothing runs on the poster's callables after the call. Slots are reserved before a chunk is claimed (at
 // most `participants`), so a participant that finds no chunk holds a slot it never joins.
 //
 // Where the workers run. A sleeping worker woken by the poster is placed by the kernel, which
@@ -63,21 +63,18 @@ struct Job {
         join(join_fn),
         body(body_fn),
         ranges(new HomeRange[static_cast<size_t>(max_participants)]) {
-    for (int p = 0; p < participants; ++p) {
-      ranges[p].next.store(home_begin(p), std::memory_order_relaxed);
-      ranges[p].end = home_begin(p + 1);
-    }
+    for (int p = 0; p < participants; ++p) ranges[p].next.store(home_begin(p));
   }
 
   const int64_t chunks;
   const int participants;
   const FunctionRef<void(int)> join;
   const FunctionRef<void(int, int64_t)> body;
-  // A slot's range [next, end): next only grows, past end once the range is empty. One cache
-  // line each, as each is taken from by its own participant mostly.
+  // The next chunk of slot p's range [home_begin(p), home_begin(p + 1)): it only grows, past
+  // the range's end once the range is empty. One cache line each, as each is taken from by its
+  // own participant mostly.
   struct alignas(64) HomeRange {
     std::atomic<int64_t> next{0};
-    int64_t end = 0;
   };
   const std::unique_ptr<HomeRange[]> ranges;
   std::atomic<int64_t> done{0};
@@ -94,9 +91,11 @@ struct Job {
     inside_job = true;
     bool joined = false;
     for (int i = 0; i < participants; ++i) {
-      HomeRange& range = ranges[(slot + i) % participants];
-      for (int64_t c = range.next.fetch_add(1, std::memory_order_relaxed); c < range.end;
-           c = range.next.fetch_add(1, std::memory_order_relaxed)) {
+      const int owner = (slot + i) % participants;
+      std::atomic<int64_t>& next = ranges[owner].next;
+      const int64_t end = home_begin(owner + 1);
+      for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < end;
+           c = next.fetch_add(1, std::memory_order_relaxed)) {
         try {
           if (!joined) {
             joined = true;
