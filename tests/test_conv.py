@@ -4,6 +4,7 @@ tests/test_op_cases.py): exact gradients at relu's kink, the gradients asked of 
 non-contiguous input, causality, Keras's padding, PyTorch where installed, and bad input."""
 import numpy as np
 import pytest
+import reference
 
 import fastdl
 from fastdl import _C
@@ -69,6 +70,29 @@ def test_non_contiguous_input(rng):
     wide = np.repeat(x, 2, axis=2)[:, :, ::2]  # a strided view with the values of x
     assert not wide.flags.c_contiguous
     np.testing.assert_allclose(fastdl.conv2d(wide, k, b), fastdl.conv2d(x, k, b))
+
+
+# One input channel goes to the direct kernels, which take the output channels in blocks of one
+# or two vectors (16 floats on AVX-512 and AVX2, 8 doubles on AVX2), the last one partial: these
+# counts give whole blocks, partial ones and partial vectors on every ISA, with the 3x3
+# unit-stride kernel (its taps fixed at compile time) and a strided 3x2 one.
+@pytest.mark.parametrize("out_channels", [1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 48, 64])
+@pytest.mark.parametrize("kernel,strides", [((3, 3), 1), ((3, 2), (2, 1))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_input_channel_at_every_block_of_output_channels(isa, rng, out_channels, kernel,
+                                                             strides, dtype):
+    x = rng.standard_normal((2, 9, 11, 1)).astype(dtype)
+    k = rng.standard_normal(kernel + (1, out_channels)).astype(dtype)
+    b = rng.standard_normal(out_channels).astype(dtype)
+    geometry = conv2d_geometry(x.shape, k.shape, strides, "valid", 1)
+    y = _C.conv2d_forward(x, k, b, *geometry, "none")
+    _close(y, reference.conv2d(x, k, b, *geometry), dtype, k[..., 0].size)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dw, db = _C.conv2d_backward_weight(x, dy, k.shape[:2], *geometry, True, "none", None)
+    _, want_dw, want_db = reference.conv2d_grads(x, k, dy, *geometry)
+    _close(dw, want_dw, dtype, y[..., 0].size)
+    _close(db, want_db, dtype, y[..., 0].size)
+
 
 
 @pytest.mark.parametrize("size,kernel,stride,dilation,want", [

@@ -127,6 +127,27 @@ def test_nan_propagates_and_the_first_nan_wins(isa, dtype):
     assert np.isnan(fastdl.avg_pool2d(x, 2).numpy()).sum() == 2
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pool,stride,padding", [(2, 2, "valid"), (3, 2, "same"), (2, 1, "valid")])
+def test_nan_and_infinities_anywhere(isa, rng, pool, stride, padding, dtype):
+    # The kernels scan a row assuming no NaN and rescan it exactly when one shows up (or both
+    # infinities, whose sum is NaN too): every mix of them in the windows of a row, against
+    # the reference.
+    x = rng.standard_normal((3, 8, 9, 37)).astype(dtype)
+    special = rng.random(x.shape)
+    x[special < 0.03] = np.nan
+    x[(special >= 0.03) & (special < 0.06)] = np.inf
+    x[(special >= 0.06) & (special < 0.09)] = -np.inf
+    x[1, :, :, :5] = np.inf  # infinities alone in some windows, no NaN
+    x[1, 2:4, :, :5] = -np.inf
+    x[2] = np.round(x[2])  # ties
+    y, argmax = cpu.max_pool2d_with_argmax(x, pool, stride, padding)
+    want, want_argmax = ref.max_pool2d(x, (pool, pool), (stride, stride), padding)
+    np.testing.assert_array_equal(y, want.astype(dtype))  # NaN where the reference has NaN
+    np.testing.assert_array_equal(argmax, want_argmax)
+    np.testing.assert_array_equal(fastdl.max_pool2d(x, pool, stride, padding).numpy(), y)
+
+
 # ---------------------------------------------------------------- layouts, threads, sizes
 
 

@@ -28,17 +28,26 @@ inline Scratch& conv_scratch() {
   return s;
 }
 
+// Each piece (the packed weights, each thread's block and each thread's partial sums) starts
+// on a cache line.
 template <class T>
 struct Buffers {
   T* packed_weights;
-  T* blocks;  // one block of patches per thread
+  T* blocks;    // one block of patches per thread, block_stride apart
   T* partials;  // per-thread partial weight (and bias) gradients, when asked for
+  int64_t block_stride, partial_stride;
+
+  T* block(int thread) const { return blocks + thread * block_stride; }
+  T* partial(int thread) const { return partials + thread * partial_stride; }
 };
 
 template <class T>
 Buffers<T> take_buffers(int64_t packed, int64_t per_thread, int threads, int64_t partial) {
+  packed = whole_lines<T>(packed);
+  per_thread = whole_lines<T>(per_thread);
+  partial = whole_lines<T>(partial);
   T* base = conv_scratch().get<T>(packed + per_thread * threads + partial * threads);
-  return {base, base + packed, base + packed + per_thread * threads};
+  return {base, base + packed, base + packed + per_thread * threads, per_thread, partial};
 }
 
 // Weight (and bias) gradients summed over `blocks` blocks of work on `threads` threads:
@@ -51,19 +60,19 @@ void summed_per_thread(const ConvShape& s, int threads, int64_t blocks, int64_t 
                        T* db, Body&& body) {
   const int64_t K = s.patch(), CO = s.CO, partial = K * CO + CO;
   const Buffers<T> buf = take_buffers<T>(0, scratch, threads, partial);
-  auto sum_w = [&](int t) { return t == 0 ? dw : buf.partials + t * partial; };
+  auto sum_w = [&](int t) { return t == 0 ? dw : buf.partial(t); };
   auto sum_b = [&](int t) {
-    return db == nullptr ? nullptr : t == 0 ? db : buf.partials + t * partial + K * CO;
+    return db == nullptr ? nullptr : t == 0 ? db : buf.partial(t) + K * CO;
   };
   auto zero = [&](int t) {
     std::fill(sum_w(t), sum_w(t) + K * CO, T(0));
     if (T* b = sum_b(t)) std::fill(b, b + CO, T(0));
   };
   parallel_items(threads, blocks, zero, [&](int t, int64_t block) {
-    body(block, sum_w(t), sum_b(t), buf.blocks + t * scratch);
+    body(block, sum_w(t), sum_b(t), buf.block(t));
   });
   for (int t = 1; t < threads; ++t) {
-    const T* part = buf.partials + t * partial;
+    const T* part = buf.partial(t);
     for (int64_t i = 0; i < K * CO; ++i) dw[i] += part[i];
     if (db)
       for (int64_t c = 0; c < CO; ++c) db[c] += part[K * CO + c];

@@ -53,9 +53,11 @@ void conv2d_max_pool2d_forward(const ConvShape& s, const Pool2dShape& p, const T
     return;
   }
   const int64_t pooled_rows = p.batch * p.out_height, row_size = s.OW * s.CO;
-  const int64_t padded = s.KH * direct_kernel_span(s), per_thread = padded + p.pool_h * row_size;
+  // Each thread's padded input rows, then its convolution rows, each on whole cache lines.
+  const int64_t padded = whole_lines<T>(s.KH * direct_kernel_span(s));
+  const int64_t per_thread = padded + whole_lines<T>(p.pool_h * row_size);
   const int threads = threads_for_blocks(pooled_rows, p.pool_h * s.OW * s.patch() * s.CO);
-  const int64_t packed_size = direct_packed_weights_size(s);
+  const int64_t packed_size = whole_lines<T>(direct_packed_weights_size(s));
   T* packed = fused_scratch().get<T>(packed_size + per_thread * threads);
   FASTDL_DISPATCH(conv_single_channel_pack_weights<T>(s, w, packed));
   parallel_pieces(threads, pooled_rows, [&](int t, int64_t first, int64_t last) {

@@ -24,14 +24,15 @@ void conv2d_forward_direct(const ConvShape& s, const T* x, const T* w, const T* 
   parallel_pieces(threads, out_rows, [&](int t, int64_t first, int64_t last) {
     FASTDL_DISPATCH(conv_single_channel_rows<T>(s, x, buf.packed_weights, b, act,
                                                 y + first * row_size, first, last,
-                                                buf.blocks + t * padded));
+                                                buf.block(t)));
   });
 }
 
 template <class T>
 void direct_weight_gradient(const ConvShape& s, const T* x, T* dw, T* db, int64_t row_scratch,
                             const RowGradient<T>& row_gradient) {
-  const int64_t padded = s.KH * direct_kernel_span(s), out_rows = s.N * s.OH;
+  // The row's gradient (row_scratch) after the padded input rows, on a cache line of its own.
+  const int64_t padded = whole_lines<T>(s.KH * direct_kernel_span(s)), out_rows = s.N * s.OH;
   const int threads = threads_for_blocks(out_rows, s.OW * s.patch() * s.CO);
   summed_per_thread<T>(s, threads, out_rows, padded + row_scratch, dw, db,
                        [&](int64_t r, T* sum_w, T* sum_b, T* scratch) {

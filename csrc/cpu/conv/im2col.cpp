@@ -64,7 +64,7 @@ void conv2d_forward_im2col(const ConvShape& s, const T* x, const T* w, const T* 
   const Buffers<T> buf = take_buffers<T>(gemm_packed_b_size<T>(K, s.CO), rows * K, threads, 0);
   gemm_pack_b<T>(K, s.CO, {w, s.CO, 1}, buf.packed_weights);
   parallel_items(threads, blocks, [](int) {}, [&](int t, int64_t blk) {
-    T* patches = buf.blocks + t * rows * K;
+    T* patches = buf.block(t);
     const int64_t p0 = blk * rows, n = std::min(rows, M - p0);
     FASTDL_DISPATCH(conv_gather_patches<T>(s, x, p0, n, patches));
     gemm_with_packed_b<T>(n, s.CO, K, {patches, K, 1}, buf.packed_weights, y + p0 * s.CO, s.CO,
@@ -121,7 +121,7 @@ void conv2d_backward_input_im2col(const ConvShape& s, const T* dy, const T* w, T
   // Patches of neighbouring pixels overlap in dx: a thread takes whole images at a time, so
   // that no two threads add into the same element.
   parallel_pieces(threads, s.N, [&](int t, int64_t first_image, int64_t last_image) {
-    T* patches = buf.blocks + t * rows * K;
+    T* patches = buf.block(t);
     const int64_t image = s.H * s.W * s.C;
     std::fill(dx + first_image * image, dx + last_image * image, T(0));
     // The bias and activation go over each image once its last patch is in, while it is in

@@ -114,7 +114,7 @@ void conv2d_forward_winograd(const ConvShape& s, const T* x, const T* w, const T
   for (int xi = 0; xi < kPositions; ++xi)
     gemm_pack_b<T>(C, CO, {transformed + xi * C * CO, CO, 1}, buf.packed_weights + xi * packed);
   parallel_items(threads, blocks, [](int) {}, [&](int t, int64_t blk) {
-    T* v = buf.blocks + t * rows * kPositions * (C + CO);
+    T* v = buf.block(t);
     T* m = v + rows * kPositions * C;
     const int64_t t0 = blk * rows, n = std::min(rows, tiles - t0);
     FASTDL_DISPATCH(conv_winograd4_input<T>(s, x, t0, n, v));
@@ -147,13 +147,13 @@ void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy
   GemmEpilogue<T> accumulate;
   accumulate.accumulate = true;
   auto zero_sums = [&](int t) {
-    T* sums = buf.partials + t * partial;
+    T* sums = buf.partial(t);
     std::fill(sums, sums + kPositions * plane, T(0));
   };
   parallel_items(threads, blocks, zero_sums, [&](int t, int64_t blk) {
-    T* v = buf.blocks + t * rows * kPositions * (C + CO);
+    T* v = buf.block(t);
     T* u = v + rows * kPositions * C;
-    T* sums = buf.partials + t * partial;
+    T* sums = buf.partial(t);
     const int64_t t0 = blk * rows, n = std::min(rows, tiles - t0);
     FASTDL_DISPATCH(conv_winograd4_input<T>(s, x, t0, n, v));
     FASTDL_DISPATCH(conv_winograd4_output_gradient<T>(s, dy, t0, n, u));
@@ -165,15 +165,15 @@ void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy
   if (db) {
     const int64_t pixels = s.pixels();
     parallel_chunks(threads, pixels, [&](int t, int64_t first, int64_t last) {
-      T* sum = buf.partials + t * partial + kPositions * plane;
+      T* sum = buf.partial(t) + kPositions * plane;
       std::fill(sum, sum + CO, T(0));
       for (int64_t p = first; p < last; ++p)
         for (int64_t c = 0; c < CO; ++c) sum[c] += dy[p * CO + c];
     });
   }
-  T* total = buf.partials;  // thread 0's, with the others added in
+  T* total = buf.partial(0);  // thread 0's, with the others added in
   for (int t = 1; t < threads; ++t) {
-    const T* part = buf.partials + t * partial;
+    const T* part = buf.partial(t);
     for (int64_t i = 0; i < partial; ++i) total[i] += part[i];
   }
   if (db) std::copy(total + kPositions * plane, total + kPositions * plane + CO, db);
@@ -216,7 +216,7 @@ void conv2d_backward_input_winograd(const ConvShape& s, const T* dy, const T* w,
   const int64_t images_per_item =
       std::max<int64_t>(1, rows / std::max<int64_t>(1, tiles_per_image));
   parallel_items(threads, ceil_div(s.N, images_per_item), [](int) {}, [&](int t, int64_t item) {
-    T* z = buf.blocks + t * rows * kPositions * (C + CO);
+    T* z = buf.block(t);
     T* p = z + rows * kPositions * CO;
     const int64_t first_image = item * images_per_item;
     const int64_t last_image = std::min(s.N, first_image + images_per_item);

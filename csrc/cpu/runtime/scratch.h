@@ -9,6 +9,16 @@
 
 namespace fastdl {
 
+// `count` elements of T rounded up to whole 64-byte lines: pieces of a scratch buffer laid out at
+// such offsets start on a line, so that their vector loads and stores never straddle two. (The
+// weight gradient of a CNN's first layer, 64 x 28 x 28 x 1 -> 32 pooled 2 x 2, read each row of
+// its output gradient 16 bytes off a line: 593 us on one Zen 4 core, 533 us aligned.)
+template <class T>
+constexpr int64_t whole_lines(int64_t count) {
+  constexpr int64_t per_line = 64 / int64_t(sizeof(T));
+  return (count + per_line - 1) / per_line * per_line;
+}
+
 class Scratch {
  public:
   Scratch() = default;
