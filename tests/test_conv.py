@@ -45,16 +45,19 @@ def test_relu_kink_gradient_is_zero_at_zero():
 
 
 def test_input_gradient_is_skipped_for_an_input_that_does_not_need_it(monkeypatch, rng):
-    calls = []
-    real = _C.conv2d_backward_input
-    monkeypatch.setattr(_C, "conv2d_backward_input", lambda *a: calls.append(1) or real(*a))
+    asked = []  # whether each call into the kernels computed dx
+    input_only, both = _C.conv2d_backward_input, _C.conv2d_backward
+    monkeypatch.setattr(_C, "conv2d_backward_input",
+                        lambda *a: asked.append(True) or input_only(*a))
+    monkeypatch.setattr(_C, "conv2d_backward",
+                        lambda *a: asked.append(a[6]) or both(*a))  # need_x
     x, k, b = _arrays(rng, CASES[0], np.float64)
     k, b = fastdl.tensor(k, requires_grad=True), fastdl.tensor(b, requires_grad=True)
     fastdl.conv2d(fastdl.tensor(x), k, b).sum().backward()
-    assert calls == [] and k.grad is not None and b.grad is not None
+    assert True not in asked and k.grad is not None and b.grad is not None
     xt = fastdl.tensor(x, requires_grad=True)
     fastdl.conv2d(xt, k, b).sum().backward()
-    assert calls == [1] and xt.grad.shape == x.shape
+    assert asked.count(True) == 1 and xt.grad.shape == x.shape
 
 
 def test_bias_gradient_without_weight_gradient(rng):
@@ -70,6 +73,34 @@ def test_non_contiguous_input(rng):
     wide = np.repeat(x, 2, axis=2)[:, :, ::2]  # a strided view with the values of x
     assert not wide.flags.c_contiguous
     np.testing.assert_allclose(fastdl.conv2d(wide, k, b), fastdl.conv2d(x, k, b))
+
+
+# Both gradients in one call: Winograd's pass over the tiles of dy serves the two where the input
+# gradient is Winograd's (a valid convolution whose output has fewer tiles than its input: the
+# CNN's 13x13x32 -> 64; a 62x62 image with more tiles than a block, taken in several blocks; odd
+# channels), else the two separate paths (a 'same' convolution).
+@pytest.mark.parametrize("shape,out_channels,padding", [
+    ((3, 13, 13, 32), 64, "valid"), ((2, 62, 62, 16), 16, "valid"), ((5, 13, 14, 17), 33, "valid"),
+    ((2, 9, 10, 16), 17, "same")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_both_gradients_at_once(isa, rng, shape, out_channels, padding, dtype):
+    x = rng.standard_normal(shape).astype(dtype)
+    k = (rng.standard_normal((3, 3, shape[3], out_channels)) * 0.2).astype(dtype)
+    geometry = conv2d_geometry(x.shape, k.shape, 1, padding, 1)
+    oh, ow = (shape[1] - 2, shape[2] - 2) if padding == "valid" else shape[1:3]
+    dy = rng.standard_normal((shape[0], oh, ow, out_channels)).astype(dtype)
+    want_dx, want_dw, want_db = reference.conv2d_grads(x, k, dy, *geometry)
+    dx, dw, db = _C.conv2d_backward(dy, x, k, *geometry)
+    _close(dx, want_dx, dtype, out_channels * 9)
+    _close(dw, want_dw, dtype, dy[..., 0].size)
+    _close(db, want_db, dtype, dy[..., 0].size)
+    # Each alone, through the same entry, and without the bias.
+    dx_alone, none_w, none_b = _C.conv2d_backward(dy, x, k, *geometry, need_w=False)
+    assert none_w is None and none_b is None
+    _close(dx_alone, want_dx, dtype, out_channels * 9)
+    none_x, dw_alone, no_b = _C.conv2d_backward(dy, x, k, *geometry, need_x=False, need_b=False)
+    assert none_x is None and no_b is None
+    _close(dw_alone, want_dw, dtype, dy[..., 0].size)
 
 
 # One input channel goes to the direct kernels, which take the output channels in blocks of one

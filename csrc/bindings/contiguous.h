@@ -72,6 +72,20 @@ py::array_t<T> new_array(const std::vector<int64_t>& dims) {
   return new_array<T>(dims.data(), dims.size());
 }
 
+// A gradient that a backward pass computes only when asked for: a new array of T of shape dims
+// held in `out`, its data returned; or None in `out` and nullptr.
+template <class T, size_t kRank>
+T* new_array_if(bool wanted, const int64_t (&dims)[kRank], py::object& out) {
+  if (!wanted) {
+    out = py::none();
+    return nullptr;
+  }
+  auto a = new_array<T>(dims);
+  T* data = a.mutable_data();
+  out = std::move(a);
+  return data;
+}
+
 // A new, uninitialized array of T with the shape of `like`.
 template <class T>
 py::array_t<T> empty_like(const py::array& like) {

@@ -1,7 +1,8 @@
-// _C.conv2d_forward, _C.conv2d_backward_input, _C.conv2d_backward_weight, and the convolution
-// fused with max pooling (_C.conv2d_max_pool2d_forward / _backward): NHWC images, HWIO
-// weights. The geometry arrives resolved (padding as explicit top, bottom, left, right amounts:
-// fastdl.backend.cpu turns 'same' and 'valid' into numbers); it is validated here, once.
+// _C.conv2d_forward, _C.conv2d_backward_input, _C.conv2d_backward_weight, _C.conv2d_backward
+// (the gradients at once), and the convolution fused with max pooling
+// (_C.conv2d_max_pool2d_forward / _backward): NHWC images, HWIO weights. The geometry arrives
+// resolved (padding as explicit top, bottom, left, right amounts: fastdl.backend.cpu turns
+// 'same' and 'valid' into numbers); it is validated here, once.
 #include <pybind11/stl.h>
 
 #include <array>
@@ -153,6 +154,36 @@ py::tuple backward_weight_entry(const py::array& x, const py::array& dy, const P
   return backward_weight_typed<double>(s, x, dy, with_bias, act, out);
 }
 
+template <class T>
+py::tuple backward_typed(const ConvShape& s, const py::array& dy, const py::array& x,
+                         const py::array& w, bool need_x, bool need_w, bool need_b) {
+  const auto dyc = contiguous<T>(dy), xc = contiguous<T>(x), wc = contiguous<T>(w);
+  py::object dx, dw, db;
+  T* dx_data = new_array_if<T>(need_x, {s.N, s.H, s.W, s.C}, dx);
+  T* dw_data = new_array_if<T>(need_w, {s.KH, s.KW, s.C, s.CO}, dw);
+  T* db_data = new_array_if<T>(need_w && need_b, {s.CO}, db);
+  {
+    py::gil_scoped_release release;
+    conv2d_backward<T>(s, xc.data(), dyc.data(), wc.data(), dx_data, dw_data, db_data);
+  }
+  return py::make_tuple(std::move(dx), std::move(dw), std::move(db));
+}
+
+py::tuple backward_entry(const py::array& dy, const py::array& x, const py::array& w,
+                         const Pair& strides, const Padding& padding, const Pair& dilation,
+                         bool need_x, bool need_w, bool need_b) {
+  const std::string op = "conv2d_backward";
+  const ArrayView dyv(dy), xv(x);
+  const ConvShape s = forward_shape(op, xv, ArrayView(w), strides, padding, dilation);
+  require_image(op, "dy", dyv);
+  require_same_dtype(op, "x", xv, "dy", dyv);
+  require_dy(op, dyv, s);
+  if (xv.dtype == DType::float32) {
+    return backward_typed<float>(s, dy, x, w, need_x, need_w, need_b);
+  }
+  return backward_typed<double>(s, dy, x, w, need_x, need_w, need_b);
+}
+
 // ---------------------------------------------------------------- fused with max pooling
 
 // The convolution's geometry (checked as conv2d's) and its max pooling's (over its output).
@@ -221,23 +252,10 @@ py::tuple conv_pool_backward_typed(const ConvPool& g, const py::array& dy, const
   const auto pc = contiguous<T>(pooled);
   const auto ac = contiguous<int32_t>(argmax);
   const ConvShape& s = g.conv;
-  py::object dx = py::none(), dw = py::none(), db = py::none();
-  T *dx_data = nullptr, *dw_data = nullptr, *db_data = nullptr;
-  if (need_x) {
-    auto a = new_array<T>({s.N, s.H, s.W, s.C});
-    dx_data = a.mutable_data();
-    dx = std::move(a);
-  }
-  if (need_w) {
-    auto a = new_array<T>({s.KH, s.KW, s.C, s.CO});
-    dw_data = a.mutable_data();
-    dw = std::move(a);
-  }
-  if (need_b) {
-    auto a = new_array<T>({s.CO});
-    db_data = a.mutable_data();
-    db = std::move(a);
-  }
+  py::object dx, dw, db;
+  T* dx_data = new_array_if<T>(need_x, {s.N, s.H, s.W, s.C}, dx);
+  T* dw_data = new_array_if<T>(need_w, {s.KH, s.KW, s.C, s.CO}, dw);
+  T* db_data = new_array_if<T>(need_b, {s.CO}, db);
   {
     py::gil_scoped_release release;
     conv2d_max_pool2d_backward<T>(s, g.pool, xc.data(), wc.data(), dyc.data(), pc.data(),
@@ -294,6 +312,11 @@ convolution's forward pass.)");
         py::arg("with_bias") = true, py::arg("activation") = "none", py::arg("out") = py::none(),
         R"((dw, db or None): the gradients with respect to the weights and the bias. With an
 activation, dy is the gradient of act(conv + bias) and out that output: act' is applied here.)");
+  m.def("conv2d_backward", &backward_entry, py::arg("dy"), py::arg("x"), py::arg("w"),
+        py::arg("strides"), py::arg("padding"), py::arg("dilation"), py::arg("need_x") = true,
+        py::arg("need_w") = true, py::arg("need_b") = true,
+        R"((dx, dw, db), each None unless asked for (db only with dw): the gradients of
+conv2d_forward without activation, in one pass over dy where Winograd's algorithms give both.)");
   m.def("conv2d_max_pool2d_forward", &conv_pool_forward_entry, py::arg("x"), py::arg("w"),
         py::arg("bias"), py::arg("strides"), py::arg("padding"), py::arg("dilation"),
         py::arg("activation"), py::arg("pool_size"), py::arg("pool_strides") = py::none(),

@@ -32,23 +32,10 @@ py::tuple backward_typed(const py::array& dy, const py::array& x, const py::arra
     yc = contiguous<T>(py::array::ensure(y));
     dz = new_array<T>({M, N});
   }
-  py::object dx = py::none(), dw = py::none(), db = py::none();
-  T *dx_p = nullptr, *dw_p = nullptr, *db_p = nullptr;
-  if (need_x) {
-    auto a = new_array<T>({M, K});
-    dx_p = a.mutable_data();
-    dx = a;
-  }
-  if (need_w) {
-    auto a = new_array<T>({K, N});
-    dw_p = a.mutable_data();
-    dw = a;
-  }
-  if (need_b) {
-    auto a = new_array<T>({N});
-    db_p = a.mutable_data();
-    db = a;
-  }
+  py::object dx, dw, db;
+  T* dx_p = new_array_if<T>(need_x, {M, K}, dx);
+  T* dw_p = new_array_if<T>(need_w, {K, N}, dw);
+  T* db_p = new_array_if<T>(need_b, {N}, db);
   {
     py::gil_scoped_release release;
     linear_backward<T>(M, K, N, dyc.data(), data_or_null(yc), act,

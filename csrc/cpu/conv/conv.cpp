@@ -62,7 +62,7 @@ void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, 
     return;
   }
   if (winograd_applies(s)) {
-    conv2d_backward_weight_winograd(s, x, dy, dw, db);
+    conv2d_backward_winograd<T>(s, x, dy, nullptr, nullptr, dw, db);
     return;
   }
   conv2d_backward_weight_im2col(s, x, dy, dw, db);
@@ -99,6 +99,14 @@ void conv2d_backward_input_as_forward(const ConvShape& s, const T* dy, const T* 
   conv2d_forward<T>(turned_shape(s), dy, turned.data(), b, act, dx);
 }
 
+// Winograd's transposed form tiles the output, the turned forward's the input: the first
+// wins when it has fewer tiles (a valid convolution of a small image), or is the only one.
+bool input_gradient_by_winograd(const ConvShape& s) {
+  const ConvShape turned = turned_shape(s);
+  return winograd_applies(s) &&
+         (!winograd_applies(turned) || winograd_tiles(s) < winograd_tiles(turned));
+}
+
 template <class T>
 void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, const T* b,
                            Activation act) {
@@ -108,12 +116,9 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, c
   // included: on a small image that border is most of the work (measured: gathering wins on
   // 28x28 -> 26x26, loses on 13x13 -> 11x11 but for Winograd, and on 5x5 -> 3x3).
   const bool mostly_inside = s.H * s.W * 4 <= s.OH * s.OW * 5;
-  // Winograd's transposed form tiles the output, the turned forward's the input: the first
-  // wins when it has fewer tiles (a valid convolution of a small image), or is the only one.
   const ConvShape turned = turned_shape(s);
-  if (winograd_applies(s) &&
-      (!winograd_applies(turned) || winograd_tiles(s) < winograd_tiles(turned))) {
-    conv2d_backward_input_winograd(s, dy, w, dx);
+  if (input_gradient_by_winograd(s)) {
+    conv2d_backward_winograd<T>(s, nullptr, dy, w, dx, nullptr, nullptr);
     if (b != nullptr || act != Activation::none) {
       constexpr int64_t kRowsPerThread = 2048;
       parallel_for(s.N * s.H * s.W, kRowsPerThread, [&](int64_t first, int64_t last) {
@@ -131,13 +136,26 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, c
   conv2d_backward_input_im2col(s, dy, w, dx, b, act);
 }
 
+template <class T>
+void conv2d_backward(const ConvShape& s, const T* x, const T* dy, const T* w, T* dx, T* dw,
+                     T* db) {
+  if (dx && dw && input_gradient_by_winograd(s)) {
+    // Both by Winograd: one pass over the tiles, which transforms each tile of dy once.
+    conv2d_backward_winograd<T>(s, x, dy, w, dx, dw, db);
+    return;
+  }
+  if (dx) conv2d_backward_input<T>(s, dy, w, dx);
+  if (dw) conv2d_backward_weight<T>(s, x, dy, dw, db);
+}
+
 #define FASTDL_INSTANTIATE_CONV(T)                                                            \
   template void conv2d_forward<T>(const ConvShape&, const T*, const T*, const T*, Activation, \
                                   T*);                                                        \
   template void conv2d_backward_weight<T>(const ConvShape&, const T*, const T*, T*, T*,       \
                                           Activation, const T*);                              \
   template void conv2d_backward_input<T>(const ConvShape&, const T*, const T*, T*, const T*,  \
-                                         Activation);
+                                         Activation);                                         \
+  template void conv2d_backward<T>(const ConvShape&, const T*, const T*, const T*, T*, T*, T*);
 FASTDL_INSTANTIATE_CONV(float)
 FASTDL_INSTANTIATE_CONV(double)
 #undef FASTDL_INSTANTIATE_CONV

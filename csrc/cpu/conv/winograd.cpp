@@ -126,42 +126,90 @@ void conv2d_forward_winograd(const ConvShape& s, const T* x, const T* w, const T
   });
 }
 
-// The weight gradient by Winograd's F(3x3, 4x4): each 4x4 tile of the output gradient, as a
-// "kernel" over the tile's 6x6 input patch, contributes to all 3x3 taps with 36 products
-// instead of 144; summed over the tiles, the products are 36 GEMMs (C x tiles) by (tiles x CO),
-// and one transform of the 36 sums gives dw. By the transposition principle this is the
-// forward's F(4x4, 3x3) with its matrices' roles exchanged: dw = G^T [(A g A^T) . (B^T d B)] G.
+// The gradients by Winograd's algorithms, the weight gradient, the input gradient or both in one
+// pass over the tiles, which transforms each 4x4 tile g of the output gradient once (A g A^T,
+// conv_winograd4_output_gradient) for both:
+//  * the weight gradient by F(3x3, 4x4): each tile, as a "kernel" over the tile's 6x6 input
+//    patch, contributes to all 3x3 taps with 36 products instead of 144; summed over the tiles,
+//    the products are 36 GEMMs (C x tiles) by (tiles x CO), and one transform of the 36 sums
+//    gives dw. By the transposition principle this is the forward's F(4x4, 3x3) with its
+//    matrices' roles exchanged: dw = G^T [(A g A^T) . (B^T d B)] G.
+//  * the input gradient by F(4x4, 3x3) transposed: 36 GEMMs of (tiles x CO) by the transformed
+//    kernel's transpose (CO x C), and each product as B p B^T added into the tile's 6x6 input
+//    patch (conv_winograd4_input_gradient). Its tiles are the forward's, over the output: a valid
+//    convolution's 11x11 output has 9 per image where the turned forward, tiling the 13x13
+//    input, has 16.
+// Patches of neighbouring tiles overlap in dx, so with dx a thread takes whole images (as many
+// as a block of tiles holds), in blocks of tiles; without, blocks of tiles across images.
 template <class T>
-void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy, T* dw, T* db) {
+void conv2d_backward_winograd(const ConvShape& s, const T* x, const T* dy, const T* w, T* dx,
+                              T* dw, T* db) {
   constexpr int kPositions = 36;
   const int64_t C = s.C, CO = s.CO, plane = C * CO;
-  // Its GEMMs reduce over a block's tiles: with wide channels the L2-sized block would hold
-  // too few tiles for the reduction loop to pay (measured on 56x56x64 -> 128: 6 tiles per block
-  // took 140 ms, 24 took 84 ms).
-  constexpr int64_t kMinTilesPerBlock = 24;
-  const WinogradBlocks plan = winograd_blocks<T>(s, 4, kMinTilesPerBlock);
-  const int64_t tiles = plan.tiles, rows = plan.rows, blocks = plan.blocks;
-  const int threads = plan.threads;
-  const int64_t partial = kPositions * plane + CO;  // a thread's 36 sums and its share of db
-  const Buffers<T> buf = take_buffers<T>(0, rows * kPositions * (C + CO), threads, partial);
+  // The weight gradient's GEMMs reduce over a block's tiles: with wide channels the L2-sized
+  // block would hold too few tiles for the reduction loop to pay (measured on 56x56x64 -> 128:
+  // 6 tiles per block took 140 ms, 24 took 84 ms).
+  constexpr int64_t kMinTilesForWeights = 24;
+  const WinogradBlocks plan = winograd_blocks<T>(s, 4, dw ? kMinTilesForWeights : 6);
+  const int64_t rows = plan.rows, tiles_per_image = winograd_tiles(s);
+  const int64_t images_per_item =
+      std::max<int64_t>(1, rows / std::max<int64_t>(1, tiles_per_image));
+  const int64_t items = dx ? ceil_div(s.N, images_per_item) : plan.blocks;
+  const int threads = static_cast<int>(std::min<int64_t>(plan.threads, items));
+  // With dw: each thread's 36 sums and its share of db.
+  const int64_t partial = dw ? kPositions * plane + CO : 0;
+  const int64_t packed = dx ? gemm_packed_b_size<T>(CO, C) : 0;
+  const Buffers<T> buf = take_buffers<T>(dx ? kPositions * (packed + plane) : 0,
+                                         rows * kPositions * (C + CO), threads, partial);
+  if (dx) {
+    T* transformed = buf.packed_weights + kPositions * packed;
+    winograd4_kernel_transform(s, w, transformed);
+    for (int xi = 0; xi < kPositions; ++xi)  // U^T, CO x C
+      gemm_pack_b<T>(CO, C, {transformed + xi * plane, 1, CO}, buf.packed_weights + xi * packed);
+  }
   GemmEpilogue<T> accumulate;
   accumulate.accumulate = true;
   auto zero_sums = [&](int t) {
+    if (!dw) return;
     T* sums = buf.partial(t);
     std::fill(sums, sums + kPositions * plane, T(0));
   };
-  parallel_items(threads, blocks, zero_sums, [&](int t, int64_t blk) {
-    T* v = buf.block(t);
-    T* u = v + rows * kPositions * C;
-    T* sums = buf.partial(t);
-    const int64_t t0 = blk * rows, n = std::min(rows, tiles - t0);
-    FASTDL_DISPATCH(conv_winograd4_input<T>(s, x, t0, n, v));
-    FASTDL_DISPATCH(conv_winograd4_output_gradient<T>(s, dy, t0, n, u));
-    for (int xi = 0; xi < kPositions; ++xi) {  // V^T @ U
-      gemm<T>(C, CO, n, {v + xi * n * C, 1, C}, {u + xi * n * CO, CO, 1}, sums + xi * plane, CO,
-              accumulate);
+  // Tiles [t0, t0 + n), on thread t.
+  auto tiles = [&](int t, int64_t t0, int64_t n) {
+    T* z = buf.block(t);              // A g A^T: 36 matrices of n x CO
+    T* v = z + rows * kPositions * CO;  // B^T d B or the products for dx: 36 of n x C
+    FASTDL_DISPATCH(conv_winograd4_output_gradient<T>(s, dy, t0, n, z));
+    if (dw) {
+      T* sums = buf.partial(t);
+      FASTDL_DISPATCH(conv_winograd4_input<T>(s, x, t0, n, v));
+      for (int xi = 0; xi < kPositions; ++xi) {  // V^T @ Z
+        gemm<T>(C, CO, n, {v + xi * n * C, 1, C}, {z + xi * n * CO, CO, 1}, sums + xi * plane,
+                CO, accumulate);
+      }
     }
+    if (dx) {
+      for (int xi = 0; xi < kPositions; ++xi) {
+        gemm_with_packed_b<T>(n, C, CO, {z + xi * n * CO, CO, 1}, buf.packed_weights + xi * packed,
+                              v + xi * n * C, C, GemmEpilogue<T>{});
+      }
+      FASTDL_DISPATCH(conv_winograd4_input_gradient<T>(s, v, t0, n, dx));
+    }
+  };
+  parallel_items(threads, items, zero_sums, [&](int t, int64_t item) {
+    if (!dx) {
+      const int64_t t0 = item * rows;
+      tiles(t, t0, std::min(rows, plan.tiles - t0));
+      return;
+    }
+    const int64_t first_image = item * images_per_item;
+    const int64_t last_image = std::min(s.N, first_image + images_per_item);
+    const int64_t image = s.H * s.W * C;
+    std::fill(dx + first_image * image, dx + last_image * image, T(0));
+    const int64_t end = last_image * tiles_per_image;
+    for (int64_t t0 = first_image * tiles_per_image; t0 < end; t0 += rows)
+      tiles(t, t0, std::min(rows, end - t0));
   });
+  if (!dw) return;
   if (db) {
     const int64_t pixels = s.pixels();
     parallel_chunks(threads, pixels, [&](int t, int64_t first, int64_t last) {
@@ -192,55 +240,11 @@ void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy
     }
 }
 
-// The input gradient by F(4x4, 3x3) transposed: each 4x4 tile of dy as A g A^T
-// (conv_winograd4_output_gradient), 36 GEMMs of (tiles x CO) by the transformed kernel's
-// transpose (CO x C), and each product as B p B^T added into the tile's 6x6 input patch. Its
-// tiles are the forward's, over the output: a valid convolution's 11x11 output has 9 per image
-// where the turned forward, tiling the 13x13 input, has 16.
-template <class T>
-void conv2d_backward_input_winograd(const ConvShape& s, const T* dy, const T* w, T* dx) {
-  constexpr int kPositions = 36;
-  const int64_t C = s.C, CO = s.CO;
-  const WinogradBlocks plan = winograd_blocks<T>(s, 4);
-  const int64_t rows = plan.rows, tiles_per_image = winograd_tiles(s);
-  const int threads = static_cast<int>(std::min<int64_t>(plan.threads, s.N));
-  const int64_t packed = gemm_packed_b_size<T>(CO, C);
-  const Buffers<T> buf = take_buffers<T>(kPositions * (packed + C * CO),
-                                         rows * kPositions * (C + CO), threads, 0);
-  T* transformed = buf.packed_weights + kPositions * packed;
-  winograd4_kernel_transform(s, w, transformed);
-  for (int xi = 0; xi < kPositions; ++xi)  // U^T, CO x C
-    gemm_pack_b<T>(CO, C, {transformed + xi * C * CO, 1, CO}, buf.packed_weights + xi * packed);
-  // Patches of neighbouring tiles overlap in dx: a thread takes whole images (as many as a
-  // block of tiles holds), so that no two threads add into the same element.
-  const int64_t images_per_item =
-      std::max<int64_t>(1, rows / std::max<int64_t>(1, tiles_per_image));
-  parallel_items(threads, ceil_div(s.N, images_per_item), [](int) {}, [&](int t, int64_t item) {
-    T* z = buf.block(t);
-    T* p = z + rows * kPositions * CO;
-    const int64_t first_image = item * images_per_item;
-    const int64_t last_image = std::min(s.N, first_image + images_per_item);
-    const int64_t image = s.H * s.W * C;
-    std::fill(dx + first_image * image, dx + last_image * image, T(0));
-    const int64_t end = last_image * tiles_per_image;
-    for (int64_t t0 = first_image * tiles_per_image; t0 < end; t0 += rows) {
-      const int64_t n = std::min(rows, end - t0);
-      FASTDL_DISPATCH(conv_winograd4_output_gradient<T>(s, dy, t0, n, z));
-      for (int xi = 0; xi < kPositions; ++xi) {
-        gemm_with_packed_b<T>(n, C, CO, {z + xi * n * CO, CO, 1}, buf.packed_weights + xi * packed,
-                              p + xi * n * C, C, GemmEpilogue<T>{});
-      }
-      FASTDL_DISPATCH(conv_winograd4_input_gradient<T>(s, p, t0, n, dx));
-    }
-  });
-}
-
 #define FASTDL_INSTANTIATE_WINOGRAD(T)                                                        \
   template void conv2d_forward_winograd<T>(const ConvShape&, const T*, const T*, const T*,    \
                                            Activation, T*);                                   \
-  template void conv2d_backward_weight_winograd<T>(const ConvShape&, const T*, const T*, T*,  \
-                                                   T*);                                       \
-  template void conv2d_backward_input_winograd<T>(const ConvShape&, const T*, const T*, T*);
+  template void conv2d_backward_winograd<T>(const ConvShape&, const T*, const T*, const T*,   \
+                                            T*, T*, T*);
 FASTDL_INSTANTIATE_WINOGRAD(float)
 FASTDL_INSTANTIATE_WINOGRAD(double)
 #undef FASTDL_INSTANTIATE_WINOGRAD

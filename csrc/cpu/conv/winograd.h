@@ -16,14 +16,13 @@ template <class T>
 void conv2d_forward_winograd(const ConvShape& s, const T* x, const T* w, const T* b,
                              Activation act, T* y);
 
-template <class T>
-void conv2d_backward_weight_winograd(const ConvShape& s, const T* x, const T* dy, T* dw, T* db);
-
 // The 4x4 tiles of s's output in one image: the Winograd algorithms' unit of work.
 int64_t winograd_tiles(const ConvShape& s);
 
-// dx of the forward, its tiles over the output (patches added into dx: threads own images).
+// dx and dw (and db, with dw) of the forward without activation, either of dx and dw nullptr;
+// with both, each tile of dy is transformed once for the two. dx's tiles are over the output.
 template <class T>
-void conv2d_backward_input_winograd(const ConvShape& s, const T* dy, const T* w, T* dx);
+void conv2d_backward_winograd(const ConvShape& s, const T* x, const T* dy, const T* w, T* dx,
+                              T* dw, T* db);
 
 }  // namespace fastdl

@@ -48,4 +48,11 @@ template <class T>
 void conv2d_backward_weight(const ConvShape& s, const T* x, const T* dy, T* dw, T* db,
                             Activation act = Activation::none, const T* out = nullptr);
 
+// dx and dw (and db, with dw) of conv2d_forward without activation, each unless nullptr: as
+// conv2d_backward_input and conv2d_backward_weight, in one pass where both are wanted and
+// Winograd's algorithms compute them.
+template <class T>
+void conv2d_backward(const ConvShape& s, const T* x, const T* dy, const T* w, T* dx, T* dw,
+                     T* db);
+
 }  // namespace fastdl

@@ -42,6 +42,9 @@ def conv2d_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, strides: tup
     the weight gradient alone is wanted (no dx): then ``activation`` and the forward output
     ``out`` may be given, and the weight gradient applies the activation's derivative row by
     row as it reads ``grad`` (:class:`fastdl.ops.convolution.Conv2d` decides)."""
+    if need_x and need_w:
+        # One call for both: where Winograd's algorithms give them, one pass over grad.
+        return _C.conv2d_backward(grad, x, w, strides, padding, dilation, True, True, need_b)
     dx = conv2d_backward_input(grad, w, x.shape, strides, padding, dilation) if need_x else None
     dw = db = None
     if need_w:
