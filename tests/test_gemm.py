@@ -144,6 +144,23 @@ def test_ragged_columns_as_their_own_product(isa, rng, n, b_transposed, dtype, s
     assert_gemm_close(fastdl.matmul(a.T, g).numpy(), reference.matmul(a.T, g), m, dtype)
 
 
+@pytest.mark.parametrize("b_transposed", [False, True])
+# Where splitting the rows or the columns over two threads leaves the busiest as many tiles, a
+# large A (2 MiB or more) has its rows split, B packed whole first, a small one its columns: the
+# same product either way, bit for bit, and on one thread.
+@pytest.mark.parametrize("m,k,n", [(4096, 128, 64), (1030, 520, 64), (784, 64, 128)])
+def test_rows_or_columns_split_give_the_same_product(isa, rng, m, k, n, b_transposed,
+                                                     set_threads):
+    a = randn(rng, (m, k), np.float32)
+    b = randn(rng, (n, k), np.float32).T if b_transposed else randn(rng, (k, n), np.float32)
+    got = {}
+    for threads in (1, 2):
+        set_threads(threads)
+        got[threads] = fastdl.matmul(a, b).numpy()
+    assert_gemm_close(got[2], reference.matmul(a, b), k, np.float32)
+    np.testing.assert_array_equal(got[1], got[2])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 # B read transposed is packed by a register transpose of whole blocks of rows and columns; a K
 # shorter than a vector (10: a layer of 10 units in the backward pass) or with a remainder, and
