@@ -146,9 +146,10 @@ def test_ragged_columns_as_their_own_product(isa, rng, n, b_transposed, dtype, s
 
 @pytest.mark.parametrize("b_transposed", [False, True])
 # Where splitting the rows or the columns over two threads leaves the busiest as many tiles, a
-# large A (2 MiB or more) has its rows split, B packed whole first, a small one its columns: the
-# same product either way, bit for bit, and on one thread.
-@pytest.mark.parametrize("m,k,n", [(4096, 128, 64), (1030, 520, 64), (784, 64, 128)])
+# large A (2 MiB or more) larger than B has its rows split, B packed whole first; otherwise the
+# columns are: the same product either way, bit for bit, and on one thread.
+@pytest.mark.parametrize("m,k,n", [(4096, 128, 64), (1030, 520, 64), (784, 64, 128),
+                                   (256, 2048, 768)])
 def test_rows_or_columns_split_give_the_same_product(isa, rng, m, k, n, b_transposed,
                                                      set_threads):
     a = randn(rng, (m, k), np.float32)

@@ -46,11 +46,13 @@ constexpr int64_t kParallelWork = 80 * 80 * 80;
 constexpr int64_t kSharedPackingRows = 256;
 
 // Bytes of A from which, when splitting the rows or the columns leaves the busiest thread as
-// many tiles, the rows are split: with the columns split every thread reads all of A, which
-// then no longer fits in its L2 (the input gradient of an RNN's input projection, 6400 x 768 @
-// (128 x 768)^T, took 7.1 to 13.8 ms split by columns, from process to process, and 6.0 to 6.5
-// ms by rows on Zen 4, 2 threads; NumPy 7.1 ms). Below it the columns win (the MLP's weight
-// gradient, 784 x 64 @ 64 x 128).
+// many tiles and A is the larger operand, the rows are split: with the columns split every
+// thread reads all of A, which then no longer fits in its L2 (the input gradient of an RNN's
+// input projection, 6400 x 768 @ (128 x 768)^T, took 7.1 to 13.8 ms split by columns, from
+// process to process, and 6.0 to 6.5 ms by rows on Zen 4, 2 threads; NumPy 7.1 ms). With the
+// rows split every thread reads all of B instead: a larger B keeps the columns split (the
+// recurrent kernel's gradient, (6400 x 256)^T @ 6400 x 768: 13.2 to 13.6 ms, 14.8 to 16.8 by
+// rows). Below it the columns win (the MLP's weight gradient, 784 x 64 @ 64 x 128).
 constexpr int64_t kRowsWinTiesBytes = 2 << 20;
 
 // Elements of C per thread below which an outer product stays on one thread.
@@ -241,7 +243,7 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMa
   // columns against 67 us by rows at 256 x 256 @ 256 x 96, 743 against 559 us at 1000 x 512 @
   // 512 x 100.
   const bool rows_must_halve = plan.pack_b && !prepacked_b && M < kSharedPackingRows;
-  const bool rows_win_ties = M * K * int64_t(sizeof(T)) >= kRowsWinTiesBytes;
+  const bool rows_win_ties = M > N && M * K * int64_t(sizeof(T)) >= kRowsWinTiesBytes;
   const int64_t row_tiles = ceil_div(M, MR), col_tiles = ceil_div(N, NR);
   int threads_m = 1, threads_n = 1;
   int64_t best = row_tiles * col_tiles;
