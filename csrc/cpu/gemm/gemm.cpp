@@ -84,14 +84,9 @@ template <class T>
 void pack_a(int MR, int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* dst) {
   if (rs == 1) {
     // A transposed in memory (a weight gradient's patches^T): a panel's MR values at each k
-    // are contiguous, one copy each, instead of MR reads a column apart.
-    for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
-      const int mr = static_cast<int>(std::min<int64_t>(MR, mc - i0));
-      for (int64_t k = 0; k < kc; ++k) {
-        std::memcpy(dst + k * MR, A + i0 + k * cs, mr * sizeof(T));
-        std::fill(dst + k * MR + mr, dst + (k + 1) * MR, T(0));
-      }
-    }
+    // are contiguous, one copy each, instead of MR reads a column apart. (With a call of memcpy
+    // per copy, 15 % of (6400 x 256)^T @ 6400 x 768 on Zen 4 went to copying; 12 % this way.)
+    FASTDL_DISPATCH(gemm_pack_a_columns<T>(mc, kc, A, cs, dst));
     return;
   }
   if (cs == 1) {  // rows contiguous: transposed in registers (a scalar loop cost as much as

@@ -374,6 +374,25 @@ void gemm_pack_a_rows(int64_t mc, int64_t kc, const T* A, int64_t row_stride, T*
 }
 
 template <class T>
+void gemm_pack_a_columns(int64_t mc, int64_t kc, const T* A, int64_t col_stride, T* packed) {
+  constexpr int W = Vec<T>::width, MR = MicroTile<T>::MR;
+  for (int64_t i0 = 0; i0 < mc; i0 += MR, packed += MR * kc) {
+    const int64_t rows = mc - i0 < MR ? mc - i0 : MR;  // the rest of the panel is zero
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* src = A + i0 + k * col_stride;
+#pragma GCC unroll 4
+      for (int r0 = 0; r0 < MR; r0 += W) {
+        const int lanes = MR - r0 < W ? MR - r0 : W;
+        const int64_t present = rows - r0 < lanes ? rows - r0 : lanes;
+        const Vec<T> v = present > 0 ? load_lanes(src + r0, static_cast<int>(present))
+                                     : Vec<T>(T(0));
+        store_lanes(v, packed + k * MR + r0, lanes);
+      }
+    }
+  }
+}
+
+template <class T>
 void gemm_columns(int64_t M, int N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B,
                   int64_t rsb, int64_t csb, T* panel, T* C, int64_t ldc,
                   const GemmEpilogue<T>& ep) {
@@ -507,6 +526,8 @@ template void gemm_pack_b_columns<float>(int64_t, int, const float*, int64_t, fl
 template void gemm_pack_b_columns<double>(int64_t, int, const double*, int64_t, double*);
 template void gemm_pack_a_rows<float>(int64_t, int64_t, const float*, int64_t, float*);
 template void gemm_pack_a_rows<double>(int64_t, int64_t, const double*, int64_t, double*);
+template void gemm_pack_a_columns<float>(int64_t, int64_t, const float*, int64_t, float*);
+template void gemm_pack_a_columns<double>(int64_t, int64_t, const double*, int64_t, double*);
 template void gemm_columns<float>(int64_t, int, int64_t, const float*, int64_t, int64_t,
                                   const float*, int64_t, int64_t, float*, float*, int64_t,
                                   const GemmEpilogue<float>&);

@@ -123,6 +123,10 @@ struct TileEpilogue {
      mc are zero (gemm.cpp's pack_a layout). */                                                \
   template <class T>                                                                              \
   void gemm_pack_a_rows(int64_t mc, int64_t kc, const T* A, int64_t row_stride, T* packed);      \
+  /* The same for an A whose columns are contiguous (column k at A + k * col_stride, a weight  \
+     gradient's transposed operand): a panel's MR values at each k are one (masked) copy. */    \
+  template <class T>                                                                              \
+  void gemm_pack_a_columns(int64_t mc, int64_t kc, const T* A, int64_t col_stride, T* packed);   \
   /* C[M, N] (+)= epilogue(A[M, K] @ B[K, N]) for N <= geometry().column_cols with column tiles  \
      (vectors down the columns of C): A's columns are read as vectors, in place when they are   \
      contiguous (rsa == 1), else packed a tile of rows at a time into `panel` (K x the tile's   \
