@@ -104,6 +104,26 @@ def test_one_column_as_dot_products(isa, rng, m, k, dtype, set_threads):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+# One row (a single sample through a dense layer): the row kernel, in blocks of 16 vectors and one
+# block of what is left, its last vector masked; columns split between threads; a's elements
+# strided (a column of a matrix, transposed); the bias, alpha and activation.
+@pytest.mark.parametrize("k,n", [(1000, 1), (784, 10), (3, 16), (300, 129), (77, 256),
+                                 (200, 500), (2048, 1000)])
+def test_one_row_products(isa, rng, k, n, dtype, set_threads):
+    w = randn(rng, (k, n), dtype)
+    bias = randn(rng, (n,), dtype)
+    x = randn(rng, (k, 2), dtype)
+    for a in (np.ascontiguousarray(x[:, :1].T), x[:, 1:].T):
+        exact = reference.matmul(a, w)
+        for threads in (1, 2):
+            set_threads(threads)
+            assert_gemm_close(fastdl.matmul(a, w).numpy(), exact, k, dtype)
+            got = _C.gemm(a, w, bias, "relu", 0.5, 0.0, "linear")
+            assert_gemm_close(got, np.maximum(0.5 * exact + bias.astype(np.float64), 0), k,
+                              dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 # K = 1, an outer product (a dense layer of one unit's input gradient): each row of C a multiple
 # of b, written whole, in vectors and a masked tail; a of any stride; rows split between threads
 # past 64 Ki elements; b's elements strided go the general way.

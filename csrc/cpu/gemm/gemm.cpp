@@ -538,6 +538,23 @@ void gemm_outer(int64_t M, int64_t N, StridedMatrix<T> A, StridedMatrix<T> B, T*
       1);
 }
 
+// A product of one row with B's rows contiguous (a single sample through a dense layer; a bias
+// gradient as ones @ g): the row kernel, which reads each row of B once against a broadcast of
+// a's element (the tiles would compute MR rows for one: 1 x 512 @ 512 x 512 took 61 us against
+// NumPy's 12 us on Zen 4); threads take contiguous ranges of whole vectors of columns.
+template <class T>
+void gemm_one_row(int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> B, T* C,
+                  const GemmEpilogue<T>& ep, int nthreads) {
+  const int64_t W = gemm_geometry<T>().narrow;  // the narrow tile is one vector wide
+  parallel_for(
+      ceil_div(N, W), std::max<int64_t>(1, ceil_div(N, W) / nthreads),
+      [&](int64_t begin, int64_t end) {
+        FASTDL_DISPATCH(gemm_row<T>(begin * W, std::min(N, end * W), K, A.data, A.col_stride,
+                                    B.data, B.row_stride, C, ep));
+      },
+      1);
+}
+
 // Below this K the dot products' horizontal sums outweigh their work.
 constexpr int64_t kDotMinK = 32;
 
@@ -552,6 +569,10 @@ void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> 
   }
   if (K == 1 && B.col_stride == 1) {
     gemm_outer(M, N, A, B, C, ldc, epilogue);
+    return;
+  }
+  if (M == 1 && B.col_stride == 1) {
+    gemm_one_row(N, K, A, B, C, epilogue, nthreads);
     return;
   }
   if (prefer_columns(g, M, N, K, A)) {

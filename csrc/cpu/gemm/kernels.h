@@ -141,6 +141,12 @@ struct TileEpilogue {
   template <class T>                                                                              \
   void gemm_dot_rows(int64_t M, int64_t K, const T* A, int64_t rsa, const T* b, T* C,            \
                      int64_t ldc, const GemmEpilogue<T>& ep);                                     \
+  /* c[:N] (+)= epilogue(a @ B[:K, :N]): a product of one row (a single sample through a     \
+     dense layer, a bias gradient as ones @ g), B's rows contiguous (row k at B + k * rsb) and  \
+     read once, a's elements csa apart; columns [j0, j1) of it, the bias from column 0. */      \
+  template <class T>                                                                              \
+  void gemm_row(int64_t j0, int64_t j1, int64_t K, const T* a, int64_t csa, const T* B,          \
+                int64_t rsb, T* c, const GemmEpilogue<T>& ep);                                    \
   /* C[i, :N] (+)= epilogue(A[i, 0] * b[:N]) for i < M: a product over K = 1 (an outer         \
      product), written row by row; A's elements rsa apart, b contiguous. */                       \
   template <class T>                                                                              \
