@@ -124,6 +124,25 @@ def test_one_row_products(isa, rng, k, n, dtype, set_threads):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+# One row times a B whose columns are contiguous (a single sample's input gradient, g @ W^T):
+# dot products with B's columns, from K = 32 (below, the tiles), alpha applied; with a bias the
+# tiles again.
+@pytest.mark.parametrize("k,n", [(32, 1), (128, 784), (300, 129), (31, 50), (1000, 17)])
+def test_one_row_times_transposed_b(isa, rng, k, n, dtype, set_threads):
+    b = randn(rng, (n, k), dtype).T
+    bias = randn(rng, (n,), dtype)
+    x = randn(rng, (k, 2), dtype)
+    for a in (np.ascontiguousarray(x[:, :1].T), x[:, 1:].T):
+        exact = reference.matmul(a, b)
+        for threads in (1, 2):
+            set_threads(threads)
+            assert_gemm_close(fastdl.matmul(a, b).numpy(), exact, k, dtype)
+            assert_gemm_close(_C.gemm(a, b, None, "none", -2.0), -2.0 * exact, k, dtype)
+            got = _C.gemm(a, b, bias, "tanh", 0.5)
+            assert_gemm_close(got, np.tanh(0.5 * exact + bias.astype(np.float64)), k, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 # K = 1, an outer product (a dense layer of one unit's input gradient): each row of C a multiple
 # of b, written whole, in vectors and a masked tail; a of any stride; rows split between threads
 # past 64 Ki elements; b's elements strided go the general way.

@@ -575,6 +575,16 @@ void gemm(int64_t M, int64_t N, int64_t K, StridedMatrix<T> A, StridedMatrix<T> 
     gemm_one_row(N, K, A, B, C, epilogue, nthreads);
     return;
   }
+  if (M == 1 && B.row_stride == 1 && K >= kDotMinK && !epilogue.bias &&
+      epilogue.act == Activation::none) {
+    // One row times a B whose columns are contiguous (a single sample's input gradient, g @
+    // W^T): each element of C is the dot product of a with a column of B, the transposed
+    // product's one column (1 x 512 @ (512 x 512)^T on Zen 4: 91.5 us by the tiles, 13.8 us
+    // this way, NumPy 12.9 us).
+    gemm_dot(N, K, {B.data, B.col_stride, 1}, {A.data, A.col_stride, 1}, C, 1, epilogue,
+             nthreads);
+    return;
+  }
   if (prefer_columns(g, M, N, K, A)) {
     gemm_by_columns(g, M, N, K, A, B, C, ldc, epilogue, nthreads);
     return;
