@@ -104,13 +104,16 @@ def test_one_column_as_dot_products(isa, rng, m, k, dtype, set_threads):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-# One row (a single sample through a dense layer): the row kernel, in blocks of 16 vectors and one
-# block of what is left, its last vector masked; columns split between threads; a's elements
-# strided (a column of a matrix, transposed); the bias, alpha and activation.
-@pytest.mark.parametrize("k,n", [(1000, 1), (784, 10), (3, 16), (300, 129), (77, 256),
-                                 (200, 500), (2048, 1000)])
-def test_one_row_products(isa, rng, k, n, dtype, set_threads):
-    w = randn(rng, (k, n), dtype)
+@pytest.mark.parametrize("b_transposed", [False, True])
+# One row (a single sample through a dense layer, or its input gradient g @ W^T). B's rows
+# contiguous: the row kernel, in blocks of 16 vectors and one block of what is left, its last
+# vector masked, the columns split between threads. B's columns contiguous: dot products with
+# them from K = 32 (below, the tiles), alpha applied, and the tiles again with a bias. a's
+# elements contiguous or strided (a column of a matrix, transposed).
+@pytest.mark.parametrize("k,n", [(1000, 1), (784, 10), (3, 16), (31, 50), (32, 1), (300, 129),
+                                 (77, 256), (128, 784), (200, 500), (2048, 1000)])
+def test_one_row_products(isa, rng, k, n, b_transposed, dtype, set_threads):
+    w = randn(rng, (n, k), dtype).T if b_transposed else randn(rng, (k, n), dtype)
     bias = randn(rng, (n,), dtype)
     x = randn(rng, (k, 2), dtype)
     for a in (np.ascontiguousarray(x[:, :1].T), x[:, 1:].T):
@@ -118,28 +121,10 @@ def test_one_row_products(isa, rng, k, n, dtype, set_threads):
         for threads in (1, 2):
             set_threads(threads)
             assert_gemm_close(fastdl.matmul(a, w).numpy(), exact, k, dtype)
-            got = _C.gemm(a, w, bias, "relu", 0.5, 0.0, "linear")
+            assert_gemm_close(_C.gemm(a, w, None, "none", -2.0), -2.0 * exact, k, dtype)
+            got = _C.gemm(a, w, bias, "relu", 0.5)
             assert_gemm_close(got, np.maximum(0.5 * exact + bias.astype(np.float64), 0), k,
                               dtype)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-# One row times a B whose columns are contiguous (a single sample's input gradient, g @ W^T):
-# dot products with B's columns, from K = 32 (below, the tiles), alpha applied; with a bias the
-# tiles again.
-@pytest.mark.parametrize("k,n", [(32, 1), (128, 784), (300, 129), (31, 50), (1000, 17)])
-def test_one_row_times_transposed_b(isa, rng, k, n, dtype, set_threads):
-    b = randn(rng, (n, k), dtype).T
-    bias = randn(rng, (n,), dtype)
-    x = randn(rng, (k, 2), dtype)
-    for a in (np.ascontiguousarray(x[:, :1].T), x[:, 1:].T):
-        exact = reference.matmul(a, b)
-        for threads in (1, 2):
-            set_threads(threads)
-            assert_gemm_close(fastdl.matmul(a, b).numpy(), exact, k, dtype)
-            assert_gemm_close(_C.gemm(a, b, None, "none", -2.0), -2.0 * exact, k, dtype)
-            got = _C.gemm(a, b, bias, "tanh", 0.5)
-            assert_gemm_close(got, np.tanh(0.5 * exact + bias.astype(np.float64)), k, dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -496,18 +496,6 @@ FASTDL_ALWAYS_INLINE void row_block(int64_t j, int lanes, int64_t K, const T* a,
   }
 }
 
-// Calls f(std::integral_constant<int, n>{}) for 1 <= n <= N: a count as a constant.
-template <int N, class F>
-FASTDL_ALWAYS_INLINE void with_count(int n, F&& f) {
-  if constexpr (N == 1) {
-    f(std::integral_constant<int, 1>{});
-  } else if (n == N) {
-    f(std::integral_constant<int, N>{});
-  } else {
-    with_count<N - 1>(n, f);
-  }
-}
-
 template <class T>
 void gemm_row(int64_t j0, int64_t j1, int64_t K, const T* a, int64_t csa, const T* B,
               int64_t rsb, T* c, const GemmEpilogue<T>& ep) {

@@ -28,18 +28,6 @@ constexpr int max_rows(int vectors) {
   return std::min(12, (kVectorRegisters - vectors - 2) / vectors);
 }
 
-// Calls f(std::integral_constant<int, n>{}) for 1 <= n <= N: a tile's row count as a constant.
-template <int N, class F>
-FASTDL_ALWAYS_INLINE void with_rows(int n, F&& f) {
-  if constexpr (N == 1) {
-    f(std::integral_constant<int, 1>{});
-  } else if (n == N) {
-    f(std::integral_constant<int, N>{});
-  } else {
-    with_rows<N - 1>(n, f);
-  }
-}
-
 // Calls f(cell tag) with the cell as a compile-time constant.
 template <class F>
 void with_cell(RnnCell cell, F&& f) {
@@ -61,7 +49,7 @@ FASTDL_ALWAYS_INLINE void for_each_row_tile(int64_t row0, int64_t rows, F&& tile
   const int64_t tiles = (rows + N - 1) / N;
   for (int64_t i = 0, r = row0; i < tiles; ++i) {
     const int n = static_cast<int>(rows / tiles + (i < rows % tiles ? 1 : 0));
-    with_rows<N>(n, [&](auto rows_tag) { tile(r, rows_tag); });
+    with_count<N>(n, [&](auto rows_tag) { tile(r, rows_tag); });
     r += n;
   }
 }

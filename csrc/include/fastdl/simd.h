@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 // For helpers that take a micro-kernel's accumulators by reference: if such a helper were not
 // inlined, the accumulators would have to live in memory for the whole K loop.
@@ -620,6 +621,20 @@ inline void store_lanes(IndexVec<T> v, int32_t* p, int lanes) {
     v.store(p);
   } else {
     v.store(p, lanes);
+  }
+}
+
+// Calls f(std::integral_constant<int, n>{}) for 1 <= n <= N: a count known at run time (a
+// tile's rows, a block's vectors) as a constant, so that the kernel's loops over it unroll and
+// its accumulators stay in registers.
+template <int N, class F>
+FASTDL_ALWAYS_INLINE void with_count(int n, F&& f) {
+  if constexpr (N == 1) {
+    f(std::integral_constant<int, 1>{});
+  } else if (n == N) {
+    f(std::integral_constant<int, N>{});
+  } else {
+    with_count<N - 1>(n, f);
   }
 }
 
