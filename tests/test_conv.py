@@ -54,7 +54,7 @@ def test_input_gradient_is_skipped_for_an_input_that_does_not_need_it(monkeypatc
     x, k, b = _arrays(rng, CASES[0], np.float64)
     k, b = fastdl.tensor(k, requires_grad=True), fastdl.tensor(b, requires_grad=True)
     fastdl.conv2d(fastdl.tensor(x), k, b).sum().backward()
-    assert True not in asked and k.grad is not None and b.grad is not None
+    assert not any(asked) and k.grad is not None and b.grad is not None
     xt = fastdl.tensor(x, requires_grad=True)
     fastdl.conv2d(xt, k, b).sum().backward()
     assert asked.count(True) == 1 and xt.grad.shape == x.shape
@@ -101,6 +101,22 @@ def test_both_gradients_at_once(isa, rng, shape, out_channels, padding, dtype):
     none_x, dw_alone, no_b = _C.conv2d_backward(dy, x, k, *geometry, need_x=False, need_b=False)
     assert none_x is None and no_b is None
     _close(dw_alone, want_dw, dtype, dy[..., 0].size)
+
+
+def test_both_gradients_check_their_input():
+    x = np.zeros((2, 13, 13, 32), np.float32)
+    w = np.zeros((3, 3, 32, 64), np.float32)
+    dy = np.zeros((2, 11, 11, 64), np.float32)
+    geometry = conv2d_geometry(x.shape, w.shape, 1, "valid", 1)
+    with pytest.raises(ValueError, match=r"conv2d_backward: dy has shape \(2, 10, 11, 64\); "
+                                         r"expected \(2, 11, 11, 64\)"):
+        _C.conv2d_backward(dy[:, :10], x, w, *geometry)
+    with pytest.raises(ValueError, match=r"conv2d_backward: x has shape \(2, 13, 13, 32\), w has "
+                                         r"shape \(3, 3, 16, 64\)"):
+        _C.conv2d_backward(dy, x, w[:, :, :16], *geometry)
+    with pytest.raises(TypeError, match="conv2d_backward: x has dtype float32 but dy has dtype "
+                                        "float64"):
+        _C.conv2d_backward(dy.astype(np.float64), x, w, *geometry)
 
 
 # One input channel goes to the direct kernels, which take the output channels in blocks of one

@@ -16,9 +16,9 @@ namespace fastdl {
 
 // Winograd's algorithms for a 3x3 kernel with unit strides and dilation (F(4x4, 3x3) and its
 // transpose F(3x3, 4x4)): the products of transformed tiles become GEMMs of (tiles x C) by
-// (C x CO) (forward) or (C x tiles) by (tiles x CO) (weight gradient). Worth their transforms when the channels make those GEMMs long
-// enough, and when the image is large enough that few tiles hang over its edge (measured:
-// slower on 5x5 -> 3x3, faster from 13x13 -> 11x11 up).
+// (C x CO) (forward) or (C x tiles) by (tiles x CO) (weight gradient). Worth their transforms
+// when the channels make those GEMMs long enough, and when the image is large enough that few
+// tiles hang over its edge (measured: slower on 5x5 -> 3x3, faster from 13x13 -> 11x11 up).
 bool winograd_applies(const ConvShape& s) {
   return s.KH == 3 && s.KW == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
          s.dilation_w == 1 && s.C >= 16 && s.CO >= 16 && s.OH >= 8 && s.OW >= 8;

@@ -4,8 +4,9 @@
 // that wakes after its job is over only finds every chunk taken. A participant takes a chunk by
 // incrementing one of the job's counters (see Job); it calls join and the body only while it
 // holds a chunk that is not finished, and the poster returns only when every chunk is
-// finished, so nothing runs on the poster's callables after the call. Slots are reserved before a chunk is claimed (at
-// most `participants`), so a participant that finds no chunk holds a slot it never joins.
+// finished, so nothing runs on the poster's callables after the call. Slots are reserved
+// before a chunk is claimed (at most `participants`), so a participant that finds no chunk
+// holds a slot it never joins.
 //
 // Where the workers run. A sleeping worker woken by the poster is placed by the kernel, which
 // likes to put a wakee on its waker's core; there it can only take turns with the poster, and
