@@ -76,6 +76,8 @@ KERAS_SIGNATURES = {
     "tensordot": "(x1, x2, axes=2)",
     "softmax": "(x, axis=-1)",
     "log_softmax": "(x, axis=-1)",
+    "layer_normalization": "(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs)",
+    "rms_normalization": "(x, scale=None, axis=-1, epsilon=None)",
     "logsumexp": "(x, axis=None, keepdims=False)",
     "sigmoid": "(x)",
     "tanh": "(x)",

@@ -30,6 +30,7 @@ void bind_dropout(py::module_& m);
 void bind_random(py::module_& m);
 void bind_gather(py::module_& m);
 void bind_rnn(py::module_& m);
+void bind_norm(py::module_& m);
 }  // namespace fastdl::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -119,4 +120,5 @@ PYBIND11_MODULE(_C, m) {
   bindings::bind_random(m);
   bindings::bind_gather(m);
   bindings::bind_rnn(m);
+  bindings::bind_norm(m);
 }

@@ -23,17 +23,6 @@ namespace fastdl {
 namespace FASTDL_ISA_NS {
 namespace {
 
-// Calls body(i, lanes) for each vector of [0, n): whole vectors, then one partial vector.
-// Inlined, so that `lanes` is the constant W in the main loop and the masked loads and stores
-// of load_lanes/store_lanes fold away there.
-template <class T, class Body>
-FASTDL_ALWAYS_INLINE void for_each_vector(int64_t n, Body&& body) {
-  constexpr int W = Vec<T>::width;
-  int64_t i = 0;
-  for (; i + W <= n; i += W) body(i, W);
-  if (i < n) body(i, static_cast<int>(n - i));
-}
-
 template <GradMode M, class T>
 FASTDL_ALWAYS_INLINE Vec<T> prepare(Vec<T> g, T a) {
   if constexpr (M == GradMode::clamp) {

@@ -14,17 +14,6 @@ namespace fastdl {
 namespace FASTDL_ISA_NS {
 namespace {
 
-// Calls body(i, lanes) for i = 0, W, 2W, ... < n with lanes = min(W, n - i): the full vectors,
-// then the partial last one. With `lanes` a constant W in the main loop, the helpers below fold
-// to plain loads and stores there and to masked ones only for the last vector.
-template <class T, class Body>
-inline void for_each_vector(int64_t n, Body body) {
-  constexpr int W = Vec<T>::width;
-  int64_t i = 0;
-  for (; i + W <= n; i += W) body(i, W);
-  if (i < n) body(i, static_cast<int>(n - i));
-}
-
 // v with the lanes from `lanes` on replaced by `fill`, so that the zeros a masked load leaves
 // there do not enter a reduction.
 template <class T>

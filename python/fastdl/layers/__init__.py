@@ -30,7 +30,7 @@ from fastdl.layers.merge import (
     subtract,
 )
 from fastdl.layers.noise import GaussianDropout, GaussianNoise
-from fastdl.layers.normalization import BatchNormalization
+from fastdl.layers.normalization import BatchNormalization, LayerNormalization, RMSNormalization
 from fastdl.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -74,7 +74,8 @@ GlobalMaxPool1D = GlobalMaxPooling1D
 __all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activation", "Dropout",
            "Flatten", "Reshape", "InputLayer", "Input", "Conv2D", "Conv1D", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-           "BatchNormalization", "Convolution2D", "Convolution1D", "MaxPool2D", "AvgPool2D",
+           "BatchNormalization", "LayerNormalization", "RMSNormalization", "Convolution2D",
+           "Convolution1D", "MaxPool2D", "AvgPool2D",
            "GlobalAvgPool2D", "GlobalMaxPool2D", "MaxPooling1D", "AveragePooling1D",
            "GlobalMaxPooling1D", "GlobalAveragePooling1D", "MaxPool1D", "AvgPool1D",
            "GlobalMaxPool1D", "GlobalAvgPool1D", "Add", "Subtract", "Multiply", "Average",

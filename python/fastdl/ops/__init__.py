@@ -42,7 +42,7 @@ from fastdl.ops.elementwise import (abs, clip, exp, log, log1p, maximum, minimum
                                     square, where)
 from fastdl.ops.gathering import repeat, take, take_along_axis, tile
 from fastdl.ops.linalg import norm
-from fastdl.ops.normalization import batch_norm
+from fastdl.ops.normalization import batch_norm, layer_normalization, rms_normalization
 from fastdl.ops.pooling import avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d
 from fastdl.ops.products import linear, matmul
 from fastdl.ops.recurrent import gru, lstm, rnn, simple_rnn
@@ -71,6 +71,6 @@ __all__ = [
     "softmax", "log_softmax", "softmax_cross_entropy",
     "conv2d", "conv1d", "conv2d_max_pool2d", "conv2d_transpose", "conv1d_transpose",
     "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
-    "dropout", "batch_norm",
+    "dropout", "batch_norm", "layer_normalization", "rms_normalization",
     "lstm", "gru", "simple_rnn", "rnn",
 ]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from fastdl.bench.cases import activation, conv, matmul, optim, overhead, pool, rnn, softmax
+from fastdl.bench.cases import (activation, conv, matmul, norm, optim, overhead, pool, rnn,
+                                softmax)
 from fastdl.bench.harness import Case
 
 #: Family name -> function listing its cases, in the order ``python -m fastdl.bench`` runs them.
@@ -21,6 +22,7 @@ FAMILIES: dict[str, Callable[[], list[Case]]] = {
     overhead.FAMILY: overhead.cases,
     optim.FAMILY: optim.cases,
     rnn.FAMILY: rnn.cases,
+    norm.FAMILY: norm.cases,
 }
 
 
