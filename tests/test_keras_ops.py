@@ -78,6 +78,8 @@ KERAS_SIGNATURES = {
     "log_softmax": "(x, axis=-1)",
     "layer_normalization": "(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs)",
     "rms_normalization": "(x, scale=None, axis=-1, epsilon=None)",
+    "dot_product_attention": "(query, key, value, bias=None, mask=None, scale=None, "
+                             "is_causal=False, flash_attention=None, attn_logits_soft_cap=None)",
     "logsumexp": "(x, axis=None, keepdims=False)",
     "sigmoid": "(x)",
     "tanh": "(x)",

@@ -31,6 +31,7 @@ void bind_random(py::module_& m);
 void bind_gather(py::module_& m);
 void bind_rnn(py::module_& m);
 void bind_norm(py::module_& m);
+void bind_attention(py::module_& m);
 }  // namespace fastdl::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -121,4 +122,5 @@ PYBIND11_MODULE(_C, m) {
   bindings::bind_gather(m);
   bindings::bind_rnn(m);
   bindings::bind_norm(m);
+  bindings::bind_attention(m);
 }

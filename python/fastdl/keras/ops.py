@@ -16,13 +16,14 @@ from typing import Any
 from fastdl import ops as _ops
 from fastdl.ops import (abs, add, arange, argmax, argmin, broadcast_to, cast, clip,  # noqa: F401
                         concatenate, convert_to_numpy, convert_to_tensor, cumsum, divide, dot,
-                        einsum, elu, erf, exp, expand_dims, eye, full, full_like,
-                        layer_normalization, leaky_relu, linspace, log, log1p, log_softmax,
-                        logsumexp, matmul, max, maximum, mean, min, minimum, multiply, negative,
-                        norm, one_hot, ones, ones_like, power, prod, relu, repeat, reshape,
-                        rms_normalization, shape, sigmoid, sign, silu, softmax, softplus, split,
-                        sqrt, square, squeeze, stack, std, subtract, sum, take, take_along_axis,
-                        tanh, tensordot, tile, top_k, transpose, var, where, zeros, zeros_like)
+                        dot_product_attention, einsum, elu, erf, exp, expand_dims, eye, full,
+                        full_like, layer_normalization, leaky_relu, linspace, log, log1p,
+                        log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, multiply,
+                        negative, norm, one_hot, ones, ones_like, power, prod, relu, repeat,
+                        reshape, rms_normalization, shape, sigmoid, sign, silu, softmax, softplus,
+                        split, sqrt, square, squeeze, stack, std, subtract, sum, take,
+                        take_along_axis, tanh, tensordot, tile, top_k, transpose, var, where, zeros,
+                        zeros_like)
 from fastdl.tensor import Tensor
 
 
@@ -53,5 +54,5 @@ __all__ = [
     "one_hot",
     "matmul", "dot", "tensordot", "einsum", "norm",
     "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "elu", "softplus", "softmax",
-    "log_softmax", "layer_normalization", "rms_normalization",
+    "log_softmax", "layer_normalization", "rms_normalization", "dot_product_attention",
 ]

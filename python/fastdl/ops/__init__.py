@@ -15,18 +15,18 @@ tensor([0., 2.])
 >>> fastdl.ops.sum(fastdl.ops.multiply(x, x)).backward(); x.grad
 tensor([[2., 4.]])
 
-Each family lives in a module of its own, its :class:`~fastdl.autograd.Function` classes beside
-its public functions (``fastdl.ops.arithmetic.Mul`` is the Function behind ``*``):
+Each family lives in a module of its own, its :class:`~fastdl.autograd.Function` classes beside its
+public functions (``fastdl.ops.arithmetic.Mul`` is the Function behind ``*``):
 :mod:`~fastdl.ops.arithmetic`, :mod:`~fastdl.ops.elementwise`, :mod:`~fastdl.ops.special`,
 :mod:`~fastdl.ops.reduction`, :mod:`~fastdl.ops.selection`, :mod:`~fastdl.ops.shaping`,
 :mod:`~fastdl.ops.gathering`, :mod:`~fastdl.ops.conversion`, :mod:`~fastdl.ops.array_creation`,
 :mod:`~fastdl.ops.products`, :mod:`~fastdl.ops.contraction`, :mod:`~fastdl.ops.linalg`,
-:mod:`~fastdl.ops.activation`, :mod:`~fastdl.ops.softmax_family`, :mod:`~fastdl.ops.convolution`,
-:mod:`~fastdl.ops.pooling`, :mod:`~fastdl.ops.recurrent`, :mod:`~fastdl.ops.regularization` and
-:mod:`~fastdl.ops.normalization`, and :mod:`~fastdl.ops.sampling` (the random draws, exported
-as :mod:`fastdl.keras.random`); no module is named as a function, so that both stay
-reachable. Importing this package also binds the Tensor's operators and methods
-(:mod:`~fastdl.ops.tensor_methods`).
+:mod:`~fastdl.ops.activation`, :mod:`~fastdl.ops.softmax_family`, :mod:`~fastdl.ops.attention`,
+:mod:`~fastdl.ops.convolution`, :mod:`~fastdl.ops.pooling`, :mod:`~fastdl.ops.recurrent`,
+:mod:`~fastdl.ops.regularization` and :mod:`~fastdl.ops.normalization`, and
+:mod:`~fastdl.ops.sampling` (the random draws, exported as :mod:`fastdl.keras.random`); no module
+is named as a function, so that both stay reachable. Importing this package also binds the Tensor's
+operators and methods (:mod:`~fastdl.ops.tensor_methods`).
 """
 from fastdl.ops import tensor_methods  # noqa: F401  (binds the Tensor's operators and methods)
 from fastdl.ops.activation import (elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, step,
@@ -34,6 +34,7 @@ from fastdl.ops.activation import (elu, gelu, leaky_relu, relu, sigmoid, silu, s
 from fastdl.ops.arithmetic import add, divide, multiply, negative, power, subtract
 from fastdl.ops.array_creation import (arange, eye, full, full_like, linspace, one_hot, ones,
                                        ones_like, zeros, zeros_like)
+from fastdl.ops.attention import dot_product_attention
 from fastdl.ops.contraction import dot, einsum, tensordot
 from fastdl.ops.convolution import (conv1d, conv1d_transpose, conv2d, conv2d_max_pool2d,
                                      conv2d_transpose)
@@ -72,5 +73,6 @@ __all__ = [
     "conv2d", "conv1d", "conv2d_max_pool2d", "conv2d_transpose", "conv1d_transpose",
     "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
     "dropout", "batch_norm", "layer_normalization", "rms_normalization",
+    "dot_product_attention",
     "lstm", "gru", "simple_rnn", "rnn",
 ]

@@ -404,53 +404,11 @@ def batch_norm(x: Any, gamma: Any, beta: Any, axes: tuple,
     return y, mean.squeeze(axis=axes), var.squeeze(axis=axes)
 
 
-def _normalized_moments(x: Array, axes: tuple, epsilon: float, kind: str):
-    """(xn, r, centered) of :func:`layer_normalization`: the rows before gamma and beta, 1 /
-    sqrt(statistic + epsilon) and x minus its mean (kept dims)."""
-    centered = x - x.mean(axis=axes, keepdims=True)
-    if kind == "rms":
-        r = 1.0 / np.sqrt(np.mean(x * x, axis=axes, keepdims=True) + epsilon)
-        return x * r, r, centered
-    r = 1.0 / np.sqrt(np.mean(centered * centered, axis=axes, keepdims=True) + epsilon)
-    return (centered if kind == "layer" else x) * r, r, centered
-
-
-def _on_axes(p: Any, x: Array, axes: tuple) -> Array:
-    """A per-element parameter (gamma, beta) shaped to broadcast against x over ``axes``."""
-    shape = [x.shape[d] if d in axes else 1 for d in range(x.ndim)]
-    return f64(p).reshape(shape)
-
-
-def layer_normalization(x: Any, gamma: Any, beta: Any, axes: tuple, epsilon: float,
-                        kind: str = "layer") -> Array:
-    """x normalized over ``axes`` by its own statistics: kind 'layer' ((x - mean) / sqrt(var +
-    epsilon)), 'rms' (x / sqrt(mean(x^2) + epsilon)) or 'variance_scaling' (x / sqrt(var +
-    epsilon)); times gamma and plus beta (None: none), given in the axes' shape."""
-    x = f64(x)
-    xn, _, _ = _normalized_moments(x, axes, epsilon, kind)
-    y = xn if gamma is None else xn * _on_axes(gamma, x, axes)
-    return y if beta is None else y + _on_axes(beta, x, axes)
-
-
-def layer_normalization_grad(grad: Any, x: Any, gamma: Any, beta: Any, axes: tuple,
-                             epsilon: float, kind: str = "layer") -> tuple:
-    """(dx, dgamma, dbeta) of :func:`layer_normalization`; None for an absent parameter. With
-    u = grad * gamma, n the elements per row and r the row's 1 / sqrt(...): the row's
-    statistic moves with x, which gives the terms after u."""
-    grad, x = f64(grad), f64(x)
-    xn, r, centered = _normalized_moments(x, axes, epsilon, kind)
-    u = grad if gamma is None else grad * _on_axes(gamma, x, axes)
-    mean = lambda a: a.mean(axis=axes, keepdims=True)  # noqa: E731
-    if kind == "layer":
-        dx = r * (u - mean(u) - xn * mean(u * xn))
-    elif kind == "rms":
-        dx = r * (u - xn * mean(u * xn))
-    else:
-        dx = r * (u - centered * r * mean(u * xn))
-    others = tuple(d for d in range(x.ndim) if d not in axes)
-    dgamma = None if gamma is None else (grad * xn).sum(axis=others).reshape(np.shape(gamma))
-    dbeta = None if beta is None else grad.sum(axis=others).reshape(np.shape(beta))
-    return dx, dgamma, dbeta
+# Layer and RMS normalization and dot-product attention: their references are in a module of
+# their own, read here as the others are.
+from fastdl.testing.reference_transformer import (  # noqa: E402,F401
+    dot_product_attention, dot_product_attention_grad, layer_normalization,
+    layer_normalization_grad)
 
 
 # ---------------------------------------------------------------- losses (Keras's formulas)

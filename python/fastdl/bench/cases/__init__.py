@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from fastdl.bench.cases import (activation, conv, matmul, norm, optim, overhead, pool, rnn,
-                                softmax)
+from fastdl.bench.cases import (activation, attention, conv, matmul, norm, optim, overhead,
+                                pool, rnn, softmax)
 from fastdl.bench.harness import Case
 
 #: Family name -> function listing its cases, in the order ``python -m fastdl.bench`` runs them.
@@ -23,6 +23,7 @@ FAMILIES: dict[str, Callable[[], list[Case]]] = {
     optim.FAMILY: optim.cases,
     rnn.FAMILY: rnn.cases,
     norm.FAMILY: norm.cases,
+    attention.FAMILY: attention.cases,
 }
 
 

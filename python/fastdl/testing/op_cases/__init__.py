@@ -19,8 +19,8 @@ its rows to its family's ``CASES``.
 >>> [case.name for case in op_cases.FAMILIES["softmax"]][:2]
 ['softmax', 'softmax(axis=0)']
 """
-from fastdl.testing.op_cases import (activation, arithmetic, contraction, conv, dropout,
-                                     elementwise, gathering, linalg, losses, matmul,
+from fastdl.testing.op_cases import (activation, arithmetic, attention, contraction, conv,
+                                     dropout, elementwise, gathering, linalg, losses, matmul,
                                      normalization, pool, recurrent, reduction, selection, shape,
                                      softmax)
 from fastdl.testing.op_cases.case import (DEFAULT_TOLERANCE, GPU_TOLERANCE,
@@ -51,6 +51,7 @@ FAMILIES: dict[str, list[OpCase]] = {
     "normalization": normalization.CASES,
     "losses": losses.CASES,
     "recurrent": recurrent.CASES,
+    "attention": attention.CASES,
 }
 
 #: Every case of every family.

@@ -1,0 +1,138 @@
+// Attention's softmax arithmetic, written once against Vec<T>; CMake compiles this file once per
+// ISA (generic, avx2, avx512), each copy in its own namespace.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "activation/vector_math.h"
+#include "attention/kernels.h"
+#include "fastdl/simd.h"
+
+namespace fastdl {
+namespace FASTDL_ISA_NS {
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+template <class T>
+T row_max(const T* x, int64_t n) {
+  const T lowest = -std::numeric_limits<T>::infinity();
+  Vec<T> m(lowest);
+  for_each_vector<T>(n, [&](int64_t i, int lanes) {
+    const Vec<T> v = load_lanes(x + i, lanes);
+    m = max(m, lanes == Vec<T>::width ? v : select(Vec<T>::first_lanes(lanes), v, Vec<T>(lowest)));
+  });
+  return m.reduce_max();
+}
+
+// x = exp(x - shift) in place; returns the sum of the new values.
+template <class T>
+T exp_in_place(T* x, int64_t n, T shift) {
+  const Vec<T> vs(shift);
+  Vec<T> sum(T(0));
+  for_each_vector<T>(n, [&](int64_t i, int lanes) {
+    const Vec<T> e = exp(load_lanes(x + i, lanes) - vs);
+    store_lanes(e, x + i, lanes);
+    sum = sum + (lanes == Vec<T>::width ? e : mask_and(Vec<T>::first_lanes(lanes), e));
+  });
+  return sum.reduce_sum();
+}
+
+template <class T>
+void scale_row(T* x, int64_t n, T factor) {
+  const Vec<T> f(factor);
+  for_each_vector<T>(n, [&](int64_t i, int lanes) {
+    store_lanes(load_lanes(x + i, lanes) * f, x + i, lanes);
+  });
+}
+
+}  // namespace
+
+template <class T>
+void attention_online_softmax(T* s, int64_t rows, int64_t cols, int64_t lds, T* m, T* l, T* o,
+                              int64_t ldo, int64_t o_cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    T* row = s + r * lds;
+    const T m_new = std::max(m[r], row_max(row, cols));
+    if (m_new == -std::numeric_limits<T>::infinity()) {
+      std::fill(row, row + cols, T(0));  // nothing to attend to yet
+      continue;
+    }
+    const T sum = exp_in_place(row, cols, m_new);
+    const T rescale = std::exp(m[r] - m_new);  // 0 for the first keys the row attends to
+    if (rescale != T(1)) scale_row(o + r * ldo, o_cols, rescale);
+    l[r] = l[r] * rescale + sum;
+    m[r] = m_new;
+  }
+}
+
+template <class T>
+void attention_probabilities(T* s, int64_t rows, int64_t cols, int64_t lds, const T* lse) {
+  for (int64_t r = 0; r < rows; ++r) {
+    if (lse[r] == T(kInfinity)) {
+      std::fill(s + r * lds, s + r * lds + cols, T(0));
+    } else {
+      exp_in_place(s + r * lds, cols, lse[r]);
+    }
+  }
+}
+
+template <class T>
+void attention_score_gradient(T* p, const T* dp, int64_t rows, int64_t cols, int64_t ld,
+                              const T* delta) {
+  for (int64_t r = 0; r < rows; ++r) {
+    T* pr = p + r * ld;
+    const T* dpr = dp + r * ld;
+    const Vec<T> d(delta[r]);
+    for_each_vector<T>(cols, [&](int64_t i, int lanes) {
+      store_lanes(load_lanes(pr + i, lanes) * (load_lanes(dpr + i, lanes) - d), pr + i, lanes);
+    });
+  }
+}
+
+template <class T>
+void attention_row_dots(const T* a, int64_t lda, const T* b, int64_t ldb, int64_t rows,
+                        int64_t cols, T* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    Vec<T> sum(T(0));
+    for_each_vector<T>(cols, [&](int64_t i, int lanes) {
+      sum = fma(load_lanes(a + r * lda + i, lanes), load_lanes(b + r * ldb + i, lanes), sum);
+    });
+    out[r] = sum.reduce_sum();
+  }
+}
+
+template <class T>
+void attention_finish_rows(const T* o, int64_t ldo, const T* m, const T* l, int64_t rows,
+                           int64_t cols, T* out, int64_t ldout, T* lse) {
+  for (int64_t r = 0; r < rows; ++r) {
+    T* dst = out + r * ldout;
+    if (l[r] == T(0)) {
+      std::fill(dst, dst + cols, T(0));
+      lse[r] = T(kInfinity);
+      continue;
+    }
+    const Vec<T> inv(T(1) / l[r]);
+    const T* src = o + r * ldo;
+    for_each_vector<T>(cols, [&](int64_t i, int lanes) {
+      store_lanes(load_lanes(src + i, lanes) * inv, dst + i, lanes);
+    });
+    lse[r] = m[r] + std::log(l[r]);
+  }
+}
+
+#define FASTDL_INSTANTIATE_ATTENTION_KERNELS(T)                                                 \
+  template void attention_online_softmax<T>(T*, int64_t, int64_t, int64_t, T*, T*, T*, int64_t,  \
+                                            int64_t);                                           \
+  template void attention_probabilities<T>(T*, int64_t, int64_t, int64_t, const T*);            \
+  template void attention_score_gradient<T>(T*, const T*, int64_t, int64_t, int64_t, const T*); \
+  template void attention_row_dots<T>(const T*, int64_t, const T*, int64_t, int64_t, int64_t,  \
+                                      T*);                                                      \
+  template void attention_finish_rows<T>(const T*, int64_t, const T*, const T*, int64_t,       \
+                                         int64_t, T*, int64_t, T*);
+FASTDL_INSTANTIATE_ATTENTION_KERNELS(float)
+FASTDL_INSTANTIATE_ATTENTION_KERNELS(double)
+#undef FASTDL_INSTANTIATE_ATTENTION_KERNELS
+
+}  // namespace FASTDL_ISA_NS
+}  // namespace fastdl
