@@ -7,6 +7,7 @@ on Tensors and arrays.
 (2, 10)
 """
 from fastdl.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from fastdl.layers.attention import MultiHeadAttention
 from fastdl.layers.base import InputSpec, Layer, Variable
 from fastdl.layers.convolutional import Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose
 from fastdl.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
@@ -74,7 +75,8 @@ GlobalMaxPool1D = GlobalMaxPooling1D
 __all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activation", "Dropout",
            "Flatten", "Reshape", "InputLayer", "Input", "Conv2D", "Conv1D", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-           "BatchNormalization", "LayerNormalization", "RMSNormalization", "Convolution2D",
+           "BatchNormalization", "LayerNormalization", "RMSNormalization", "MultiHeadAttention",
+           "Convolution2D",
            "Convolution1D", "MaxPool2D", "AvgPool2D",
            "GlobalAvgPool2D", "GlobalMaxPool2D", "MaxPooling1D", "AveragePooling1D",
            "GlobalMaxPooling1D", "GlobalAveragePooling1D", "MaxPool1D", "AvgPool1D",
