@@ -141,12 +141,34 @@ def test_nested_arguments_are_converted_by_position_and_keyword():
     layer({"x": np.ones((1, 2)), "y": [np.zeros((1, 2), np.int64)]},
           extras={"flags": np.ones((1, 2), bool), "scale": np.ones(2)}, note="kept")
     assert seen["inputs"]["x"].dtype == np.float32
-    assert seen["inputs"]["y"][0].dtype == np.float32  # positional data: the layer's dtype
+    # A user's call gets integer data as Keras passes it (fastdl's own layers, their dtype).
+    assert seen["inputs"]["y"][0].dtype == np.int64
     assert seen["extras"]["flags"].dtype == np.bool_  # keyword masks keep their dtype
     assert seen["extras"]["scale"].dtype == np.float32
     assert seen["note"] == "kept"
     with pytest.raises(TypeError, match=r"'look'.*positional.*'kept'"):
         layer({"x": np.ones((1, 2))}, None, "kept")
+
+
+def test_a_users_embedding_layer_gets_its_token_ids_as_integers():
+    class TokenAndPosition(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.tokens, self.positions = layers.Embedding(10, 4), layers.Embedding(3, 4)
+
+        def call(self, ids):
+            return self.tokens(ids) + self.positions(fastdl.ops.arange(ids.shape[-1]))
+
+    ids = np.array([[1, 2, 9]], np.int32)
+    layer = TokenAndPosition()
+    out = layer(ids)
+    expected = layer.tokens.embeddings.numpy()[ids] + layer.positions.embeddings.numpy()[:3]
+    np.testing.assert_allclose(out.numpy(), expected)
+    inputs = keras.Input((3,), dtype="int32")                  # and in a functional model
+    model = keras.Model(inputs, TokenAndPosition()(inputs))
+    assert model.predict(ids, verbose=0).shape == (1, 3, 4)
+    # fastdl's own layers still take integer data in their dtype.
+    assert layers.Dense(2)(np.ones((1, 3), np.int64)).dtype == np.float32
 
 
 def test_tensors_and_other_values_do_not_mix_in_one_argument():

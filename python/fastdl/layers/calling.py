@@ -101,19 +101,28 @@ def _cast(tensor: Tensor, dtype: np.dtype) -> Tensor:
     return cast
 
 
+def _takes_integers(layer: Any) -> bool:
+    """Whether integer and boolean data reach the layer's call as they are: for a layer that
+    takes them (``layer._integer_inputs``: an Embedding's token ids), and for a call written
+    outside fastdl (a user's layer), which gets them as Keras passes them (Keras converts only
+    floating inputs to a layer's dtype: a Keras program's own embedding layer takes its token
+    ids so). fastdl's own calls get their layer's dtype."""
+    return layer._integer_inputs or not type(layer).call.__module__.startswith("fastdl.")
+
+
 def _positional(layer: Any, value: Any) -> Any:
     """A leaf of a positional argument: the layer's data, a Tensor of its dtype (integer and
-    boolean data as they are for a layer that takes them: ``layer._integer_inputs``)."""
+    boolean data as they are where :func:`_takes_integers`)."""
     if isinstance(value, Tensor):
         kind = value.data.dtype.kind
         if value.data.dtype != layer.dtype and (
-                kind == "f" or kind in "iub" and not layer._integer_inputs):
+                kind == "f" or kind in "iub" and not _takes_integers(layer)):
             return _cast(value, layer.dtype)
         return value
     if value is None or isinstance(value, SymbolicTensor):
         return value
     if isinstance(value, (np.ndarray, np.generic)) or is_gpu_array(value):
-        if value.dtype.kind in "iub" and layer._integer_inputs:
+        if value.dtype.kind in "iub" and _takes_integers(layer):
             return Tensor(value)
         return Tensor(value.astype(layer.dtype, copy=False))
     raise TypeError(f"{layer_label(layer)}: only tensors and arrays may be passed as positional "
