@@ -538,3 +538,14 @@ def test_add_weight_refuses_an_initializer_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"'w' returned an array of shape \(6,\); "
                                          r"expected \(2, 3\)"):
         layer.add_weight(shape=(2, 3), initializer=lambda shape, dtype: np.zeros(6), name="w")
+
+
+def test_identity_returns_its_inputs_and_their_mask():
+    ids = np.array([[1, 2, 0]])
+    embedded = fastdl.layers.Embedding(4, 2, mask_zero=True)(ids)
+    out = fastdl.layers.Identity()(embedded)
+    assert out is embedded
+    np.testing.assert_array_equal(out._keras_mask.numpy(), ids != 0)
+    inputs = fastdl.keras.Input((3,))
+    model = fastdl.keras.Model(inputs, fastdl.layers.Identity()(inputs))
+    np.testing.assert_array_equal(model.predict(np.ones((2, 3)), verbose=0), np.ones((2, 3)))

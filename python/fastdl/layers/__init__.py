@@ -7,10 +7,11 @@ on Tensors and arrays.
 (2, 10)
 """
 from fastdl.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
-from fastdl.layers.attention import MultiHeadAttention
+from fastdl.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from fastdl.layers.base import InputSpec, Layer, Variable
 from fastdl.layers.convolutional import Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose
-from fastdl.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
+from fastdl.layers.core import (Activation, Dense, Dropout, Flatten, Identity, Input, InputLayer,
+                                Reshape)
 from fastdl.layers.embedding import Embedding
 from fastdl.layers.merge import (
     Add,
@@ -76,6 +77,7 @@ __all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activat
            "Flatten", "Reshape", "InputLayer", "Input", "Conv2D", "Conv1D", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
            "BatchNormalization", "LayerNormalization", "RMSNormalization", "MultiHeadAttention",
+           "Attention", "AdditiveAttention", "Identity",
            "Convolution2D",
            "Convolution1D", "MaxPool2D", "AvgPool2D",
            "GlobalAvgPool2D", "GlobalMaxPool2D", "MaxPooling1D", "AveragePooling1D",

@@ -1,4 +1,6 @@
-"""Multi-head attention (Keras 3's ``MultiHeadAttention``) on the fused attention kernel."""
+"""Attention layers with Keras 3's semantics: MultiHeadAttention on the fused attention kernel;
+Attention (Luong-style, dot-product scores) and AdditiveAttention (Bahdanau-style), which hold
+their (batch, query length, key length) scores."""
 from __future__ import annotations
 
 import math
@@ -13,7 +15,7 @@ from fastdl.layers.signature import layer_label
 from fastdl.ops.products import linear
 from fastdl.tensor import Tensor
 
-__all__ = ["MultiHeadAttention"]
+__all__ = ["MultiHeadAttention", "Attention", "AdditiveAttention"]
 
 
 class _HeadsProjection(Layer):
@@ -245,3 +247,136 @@ class MultiHeadAttention(Layer):
                 "flash_attention": self.flash_attention,
                 "kernel_initializer": self.kernel_initializer,
                 "bias_initializer": self.bias_initializer, "seed": self.seed}
+
+
+# Keras's offset for masked scores: exp(score - 1e9) is 0 beside any score that is not masked,
+# and a row with every score masked attends to every key equally.
+_MASKED_OFFSET = 1e9
+
+
+class Attention(Layer):
+    """Keras 3's dot-product attention layer (Luong-style): called on ``[query, value]`` or
+    ``[query, value, key]`` (``(batch, Tq, dim)``, ``(batch, Tv, dim)``), the scores
+    ``query @ key^T`` (times a learned scalar ``scale`` with ``use_scale``; or, with
+    ``score_mode="concat"``, ``concat_score_weight * sum(tanh(scale * (query + key)))``), a
+    softmax over the keys the value's mask (and ``use_causal_mask``) leave, dropout on it while
+    training, then the weighted sum of the values; positions the query's mask drops give zeros.
+    ``return_attention_scores=True`` also returns the (batch, Tq, Tv) weights.
+
+    >>> import fastdl
+    >>> query, value = fastdl.randn(2, 3, 4), fastdl.randn(2, 5, 4)
+    >>> fastdl.layers.Attention()([query, value]).shape
+    (2, 3, 4)
+    """
+
+    supports_masking = True
+
+    def __init__(self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0,
+                 seed: Optional[int] = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if score_mode not in ("dot", "concat"):
+            raise ValueError(f"{type(self).__name__}: score_mode must be 'dot' or 'concat'; "
+                             f"received score_mode={score_mode!r}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1); received "
+                             f"{dropout}")
+        self.use_scale, self.score_mode = bool(use_scale), score_mode
+        self.dropout, self.seed = float(dropout), seed
+        self._dropout_layer = Dropout(self.dropout, seed=seed) if self.dropout > 0 else None
+
+    def build(self, input_shape):
+        self._check_inputs(input_shape)
+        self.scale = (self.add_weight(name="scale", shape=(), initializer="ones")
+                      if self.use_scale else None)
+        self.concat_score_weight = (self.add_weight(name="concat_score_weight", shape=(),
+                                                    initializer="ones")
+                                    if self.score_mode == "concat" else None)
+
+    def _check_inputs(self, inputs: Any) -> None:
+        if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
+            raise ValueError(f"{layer_label(self)} is called on a list [query, value] or "
+                             f"[query, value, key]; received {type(inputs).__name__}"
+                             + (f" of {len(inputs)}" if isinstance(inputs, (list, tuple))
+                                else ""))
+
+    def _scores(self, query: Tensor, key: Tensor) -> Tensor:
+        if self.score_mode == "dot":
+            scores = ops.matmul(query, ops.transpose(key, (0, 2, 1)))
+            return scores * self.scale if self.scale is not None else scores
+        summed = ops.expand_dims(query, -2) + ops.expand_dims(key, -3)
+        if self.scale is not None:
+            summed = summed * self.scale
+        return self.concat_score_weight * ops.sum(ops.tanh(summed), axis=-1)
+
+    def call(self, inputs: Any, mask: Any = None, training: Optional[bool] = None,
+             return_attention_scores: bool = False, use_causal_mask: bool = False) -> Any:
+        self._check_inputs(inputs)
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) > 2 else value
+        if mask is None:
+            mask = [getattr(t, "_keras_mask", None) for t in inputs]
+        query_mask, value_mask = (list(mask) + [None, None])[:2]
+        scores = self._scores(query, key)
+        allowed = None
+        if value_mask is not None:
+            allowed = _as_array(value_mask).astype(bool)[:, None, :]
+        if use_causal_mask:
+            causal = np.tril(np.ones(tuple(scores.shape[-2:]), bool))[None]
+            allowed = causal if allowed is None else allowed & causal
+        if allowed is not None:
+            scores = ops.where(allowed, scores, scores - _MASKED_OFFSET)
+        weights = ops.softmax(scores, axis=-1)
+        if training and self._dropout_layer is not None:
+            weights_used = self._dropout_layer(weights, training=True)
+        else:
+            weights_used = weights
+        out = ops.matmul(weights_used, value)
+        if query_mask is not None:
+            out = ops.where(_as_array(query_mask).astype(bool)[..., None], out, 0.0)
+        return (out, weights) if return_attention_scores else out
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if mask is None or mask[0] is None:
+            return None
+        return mask[0] if isinstance(mask[0], Tensor) else Tensor(np.asarray(mask[0]))
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        return tuple(input_shape[0][:-1]) + (input_shape[1][-1],)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "use_scale": self.use_scale,
+                "score_mode": self.score_mode, "dropout": self.dropout, "seed": self.seed}
+
+
+class AdditiveAttention(Attention):
+    """Keras 3's additive attention layer (Bahdanau-style): as :class:`Attention`, with the
+    scores ``sum(scale * tanh(query + key))`` over the features, ``scale`` a learned vector
+    (glorot-uniform at first) with ``use_scale`` (the default), else ones.
+
+    >>> import fastdl
+    >>> layer = fastdl.layers.AdditiveAttention()
+    >>> layer([fastdl.randn(2, 3, 4), fastdl.randn(2, 5, 4)]).shape, layer.scale.shape
+    ((2, 3, 4), (4,))
+    """
+
+    def __init__(self, use_scale: bool = True, dropout: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def build(self, input_shape):
+        self._check_inputs(input_shape)
+        self.scale = (self.add_weight(name="scale", shape=(input_shape[0][-1],),
+                                      initializer="glorot_uniform")
+                      if self.use_scale else None)
+
+    def _scores(self, query: Tensor, key: Tensor) -> Tensor:
+        tanh = ops.tanh(ops.expand_dims(query, -2) + ops.expand_dims(key, -3))
+        return ops.sum(tanh * self.scale if self.scale is not None else tanh, axis=-1)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["score_mode"]
+        return config
+
+
+def _as_array(mask: Any) -> np.ndarray:
+    return mask.numpy() if isinstance(mask, Tensor) else np.asarray(mask)

@@ -1,4 +1,4 @@
-"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, and the model input."""
+"""Core layers: Dense, Activation, Dropout, Identity, Flatten, Reshape, and the model input."""
 from __future__ import annotations
 
 import math
@@ -14,7 +14,8 @@ from fastdl.ops.products import Linear
 from fastdl.ops.regularization import Dropout as DropoutFunction
 from fastdl.tensor import Tensor
 
-__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "InputLayer", "Input"]
+__all__ = ["Dense", "Activation", "Dropout", "Identity", "Flatten", "Reshape", "InputLayer",
+           "Input"]
 
 
 class ActivationMixin:
@@ -136,6 +137,24 @@ def _data_format(layer: str, data_format: Optional[str]) -> str:
         raise ValueError(f"{layer}: data_format must be 'channels_last' or 'channels_first', "
                          f"got {data_format!r}")
     return data_format
+
+
+class Identity(Layer):
+    """Returns its inputs as they are (a placeholder in a model, as Keras's), masks included.
+
+    >>> import fastdl
+    >>> x = fastdl.ones(2, 3)
+    >>> fastdl.layers.Identity()(x) is x
+    True
+    """
+
+    supports_masking = True
+
+    def call(self, inputs: Any) -> Any:
+        return inputs
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
 
 
 class Flatten(Layer):
