@@ -12,6 +12,7 @@ from fastdl.layers.base import InputSpec, Layer, Variable
 from fastdl.layers.convolutional import Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose
 from fastdl.layers.core import (Activation, Dense, Dropout, Flatten, Identity, Input, InputLayer,
                                 Reshape)
+from fastdl.layers.einsum_dense import EinsumDense
 from fastdl.layers.embedding import Embedding
 from fastdl.layers.merge import (
     Add,
@@ -77,7 +78,7 @@ __all__ = ["Layer", "Variable", "InputSpec", "SymbolicTensor", "Dense", "Activat
            "Flatten", "Reshape", "InputLayer", "Input", "Conv2D", "Conv1D", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
            "BatchNormalization", "LayerNormalization", "RMSNormalization", "MultiHeadAttention",
-           "Attention", "AdditiveAttention", "Identity",
+           "Attention", "AdditiveAttention", "Identity", "EinsumDense",
            "Convolution2D",
            "Convolution1D", "MaxPool2D", "AvgPool2D",
            "GlobalAvgPool2D", "GlobalMaxPool2D", "MaxPooling1D", "AveragePooling1D",
