@@ -33,6 +33,10 @@ namespace {
 // 128 x 128.)
 constexpr int64_t kQueryTile = 64, kKeyTile = 128;
 
+// Scores per thread below which fewer threads take the work. (Four heads of 64 x 64 for each of
+// 4 samples, 2^16 scores, took 0.12 ms forward on one Zen 4 core, 0.066 to 0.088 ms on two.)
+constexpr int64_t kScoresPerThread = int64_t{1} << 13;
+
 int64_t tiles(int64_t n, int64_t tile) { return (n + tile - 1) / tile; }
 
 // Row i and column j of the query and key tiles in the layouts of q (B, T, N, D), k and v
@@ -138,7 +142,7 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
   const int64_t D = s.head_dim, Dv = s.value_dim;
   if (B == 0 || N == 0 || T_ == 0) return;
   const int64_t q_tiles = tiles(T_, kQueryTile), heads = B * N;
-  const int threads = threads_for(heads * T_ * std::max<int64_t>(1, S), int64_t{1} << 16);
+  const int threads = threads_for(heads * T_ * std::max<int64_t>(1, S), kScoresPerThread);
   // A piece of work is a group of one head's query tiles, which packs the head's keys once:
   // whole heads where there are heads enough for every thread to get several.
   const int64_t groups =
@@ -196,7 +200,7 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
   std::fill(dv, dv + B * S * K * Dv, T(0));
   if (dscores) std::fill(dscores, dscores + B * N * T_ * S, T(0));
   if (B == 0 || T_ == 0 || S == 0) return;
-  const int threads = threads_for(B * N * T_ * S, int64_t{1} << 16);
+  const int threads = threads_for(B * N * T_ * S, kScoresPerThread);
   // Per thread: the tiles of probabilities and of their gradient; delta, the query and the
   // output's gradient of one query head (rows D and Dv apart); the packed key and value tiles.
   const int64_t packed_keys = PackedTiles<T>::size(D, S);
