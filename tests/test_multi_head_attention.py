@@ -8,6 +8,8 @@ import fastdl
 from fastdl import keras
 from fastdl.testing import reference
 
+from cuda_support import GPU_READY, to_cpu, to_gpu
+
 
 def expected(layer, query, value, mask=None, causal=False):
     """The layer's output from its weights in float64: the three projections, attention per
@@ -94,3 +96,22 @@ def test_bad_arguments_name_the_layer():
     layer = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
     with pytest.raises(ValueError, match="value and key but the last must be equal"):
         layer(fastdl.randn(2, 3, 4), fastdl.randn(2, 5, 4), fastdl.randn(2, 6, 4))
+
+
+@pytest.mark.skipif(not GPU_READY, reason="needs a CUDA GPU, CuPy and fastdl's CUDA kernels")
+def test_attention_and_layer_normalization_on_the_gpu_match_the_cpu(rng):
+    keep = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], bool)
+    x = rng.standard_normal((2, 4, 8)).astype(np.float32)
+    results = []
+    for device, move in (("cpu", lambda a: a), ("cuda", to_gpu)):
+        keras.utils.set_random_seed(3)
+        attention = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4).to(device)
+        norm = keras.layers.LayerNormalization().to(device)
+        t = fastdl.Tensor(move(x), requires_grad=True)
+        h = norm(t)
+        out = attention(h, h, attention_mask=move(keep[:, None, :] & keep[:, :, None]),
+                        use_causal_mask=True)
+        out.sum().backward()
+        results.append((to_cpu(out.data), to_cpu(t.grad.data)))
+    for cpu, gpu in zip(*results):
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-4, atol=1e-5)

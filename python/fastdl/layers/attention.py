@@ -9,6 +9,7 @@ from typing import Any, Optional
 import numpy as np
 
 from fastdl import ops
+from fastdl.backend import is_gpu_array, to_device
 from fastdl.layers.base import Layer
 from fastdl.layers.core import Dropout
 from fastdl.layers.signature import layer_label
@@ -202,7 +203,7 @@ class MultiHeadAttention(Layer):
         """Keras's merged boolean mask, (B or 1, 1, T, S), or None; the causal mask stays the
         kernel's (is_causal) unless the scores are held whole."""
         def as_bool(m: Any) -> np.ndarray:
-            data = m.numpy() if isinstance(m, Tensor) else np.asarray(m)
+            data = _as_array(m)
             return data.astype(bool).reshape(data.shape[0], -1)
 
         merged = None
@@ -213,8 +214,7 @@ class MultiHeadAttention(Layer):
                 keys = as_bool(m)[:, None, :]
                 merged = keys if merged is None else merged & keys
         if attention_mask is not None:
-            given = attention_mask.numpy() if isinstance(attention_mask, Tensor) else np.asarray(
-                attention_mask)
+            given = _as_array(attention_mask)
             given = given.astype(bool).reshape((given.shape[0], q_len, kv_len))
             merged = given if merged is None else merged & given
         return None if merged is None else merged[:, None]
@@ -231,7 +231,7 @@ class MultiHeadAttention(Layer):
         if mask is not None:
             allowed = allowed & mask
         if mask is not None or causal:
-            scores = ops.where(allowed, scores, -1e9)
+            scores = ops.where(to_device(allowed, scores.device), scores, -1e9)
         probabilities = ops.softmax(scores, axis=-1)
         kept = self._dropout_layer(probabilities, training=True) if drop else probabilities
         return ops.einsum("bnts,bsnd->btnd", kept, v), probabilities
@@ -324,7 +324,7 @@ class Attention(Layer):
             causal = np.tril(np.ones(tuple(scores.shape[-2:]), bool))[None]
             allowed = causal if allowed is None else allowed & causal
         if allowed is not None:
-            scores = ops.where(allowed, scores, scores - _MASKED_OFFSET)
+            scores = ops.where(to_device(allowed, scores.device), scores, scores - _MASKED_OFFSET)
         weights = ops.softmax(scores, axis=-1)
         if training and self._dropout_layer is not None:
             weights_used = self._dropout_layer(weights, training=True)
@@ -332,7 +332,8 @@ class Attention(Layer):
             weights_used = weights
         out = ops.matmul(weights_used, value)
         if query_mask is not None:
-            out = ops.where(_as_array(query_mask).astype(bool)[..., None], out, 0.0)
+            kept = _as_array(query_mask).astype(bool)[..., None]
+            out = ops.where(to_device(kept, out.device), out, 0.0)
         return (out, weights) if return_attention_scores else out
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
@@ -379,4 +380,6 @@ class AdditiveAttention(Attention):
 
 
 def _as_array(mask: Any) -> np.ndarray:
-    return mask.numpy() if isinstance(mask, Tensor) else np.asarray(mask)
+    """A mask (a Tensor or an array, on either device) as a NumPy array."""
+    data = mask.data if isinstance(mask, Tensor) else mask
+    return np.asarray(to_device(data, "cpu") if is_gpu_array(data) else data)

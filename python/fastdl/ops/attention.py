@@ -9,7 +9,7 @@ from typing import Any, Optional
 import numpy as np
 
 from fastdl.autograd import Function
-from fastdl.backend import array_module, kernels_for
+from fastdl.backend import array_module, device_of, kernels_for, to_device
 from fastdl.ops.common import operand, unbroadcast
 from fastdl.ops.conversion import cast
 from fastdl.tensor import Tensor
@@ -107,7 +107,8 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
         mask = operand(mask)
         _broadcastable("mask", mask, scores)
         data = mask.data if isinstance(mask, Tensor) else mask
-        mask = data if data.dtype == np.bool_ else data != 0
+        data = data if data.dtype == np.bool_ else data != 0
+        mask = to_device(data, device_of(q.data if isinstance(q, Tensor) else q))
     d = q.shape[-1]
     scale = 1.0 / math.sqrt(d) if scale is None else float(scale)
     return DotProductAttention.apply(q, k, v, bias, mask, scale, bool(is_causal))
