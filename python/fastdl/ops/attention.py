@@ -52,13 +52,12 @@ def _rank4(name: str, x: Any) -> None:
 
 
 def _broadcastable(name: str, a: Any, shape: tuple) -> None:
+    """ValueError unless ``a`` broadcasts to the scores' ``shape`` (and not beyond it)."""
     try:
-        np.broadcast_shapes(tuple(a.shape), shape)
+        fits = len(a.shape) <= 4 and np.broadcast_shapes(tuple(a.shape), shape) == shape
     except ValueError:
-        raise ValueError(f"dot_product_attention: {name} of shape {tuple(a.shape)} does not "
-                         f"broadcast to the scores' shape {shape} (batch, heads, query length, "
-                         f"key length)") from None
-    if len(a.shape) > 4 or np.broadcast_shapes(tuple(a.shape), shape) != shape:
+        fits = False
+    if not fits:
         raise ValueError(f"dot_product_attention: {name} of shape {tuple(a.shape)} does not "
                          f"broadcast to the scores' shape {shape} (batch, heads, query length, "
                          f"key length)")
