@@ -171,7 +171,7 @@ class MultiHeadAttention(Layer):
         k = self._flat_positions(self.key_dense(key))
         v = self._flat_positions(self.value_dense(value))
         mask = self._attention_mask(q.shape[1], k.shape[1], query_mask, value_mask, key_mask,
-                                    attention_mask, use_causal_mask)
+                                    attention_mask)
         drop = self.dropout > 0.0 and bool(training)
         scores = None
         if drop or return_attention_scores:
@@ -199,9 +199,9 @@ class MultiHeadAttention(Layer):
         return x if len(shape) == 4 else ops.reshape(x, (shape[0], -1) + shape[-2:])
 
     def _attention_mask(self, q_len: int, kv_len: int, query_mask: Any, value_mask: Any,
-                        key_mask: Any, attention_mask: Any, causal: bool) -> Optional[np.ndarray]:
-        """Keras's merged boolean mask, (B or 1, 1, T, S), or None; the causal mask stays the
-        kernel's (is_causal) unless the scores are held whole."""
+                        key_mask: Any, attention_mask: Any) -> Optional[np.ndarray]:
+        """Keras's merged boolean mask, (B or 1, 1, T, S), or None. The causal mask is not
+        in it: the kernel applies it (``is_causal``), as does ``_attend_whole``."""
         def as_bool(m: Any) -> np.ndarray:
             data = _as_array(m)
             return data.astype(bool).reshape(data.shape[0], -1)
