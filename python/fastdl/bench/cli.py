@@ -152,6 +152,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.print_report(rows, notes, sys.stdout)
     for line in report.busy_machine_notes(reports, cores):
         print(line)
+    memory = {}
+    if "attention" in families and not args.quick and not args.filter:
+        from fastdl.bench.cases import attention
+        memory = attention.peak_memory()
+        print()
+        print("\n".join(attention.peak_memory_lines(memory)))
     bad = report.failures(rows)
     if bad:
         print(f"\nFAIL: {len(bad)} fastdl result(s) disagree with NumPy or raised; "
@@ -168,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         for r in reports],
             "results": rows,
             "notes": notes,
+            **({"attention_peak_memory_mib": memory} if memory else {}),
         })
         print(f"wrote {args.json}", file=sys.stderr)
     if args.plot:

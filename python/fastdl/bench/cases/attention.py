@@ -12,9 +12,15 @@ value), causal and not, float32, at the shapes the table of operation cases give
 GFLOP/s counts the products: ``4 B N T S D`` forward (``2 B N T S D`` each for q k^T and p v;
 half of it when causal and T = S), and 2.5 times that forward+backward (the scores again, and
 four products).
+
+:func:`peak_memory` measures, in a fresh process per library, how much the peak resident memory
+grows during one causal forward+backward at B1 H8 T4096 D64, beside what one T x T matrix of
+scores per head would take.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -103,3 +109,59 @@ def cases() -> list[Case]:
             for bench in op_cases.case_named(row).bench:
                 out.append(attention_case(bench.shapes, causal, backward))
     return out
+
+
+#: The shape :func:`peak_memory` measures at: (batch, length, heads, head dim).
+MEMORY_SHAPE = (1, 4096, 8, 64)
+
+_MEMORY_SCRIPT = """
+import resource, sys
+import numpy as np
+library, shape = sys.argv[1], tuple(int(d) for d in sys.argv[2:])
+rng = np.random.default_rng(0)
+q, k, v, g = (rng.standard_normal(shape, dtype=np.float32) for _ in range(4))
+scale = 1.0 / shape[3] ** 0.5
+if library == "torch":
+    import torch
+    q, k, v, g = (torch.from_numpy(np.ascontiguousarray(a.transpose(0, 2, 1, 3)))
+                  for a in (q, k, v, g))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    leaves = [t.requires_grad_() for t in (q, k, v)]
+    out = torch.nn.functional.scaled_dot_product_attention(*leaves, is_causal=True, scale=scale)
+    torch.autograd.grad(out, leaves, g)
+else:
+    from fastdl.backend import cpu
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out, lse = cpu.attention_forward(q, k, v, None, None, scale, True)
+    cpu.attention_backward(q, k, v, None, None, scale, True, out, lse, g, False)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+
+
+def peak_memory(libraries: tuple = ("fastdl", "torch"),
+                shape: tuple = MEMORY_SHAPE) -> dict[str, float]:
+    """MiB by which each library's peak resident memory grows during one causal forward and
+    backward of attention at ``shape`` (B, T, N, D), each in a fresh process (the peak of a
+    process only grows); a library that cannot run is left out.
+
+    >>> sizes = peak_memory(("fastdl",), (1, 256, 2, 16))
+    >>> 0 <= sizes["fastdl"] < 64
+    True
+    """
+    sizes = {}
+    for library in libraries:
+        done = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, library,
+                               *map(str, shape)], capture_output=True, text=True)
+        if done.returncode == 0:
+            sizes[library] = float(done.stdout.strip().splitlines()[-1])
+    return sizes
+
+
+def peak_memory_lines(sizes: dict[str, float], shape: tuple = MEMORY_SHAPE) -> list[str]:
+    """The report's lines for :func:`peak_memory`'s ``sizes``."""
+    batch, length, heads, dim = shape
+    whole = batch * heads * length * length * 4 / 2**20
+    lines = [f"attention memory, causal forward+backward B{batch} H{heads} T{length} D{dim}: "
+             f"peak resident memory growth (one T x T float32 matrix per head: {whole:.0f} MiB)"]
+    lines += [f"  {library:7s} {mib:8.1f} MiB" for library, mib in sizes.items()]
+    return lines
