@@ -16,13 +16,13 @@
 
 #include <algorithm>
 #include <limits>
-#include <vector>
 
 #include "attention/kernels.h"
 #include "fastdl/denormals.h"
 #include "fastdl/gemm.h"
 #include "fastdl/isa.h"
 #include "fastdl/parallel.h"
+#include "runtime/scratch.h"
 
 namespace fastdl {
 namespace {
@@ -39,9 +39,14 @@ constexpr int64_t kScoresPerThread = int64_t{1} << 13;
 
 int64_t tiles(int64_t n, int64_t tile) { return (n + tile - 1) / tile; }
 
+// The threads' tiles and packed operands, kept by the calling thread between calls.
+Scratch& attention_scratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
 // Row i and column j of the query and key tiles in the layouts of q (B, T, N, D), k and v
 // (B, S, K, D): the rows of one head are N * D (or K * D) elements apart.
-template <class T>
 struct HeadView {
   const AttentionShape& s;
   int64_t b, n;
@@ -59,7 +64,9 @@ struct HeadView {
 template <class T>
 class PackedTiles {
  public:
-  PackedTiles(int64_t rows_of_b, T* buffer) : depth_(rows_of_b), buffer_(buffer) {}
+  PackedTiles(int64_t rows_of_b, T* buffer)
+      : tile_size_(gemm_packed_b_size<T>(rows_of_b, kKeyTile)), depth_(rows_of_b),
+        buffer_(buffer) {}
 
   // Room for a head's tiles of `length` keys with `depth` rows each.
   static int64_t size(int64_t depth, int64_t length) {
@@ -70,19 +77,14 @@ class PackedTiles {
   void pack(const T* rows, int64_t stride, int64_t length) {
     for (int64_t j0 = 0; j0 < length; j0 += kKeyTile) {
       gemm_pack_b<T>(depth_, std::min(kKeyTile, length - j0), {rows + j0 * stride, 1, stride},
-                     tile(j0));
+                     buffer_ + j0 / kKeyTile * tile_size_);
     }
   }
 
-  const T* tile(int64_t j0) const {
-    return buffer_ + j0 / kKeyTile * gemm_packed_b_size<T>(depth_, kKeyTile);
-  }
-  T* tile(int64_t j0) {
-    return buffer_ + j0 / kKeyTile * gemm_packed_b_size<T>(depth_, kKeyTile);
-  }
+  const T* tile(int64_t j0) const { return buffer_ + j0 / kKeyTile * tile_size_; }
 
  private:
-  int64_t depth_;
+  int64_t tile_size_, depth_;
   T* buffer_;
 };
 
@@ -90,7 +92,7 @@ class PackedTiles {
 // [j0, j0 + cols): scale * q k^T, plus the bias, -inf where masked or (causal) where the key
 // comes after the query.
 template <class T>
-void scores(const AttentionShape& s, const HeadView<T>& h, const T* q_tile,
+void scores(const AttentionShape& s, const HeadView& h, const T* q_tile,
             const PackedTiles<T>& keys, const AttentionOperand<T>& bias,
             const AttentionOperand<uint8_t>& mask, int64_t i0, int64_t rows, int64_t j0,
             int64_t cols, T* out) {
@@ -152,15 +154,15 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
   const int64_t packed_keys = PackedTiles<T>::size(D, S);
   const int64_t per_thread =
       kQueryTile * (kKeyTile + Dv + 2 + D) + packed_keys;
-  std::vector<T> scratch(static_cast<size_t>(threads * per_thread));
+  T* scratch = attention_scratch().get<T>(threads * per_thread);
   parallel_items(threads, heads * groups, [](int) {}, [&](int t, int64_t item) {
     FlushDenormalsScope flush;
-    T* tile = scratch.data() + t * per_thread;
+    T* tile = scratch + t * per_thread;
     T* acc = tile + kQueryTile * kKeyTile;
     T* m = acc + kQueryTile * Dv;
     T* l = m + kQueryTile;
     T* q_tile = l + kQueryTile;
-    const HeadView<T> h{s, item / groups / N, item / groups % N};
+    const HeadView h{s, item / groups / N, item / groups % N};
     const int64_t group = item % groups;
     const int64_t first = q_tiles * group / groups * kQueryTile;
     const int64_t last = std::min(T_, q_tiles * (group + 1) / groups * kQueryTile);
@@ -207,22 +209,23 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
   const int64_t packed_values = PackedTiles<T>::size(Dv, S);
   const int64_t per_thread =
       2 * kQueryTile * kKeyTile + T_ * (1 + D + Dv) + packed_keys + packed_values;
-  std::vector<T> scratch(static_cast<size_t>(threads * per_thread));
+  T* scratch = attention_scratch().get<T>(threads * per_thread);
   const T scale = static_cast<T>(s.scale);
   parallel_items(threads, B * K, [](int) {}, [&](int t, int64_t item) {
     FlushDenormalsScope flush;
-    T* p = scratch.data() + t * per_thread;
+    T* p = scratch + t * per_thread;
     T* dp = p + kQueryTile * kKeyTile;
     T* delta = dp + kQueryTile * kKeyTile;
     T* q_head = delta + T_;
     T* dout_head = q_head + T_ * D;
     const int64_t b = item / K, kv = item % K;
-    const HeadView<T> first{s, b, kv * group};
-    PackedTiles<T> keys(D, dout_head + T_ * Dv), values(Dv, keys.tile(0) + packed_keys);
+    const HeadView first{s, b, kv * group};
+    T* packed = dout_head + T_ * Dv;
+    PackedTiles<T> keys(D, packed), values(Dv, packed + packed_keys);
     keys.pack(k + first.kv_offset(0, D), K * D, S);
     values.pack(v + first.kv_offset(0, Dv), K * Dv, S);
     for (int64_t n = kv * group; n < (kv + 1) * group; ++n) {
-      const HeadView<T> h{s, b, n};
+      const HeadView h{s, b, n};
       const T* head_lse = lse + (b * N + n) * T_;
       copy_rows(q + h.q_offset(0, D), N * D, T_, D, q_head);
       copy_rows(dout + h.q_offset(0, Dv), N * Dv, T_, Dv, dout_head);

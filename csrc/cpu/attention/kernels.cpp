@@ -4,49 +4,12 @@
 #include <cmath>
 #include <limits>
 
-#include "activation/vector_math.h"
 #include "attention/kernels.h"
 #include "fastdl/simd.h"
+#include "softmax/rows.h"
 
 namespace fastdl {
 namespace FASTDL_ISA_NS {
-namespace {
-
-constexpr double kInfinity = std::numeric_limits<double>::infinity();
-
-template <class T>
-T row_max(const T* x, int64_t n) {
-  const T lowest = -std::numeric_limits<T>::infinity();
-  Vec<T> m(lowest);
-  for_each_vector<T>(n, [&](int64_t i, int lanes) {
-    const Vec<T> v = load_lanes(x + i, lanes);
-    m = max(m, lanes == Vec<T>::width ? v : select(Vec<T>::first_lanes(lanes), v, Vec<T>(lowest)));
-  });
-  return m.reduce_max();
-}
-
-// x = exp(x - shift) in place; returns the sum of the new values.
-template <class T>
-T exp_in_place(T* x, int64_t n, T shift) {
-  const Vec<T> vs(shift);
-  Vec<T> sum(T(0));
-  for_each_vector<T>(n, [&](int64_t i, int lanes) {
-    const Vec<T> e = exp(load_lanes(x + i, lanes) - vs);
-    store_lanes(e, x + i, lanes);
-    sum = sum + (lanes == Vec<T>::width ? e : mask_and(Vec<T>::first_lanes(lanes), e));
-  });
-  return sum.reduce_sum();
-}
-
-template <class T>
-void scale_row(T* x, int64_t n, T factor) {
-  const Vec<T> f(factor);
-  for_each_vector<T>(n, [&](int64_t i, int lanes) {
-    store_lanes(load_lanes(x + i, lanes) * f, x + i, lanes);
-  });
-}
-
-}  // namespace
 
 template <class T>
 void attention_online_softmax(T* s, int64_t rows, int64_t cols, int64_t lds, T* m, T* l, T* o,
@@ -58,9 +21,9 @@ void attention_online_softmax(T* s, int64_t rows, int64_t cols, int64_t lds, T* 
       std::fill(row, row + cols, T(0));  // nothing to attend to yet
       continue;
     }
-    const T sum = exp_in_place(row, cols, m_new);
+    const T sum = exp_sum<true>(row, m_new, row, cols);
     const T rescale = std::exp(m[r] - m_new);  // 0 for the first keys the row attends to
-    if (rescale != T(1)) scale_row(o + r * ldo, o_cols, rescale);
+    if (rescale != T(1)) scale_row(o + r * ldo, rescale, o_cols);
     l[r] = l[r] * rescale + sum;
     m[r] = m_new;
   }
@@ -69,10 +32,10 @@ void attention_online_softmax(T* s, int64_t rows, int64_t cols, int64_t lds, T* 
 template <class T>
 void attention_probabilities(T* s, int64_t rows, int64_t cols, int64_t lds, const T* lse) {
   for (int64_t r = 0; r < rows; ++r) {
-    if (lse[r] == T(kInfinity)) {
+    if (lse[r] == std::numeric_limits<T>::infinity()) {
       std::fill(s + r * lds, s + r * lds + cols, T(0));
     } else {
-      exp_in_place(s + r * lds, cols, lse[r]);
+      exp_sum<true>(s + r * lds, lse[r], s + r * lds, cols);
     }
   }
 }
@@ -109,7 +72,7 @@ void attention_finish_rows(const T* o, int64_t ldo, const T* m, const T* l, int6
     T* dst = out + r * ldout;
     if (l[r] == T(0)) {
       std::fill(dst, dst + cols, T(0));
-      lse[r] = T(kInfinity);
+      lse[r] = std::numeric_limits<T>::infinity();
       continue;
     }
     const Vec<T> inv(T(1) / l[r]);

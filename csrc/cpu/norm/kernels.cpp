@@ -14,13 +14,6 @@ namespace fastdl {
 namespace FASTDL_ISA_NS {
 namespace {
 
-// v with the lanes from `lanes` on set to zero: a masked load leaves zeros there, but a value
-// computed from them (x - shift) is not zero, and must not enter a sum.
-template <class T>
-FASTDL_ALWAYS_INLINE Vec<T> zero_past(Vec<T> v, int lanes) {
-  return lanes == Vec<T>::width ? v : mask_and(Vec<T>::first_lanes(lanes), v);
-}
-
 template <class T>
 FASTDL_ALWAYS_INLINE Vec<T> load_or(const T* p, int64_t i, int lanes, T fallback) {
   return p ? load_lanes(p + i, lanes) : Vec<T>(fallback);
@@ -41,7 +34,7 @@ FASTDL_ALWAYS_INLINE RowMean<T> row_mean(const T* x, int64_t n) {
   const Vec<T> vs(shift);
   Vec<T> sum(T(0));
   for_each_vector<T>(n, [&](int64_t i, int lanes) {
-    sum = sum + zero_past(load_lanes(x + i, lanes) - vs, lanes);
+    sum = sum + fill_past(load_lanes(x + i, lanes) - vs, lanes, T(0));
   });
   return {shift, sum.reduce_sum() / static_cast<T>(n)};
 }
@@ -59,7 +52,7 @@ FASTDL_ALWAYS_INLINE T row_rstd(const T* x, int64_t n, const RowMean<T>& m, T ep
   } else {
     const Vec<T> vs(m.shift), vo(m.offset);
     for_each_vector<T>(n, [&](int64_t i, int lanes) {
-      const Vec<T> c = zero_past((load_lanes(x + i, lanes) - vs) - vo, lanes);
+      const Vec<T> c = fill_past((load_lanes(x + i, lanes) - vs) - vo, lanes, T(0));
       sum = fma(c, c, sum);
     });
   }
@@ -125,7 +118,7 @@ void backward_row(const T* dy, const T* x, int64_t n, const T* gamma, T r, T* dx
   for_each_vector<T>(n, [&](int64_t i, int lanes) {
     const Vec<T> u = load_lanes(dy + i, lanes) * load_or(gamma, i, lanes, T(1));
     sum_u = sum_u + u;
-    sum_u_xn = fma(u, zero_past(normalized(i, lanes), lanes), sum_u_xn);
+    sum_u_xn = fma(u, fill_past(normalized(i, lanes), lanes, T(0)), sum_u_xn);
   });
   const T inv_n = T(1) / static_cast<T>(n);
   const Vec<T> mean_u(centers ? sum_u.reduce_sum() * inv_n : T(0));

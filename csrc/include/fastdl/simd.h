@@ -601,6 +601,14 @@ inline void store_lanes(Vec<T> v, T* p, int lanes) {
   }
 }
 
+// v with the lanes from `lanes` on replaced by `fill`: a masked load leaves zeros there, and a
+// value computed from them (x - shift, or a 0 where the maximum is wanted) must not enter a
+// reduction.
+template <class T>
+inline Vec<T> fill_past(Vec<T> v, int lanes, T fill) {
+  return lanes == Vec<T>::width ? v : select(Vec<T>::first_lanes(lanes), v, Vec<T>(fill));
+}
+
 // Calls body(i, lanes) for each vector of [0, n): whole vectors, then one partial vector.
 // Inlined, so that `lanes` is the constant W in the main loop and the masked loads and stores
 // of load_lanes/store_lanes fold away there.

@@ -18,7 +18,7 @@ import numpy as np
 
 from fastdl import ops
 from fastdl.backend import is_gpu_array
-from fastdl.layers.base import InputSpec, Layer
+from fastdl.layers.base import InputSpec, Layer, callable_regularizer
 from fastdl.layers.signature import layer_label
 from fastdl.layers.symbolic import SymbolicTensor
 from fastdl.tensor import Tensor
@@ -174,10 +174,7 @@ class PReLU(Layer):
             raise NotImplementedError(f"PReLU: alpha_constraint is not available in fastdl; "
                                       f"received alpha_constraint={alpha_constraint!r} (leave "
                                       f"it None)")
-        if alpha_regularizer is not None and not callable(alpha_regularizer):
-            raise NotImplementedError(f"PReLU: alpha_regularizer must be a callable of the "
-                                      f"weight returning a loss (fastdl has no named "
-                                      f"regularizers); received {alpha_regularizer!r}")
+        callable_regularizer("PReLU", "alpha_regularizer", alpha_regularizer)
         super().__init__(**kwargs)
         self.alpha_initializer = alpha_initializer
         self.alpha_regularizer = alpha_regularizer

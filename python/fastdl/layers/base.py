@@ -74,6 +74,17 @@ def _snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+
+def callable_regularizer(layer: str, argument: str, regularizer: Any) -> Any:
+    """``regularizer`` when it is None or a callable of the weight returning a loss (which the
+    layer adds to its losses at each call); NotImplementedError naming ``layer`` and
+    ``argument`` otherwise: fastdl has no named regularizers."""
+    if regularizer is not None and not callable(regularizer):
+        raise NotImplementedError(f"{layer}: {argument} must be a callable of the weight "
+                                  f"returning a loss (fastdl has no named regularizers); "
+                                  f"received {regularizer!r}")
+    return regularizer
+
 class Layer:
     """Base class of layers and models.
 

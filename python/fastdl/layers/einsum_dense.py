@@ -64,7 +64,8 @@ class EinsumDense(Layer):
                          f"'ab,bc->ac' or '...b,bc->...c' (fastdl does not take an ellipsis "
                          f"on the right)")
 
-    def build(self, input_shape):
+    def _shapes(self, input_shape: Sequence) -> tuple[tuple, Optional[tuple], tuple]:
+        """(kernel shape, bias shape or None, output shape) for inputs of ``input_shape``."""
         input_spec, weight_spec, output_spec, elided = self._specs()
         rank = len(input_shape)
         lead = rank - len(input_spec) if elided else 0
@@ -93,10 +94,8 @@ class EinsumDense(Layer):
                                  f"{self.equation!r} takes its size from no input or output "
                                  f"axis of known size")
             kernel_shape.append(size)
-        self._full_output = tuple(input_shape[:lead]) + tuple(sizes_out[c] for c in output_spec)
-        self.kernel = self.add_weight(name="kernel", shape=tuple(kernel_shape),
-                                      initializer=self.kernel_initializer)
-        self.bias = None
+        output = tuple(input_shape[:lead]) + tuple(sizes_out[c] for c in output_spec)
+        bias_shape = None
         if self.bias_axes:
             missing = [c for c in self.bias_axes if c not in output_spec]
             if missing:
@@ -106,8 +105,15 @@ class EinsumDense(Layer):
             first = min(output_spec.index(c) for c in self.bias_axes)
             bias_shape = tuple(sizes_out[c] if c in self.bias_axes else 1
                                for c in output_spec[first:])
-            self.bias = self.add_weight(name="bias", shape=bias_shape,
-                                        initializer=self.bias_initializer)
+        return tuple(kernel_shape), bias_shape, output
+
+    def build(self, input_shape):
+        kernel_shape, bias_shape, _ = self._shapes(input_shape)
+        self.kernel = self.add_weight(name="kernel", shape=kernel_shape,
+                                      initializer=self.kernel_initializer)
+        self.bias = (None if bias_shape is None else
+                     self.add_weight(name="bias", shape=bias_shape,
+                                     initializer=self.bias_initializer))
 
     def call(self, inputs: Tensor) -> Tensor:
         out = ops.einsum(self.equation, inputs, self.kernel)
@@ -116,9 +122,7 @@ class EinsumDense(Layer):
         return out if self.activation is activations.linear else self.activation(out)
 
     def compute_output_shape(self, input_shape: Sequence) -> tuple:
-        if not self.built:
-            self.build(input_shape)
-        return (input_shape[0],) + self._full_output[1:]
+        return self._shapes(input_shape)[2]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "equation": self.equation,

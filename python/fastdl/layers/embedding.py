@@ -20,7 +20,7 @@ from typing import Any, Optional
 import numpy as np
 
 from fastdl.backend import is_gpu_array
-from fastdl.layers.base import Layer
+from fastdl.layers.base import Layer, callable_regularizer
 from fastdl.layers.signature import layer_label
 from fastdl.layers.symbolic import SymbolicTensor
 from fastdl.ops.gathering import TakeRows
@@ -77,10 +77,7 @@ class Embedding(Layer):
             if value is not None:
                 raise NotImplementedError(f"Embedding: {argument} is not available in fastdl; "
                                           f"received {argument}={value!r} (leave it None)")
-        if embeddings_regularizer is not None and not callable(embeddings_regularizer):
-            raise NotImplementedError(f"Embedding: embeddings_regularizer must be a callable "
-                                      f"of the weight returning a loss (fastdl has no named "
-                                      f"regularizers); received {embeddings_regularizer!r}")
+        callable_regularizer("Embedding", "embeddings_regularizer", embeddings_regularizer)
         super().__init__(**kwargs)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = embeddings_initializer

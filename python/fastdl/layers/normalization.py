@@ -8,7 +8,7 @@ import numpy as np
 
 from fastdl import ops
 from fastdl.backend import array_module
-from fastdl.layers.base import InputSpec, Layer
+from fastdl.layers.base import InputSpec, Layer, callable_regularizer
 from fastdl.layers.signature import layer_label
 from fastdl.ops.normalization import BatchNorm, normalize
 from fastdl.tensor import Tensor
@@ -140,14 +140,6 @@ def _normalized_axes(layer: Layer, axes: list, input_shape: Sequence) -> list:
     return sorted(a % ndim for a in axes)
 
 
-def _callable_regularizer(layer: str, name: str, regularizer: Any) -> Any:
-    if regularizer is not None and not callable(regularizer):
-        raise NotImplementedError(f"{layer}: {name} must be a callable of the weight returning "
-                                  f"a loss (fastdl has no named regularizers); received "
-                                  f"{regularizer!r}")
-    return regularizer
-
-
 class LayerNormalization(Layer):
     """Normalizes each sample over ``axis`` (the last by default; an int or a list) to mean 0
     and variance 1, ``(x - mean) / sqrt(var + epsilon)``, then scales by ``gamma`` and shifts by
@@ -190,9 +182,9 @@ class LayerNormalization(Layer):
         self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
         self.rms_scaling = rms_scaling
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
-        self.beta_regularizer = _callable_regularizer("LayerNormalization", "beta_regularizer",
+        self.beta_regularizer = callable_regularizer("LayerNormalization", "beta_regularizer",
                                                       beta_regularizer)
-        self.gamma_regularizer = _callable_regularizer("LayerNormalization",
+        self.gamma_regularizer = callable_regularizer("LayerNormalization",
                                                        "gamma_regularizer", gamma_regularizer)
 
     def build(self, input_shape):

@@ -83,14 +83,13 @@ def norm_case(kind: str, rows: int, cols: int, backward: bool) -> Case:
         g = ctx.rng.standard_normal((rows, cols), dtype=np.float32)
         gamma = ctx.rng.standard_normal(cols, dtype=np.float32)
         beta = None if kind == "rms" else ctx.rng.standard_normal(cols, dtype=np.float32)
-        name = "layer" if kind == "layer" else "rms"
 
         def fastdl_forward():
-            return forward(x, gamma, beta, EPSILON, name)[0]
+            return forward(x, gamma, beta, EPSILON, kind)[0]
 
         def fastdl_step():
-            y, rstd = forward(x, gamma, beta, EPSILON, name)
-            grads = backward_kernel(g, x, gamma, rstd, name, True, beta is not None)
+            y, rstd = forward(x, gamma, beta, EPSILON, kind)
+            grads = backward_kernel(g, x, gamma, rstd, kind, True, beta is not None)
             return (y, *(a for a in grads if a is not None))
 
         impls: Impls = {
