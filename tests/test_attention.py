@@ -41,14 +41,16 @@ def test_results_do_not_depend_on_the_threads(set_threads, rng):
         assert one.tobytes() == two.tobytes()
 
 
-@pytest.mark.parametrize("causal", [False, True])
-def test_whole_matrix_arithmetic_matches_the_kernel(causal, rng):
-    # fastdl.backend.dense_attention is what the GPU runs; here it runs on NumPy.
-    q, k, v = _qkv(rng)
-    bias = np.broadcast_to(rng.standard_normal((1, 4, 1, 7)), (2, 4, 5, 7))
-    mask = rng.random((2, 4, 5, 7)) > 0.3
+@pytest.mark.parametrize("causal, t, s", [(False, 5, 7), (True, 5, 7), (True, 300, 300),
+                                           (True, 200, 330)])
+def test_whole_matrix_arithmetic_matches_the_kernel(causal, t, s, rng):
+    # fastdl.backend.dense_attention is what the GPU runs; here it runs on NumPy. The long
+    # causal rows cross several key tiles, their diagonal ones computed in strips of rows.
+    q, k, v = _qkv(rng, t=t, s=s)
+    bias = np.broadcast_to(rng.standard_normal((1, 4, 1, s)), (2, 4, t, s))
+    mask = rng.random((2, 4, t, s)) > 0.3
     mask[0, 1, 2] = False
-    grad = rng.standard_normal((2, 5, 4, 6))
+    grad = rng.standard_normal((2, t, 4, 6))
     out, lse = _C.attention_forward(q, k, v, bias, mask, 0.3, causal)
     dense_out, dense_lse = dense_attention.attention_forward(np, q, k, v, bias, mask, 0.3,
                                                              causal)

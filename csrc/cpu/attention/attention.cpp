@@ -135,6 +135,30 @@ int64_t keys_read(const AttentionShape& s, int64_t i0, int64_t rows) {
   return s.causal ? std::min(s.kv_len, i0 + rows) : s.kv_len;
 }
 
+// Query rows per strip of a causal tile that the diagonal crosses.
+constexpr int64_t kCausalStrip = 16;
+
+// Calls f(r0, strip_rows, strip_cols) for the parts of the tile of query rows [i0, i0 + rows)
+// and keys [j0, j0 + cols) that a query may attend to: the whole tile, or, where the causal
+// diagonal crosses it, strips of kCausalStrip rows, each with only the keys up to its last
+// row. The masked corner above the diagonal, half of a square tile, is then mostly neither
+// multiplied nor exponentiated. (Zen 4, 2 threads, B8 H8 T512 D64: causal forward+backward
+// 1.47x faster than the non-causal one with whole tiles, 1.75x with strips of 16 rows, 1.74x
+// with 32; forward 1.66x, 2.0x.)
+template <class F>
+void for_each_causal_strip(const AttentionShape& s, int64_t i0, int64_t rows, int64_t j0,
+                           int64_t cols, F&& f) {
+  if (!s.causal || j0 + cols <= i0 + 1) {
+    f(int64_t{0}, rows, cols);
+    return;
+  }
+  for (int64_t r0 = 0; r0 < rows; r0 += kCausalStrip) {
+    const int64_t strip = std::min(kCausalStrip, rows - r0);
+    const int64_t strip_cols = std::min(cols, i0 + r0 + strip - j0);
+    if (strip_cols > 0) f(r0, strip, strip_cols);
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -177,13 +201,16 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
       const int64_t read = keys_read(s, i0, rows);
       for (int64_t j0 = 0; j0 < read; j0 += kKeyTile) {
         const int64_t cols = std::min(kKeyTile, read - j0);
-        scores(s, h, q_tile, keys, bias, mask, i0, rows, j0, cols, tile);
-        FASTDL_DISPATCH(attention_online_softmax<T>(tile, rows, cols, kKeyTile, m, l, acc, Dv,
-                                                    Dv));
-        GemmEpilogue<T> ep;
-        ep.accumulate = true;
-        gemm<T>(rows, Dv, cols, {tile, kKeyTile, 1}, {v + h.kv_offset(j0, Dv), K * Dv, 1}, acc,
-                Dv, ep);
+        for_each_causal_strip(s, i0, rows, j0, cols, [&](int64_t r0, int64_t n, int64_t c) {
+          T* strip_acc = acc + r0 * Dv;
+          scores(s, h, q_tile + r0 * D, keys, bias, mask, i0 + r0, n, j0, c, tile);
+          FASTDL_DISPATCH(attention_online_softmax<T>(tile, n, c, kKeyTile, m + r0, l + r0,
+                                                      strip_acc, Dv, Dv));
+          GemmEpilogue<T> ep;
+          ep.accumulate = true;
+          gemm<T>(n, Dv, c, {tile, kKeyTile, 1}, {v + h.kv_offset(j0, Dv), K * Dv, 1},
+                  strip_acc, Dv, ep);
+        });
       }
       FASTDL_DISPATCH(attention_finish_rows<T>(acc, Dv, m, l, rows, Dv, out + h.q_offset(i0, Dv),
                                                N * Dv, lse + (h.b * N + h.n) * T_ + i0));
@@ -236,33 +263,37 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
         // Causal: the query tiles from the one holding query j0 on read these keys.
         const int64_t first_row = s.causal ? j0 / kQueryTile * kQueryTile : 0;
         for (int64_t i0 = first_row; i0 < T_; i0 += kQueryTile) {
-          const int64_t rows = std::min(kQueryTile, T_ - i0);
-          const T* q_tile = q_head + i0 * D;
-          const T* dout_tile = dout_head + i0 * Dv;
-          scores(s, h, q_tile, keys, bias, mask, i0, rows, j0, cols, p);
-          FASTDL_DISPATCH(attention_probabilities<T>(p, rows, cols, kKeyTile, head_lse + i0));
-          GemmEpilogue<T> acc;
-          acc.accumulate = true;
-          // dv[j0:] += p^T dout
-          gemm<T>(cols, Dv, rows, {p, 1, kKeyTile}, {dout_tile, Dv, 1}, dv + h.kv_offset(j0, Dv),
-                  K * Dv, acc);
-          // dp = dout v^T
-          gemm_with_packed_b<T>(rows, cols, Dv, {dout_tile, Dv, 1}, values.tile(j0), dp,
-                                kKeyTile, GemmEpilogue<T>{});
-          FASTDL_DISPATCH(attention_score_gradient<T>(p, dp, rows, cols, kKeyTile, delta + i0));
-          if (dscores) {
-            for (int64_t r = 0; r < rows; ++r) {
-              std::copy(p + r * kKeyTile, p + r * kKeyTile + cols,
-                        dscores + ((b * N + n) * T_ + i0 + r) * S + j0);
+          const int64_t tile_rows = std::min(kQueryTile, T_ - i0);
+          for_each_causal_strip(s, i0, tile_rows, j0, cols, [&](int64_t r0, int64_t rows,
+                                                                int64_t c) {
+            const int64_t i = i0 + r0;
+            const T* q_tile = q_head + i * D;
+            const T* dout_tile = dout_head + i * Dv;
+            scores(s, h, q_tile, keys, bias, mask, i, rows, j0, c, p);
+            FASTDL_DISPATCH(attention_probabilities<T>(p, rows, c, kKeyTile, head_lse + i));
+            GemmEpilogue<T> acc;
+            acc.accumulate = true;
+            // dv[j0:] += p^T dout
+            gemm<T>(c, Dv, rows, {p, 1, kKeyTile}, {dout_tile, Dv, 1}, dv + h.kv_offset(j0, Dv),
+                    K * Dv, acc);
+            // dp = dout v^T
+            gemm_with_packed_b<T>(rows, c, Dv, {dout_tile, Dv, 1}, values.tile(j0), dp,
+                                  kKeyTile, GemmEpilogue<T>{});
+            FASTDL_DISPATCH(attention_score_gradient<T>(p, dp, rows, c, kKeyTile, delta + i));
+            if (dscores) {
+              for (int64_t r = 0; r < rows; ++r) {
+                std::copy(p + r * kKeyTile, p + r * kKeyTile + c,
+                          dscores + ((b * N + n) * T_ + i + r) * S + j0);
+              }
             }
-          }
-          GemmEpilogue<T> scaled = acc;
-          scaled.alpha = scale;
-          // dq[i0:] += scale ds k; dk[j0:] += scale ds^T q
-          gemm<T>(rows, D, cols, {p, kKeyTile, 1}, {k + h.kv_offset(j0, D), K * D, 1},
-                  dq + h.q_offset(i0, D), N * D, scaled);
-          gemm<T>(cols, D, rows, {p, 1, kKeyTile}, {q_tile, D, 1}, dk + h.kv_offset(j0, D),
-                  K * D, scaled);
+            GemmEpilogue<T> scaled = acc;
+            scaled.alpha = scale;
+            // dq[i:] += scale ds k; dk[j0:] += scale ds^T q
+            gemm<T>(rows, D, c, {p, kKeyTile, 1}, {k + h.kv_offset(j0, D), K * D, 1},
+                    dq + h.q_offset(i, D), N * D, scaled);
+            gemm<T>(c, D, rows, {p, 1, kKeyTile}, {q_tile, D, 1}, dk + h.kv_offset(j0, D),
+                    K * D, scaled);
+          });
         }
       }
     }
