@@ -45,6 +45,32 @@ def test_parameter_gradients_do_not_depend_on_the_threads(set_threads, kind, rng
             assert one.tobytes() == two.tobytes()
 
 
+@pytest.mark.parametrize("dtype, cols", [(np.float32, 1024), (np.float64, 512), (np.float32, 1000)])
+def test_outputs_larger_than_the_caches_match_those_computed_in_pieces(isa, rng, dtype, cols):
+    # From 16 MiB the kernels store y and dx past the caches (where every row starts on a vector
+    # boundary: 1000 columns of float32 do not, and take the ordinary stores): the values must
+    # be those of the same kernels on pieces below that size.
+    rows = (16 << 20) // (np.dtype(dtype).itemsize * cols) + 3
+    x = (rng.standard_normal((rows, cols)) * 2 + 1).astype(dtype)
+    dy = rng.standard_normal((rows, cols)).astype(dtype)
+    gamma, beta = rng.standard_normal(cols).astype(dtype), rng.standard_normal(cols).astype(dtype)
+    y, rstd = _C.norm_forward(x, gamma, beta, 1e-3, "layer")
+    dx, dgamma, dbeta = _C.norm_backward(dy, x, gamma, rstd, "layer", True, True)
+    pieces = np.array_split(np.arange(rows), 3)
+    np.testing.assert_array_equal(y, np.concatenate(
+        [_C.norm_forward(x[p], gamma, beta, 1e-3, "layer")[0] for p in pieces]))
+    np.testing.assert_array_equal(dx, np.concatenate(
+        [_C.norm_backward(dy[p], x[p], gamma, rstd[p], "layer", False, False)[0]
+         for p in pieces]))
+    sample = slice(None, None, 97)
+    np.testing.assert_allclose(y[sample], reference.layer_normalization(
+        x[sample], gamma, beta, (1,), 1e-3, "layer"), rtol=1e-4, atol=1e-4)
+    expected = reference.layer_normalization_grad(dy, x, gamma, beta, (1,), 1e-3, "layer")
+    np.testing.assert_allclose(dx[sample], expected[0][sample], rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(dgamma, expected[1], rtol=1e-3, atol=1e-3 * np.sqrt(rows))
+    np.testing.assert_allclose(dbeta, expected[2], rtol=1e-3, atol=1e-3 * np.sqrt(rows))
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_array_module_arithmetic_matches_the_kernels(kind, rng):
     # fastdl.backend.norms is what the GPU runs; here it runs on NumPy against the CPU kernels.

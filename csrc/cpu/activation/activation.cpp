@@ -8,6 +8,7 @@
 #include "activation/kernels.h"
 #include "fastdl/isa.h"
 #include "fastdl/parallel.h"
+#include "runtime/streaming.h"
 
 namespace fastdl {
 namespace {
@@ -15,15 +16,6 @@ namespace {
 // Elements per thread below which one thread is faster: waking a second thread costs a few
 // microseconds, about what one thread needs for 32k elements of the cheapest activation.
 constexpr int64_t kGrain = 32 * 1024;
-
-// Outputs of at least this many bytes are written past the caches: they would not stay in a
-// 32 MiB L3 anyway, and a store into a line not in cache first reads it from memory.
-constexpr int64_t kStreamBytes = 16 << 20;
-
-template <class T>
-bool stream_output(int64_t n) {
-  return n * int64_t(sizeof(T)) >= kStreamBytes;
-}
 
 // Rejects values outside the enum before any thread starts (an exception thrown inside a
 // parallel region would terminate the process).

@@ -10,6 +10,7 @@
 #include "fastdl/parallel.h"
 #include "norm/kernels.h"
 #include "runtime/scratch.h"
+#include "runtime/streaming.h"
 
 namespace fastdl {
 namespace {
@@ -37,12 +38,13 @@ template <class T>
 void norm_forward(NormKind kind, const T* x, int64_t rows, int64_t cols, const T* gamma,
                   const T* beta, T eps, T* y, T* rstd) {
   if (cols == 0) return;
+  const bool stream = stream_output<T>(rows * cols);
   parallel_for(
       rows, rows_per(kGrainElements, cols),
       [&](int64_t r0, int64_t r1) {
         FlushDenormalsScope flush;
         FASTDL_DISPATCH(norm_forward_rows<T>(kind, x + r0 * cols, r1 - r0, cols, gamma, beta, eps,
-                                             y + r0 * cols, rstd + r0));
+                                             y + r0 * cols, rstd + r0, stream));
       },
       1);
 }
@@ -61,6 +63,7 @@ void norm_backward(NormKind kind, const T* dy, const T* x, int64_t rows, int64_t
   std::fill(partial, partial + sums * stride, T(0));
   T* dgamma_blocks = dgamma ? partial : nullptr;
   T* dbeta_blocks = dbeta ? partial + (dgamma ? blocks * stride : 0) : nullptr;
+  const bool stream = stream_output<T>(rows * cols);
   parallel_for(
       blocks, std::max<int64_t>(1, kGrainElements / (block * cols)),
       [&](int64_t b0, int64_t b1) {
@@ -70,7 +73,7 @@ void norm_backward(NormKind kind, const T* dy, const T* x, int64_t rows, int64_t
           FASTDL_DISPATCH(norm_backward_rows<T>(
               kind, dy + r0 * cols, x + r0 * cols, r1 - r0, cols, gamma, rstd + r0,
               dx + r0 * cols, dgamma_blocks ? dgamma_blocks + b * stride : nullptr,
-              dbeta_blocks ? dbeta_blocks + b * stride : nullptr));
+              dbeta_blocks ? dbeta_blocks + b * stride : nullptr, stream));
         }
       },
       1);

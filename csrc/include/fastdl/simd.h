@@ -620,6 +620,26 @@ FASTDL_ALWAYS_INLINE void for_each_vector(int64_t n, Body&& body) {
   if (i < n) body(i, static_cast<int>(n - i));
 }
 
+// Folds acc = step(acc, i, lanes) over the vectors of [0, n) into four accumulators started at
+// `init`, then joins them with combine(a, b): a reduction through one accumulator waits out
+// each step's latency (3 to 4 cycles for an add or an FMA) before it can take the next, four
+// overlap. The lanes of a partial vector past `lanes` are step's to keep neutral.
+template <class T, class Acc, class Step, class Combine>
+FASTDL_ALWAYS_INLINE Acc fold_vectors(int64_t n, Acc init, Step&& step, Combine&& combine) {
+  constexpr int W = Vec<T>::width;
+  Acc a0 = init, a1 = init, a2 = init, a3 = init;
+  int64_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    a0 = step(a0, i, W);
+    a1 = step(a1, i + W, W);
+    a2 = step(a2, i + 2 * W, W);
+    a3 = step(a3, i + 3 * W, W);
+  }
+  for (; i + W <= n; i += W) a0 = step(a0, i, W);
+  if (i < n) a1 = step(a1, i, static_cast<int>(n - i));
+  return combine(combine(a0, a1), combine(a2, a3));
+}
+
 // Orders the streaming stores (Vec::stream) before every later store, as ordinary stores are:
 // a kernel that streamed calls it before returning.
 inline void stream_fence() {
