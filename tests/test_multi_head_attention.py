@@ -88,6 +88,29 @@ def test_trains_in_a_model_with_dropout_and_round_trips_its_config():
     assert (clone.num_heads, clone.key_dim, clone.dropout) == (2, 4, 0.1)
 
 
+def test_dropout_in_the_fused_kernel_drops_what_the_whole_matrix_path_drops(rng):
+    # Two layers with one seed and the same weights: the fused kernel (a plain call) and the
+    # path that holds the probabilities (return_attention_scores) draw the same key and, on
+    # the CPU, the same mask; their outputs and gradients agree.
+    x = rng.standard_normal((3, 7, 8)).astype(np.float32)
+    layers = [keras.layers.MultiHeadAttention(num_heads=2, key_dim=4, dropout=0.3, seed=11)
+              for _ in range(2)]
+    for layer in layers:
+        layer(fastdl.Tensor(x), fastdl.Tensor(x))  # built; no dropout outside training
+    layers[1].set_weights(layers[0].get_weights())
+    results = []
+    for layer, whole in zip(layers, (False, True)):
+        t = fastdl.Tensor(x, requires_grad=True)
+        out = layer(t, t, training=True, return_attention_scores=whole, use_causal_mask=True)
+        out = out[0] if whole else out
+        (out * out).sum().backward()
+        results.append((out.numpy(), t.grad.numpy()))
+    for fused, whole in zip(*results):
+        np.testing.assert_allclose(fused, whole, rtol=1e-5, atol=1e-6)
+    inference = layer(fastdl.Tensor(x), fastdl.Tensor(x), use_causal_mask=True).numpy()
+    assert not np.allclose(inference, results[0][0], atol=1e-3)
+
+
 def test_bad_arguments_name_the_layer():
     with pytest.raises(ValueError, match="num_heads must be a positive integer"):
         keras.layers.MultiHeadAttention(num_heads=0, key_dim=4)
@@ -115,3 +138,27 @@ def test_attention_and_layer_normalization_on_the_gpu_match_the_cpu(rng):
         results.append((to_cpu(out.data), to_cpu(t.grad.data)))
     for cpu, gpu in zip(*results):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not GPU_READY, reason="needs a CUDA GPU, CuPy and fastdl's CUDA kernels")
+def test_dropout_attention_on_the_gpu_drops_with_the_gpu_dropout_mask(rng):
+    # The GPU draws its masks from another generator than the CPU: the reference is the
+    # whole-matrix arithmetic on NumPy with the mask the GPU's dropout kernel draws.
+    import cupy
+
+    from fastdl.backend import dense_attention
+    from fastdl.backend.cuda import attention, dropout
+    q, k, v = (rng.standard_normal((2, 5, 4, 8)).astype(np.float32) for _ in range(3))
+    grad = rng.standard_normal(q.shape).astype(np.float32)
+    factors = to_cpu(dropout.dropout_forward(cupy.ones((2, 4, 5, 5), np.float32), 0.25, 7)[0])
+    out, lse = attention.attention_forward(*map(to_gpu, (q, k, v)), None, None, 0.3, True,
+                                           0.25, 7)
+    want_out, want_lse = dense_attention.attention_forward(np, q, k, v, None, None, 0.3, True,
+                                                           factors)
+    np.testing.assert_allclose(to_cpu(out), want_out, rtol=1e-4, atol=1e-5)
+    grads = attention.attention_backward(*map(to_gpu, (q, k, v)), None, None, 0.3, True, out,
+                                         lse, to_gpu(grad), False, 0.25, 7)
+    want = dense_attention.attention_backward(np, q, k, v, None, None, 0.3, True, want_out,
+                                              want_lse, grad, False, factors)
+    for got, expected in zip(grads[:3], want[:3]):
+        np.testing.assert_allclose(to_cpu(got), expected, rtol=1e-4, atol=1e-5)

@@ -13,7 +13,8 @@ namespace {
 
 // The shapes of q (B, T, N, D), k (B, S, K, D) and v (B, S, K, Dv), checked against each other.
 AttentionShape attention_shape(const std::string& op, const ArrayView& q, const ArrayView& k,
-                               const ArrayView& v, double scale, bool causal) {
+                               const ArrayView& v, double scale, bool causal, double dropout,
+                               uint64_t seed) {
   require_float(op, "query", q);
   require_same_dtype(op, "query", q, "key", k);
   require_same_dtype(op, "query", q, "value", v);
@@ -33,7 +34,14 @@ AttentionShape attention_shape(const std::string& op, const ArrayView& q, const 
     throw py::value_error(op + ": " + shapes() + ": the query's " + std::to_string(q.dim(2)) +
                           " heads must be a multiple of the key's " + std::to_string(k.dim(2)));
   }
-  return {q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3), v.dim(3), scale, causal};
+  if (!(dropout >= 0.0 && dropout < 1.0)) {
+    throw py::value_error(op + ": dropout must be in [0, 1); got " + std::to_string(dropout));
+  }
+  AttentionShape s{q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3), v.dim(3),
+                   scale,    causal};
+  s.dropout = dropout;
+  s.seed = seed;
+  return s;
 }
 
 std::vector<int64_t> scores_shape(const AttentionShape& s) {
@@ -98,10 +106,11 @@ py::tuple forward_typed(const AttentionShape& s, const py::array& q, const py::a
 
 py::tuple forward_entry(const py::array& q, const py::array& k, const py::array& v,
                         const py::object& bias, const py::object& mask, double scale,
-                        bool causal) {
+                        bool causal, double dropout, uint64_t seed) {
   const std::string op = "dot_product_attention";
   const ArrayView qv(q);
-  const AttentionShape s = attention_shape(op, qv, ArrayView(k), ArrayView(v), scale, causal);
+  const AttentionShape s =
+      attention_shape(op, qv, ArrayView(k), ArrayView(v), scale, causal, dropout, seed);
   const auto m = mask_view(op, mask, s);
   if (qv.dtype == DType::float32) {
     return forward_typed<float>(s, q, k, v, bias_view<float>(op, bias, qv, s), m);
@@ -135,10 +144,12 @@ py::tuple backward_typed(const AttentionShape& s, const py::array& q, const py::
 py::tuple backward_entry(const py::array& q, const py::array& k, const py::array& v,
                          const py::object& bias, const py::object& mask, double scale,
                          bool causal, const py::array& out, const py::array& lse,
-                         const py::array& dout, bool need_dscores) {
+                         const py::array& dout, bool need_dscores, double dropout,
+                         uint64_t seed) {
   const std::string op = "dot_product_attention_backward";
   const ArrayView qv(q), ov(out), lv(lse), dv(dout);
-  const AttentionShape s = attention_shape(op, qv, ArrayView(k), ArrayView(v), scale, causal);
+  const AttentionShape s =
+      attention_shape(op, qv, ArrayView(k), ArrayView(v), scale, causal, dropout, seed);
   const std::vector<int64_t> out_shape{s.batch, s.q_len, s.heads, s.value_dim};
   for (const auto& [name, view] : {std::pair<const char*, const ArrayView&>{"out", ov},
                                    std::pair<const char*, const ArrayView&>{"grad", dv}}) {
@@ -161,16 +172,19 @@ py::tuple backward_entry(const py::array& q, const py::array& k, const py::array
 void bind_attention(py::module_& m) {
   m.def("attention_forward", &forward_entry, py::arg("query"), py::arg("key"), py::arg("value"),
         py::arg("bias"), py::arg("mask"), py::arg("scale"), py::arg("causal"),
+        py::arg("dropout") = 0.0, py::arg("seed") = 0,
         R"(Scaled dot-product attention: query (B, T, N, D), key (B, S, K, D), value (B, S, K, Dv),
 N a multiple of K; bias (float) and mask (bool, True = attend) None or (B, N, T, S), possibly
 broadcast views. Returns (out (B, T, N, Dv), lse (B, N, T)); a row with nothing to attend to
-gives zeros and an lse of +inf.)");
+gives zeros and an lse of +inf. With dropout > 0 the probabilities are dropped out with the mask
+dropout_forward(ones((B, N, T, S)), dropout, seed) would draw.)");
   m.def("attention_backward", &backward_entry, py::arg("query"), py::arg("key"),
         py::arg("value"), py::arg("bias"), py::arg("mask"), py::arg("scale"), py::arg("causal"),
         py::arg("out"), py::arg("lse"), py::arg("grad"), py::arg("need_dscores"),
-        R"(Gradients (dq, dk, dv, dscores) of attention_forward from grad; dscores (B, N, T, S),
-the scores' gradient (the bias's before its broadcast axes are summed), only when need_dscores,
-else None.)");
+        py::arg("dropout") = 0.0, py::arg("seed") = 0,
+        R"(Gradients (dq, dk, dv, dscores) of attention_forward from grad (with the forward's
+dropout and seed); dscores (B, N, T, S), the scores' gradient (the bias's before its broadcast
+axes are summed), only when need_dscores, else None.)");
 }
 
 }  // namespace fastdl::bindings

@@ -12,6 +12,11 @@
 // heads, so one thread owns them; per key tile and query tile, the probabilities again from the
 // saved log-sum-exp, then dv += p^T dout, dp = dout v^T, ds = p (dp - delta) with
 // delta = rowsum(dout * out), dq += scale ds k and dk += scale ds^T q.
+//
+// Dropout multiplies each tile of probabilities by its mask (regenerated from the stream, never
+// stored) before the product with v; backward, dv takes the dropped probabilities, the
+// gradient of the probabilities is dout v^T times the mask, and delta = rowsum(dout * out)
+// still equals rowsum(p * dp), since out is the dropped probabilities times v.
 #include "fastdl/attention.h"
 
 #include <algorithm>
@@ -19,6 +24,7 @@
 
 #include "attention/kernels.h"
 #include "fastdl/denormals.h"
+#include "fastdl/dropout.h"
 #include "fastdl/gemm.h"
 #include "fastdl/isa.h"
 #include "fastdl/parallel.h"
@@ -55,6 +61,23 @@ struct HeadView {
   int64_t q_offset(int64_t i, int64_t d) const { return ((b * s.q_len + i) * s.heads + n) * d; }
   int64_t kv_offset(int64_t j, int64_t d) const {
     return ((b * s.kv_len + j) * s.kv_heads + kv_head()) * d;
+  }
+};
+
+// The dropout of a tile of probabilities: its rows [i, i + rows) of one head against keys
+// [j0, j0 + cols), from `in` to `out` (row r at r * kKeyTile in both, which may be one buffer).
+template <class T>
+struct TileDropout {
+  const AttentionShape& s;
+  uint32_t threshold = dropout_threshold(s.dropout);
+  T scale = static_cast<T>(1.0 / (1.0 - s.dropout));
+
+  void operator()(const HeadView& h, const T* in, T* out, int64_t i, int64_t rows, int64_t j0,
+                  int64_t cols) const {
+    const uint64_t first = static_cast<uint64_t>(((h.b * s.heads + h.n) * s.q_len + i) *
+                                                     s.kv_len + j0);
+    FASTDL_DISPATCH(attention_dropout<T>(in, out, rows, cols, kKeyTile, s.seed, first, s.kv_len,
+                                         threshold, scale));
   }
 };
 
@@ -179,6 +202,7 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
   const int64_t per_thread =
       kQueryTile * (kKeyTile + Dv + 2 + D) + packed_keys;
   T* scratch = attention_scratch().get<T>(threads * per_thread);
+  const TileDropout<T> drop{s};
   parallel_items(threads, heads * groups, [](int) {}, [&](int t, int64_t item) {
     FlushDenormalsScope flush;
     T* tile = scratch + t * per_thread;
@@ -206,6 +230,8 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
           scores(s, h, q_tile + r0 * D, keys, bias, mask, i0 + r0, n, j0, c, tile);
           FASTDL_DISPATCH(attention_online_softmax<T>(tile, n, c, kKeyTile, m + r0, l + r0,
                                                       strip_acc, Dv, Dv));
+          // l has summed the probabilities whole: dropout scales what reaches the output.
+          if (s.dropout > 0) drop(h, tile, tile, i0 + r0, n, j0, c);
           GemmEpilogue<T> ep;
           ep.accumulate = true;
           gemm<T>(n, Dv, c, {tile, kKeyTile, 1}, {v + h.kv_offset(j0, Dv), K * Dv, 1},
@@ -238,6 +264,7 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
       2 * kQueryTile * kKeyTile + T_ * (1 + D + Dv) + packed_keys + packed_values;
   T* scratch = attention_scratch().get<T>(threads * per_thread);
   const T scale = static_cast<T>(s.scale);
+  const TileDropout<T> drop{s};
   parallel_items(threads, B * K, [](int) {}, [&](int t, int64_t item) {
     FlushDenormalsScope flush;
     T* p = scratch + t * per_thread;
@@ -271,14 +298,22 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
             const T* dout_tile = dout_head + i * Dv;
             scores(s, h, q_tile, keys, bias, mask, i, rows, j0, c, p);
             FASTDL_DISPATCH(attention_probabilities<T>(p, rows, c, kKeyTile, head_lse + i));
+            // The probabilities that weighted the values: p, or p dropped out (held in dp's
+            // buffer until dp is computed).
+            const T* weights = p;
+            if (s.dropout > 0) {
+              drop(h, p, dp, i, rows, j0, c);
+              weights = dp;
+            }
             GemmEpilogue<T> acc;
             acc.accumulate = true;
-            // dv[j0:] += p^T dout
-            gemm<T>(c, Dv, rows, {p, 1, kKeyTile}, {dout_tile, Dv, 1}, dv + h.kv_offset(j0, Dv),
-                    K * Dv, acc);
-            // dp = dout v^T
+            // dv[j0:] += weights^T dout
+            gemm<T>(c, Dv, rows, {weights, 1, kKeyTile}, {dout_tile, Dv, 1},
+                    dv + h.kv_offset(j0, Dv), K * Dv, acc);
+            // dp = dout v^T, times the dropout mask
             gemm_with_packed_b<T>(rows, c, Dv, {dout_tile, Dv, 1}, values.tile(j0), dp,
                                   kKeyTile, GemmEpilogue<T>{});
+            if (s.dropout > 0) drop(h, dp, dp, i, rows, j0, c);
             FASTDL_DISPATCH(attention_score_gradient<T>(p, dp, rows, c, kKeyTile, delta + i));
             if (dscores) {
               for (int64_t r = 0; r < rows; ++r) {

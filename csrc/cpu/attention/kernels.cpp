@@ -6,6 +6,7 @@
 
 #include "attention/kernels.h"
 #include "fastdl/simd.h"
+#include "random/stream.h"
 #include "softmax/rows.h"
 
 namespace fastdl {
@@ -54,6 +55,26 @@ void attention_score_gradient(T* p, const T* dp, int64_t rows, int64_t cols, int
 }
 
 template <class T>
+void attention_dropout(const T* in, T* out, int64_t rows, int64_t cols, int64_t ld,
+                       uint64_t seed, uint64_t first, int64_t row_step, uint32_t threshold,
+                       T scale) {
+  // As dropout's kernel: the words, then the scaled values, each a loop the compiler vectorizes.
+  constexpr int64_t kChunk = 128;
+  uint32_t words[kChunk];
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c0 = 0; c0 < cols; c0 += kChunk) {
+      const int64_t len = std::min(kChunk, cols - c0);
+      stream_words(seed, first + static_cast<uint64_t>(r * row_step + c0), len, words);
+      const T* src = in + r * ld + c0;
+      T* dst = out + r * ld + c0;
+      for (int64_t c = 0; c < len; ++c) {
+        dst[c] = src[c] * (static_cast<T>(static_cast<int32_t>(words[c] >= threshold)) * scale);
+      }
+    }
+  }
+}
+
+template <class T>
 void attention_row_dots(const T* a, int64_t lda, const T* b, int64_t ldb, int64_t rows,
                         int64_t cols, T* out) {
   for (int64_t r = 0; r < rows; ++r) {
@@ -89,6 +110,8 @@ void attention_finish_rows(const T* o, int64_t ldo, const T* m, const T* l, int6
                                             int64_t);                                           \
   template void attention_probabilities<T>(T*, int64_t, int64_t, int64_t, const T*);            \
   template void attention_score_gradient<T>(T*, const T*, int64_t, int64_t, int64_t, const T*); \
+  template void attention_dropout<T>(const T*, T*, int64_t, int64_t, int64_t, uint64_t,         \
+                                     uint64_t, int64_t, uint32_t, T);                           \
   template void attention_row_dots<T>(const T*, int64_t, const T*, int64_t, int64_t, int64_t,  \
                                       T*);                                                      \
   template void attention_finish_rows<T>(const T*, int64_t, const T*, const T*, int64_t,       \

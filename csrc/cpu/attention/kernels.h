@@ -23,6 +23,12 @@ namespace fastdl {
   template <class T>                                                                            \
   void attention_score_gradient(T* p, const T* dp, int64_t rows, int64_t cols, int64_t ld,      \
                                 const T* delta);                                                \
+  /* out = in * scale where the dropout mask keeps the element, else 0 (in may be out): row r's \
+     element c is element first + r * row_step + c of the stream dropout_forward draws from. */ \
+  template <class T>                                                                            \
+  void attention_dropout(const T* in, T* out, int64_t rows, int64_t cols, int64_t ld,          \
+                         uint64_t seed, uint64_t first, int64_t row_step, uint32_t threshold,  \
+                         T scale);                                                              \
   /* out[r] = sum of a[r, :] * b[r, :] over cols. */                                             \
   template <class T>                                                                            \
   void attention_row_dots(const T* a, int64_t lda, const T* b, int64_t ldb, int64_t rows,       \

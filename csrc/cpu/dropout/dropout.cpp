@@ -14,17 +14,16 @@ namespace {
 // A memory-bound pass: below this many elements per thread one thread is faster.
 constexpr int64_t kGrain = 32 * 1024;
 
-// Elements are dropped when their 32-bit random number is below p * 2^32.
-uint32_t drop_threshold(double p) {
+}  // namespace
+
+uint32_t dropout_threshold(double p) {
   const double t = std::ldexp(p, 32);
   return t >= 4294967295.0 ? 0xffffffffU : static_cast<uint32_t>(t);
 }
 
-}  // namespace
-
 template <class T>
 void dropout_forward(const T* x, T* y, uint8_t* keep, int64_t n, double p, uint64_t seed) {
-  const uint32_t threshold = drop_threshold(p);
+  const uint32_t threshold = dropout_threshold(p);
   const T scale = static_cast<T>(1.0 / (1.0 - p));
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
     FASTDL_DISPATCH(dropout_forward_kernel<T>(x + begin, y + begin, keep + begin, end - begin,

@@ -11,6 +11,12 @@
 //
 // A query row that may attend to nothing (every key masked) gets an output of zeros, a
 // log-sum-exp of +inf, and zero gradients.
+//
+// With dropout > 0 the probabilities are dropped out before they weight the values (inverted
+// dropout, as a dropout layer after the softmax): probability (b, n, i, j) is kept with the mask
+// dropout_forward (fastdl/dropout.h) draws for element ((b * N + n) * T + i) * S + j of a
+// (B, N, T, S) array with the same seed, so the forward and backward passes agree on it
+// without storing it.
 #include <cstdint>
 
 namespace fastdl {
@@ -19,6 +25,8 @@ struct AttentionShape {
   int64_t batch, q_len, kv_len, heads, kv_heads, head_dim, value_dim;
   double scale;
   bool causal;
+  double dropout = 0.0;  // in [0, 1)
+  uint64_t seed = 0;     // the dropout mask's key
 };
 
 // An optional operand of shape (B, N, T, S), broadcast along any axis: element (b, n, i, j) at

@@ -6,6 +6,9 @@
 
 namespace fastdl {
 
+// Element i is dropped when word(seed, i) of the stream is below this threshold: p * 2^32.
+uint32_t dropout_threshold(double p);
+
 // y[i] = keep[i] ? x[i] / (1 - p) : 0, with keep[i] = 1 with probability 1 - p (0 <= p < 1).
 template <class T>
 void dropout_forward(const T* x, T* y, uint8_t* keep, int64_t n, double p, uint64_t seed);

@@ -13,6 +13,7 @@ from fastdl.backend import is_gpu_array, to_device
 from fastdl.layers.base import Layer
 from fastdl.layers.core import Dropout
 from fastdl.layers.signature import layer_label
+from fastdl.ops.attention import dropout_attention
 from fastdl.ops.products import linear
 from fastdl.tensor import Tensor
 
@@ -72,9 +73,9 @@ class MultiHeadAttention(Layer):
     Called as ``layer(query, value, key=None, attention_mask=None, return_attention_scores=False,
     training=None, use_causal_mask=False)``: the masks the inputs carry (an ``Embedding`` with
     ``mask_zero``) restrict it as Keras's do, and the output carries the query's. Dropout on the
-    attention probabilities (``dropout`` > 0 while training) and ``return_attention_scores``
-    (``(batch, heads, query length, key length)``) hold the whole matrix of scores; every other
-    call never does. Inputs of more than three axes attend over all their middle axes at once
+    attention probabilities (``dropout`` > 0 while training) runs inside the fused kernel
+    (``ops.attention.dropout_attention``); only ``return_attention_scores`` (``(batch, heads,
+    query length, key length)``) holds the whole matrix of scores. Inputs of more than three axes attend over all their middle axes at once
     (Keras's default ``attention_axes``). A query position that may attend to no key gives
     zeros before the output projection (Keras attends to every key equally there).
 
@@ -117,6 +118,8 @@ class MultiHeadAttention(Layer):
             raise ValueError(f"MultiHeadAttention: dropout must be in [0, 1); received {dropout}")
         self.dropout, self.use_bias, self.seed = float(dropout), bool(use_bias), seed
         self._dropout_layer = Dropout(self.dropout, seed=seed) if self.dropout > 0 else None
+        # The fused kernel's dropout keys, drawn as the dropout layer draws its own.
+        self._generator = None if seed is None else np.random.default_rng(seed)
         if output_shape is not None:
             output_shape = ((int(output_shape),) if isinstance(output_shape, (int, np.integer))
                             else tuple(int(d) for d in output_shape))
@@ -174,11 +177,12 @@ class MultiHeadAttention(Layer):
                                     attention_mask)
         drop = self.dropout > 0.0 and bool(training)
         scores = None
-        if drop or return_attention_scores:
+        if return_attention_scores:
             attended, scores = self._attend_whole(q, k, v, mask, use_causal_mask, drop)
         else:
-            attended = ops.dot_product_attention(q, k, v, mask=mask, scale=self._scale,
-                                                 is_causal=use_causal_mask)
+            attended = dropout_attention(q, k, v, self.dropout if drop else 0.0, mask=mask,
+                                         scale=self._scale, is_causal=use_causal_mask,
+                                         generator=self._generator)
         positions = tuple(query.shape[1:-1])
         attended = ops.reshape(attended, (attended.shape[0],) + positions
                                + (self.num_heads, self.value_dim))
@@ -221,8 +225,7 @@ class MultiHeadAttention(Layer):
 
     def _attend_whole(self, q: Tensor, k: Tensor, v: Tensor, mask: Any, causal: bool,
                       drop: bool) -> tuple:
-        """Attention with the (B, N, T, S) probabilities held: for dropout on them and for
-        return_attention_scores. Masked scores get Keras's large negative number, so that a
+        """Attention with the (B, N, T, S) probabilities held, for return_attention_scores. Masked scores get Keras's large negative number, so that a
         row with nothing to attend to attends to every key equally, as Keras's does."""
         scores = ops.einsum("btnd,bsnd->bnts", q * self._scale, k)
         allowed = np.ones((1, 1) + tuple(scores.shape[2:]), bool)

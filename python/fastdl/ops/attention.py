@@ -1,6 +1,8 @@
 """Scaled dot-product attention (Keras's ``ops.dot_product_attention``) on a fused kernel: tiles
 of queries against tiles of keys with an online softmax, never the whole matrix of scores, in
-the forward pass and in the backward pass, which recomputes the probabilities tile by tile."""
+the forward pass and in the backward pass, which recomputes the probabilities tile by tile; and
+the same with dropout on the probabilities (``dropout_attention``, MultiHeadAttention's), whose
+mask the backward pass draws again rather than keeps."""
 from __future__ import annotations
 
 import math
@@ -8,6 +10,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from fastdl import random as _random
 from fastdl.autograd import Function
 from fastdl.backend import array_module, device_of, kernels_for, to_device
 from fastdl.ops.common import operand, unbroadcast
@@ -20,18 +23,21 @@ class DotProductAttention(Function):
     layout: query (B, T, N, D), key (B, S, K, D), value (B, S, K, Dv), N a multiple of K; bias
     and mask broadcastable to (B, N, T, S). Only the output and a log-sum-exp per query row are
     kept for the backward pass. The bias's gradient, when it wants one, is the scores' gradient
-    (B, N, T, S) summed over the bias's broadcast axes: the only case that holds it whole."""
+    (B, N, T, S) summed over the bias's broadcast axes: the only case that holds it whole. With
+    ``dropout`` > 0, the probabilities are dropped out with a mask keyed by ``seed``."""
 
     @staticmethod
-    def forward(ctx, q, k, v, bias, mask, scale, causal):
+    def forward(ctx, q, k, v, bias, mask, scale, causal, dropout, seed):
         shape = (q.shape[0], q.shape[2], q.shape[1], k.shape[1])
         xp = array_module(q)
         full_bias = None if bias is None else xp.broadcast_to(bias, shape)
         full_mask = None if mask is None else xp.broadcast_to(mask, shape)
         kernels = kernels_for(q)
-        out, lse = kernels.attention_forward(q, k, v, full_bias, full_mask, scale, causal)
+        out, lse = kernels.attention_forward(q, k, v, full_bias, full_mask, scale, causal,
+                                             dropout, seed)
         if ctx.requires_grad:
             ctx.saved = (q, k, v, full_bias, full_mask, scale, causal, out, lse)
+            ctx.dropout = (dropout, seed)
             ctx.bias_shape = None if bias is None else bias.shape
         return out
 
@@ -40,9 +46,9 @@ class DotProductAttention(Function):
         q, k, v, bias, mask, scale, causal, out, lse = ctx.saved
         need_bias = bias is not None and ctx.needs_grad(3)
         dq, dk, dv, dscores = kernels_for(grad).attention_backward(
-            q, k, v, bias, mask, scale, causal, out, lse, grad, need_bias)
+            q, k, v, bias, mask, scale, causal, out, lse, grad, need_bias, *ctx.dropout)
         dbias = unbroadcast(dscores, ctx.bias_shape) if need_bias else None
-        return dq, dk, dv, dbias, None, None, None
+        return dq, dk, dv, dbias, None, None, None, None, None
 
 
 def _rank4(name: str, x: Any) -> None:
@@ -91,6 +97,33 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
     if attn_logits_soft_cap is not None:
         raise ValueError("dot_product_attention: attn_logits_soft_cap is only supported by Keras "
                          "for JAX on TPU; leave it None")
+    return _attention(query, key, value, bias, mask, scale, is_causal, 0.0, 0)
+
+
+def dropout_attention(query: Any, key: Any, value: Any, rate: float, mask: Any = None,
+                      scale: Optional[float] = None, is_causal: bool = False,
+                      generator: Optional[np.random.Generator] = None) -> Tensor:
+    """:func:`dot_product_attention` with inverted dropout at ``rate`` on the probabilities
+    before they weight the values, as a dropout layer between the softmax and the product with
+    the values would (what MultiHeadAttention's ``dropout`` does while training), on the same
+    fused kernel: the mask is drawn from a counter-based stream keyed by one number from
+    ``generator`` (fastdl's by default, see :func:`fastdl.manual_seed`), tile by tile, and drawn
+    again by the backward pass, so the (B, N, T, S) probabilities are never held. On the CPU the
+    mask is the one ``fastdl.dropout`` would draw for a (B, N, T, S) array with the same key.
+
+    >>> import fastdl
+    >>> q = fastdl.randn(2, 4, 8, 16); k = fastdl.randn(2, 6, 8, 16); v = fastdl.randn(2, 6, 8, 16)
+    >>> fastdl.ops.attention.dropout_attention(q, k, v, 0.1).shape
+    (2, 4, 8, 16)
+    """
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"dropout_attention: rate must be in [0, 1); received {rate}")
+    seed = (generator or _random.generator()).bit_generator.random_raw() if rate > 0 else 0
+    return _attention(query, key, value, None, mask, scale, is_causal, float(rate), int(seed))
+
+
+def _attention(query: Any, key: Any, value: Any, bias: Any, mask: Any, scale: Optional[float],
+               is_causal: bool, dropout: float, seed: int) -> Tensor:
     q, k, v = operand(query), operand(key), operand(value)
     for name, x in (("query", q), ("key", k), ("value", v)):
         _rank4(name, x)
@@ -110,4 +143,4 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
         mask = to_device(data, device_of(q.data if isinstance(q, Tensor) else q))
     d = q.shape[-1]
     scale = 1.0 / math.sqrt(d) if scale is None else float(scale)
-    return DotProductAttention.apply(q, k, v, bias, mask, scale, bool(is_causal))
+    return DotProductAttention.apply(q, k, v, bias, mask, scale, bool(is_causal), dropout, seed)
