@@ -15,8 +15,9 @@ namespace fastdl {
   template <class T>                                                                            \
   void norm_forward_rows(NormKind kind, const T* x, int64_t rows, int64_t cols, const T* gamma, \
                          const T* beta, T eps, T* y, T* rstd, bool stream);                     \
-  /* dx of the rows (streamed as y is); where not null, dgamma_sum and dbeta_sum [cols] have    \
-     the rows' terms added to them, a few rows at a time, in the rows' order. */                \
+  /* dx of the rows (streamed as y is, the rows then one at a time); where not null,          \
+     dgamma_sum and dbeta_sum [cols] have the rows' terms added to them, a few rows at a time,  \
+     in the rows' order. */                                                                     \
   template <class T>                                                                            \
   void norm_backward_rows(NormKind kind, const T* dy, const T* x, int64_t rows, int64_t cols,  \
                           const T* gamma, const T* rstd, T* dx, T* dgamma_sum, T* dbeta_sum,    \
