@@ -128,6 +128,20 @@ def test_dropout_attention_gradients_match_finite_differences(rng):
         np.testing.assert_allclose(x.grad.numpy(), numeric, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("t, s", [(0, 7), (5, 0)])
+def test_no_queries_or_no_keys_give_zero_gradients(t, s, rng):
+    q, k, v = _qkv(rng, t=t, s=s)
+    # Whatever the gradients' memory held before, they come back as zeros.
+    for _ in range(3):
+        out, lse = _C.attention_forward(q, k, v, None, None, 1.0, False)
+        np.empty(1 << 16)[:] = np.nan
+        grads = _C.attention_backward(q, k, v, None, None, 1.0, False, out, lse,
+                                      np.ones(out.shape), True)
+        for grad, like in zip(grads, (q, k, v, np.zeros((2, 4, t, s)))):
+            assert grad.shape == like.shape and not np.any(grad)
+    assert out.shape == (2, t, 4, 6) and not np.any(out)
+
+
 def test_keras_documented_shapes_and_names():
     query, key, value = fastdl.randn(2, 4, 8, 16), fastdl.randn(2, 6, 8, 16), fastdl.randn(2, 6,
                                                                                          8, 16)

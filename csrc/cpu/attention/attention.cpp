@@ -13,10 +13,11 @@
 // saved log-sum-exp, then dv += p^T dout, dp = dout v^T, ds = p (dp - delta) with
 // delta = rowsum(dout * out), dq += scale ds k and dk += scale ds^T q.
 //
-// Dropout multiplies each tile of probabilities by its mask (regenerated from the stream, never
-// stored) before the product with v; backward, dv takes the dropped probabilities, the
-// gradient of the probabilities is dout v^T times the mask, and delta = rowsum(dout * out)
-// still equals rowsum(p * dp), since out is the dropped probabilities times v.
+// Dropout multiplies each tile of probabilities by its mask (drawn from the stream once per
+// tile in each pass, never stored) before the product with v; backward, dv takes the dropped
+// probabilities, the gradient of the probabilities is dout v^T times the mask (read off the
+// dropped probabilities), and delta = rowsum(dout * out) still equals rowsum(p * dp), since
+// out is the dropped probabilities times v.
 #include "fastdl/attention.h"
 
 #include <algorithm>
@@ -153,6 +154,12 @@ void copy_rows(const T* a, int64_t stride, int64_t rows, int64_t width, T* tile)
   }
 }
 
+// Sets `rows` rows of `width` elements, `stride` apart, to zero.
+template <class T>
+void zero_rows(T* a, int64_t stride, int64_t rows, int64_t width) {
+  for (int64_t r = 0; r < rows; ++r) std::fill(a + r * stride, a + r * stride + width, T(0));
+}
+
 // Keys a causal query tile [i0, i0 + rows) reads: those up to its last row.
 int64_t keys_read(const AttentionShape& s, int64_t i0, int64_t rows) {
   return s.causal ? std::min(s.kv_len, i0 + rows) : s.kv_len;
@@ -250,18 +257,20 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
                         const T* lse, const T* dout, T* dq, T* dk, T* dv, T* dscores) {
   const int64_t B = s.batch, N = s.heads, K = s.kv_heads, T_ = s.q_len, S = s.kv_len;
   const int64_t D = s.head_dim, Dv = s.value_dim, group = N / K;
-  std::fill(dq, dq + B * T_ * N * D, T(0));
-  std::fill(dk, dk + B * S * K * D, T(0));
-  std::fill(dv, dv + B * S * K * Dv, T(0));
-  if (dscores) std::fill(dscores, dscores + B * N * T_ * S, T(0));
-  if (B == 0 || T_ == 0 || S == 0) return;
+  if (B == 0 || T_ == 0 || S == 0) {  // no query or no key: every gradient is zero
+    std::fill(dq, dq + B * T_ * N * D, T(0));
+    std::fill(dk, dk + B * S * K * D, T(0));
+    std::fill(dv, dv + B * S * K * Dv, T(0));
+    return;
+  }
   const int threads = threads_for(B * N * T_ * S, kScoresPerThread);
-  // Per thread: the tiles of probabilities and of their gradient; delta, the query and the
-  // output's gradient of one query head (rows D and Dv apart); the packed key and value tiles.
+  // Per thread: the tiles of probabilities, of their gradient and of the probabilities dropped
+  // out; delta, the query and the output's gradient of one query head (rows D and Dv apart);
+  // the packed key and value tiles.
   const int64_t packed_keys = PackedTiles<T>::size(D, S);
   const int64_t packed_values = PackedTiles<T>::size(Dv, S);
   const int64_t per_thread =
-      2 * kQueryTile * kKeyTile + T_ * (1 + D + Dv) + packed_keys + packed_values;
+      3 * kQueryTile * kKeyTile + T_ * (1 + D + Dv) + packed_keys + packed_values;
   T* scratch = attention_scratch().get<T>(threads * per_thread);
   const T scale = static_cast<T>(s.scale);
   const TileDropout<T> drop{s};
@@ -269,11 +278,16 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
     FlushDenormalsScope flush;
     T* p = scratch + t * per_thread;
     T* dp = p + kQueryTile * kKeyTile;
-    T* delta = dp + kQueryTile * kKeyTile;
+    T* kept = dp + kQueryTile * kKeyTile;
+    T* delta = kept + kQueryTile * kKeyTile;
     T* q_head = delta + T_;
     T* dout_head = q_head + T_ * D;
     const int64_t b = item / K, kv = item % K;
     const HeadView first{s, b, kv * group};
+    // The gradients this piece of work owns start at zero: here rather than before the
+    // parallel region, in parallel and into the caches that accumulate them.
+    zero_rows(dk + first.kv_offset(0, D), K * D, S, D);
+    zero_rows(dv + first.kv_offset(0, Dv), K * Dv, S, Dv);
     T* packed = dout_head + T_ * Dv;
     PackedTiles<T> keys(D, packed), values(Dv, packed + packed_keys);
     keys.pack(k + first.kv_offset(0, D), K * D, S);
@@ -281,6 +295,8 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
     for (int64_t n = kv * group; n < (kv + 1) * group; ++n) {
       const HeadView h{s, b, n};
       const T* head_lse = lse + (b * N + n) * T_;
+      zero_rows(dq + h.q_offset(0, D), N * D, T_, D);
+      if (dscores) zero_rows(dscores + (b * N + n) * T_ * S, S, T_, S);
       copy_rows(q + h.q_offset(0, D), N * D, T_, D, q_head);
       copy_rows(dout + h.q_offset(0, Dv), N * Dv, T_, Dv, dout_head);
       FASTDL_DISPATCH(attention_row_dots<T>(dout_head, Dv, out + h.q_offset(0, Dv), N * Dv, T_,
@@ -298,23 +314,23 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
             const T* dout_tile = dout_head + i * Dv;
             scores(s, h, q_tile, keys, bias, mask, i, rows, j0, c, p);
             FASTDL_DISPATCH(attention_probabilities<T>(p, rows, c, kKeyTile, head_lse + i));
-            // The probabilities that weighted the values: p, or p dropped out (held in dp's
-            // buffer until dp is computed).
+            // The probabilities that weighted the values: p, or p dropped out.
             const T* weights = p;
             if (s.dropout > 0) {
-              drop(h, p, dp, i, rows, j0, c);
-              weights = dp;
+              drop(h, p, kept, i, rows, j0, c);
+              weights = kept;
             }
             GemmEpilogue<T> acc;
             acc.accumulate = true;
             // dv[j0:] += weights^T dout
             gemm<T>(c, Dv, rows, {weights, 1, kKeyTile}, {dout_tile, Dv, 1},
                     dv + h.kv_offset(j0, Dv), K * Dv, acc);
-            // dp = dout v^T, times the dropout mask
+            // dp = dout v^T (the dropout mask applied by the score gradient)
             gemm_with_packed_b<T>(rows, c, Dv, {dout_tile, Dv, 1}, values.tile(j0), dp,
                                   kKeyTile, GemmEpilogue<T>{});
-            if (s.dropout > 0) drop(h, dp, dp, i, rows, j0, c);
-            FASTDL_DISPATCH(attention_score_gradient<T>(p, dp, rows, c, kKeyTile, delta + i));
+            FASTDL_DISPATCH(attention_score_gradient<T>(p, dp, rows, c, kKeyTile, delta + i,
+                                                        s.dropout > 0 ? kept : nullptr,
+                                                        drop.scale));
             if (dscores) {
               for (int64_t r = 0; r < rows; ++r) {
                 std::copy(p + r * kKeyTile, p + r * kKeyTile + c,

@@ -43,14 +43,24 @@ void attention_probabilities(T* s, int64_t rows, int64_t cols, int64_t lds, cons
 
 template <class T>
 void attention_score_gradient(T* p, const T* dp, int64_t rows, int64_t cols, int64_t ld,
-                              const T* delta) {
+                              const T* delta, const T* kept, T scale) {
+  const Vec<T> zero(T(0)), vscale(scale);
   for (int64_t r = 0; r < rows; ++r) {
     T* pr = p + r * ld;
     const T* dpr = dp + r * ld;
     const Vec<T> d(delta[r]);
-    for_each_vector<T>(cols, [&](int64_t i, int lanes) {
-      store_lanes(load_lanes(pr + i, lanes) * (load_lanes(dpr + i, lanes) - d), pr + i, lanes);
-    });
+    if (kept) {
+      const T* kr = kept + r * ld;
+      for_each_vector<T>(cols, [&](int64_t i, int lanes) {
+        const Vec<T> g = select(zero < load_lanes(kr + i, lanes), load_lanes(dpr + i, lanes) *
+                                vscale, zero);
+        store_lanes(load_lanes(pr + i, lanes) * (g - d), pr + i, lanes);
+      });
+    } else {
+      for_each_vector<T>(cols, [&](int64_t i, int lanes) {
+        store_lanes(load_lanes(pr + i, lanes) * (load_lanes(dpr + i, lanes) - d), pr + i, lanes);
+      });
+    }
   }
 }
 
@@ -109,7 +119,8 @@ void attention_finish_rows(const T* o, int64_t ldo, const T* m, const T* l, int6
   template void attention_online_softmax<T>(T*, int64_t, int64_t, int64_t, T*, T*, T*, int64_t,  \
                                             int64_t);                                           \
   template void attention_probabilities<T>(T*, int64_t, int64_t, int64_t, const T*);            \
-  template void attention_score_gradient<T>(T*, const T*, int64_t, int64_t, int64_t, const T*); \
+  template void attention_score_gradient<T>(T*, const T*, int64_t, int64_t, int64_t, const T*,  \
+                                            const T*, T);                                       \
   template void attention_dropout<T>(const T*, T*, int64_t, int64_t, int64_t, uint64_t,         \
                                      uint64_t, int64_t, uint32_t, T);                           \
   template void attention_row_dots<T>(const T*, int64_t, const T*, int64_t, int64_t, int64_t,  \

@@ -19,10 +19,12 @@ namespace fastdl {
   /* s = exp(s - lse[r]) in place: the probabilities again (0 where masked or lse is +inf). */  \
   template <class T>                                                                            \
   void attention_probabilities(T* s, int64_t rows, int64_t cols, int64_t lds, const T* lse);    \
-  /* p becomes p * (dp - delta[r]): the scores' gradient. */                                     \
+  /* p becomes p * (dp - delta[r]): the scores' gradient. With dropout, `kept` holds the       \
+     dropped-out probabilities and dp, the gradient of those, is first taken back through the  \
+     dropout: times `scale` where kept > 0, else 0 (where p is 0 the product is 0 anyway). */  \
   template <class T>                                                                            \
   void attention_score_gradient(T* p, const T* dp, int64_t rows, int64_t cols, int64_t ld,      \
-                                const T* delta);                                                \
+                                const T* delta, const T* kept, T scale);                        \
   /* out = in * scale where the dropout mask keeps the element, else 0 (in may be out): row r's \
      element c is element first + r * row_step + c of the stream dropout_forward draws from. */ \
   template <class T>                                                                            \
