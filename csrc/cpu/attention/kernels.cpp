@@ -15,18 +15,31 @@ namespace FASTDL_ISA_NS {
 template <class T>
 void attention_online_softmax(T* s, int64_t rows, int64_t cols, int64_t lds, T* m, T* l, T* o,
                               int64_t ldo, int64_t o_cols) {
-  for (int64_t r = 0; r < rows; ++r) {
-    T* row = s + r * lds;
-    const T m_new = std::max(m[r], row_max(row, cols));
-    if (m_new == -std::numeric_limits<T>::infinity()) {
-      std::fill(row, row + cols, T(0));  // nothing to attend to yet
-      continue;
+  constexpr int W = Vec<T>::width;
+  constexpr T kNothing = -std::numeric_limits<T>::infinity();
+  // W rows at a time: their new maxima, then their rescaling factors exp(m - m_new) as one
+  // vector exp rather than a call to the scalar one per row.
+  for (int64_t r0 = 0; r0 < rows; r0 += W) {
+    const int lanes = static_cast<int>(std::min<int64_t>(W, rows - r0));
+    T m_new[W], rescale[W];
+    for (int k = 0; k < lanes; ++k) m_new[k] = row_max(s + (r0 + k) * lds, cols);
+    const Vec<T> old_max = load_lanes(m + r0, lanes);
+    const Vec<T> new_max = max(old_max, load_lanes(m_new, lanes));
+    store_lanes(new_max, m_new, lanes);
+    store_lanes(new_max, m + r0, lanes);
+    // 0 for the first keys a row attends to (exp of -inf); NaN for a row with nothing to attend
+    // to yet, which does not use it.
+    store_lanes(exp(old_max - new_max), rescale, lanes);
+    for (int k = 0; k < lanes; ++k) {
+      T* row = s + (r0 + k) * lds;
+      if (m_new[k] == kNothing) {
+        std::fill(row, row + cols, T(0));  // nothing to attend to yet
+        continue;
+      }
+      const T sum = exp_sum<true>(row, m_new[k], row, cols);
+      if (rescale[k] != T(1)) scale_row(o + (r0 + k) * ldo, rescale[k], o_cols);
+      l[r0 + k] = l[r0 + k] * rescale[k] + sum;
     }
-    const T sum = exp_sum<true>(row, m_new, row, cols);
-    const T rescale = std::exp(m[r] - m_new);  // 0 for the first keys the row attends to
-    if (rescale != T(1)) scale_row(o + r * ldo, rescale, o_cols);
-    l[r] = l[r] * rescale + sum;
-    m[r] = m_new;
   }
 }
 

@@ -15,10 +15,10 @@ namespace FASTDL_ISA_NS {
 template <class T>
 inline T row_max(const T* x, int64_t n) {
   constexpr T lowest = -std::numeric_limits<T>::infinity();
-  Vec<T> m(lowest);
-  for_each_vector<T>(n, [&](int64_t i, int lanes) {
-    m = max(m, fill_past(load_lanes(x + i, lanes), lanes, lowest));
-  });
+  // In four accumulators: a row of a few vectors is otherwise one chain of max latencies.
+  const Vec<T> m = fold_vectors<T>(n, Vec<T>(lowest), [&](Vec<T> acc, int64_t i, int lanes) {
+    return max(acc, fill_past(load_lanes(x + i, lanes), lanes, lowest));
+  }, [](Vec<T> a, Vec<T> b) { return max(a, b); });
   return m.reduce_max();
 }
 
