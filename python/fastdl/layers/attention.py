@@ -75,8 +75,8 @@ class MultiHeadAttention(Layer):
     ``mask_zero``) restrict it as Keras's do, and the output carries the query's. Dropout on the
     attention probabilities (``dropout`` > 0 while training) runs inside the fused kernel
     (``ops.attention.dropout_attention``); only ``return_attention_scores`` (``(batch, heads,
-    query length, key length)``) holds the whole matrix of scores. Inputs of more than three axes attend over all their middle axes at once
-    (Keras's default ``attention_axes``). A query position that may attend to no key gives
+    query length, key length)``) holds the whole matrix of scores. Inputs of more than three
+    axes attend over all their middle axes at once (Keras's default ``attention_axes``). A query position that may attend to no key gives
     zeros before the output projection (Keras attends to every key equally there).
 
     >>> import fastdl
@@ -117,8 +117,8 @@ class MultiHeadAttention(Layer):
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"MultiHeadAttention: dropout must be in [0, 1); received {dropout}")
         self.dropout, self.use_bias, self.seed = float(dropout), bool(use_bias), seed
-        self._dropout_layer = Dropout(self.dropout, seed=seed) if self.dropout > 0 else None
-        # The fused kernel's dropout keys, drawn as the dropout layer draws its own.
+        # Where the dropout masks' keys come from, in the fused kernel and in _attend_whole
+        # alike: the layer's own generator when it has a seed, else fastdl's.
         self._generator = None if seed is None else np.random.default_rng(seed)
         if output_shape is not None:
             output_shape = ((int(output_shape),) if isinstance(output_shape, (int, np.integer))
@@ -225,8 +225,9 @@ class MultiHeadAttention(Layer):
 
     def _attend_whole(self, q: Tensor, k: Tensor, v: Tensor, mask: Any, causal: bool,
                       drop: bool) -> tuple:
-        """Attention with the (B, N, T, S) probabilities held, for return_attention_scores. Masked scores get Keras's large negative number, so that a
-        row with nothing to attend to attends to every key equally, as Keras's does."""
+        """Attention with the (B, N, T, S) probabilities held, for return_attention_scores.
+        Masked scores get Keras's large negative number, so that a row with nothing to attend
+        to attends to every key equally, as Keras's does."""
         scores = ops.einsum("btnd,bsnd->bnts", q * self._scale, k)
         allowed = np.ones((1, 1) + tuple(scores.shape[2:]), bool)
         if causal:
@@ -236,7 +237,8 @@ class MultiHeadAttention(Layer):
         if mask is not None or causal:
             scores = ops.where(to_device(allowed, scores.device), scores, -1e9)
         probabilities = ops.softmax(scores, axis=-1)
-        kept = self._dropout_layer(probabilities, training=True) if drop else probabilities
+        kept = (ops.dropout(probabilities, self.dropout, generator=self._generator) if drop
+                else probabilities)
         return ops.einsum("bnts,bsnd->btnd", kept, v), probabilities
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None) -> tuple:

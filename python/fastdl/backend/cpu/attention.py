@@ -31,8 +31,9 @@ def attention_forward(q, k, v, bias, mask, scale: float, causal: bool, dropout: 
 def attention_backward(q, k, v, bias, mask, scale: float, causal: bool, out, lse, grad,
                        need_dscores: bool, dropout: float = 0.0, seed: int = 0):
     """``(dq, dk, dv, dscores)`` of :func:`attention_forward` from ``grad`` (shaped as out),
-    given its out and lse (and its ``dropout`` and ``seed``); dscores (B, N, T, S), the gradient of the scores (the bias's before
-    its broadcast axes are summed), only with ``need_dscores``, else None.
+    given its out and lse (and its ``dropout`` and ``seed``); dscores (B, N, T, S), the
+    gradient of the scores (the bias's before its broadcast axes are summed), only with
+    ``need_dscores``, else None.
 
     >>> import numpy as np
     >>> from fastdl.backend import cpu
