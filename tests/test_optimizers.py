@@ -363,6 +363,16 @@ def test_schedules_follow_keras_formulas():
         schedules.PiecewiseConstantDecay([1, 2], [1.0])
     with pytest.raises(ValueError, match="decay_steps must be > 0"):
         schedules.ExponentialDecay(0.1, 0, 0.5)
+    with pytest.raises(ValueError, match="InverseTimeDecay: decay_steps must be > 0"):
+        schedules.InverseTimeDecay(0.1, -1, 0.5)
+
+
+def test_rate_decays_are_named_as_keras_names_them():
+    for cls in (schedules.ExponentialDecay, schedules.InverseTimeDecay):
+        assert cls(0.1, 2, 0.5).get_config() == {
+            "initial_learning_rate": 0.1, "decay_steps": 2, "decay_rate": 0.5,
+            "staircase": False, "name": cls.__name__}
+        assert cls(0.1, 2, 0.5, name="mine").name == "mine"
 
 
 @pytest.mark.parametrize("schedule", [

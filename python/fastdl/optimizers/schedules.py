@@ -72,7 +72,30 @@ def _positive_steps(owner: str, name: str, value: Any) -> float:
     return value
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _RateDecay(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments and configuration,
+    and the step as a fraction of ``decay_steps``, floored with ``staircase``."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool = False, name: str | None = None) -> None:
+        owner = type(self).__name__
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = _positive_steps(owner, "decay_steps", decay_steps)
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = owner if name is None else name
+
+    def _progress(self, step: int) -> float:
+        p = step / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+    def get_config(self) -> dict:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RateDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``; with ``staircase`` the
     exponent is ``floor(step / decay_steps)``.
 
@@ -82,24 +105,8 @@ class ExponentialDecay(LearningRateSchedule):
     [1.0, 1.0, 0.5, 0.25]
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
-                 staircase: bool = False, name: str = "ExponentialDecay") -> None:
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = _positive_steps("ExponentialDecay", "decay_steps", decay_steps)
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return float(self.initial_learning_rate) * float(self.decay_rate) ** p
-
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return float(self.initial_learning_rate) * float(self.decay_rate) ** self._progress(step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -137,7 +144,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``; with ``staircase``
     the ratio is ``floor(step / decay_steps)``.
 
@@ -147,24 +154,9 @@ class InverseTimeDecay(LearningRateSchedule):
     [1.0, 0.6666666666666666, 0.5, 0.4]
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
-                 staircase: bool = False, name: str = "InverseTimeDecay") -> None:
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = _positive_steps("InverseTimeDecay", "decay_steps", decay_steps)
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return float(self.initial_learning_rate) / (1.0 + float(self.decay_rate) * p)
-
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return float(self.initial_learning_rate) / (1.0 + float(self.decay_rate)
+                                                    * self._progress(step))
 
 
 class CosineDecay(LearningRateSchedule):
