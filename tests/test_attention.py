@@ -73,7 +73,8 @@ def _dropout_factors(q, k, rate, seed):
     return _C.dropout_forward(ones, rate, seed)[0]
 
 
-@pytest.mark.parametrize("causal, t, s", [(False, 5, 7), (True, 200, 330), (False, 130, 70)])
+@pytest.mark.parametrize("causal, t, s", [(False, 5, 7), (True, 200, 330), (False, 130, 70),
+                                           (True, 40, 40)])
 def test_dropout_drops_the_probabilities_the_dropout_kernel_would(causal, t, s, rng):
     # The kernel draws each tile's mask from the stream dropout uses, at the score's index in a
     # (B, N, T, S) array: the whole-matrix arithmetic with the dropout kernel's mask is the

@@ -82,16 +82,25 @@ void attention_dropout(const T* in, T* out, int64_t rows, int64_t cols, int64_t 
                        uint64_t seed, uint64_t first, int64_t row_step, uint32_t threshold,
                        T scale) {
   // As dropout's kernel: the words, then the scaled values, each a loop the compiler vectorizes.
-  constexpr int64_t kChunk = 128;
+  // A tile that spans whole rows of the stream (cols == row_step: every key, as in the short
+  // sequences of a small vision transformer) has consecutive words in consecutive rows: they are
+  // drawn for as many rows at a time as fit in the buffer, not a row's few at a time.
+  constexpr int64_t kChunk = 256;
   uint32_t words[kChunk];
-  for (int64_t r = 0; r < rows; ++r) {
+  const int64_t rows_per_draw = cols == row_step ? std::max<int64_t>(1, kChunk / cols) : 1;
+  for (int64_t r0 = 0; r0 < rows; r0 += rows_per_draw) {
+    const int64_t draw_rows = std::min(rows_per_draw, rows - r0);
     for (int64_t c0 = 0; c0 < cols; c0 += kChunk) {
       const int64_t len = std::min(kChunk, cols - c0);
-      stream_words(seed, first + static_cast<uint64_t>(r * row_step + c0), len, words);
-      const T* src = in + r * ld + c0;
-      T* dst = out + r * ld + c0;
-      for (int64_t c = 0; c < len; ++c) {
-        dst[c] = src[c] * (static_cast<T>(static_cast<int32_t>(words[c] >= threshold)) * scale);
+      stream_words(seed, first + static_cast<uint64_t>(r0 * row_step + c0),
+                   draw_rows == 1 ? len : draw_rows * cols, words);
+      for (int64_t r = r0; r < r0 + draw_rows; ++r) {
+        const uint32_t* w = words + (r - r0) * cols;
+        const T* src = in + r * ld + c0;
+        T* dst = out + r * ld + c0;
+        for (int64_t c = 0; c < len; ++c) {
+          dst[c] = src[c] * (static_cast<T>(static_cast<int32_t>(w[c] >= threshold)) * scale);
+        }
       }
     }
   }
