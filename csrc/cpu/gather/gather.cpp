@@ -1,5 +1,6 @@
 #include "fastdl/gather.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "fastdl/parallel.h"
@@ -34,5 +35,23 @@ void take_rows(const char* src, int64_t row_bytes, const int64_t* index, int64_t
       },
       1);
 }
+
+template <class T>
+void index_add_rows(T* out, int64_t width, const int64_t* index, int64_t count,
+                    const T* values) {
+  // Columns per thread at least: the bytes of values a thread adds make it worth waking.
+  const int64_t column_bytes = std::max<int64_t>(1, count * int64_t(sizeof(T)));
+  parallel_for(width, (kBytesPerThread + column_bytes - 1) / column_bytes,
+               [&](int64_t c0, int64_t c1) {
+                 for (int64_t i = 0; i < count; ++i) {
+                   T* __restrict dst = out + index[i] * width;
+                   const T* __restrict src = values + i * width;
+                   for (int64_t c = c0; c < c1; ++c) dst[c] += src[c];
+                 }
+               });
+}
+
+template void index_add_rows<float>(float*, int64_t, const int64_t*, int64_t, const float*);
+template void index_add_rows<double>(double*, int64_t, const int64_t*, int64_t, const double*);
 
 }  // namespace fastdl

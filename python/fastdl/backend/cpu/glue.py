@@ -72,20 +72,15 @@ def sum_leading_axes(a: np.ndarray, lead: int) -> np.ndarray:
     return a.sum(axis=tuple(range(lead)))
 
 
-#: Rows added in rounds of distinct indices before the rest is summed run by run.
-_ROUNDS = 4
-
-
 def index_add_rows(out: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
     """``out[index[i]] += values[i]`` for every i, in place, repeated indices adding up:
     ``out`` of shape (rows, n), ``index`` 1-D, ``values`` of shape (len(index), n).
 
-    The indices are sorted once. The first row of each index is added in a first round,
-    its second row in a second one, and so on for a few rounds: a round has no index twice,
-    so it is one gather of rows and one vectorized add. The rows of indices that occur more
-    often are summed run by run (``np.add.reduceat`` over the sorted order). For the
-    gradient of a (64, 200) batch of token ids into a 20000 x 128 table this is several
-    times faster than ``np.add.at`` on the rows.
+    For float arrays (an Embedding's gradient) fastdl's kernel adds the rows in the order of
+    ``index``, its threads taking ranges of columns, so that the sums do not depend on the
+    thread count (a character GPT's (768, 128) gradient into its 76-row table: 21 us with a
+    new zeroed table, against 226 us by rounds of NumPy gathers and adds). Other dtypes take
+    ``np.add.at``.
 
     >>> from fastdl.backend import cpu
     >>> out = np.zeros((3, 2))
@@ -95,27 +90,7 @@ def index_add_rows(out: np.ndarray, index: np.ndarray, values: np.ndarray) -> No
            [0., 0.],
            [2., 2.]])
     """
-    n = index.size
-    if n == 0:
-        return
-    values = np.ascontiguousarray(values)
-    order = np.argsort(index, kind="stable")
-    rows = index[order]
-    first = np.empty(n, bool)
-    first[0] = True
-    np.not_equal(rows[1:], rows[:-1], out=first[1:])
-    out[rows[first]] += take_rows(values, order[first])
-    if first.all():
-        return
-    position = np.arange(n)
-    rank = position - np.maximum.accumulate(np.where(first, position, 0))  # within its run
-    for k in range(1, _ROUNDS):
-        pick = rank == k
-        if not pick.any():
-            return
-        out[rows[pick]] += take_rows(values, order[pick])
-    rest = rank >= _ROUNDS
-    if rest.any():
-        rows, order = rows[rest], order[rest]
-        starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
-        out[rows[starts]] += np.add.reduceat(take_rows(values, order), starts, axis=0)
+    if out.dtype.type in _FLOATS and out.flags.c_contiguous and values.dtype == out.dtype:
+        _C.index_add_rows(out, index, values)
+    else:
+        np.add.at(out, index, values)
