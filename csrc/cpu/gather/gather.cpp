@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "fastdl/denormals.h"
 #include "fastdl/parallel.h"
 
 namespace fastdl {
@@ -43,6 +44,7 @@ void index_add_rows(T* out, int64_t width, const int64_t* index, int64_t count,
   const int64_t column_bytes = std::max<int64_t>(1, count * int64_t(sizeof(T)));
   parallel_for(width, (kBytesPerThread + column_bytes - 1) / column_bytes,
                [&](int64_t c0, int64_t c1) {
+                 FlushDenormalsScope flush;  // a subnormal operand slows an add many times
                  for (int64_t i = 0; i < count; ++i) {
                    T* __restrict dst = out + index[i] * width;
                    const T* __restrict src = values + i * width;
