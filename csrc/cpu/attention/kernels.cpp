@@ -92,10 +92,11 @@ void attention_dropout(const T* in, T* out, int64_t rows, int64_t cols, int64_t 
     const int64_t draw_rows = std::min(rows_per_draw, rows - r0);
     for (int64_t c0 = 0; c0 < cols; c0 += kChunk) {
       const int64_t len = std::min(kChunk, cols - c0);
-      stream_words(seed, first + static_cast<uint64_t>(r0 * row_step + c0),
-                   draw_rows == 1 ? len : draw_rows * cols, words);
+      // Several rows are drawn only when a row fits the buffer whole (len == cols).
+      stream_words(seed, first + static_cast<uint64_t>(r0 * row_step + c0), draw_rows * len,
+                   words);
       for (int64_t r = r0; r < r0 + draw_rows; ++r) {
-        const uint32_t* w = words + (r - r0) * cols;
+        const uint32_t* w = words + (r - r0) * len;
         const T* src = in + r * ld + c0;
         T* dst = out + r * ld + c0;
         for (int64_t c = 0; c < len; ++c) {

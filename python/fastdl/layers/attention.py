@@ -76,8 +76,9 @@ class MultiHeadAttention(Layer):
     attention probabilities (``dropout`` > 0 while training) runs inside the fused kernel
     (``ops.attention.dropout_attention``); only ``return_attention_scores`` (``(batch, heads,
     query length, key length)``) holds the whole matrix of scores. Inputs of more than three
-    axes attend over all their middle axes at once (Keras's default ``attention_axes``). A query position that may attend to no key gives
-    zeros before the output projection (Keras attends to every key equally there).
+    axes attend over all their middle axes at once (Keras's default ``attention_axes``). A
+    query position that may attend to no key gives zeros before the output projection (Keras
+    attends to every key equally there).
 
     >>> import fastdl
     >>> layer = fastdl.layers.MultiHeadAttention(num_heads=2, key_dim=4)
